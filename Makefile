@@ -1,0 +1,109 @@
+# mvm — one non-recursive GNU Makefile.
+#   make                     build the tools in bin/ (and the guest agent)
+#   make hello               install what is missing, build, run examples/hello
+#   make check               build with -Werror, run the unit tests, bats t/, man lint
+#   make check SANITIZE=address,undefined   the same under sanitizers
+#   make fuzz                build the libFuzzer harnesses in fuzz/ (clang)
+#   make install PREFIX=/usr/local DESTDIR=
+# Tools are bin/NAME.c -> bin/NAME; the shared library is lib/*.c -> lib/libmvm.a;
+# C unit tests are t/unit/NAME.c -> t/unit/NAME.  New files are picked up by wildcard.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share/mvm
+PKG_CONFIG ?= pkg-config
+BATS ?= bats
+MANDOC ?= mandoc
+FUZZ_CC ?= clang
+
+CC ?= cc
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wno-missing-field-initializers
+override CPPFLAGS += -Ilib -D_GNU_SOURCE
+override CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(if $(WERROR),-Werror)
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+SODIUM_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
+SODIUM_LIBS := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
+override CPPFLAGS += $(SODIUM_CFLAGS)
+LDLIBS += $(SODIUM_LIBS) -lm
+
+TOOLS := $(patsubst %.c,%,$(wildcard bin/*.c))
+LIB_OBJ := $(patsubst %.c,%.o,$(wildcard lib/*.c))
+UNIT := $(patsubst %.c,%,$(wildcard t/unit/*.c))
+FUZZ := $(patsubst %.c,%,$(wildcard fuzz/*.c))
+MAN1 := $(wildcard man/man1/*.1)
+MAN5 := $(wildcard man/man5/*.5)
+MAN7 := $(wildcard man/man7/*.7)
+MAN8 := $(wildcard man/man8/*.8)
+
+all: $(TOOLS)
+
+.DELETE_ON_ERROR:
+.PHONY: all deps hello check unit-check bats-check man-check fuzz clean install FORCE
+
+# Install the Debian packages the build and the tests need (a no-op when present).
+deps:
+	@tools/install-deps.sh
+
+hello: deps
+	$(MAKE) all
+	@examples/hello/run
+
+# Rebuild everything when the compiler or its flags change.
+FLAGS_ID := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+.build-flags: FORCE
+	@echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' > $@
+
+%.o: %.c .build-flags
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+lib/libmvm.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(TOOLS) $(UNIT): %: %.o lib/libmvm.a
+	$(CC) $(LDFLAGS) -o $@ $< lib/libmvm.a $(LDLIBS)
+
+-include $(wildcard lib/*.d bin/*.d t/unit/*.d agent/*.d)
+
+# The guest agent and anything else agent/ builds.
+-include agent/agent.mk
+
+check: deps
+	$(MAKE) WERROR=1 all $(UNIT) $(AGENT_TARGETS)
+	$(MAKE) unit-check bats-check man-check
+
+unit-check: $(UNIT)
+	@set -e; for u in $(UNIT); do echo "unit: $$u"; ./$$u; done
+
+bats-check:
+	$(BATS) $(BATSFLAGS) t/
+
+man-check:
+	$(MANDOC) -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
+
+# libFuzzer harnesses: fuzz/NAME.c links the library sources directly.
+fuzz: $(FUZZ)
+$(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
+	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) -lm
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SHAREDIR)
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1)
+	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5)
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8)
+	cp -R schemas mk $(DESTDIR)$(SHAREDIR)/
+
+clean:
+	rm -f $(TOOLS) $(UNIT) $(FUZZ) lib/libmvm.a lib/*.o lib/*.d bin/*.o bin/*.d \
+		t/unit/*.o t/unit/*.d .build-flags $(AGENT_CLEAN)

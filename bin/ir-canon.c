@@ -1,0 +1,65 @@
+/* ir-canon — write the RFC 8785 canonical form of a JSON text */
+#include <getopt.h>
+#include <unistd.h>
+#include "json.h"
+#include "tool.h"
+
+static void usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: %s [-n] [-d depth] [file]\n"
+		"Write the RFC 8785 (JCS) canonical form of one JSON text.\n"
+		"  -n        end the output with a newline (not part of the canonical bytes)\n"
+		"  -d depth  maximum nesting depth (default %u)\n"
+		"Exit: 0 ok, 2 usage, 3 malformed input, 4 system error.\n",
+		progname, JSON_DEFAULT_MAX_DEPTH);
+	exit(code);
+}
+
+int main(int argc, char **argv)
+{
+	struct jopts o = { 0 };
+	struct buf in = BUF_INIT, out;
+	struct merr e;
+	const char *file = NULL;
+	int c, nl = 0;
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	tool_init(argv);
+	while ((c = getopt_long(argc, argv, "nd:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': nl = 1; break;
+		case 'd': o.max_depth = (unsigned)tool_num("-d", optarg, 1, 10000000); break;
+		case 'h': usage(0);
+		/* fallthrough */
+		default: usage(EX_USAGE);
+		}
+	}
+	if (argc - optind > 1)
+		usage(EX_USAGE);
+	if (optind < argc)
+		file = argv[optind];
+	if (read_file(file, &in, &e) != 0)
+		tool_fail(file, &e);
+
+	/* Parse and check everything before writing a byte. */
+	struct jdoc *d = json_parse(in.p ? in.p : "", in.len, &o, &e);
+	if (!d)
+		tool_fail(file, &e);
+	buf_init_fd(&out, STDOUT_FILENO);
+	json_canon(d, json_root(d), &out);
+	if (nl)
+		buf_putc(&out, '\n');
+	if (buf_flush(&out) < 0) {
+		errno = out.err;
+		merr_sys(&e, "write to standard output");
+		tool_fail(NULL, &e);
+	}
+	json_free(d);
+	buf_free(&out);
+	buf_free(&in);
+	tool_exit(0);
+}

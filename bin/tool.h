@@ -1,0 +1,75 @@
+/* tool.h — what every tool in bin/ shares: its name, messages, exits.
+ * (lib/ never prints; the tools print through these.) */
+#ifndef MVM_TOOL_H
+#define MVM_TOOL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "err.h"
+#include "io.h"
+
+static const char *progname = "mvm";
+
+static inline void tool_init(char **argv)
+{
+	const char *s = argv[0] ? strrchr(argv[0], '/') : NULL;
+
+	progname = s ? s + 1 : argv[0] ? argv[0] : progname;
+}
+
+/* "prog: [file: ][where: ]msg" on stderr. */
+static inline void tool_warn(const char *file, const struct merr *e)
+{
+	fprintf(stderr, "%s: %s%s%s%s%s\n", progname,
+		file ? file : "", file ? ": " : "",
+		e->where[0] ? e->where : "", e->where[0] ? ": " : "", e->msg);
+}
+
+static inline __attribute__((noreturn)) void tool_fail(const char *file, const struct merr *e)
+{
+	tool_warn(file, e);
+	exit(e->code ? e->code : EX_SYS);
+}
+
+static inline __attribute__((noreturn, format(printf, 2, 3)))
+void tool_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+/* Close stdout and exit with code, or 4 if stdout could not be written. */
+static inline __attribute__((noreturn)) void tool_exit(int code)
+{
+	struct merr e;
+
+	if (close_stdout(&e) != 0)
+		tool_fail(NULL, &e);
+	exit(code);
+}
+
+/* Parse a decimal unsigned option value in [min, max] or die with 2. */
+static inline unsigned long tool_num(const char *opt, const char *s, unsigned long min,
+	unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || *s < '0' || *s > '9')
+		tool_die(EX_USAGE, "%s: a number is required", opt);
+	v = strtoul(s, &end, 10);
+	if (*end || v < min || v > max)
+		tool_die(EX_USAGE, "%s: %s is not a number from %lu to %lu", opt, s, min, max);
+	return v;
+}
+
+#endif

@@ -1,0 +1,152 @@
+/* io.c — whole-input reads, full writes, atomic file replacement */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "io.h"
+
+int read_fd(int fd, struct buf *b, struct merr *e)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		if (buf_reserve(b, (size_t)st.st_size + 1) < 0) {
+			errno = b->err;
+			return merr_sys(e, "allocate input buffer");
+		}
+	}
+	for (;;) {
+		if (b->cap - b->len < 4096 && buf_reserve(b, b->cap > 65536 ? b->cap : 65536) < 0) {
+			errno = b->err;
+			return merr_sys(e, "allocate input buffer");
+		}
+		n = read(fd, b->p + b->len, b->cap - b->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return merr_sys(e, "read");
+		}
+		if (n == 0)
+			return 0;
+		b->len += (size_t)n;
+	}
+}
+
+int read_file(const char *path, struct buf *b, struct merr *e)
+{
+	int fd, r;
+
+	if (!path || strcmp(path, "-") == 0)
+		return read_fd(0, b, e);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return merr_sys(e, "open");
+	r = read_fd(fd, b, e);
+	close(fd);
+	return r;
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		r = -1;
+	close(fd);
+	return r;
+}
+
+int write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct merr *e)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
+		return merr_set(e, EX_SYS, NULL, "path too long");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return merr_sys(e, "create temporary file");
+	if (write_all(fd, data, n) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		merr_sys(e, "write temporary file");
+		close(fd);
+		unlink(tmp);
+		return EX_SYS;
+	}
+	if (close(fd) < 0) {
+		merr_sys(e, "close temporary file");
+		unlink(tmp);
+		return EX_SYS;
+	}
+	if (rename(tmp, path) < 0) {
+		merr_sys(e, "rename temporary file");
+		unlink(tmp);
+		return EX_SYS;
+	}
+	if (fsync_dir_of(path) < 0)
+		return merr_sys(e, "fsync directory");
+	return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode, struct merr *e)
+{
+	char buf[PATH_MAX];
+	size_t i, n = strlen(path);
+
+	if (n == 0 || n >= sizeof buf)
+		return merr_set(e, EX_SYS, NULL, "bad directory path");
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+			merr_set(e, EX_SYS, NULL, "unable to create directory %s: %s", buf, strerror(errno));
+			return EX_SYS;
+		}
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+int close_stdout(struct merr *e)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		merr_sys(e, "write to standard output");
+		fclose(stdout);
+		return EX_SYS;
+	}
+	if (fclose(stdout) != 0)
+		return merr_sys(e, "write to standard output");
+	return 0;
+}

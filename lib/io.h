@@ -1,0 +1,27 @@
+/* io.h — reading whole inputs and writing files atomically */
+#ifndef MVM_IO_H
+#define MVM_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "err.h"
+
+/* Read all of fd into b (appending).  0, or EX_SYS with e set. */
+int read_fd(int fd, struct buf *b, struct merr *e);
+/* Read a whole file; path "-" or NULL reads stdin.  0, or EX_SYS. */
+int read_file(const char *path, struct buf *b, struct merr *e);
+/* write(2) until done, retrying on EINTR; 0 or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
+/*
+ * Replace path with data: write a temporary file in the same directory,
+ * fsync it, chmod mode, rename over path, fsync the directory.  On failure
+ * nothing is left behind and path is untouched.  0, or EX_SYS.
+ */
+int write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct merr *e);
+/* mkdir -p with mode for the directories it creates.  0, or EX_SYS. */
+int mkdir_p(const char *path, mode_t mode, struct merr *e);
+/* Flush and close stdout, reporting a failed write: 0, or EX_SYS. */
+int close_stdout(struct merr *e);
+
+#endif

@@ -1,0 +1,1170 @@
+/* json.c — strict JSON reader and RFC 8785 (JCS) canonical writer
+ *
+ * The reader is a non-recursive state machine that builds a flat token
+ * array ("tape"): 16 bytes a value, strings pointing into the input unless
+ * they had escapes.  Objects are checked for duplicate names when they
+ * close; members that are not already in RFC 8785 order get a sorted
+ * permutation, so the writer never re-sorts and never copies subtrees.
+ * Nothing here recurses, so nesting depth is limited only by max_depth.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dtoa.h"
+#include "json.h"
+
+enum { J_END = 7 };        /* closes a container on the tape */
+#define T_TYPE 0x7u
+#define T_DEC 0x8u         /* string lives in the decoded buffer */
+#define T_SORTED 0x10u     /* object members already in canonical order */
+
+struct jtok {
+	uint32_t tag;
+	uint32_t n;        /* string length, container count */
+	uint64_t v;        /* string offset, number bits, container end | perm << 32 */
+};
+
+struct jdoc {
+	const char *in;
+	size_t inlen;
+	struct jtok *t;
+	size_t nt, capt;
+	char *dec;         /* decoded strings, each preceded by its uint32 input offset */
+	size_t ndec, capdec;
+	uint32_t *perm;
+	size_t nperm, capperm;
+};
+
+struct frame {
+	uint32_t tok;      /* the container's token */
+	uint32_t keybase;  /* objects: where its keys start in keys[] */
+};
+
+struct parser {
+	struct jdoc *d;
+	const unsigned char *s, *p, *end;
+	struct frame *stk;
+	size_t depth, capstk;
+	uint32_t *keys;
+	size_t nkeys, capkeys;
+	unsigned maxdepth;
+	struct merr *e;
+	int oom;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 64;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / size)
+			return -1;
+		c *= 2;
+	}
+	q = realloc(*p, c * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int perr(struct parser *ps, const unsigned char *at, const char *msg)
+{
+	size_t line, col;
+
+	json_linecol((const char *)ps->s, (size_t)(at - ps->s), &line, &col);
+	return merr_setlc(ps->e, EX_DATA, line, col, "%s", msg);
+}
+
+static int poom(struct parser *ps)
+{
+	ps->oom = 1;
+	errno = ENOMEM;
+	return merr_sys(ps->e, "allocate memory for the document");
+}
+
+void json_linecol(const char *buf, size_t off, size_t *line, size_t *col)
+{
+	const char *p = buf, *end = buf + off, *nl;
+	size_t l = 1;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		l++;
+		p = nl + 1;
+	}
+	*line = l;
+	*col = (size_t)(end - p) + 1;
+}
+
+static struct jtok *push_tok(struct parser *ps)
+{
+	struct jdoc *d = ps->d;
+
+	if (d->nt == d->capt && grow((void **)&d->t, &d->capt, d->nt + 1, sizeof *d->t) < 0)
+		return NULL;
+	return &d->t[d->nt++];
+}
+
+/* ---- strings ---- */
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t haszero8(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* Nonzero if any byte of w is < 0x20, '"', '\\' or >= 0x80.  (Borrows can
+ * only flag bytes above a byte that is really special.) */
+static inline uint64_t special8(uint64_t w)
+{
+	return (w & HIGHS) | ((w - ONES * 0x20) & ~w & HIGHS) |
+		haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\'));
+}
+
+/* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n = (size_t)(end - p);
+
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+			(p[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Decode the rest of a string that has an escape at p (content started at
+ * start) into the decoded buffer.  On success ps->p is past the closing
+ * quote and the token is filled. */
+static int string_slow(struct parser *ps, const unsigned char *start, const unsigned char *p,
+	struct jtok *t)
+{
+	struct jdoc *d = ps->d;
+	const unsigned char *end = ps->end;
+	size_t base, o;
+	uint32_t off32 = (uint32_t)(start - 1 - ps->s);
+
+	/* Decoded text is never longer than the input text. */
+	if (grow((void **)&d->dec, &d->capdec, d->ndec + 4 + (size_t)(end - start), 1) < 0)
+		return poom(ps);
+	memcpy(d->dec + d->ndec, &off32, 4);
+	base = d->ndec + 4;
+	memcpy(d->dec + base, start, (size_t)(p - start));
+	o = base + (size_t)(p - start);
+	for (;;) {
+		unsigned c;
+
+		if (p >= end)
+			return perr(ps, p, "unterminated string");
+		c = *p;
+		if (c == '"') {
+			p++;
+			break;
+		}
+		if (c == '\\') {
+			unsigned cp, lo;
+
+			if (p + 1 >= end)
+				return perr(ps, p, "unterminated string");
+			switch (p[1]) {
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case '/': c = '/'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				if (end - p < 6 || hex4(p + 2, &cp) < 0)
+					return perr(ps, p, "bad \\u escape: four hex digits expected");
+				if (cp >= 0xDC00 && cp <= 0xDFFF)
+					return perr(ps, p, "lone low surrogate \\u escape");
+				if (cp >= 0xD800 && cp <= 0xDBFF) {
+					if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+					    hex4(p + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+						return perr(ps, p, "lone high surrogate \\u escape");
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				}
+				o += put_utf8(d->dec + o, cp);
+				p += 6;
+				continue;
+			default:
+				return perr(ps, p, "bad escape sequence");
+			}
+			d->dec[o++] = (char)c;
+			p += 2;
+			continue;
+		}
+		if (c < 0x20)
+			return perr(ps, p, "control character in string must be escaped");
+		if (c < 0x80) {
+			d->dec[o++] = (char)c;
+			p++;
+			continue;
+		}
+		{
+			size_t n = utf8_seq(p, end);
+			if (!n)
+				return perr(ps, p, "invalid UTF-8");
+			memcpy(d->dec + o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	if (o - base > UINT32_MAX)
+		return perr(ps, start, "string too long");
+	t->tag = J_STR | T_DEC;
+	t->n = (uint32_t)(o - base);
+	t->v = base;
+	d->ndec = o;
+	ps->p = p;
+	return 0;
+}
+
+/* ps->p is at the opening quote. */
+static int parse_string(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
+
+	for (;;) {
+		while (end - p >= 8 && !special8(load64(p)))
+			p += 8;
+		if (p >= end)
+			return perr(ps, p, "unterminated string");
+		if (*p == '"')
+			break;
+		if (*p == '\\')
+			return string_slow(ps, start, p, t);
+		if (*p < 0x20)
+			return perr(ps, p, "control character in string must be escaped");
+		if (*p >= 0x80) {
+			size_t n = utf8_seq(p, end);
+			if (!n)
+				return perr(ps, p, "invalid UTF-8");
+			p += n;
+		} else {
+			p++;
+		}
+	}
+	if ((size_t)(p - start) > UINT32_MAX)
+		return perr(ps, start, "string too long");
+	t->tag = J_STR;
+	t->n = (uint32_t)(p - start);
+	t->v = (uint64_t)(start - ps->s);
+	ps->p = p + 1;
+	return 0;
+}
+
+/* ---- numbers ---- */
+
+static const double pow10tab[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static locale_t c_locale(void)
+{
+	static locale_t loc;
+
+	if (!loc)
+		loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return loc;
+}
+
+static int parse_number(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *p = ps->p, *start = p, *end = ps->end;
+	uint64_t mant = 0;
+	int ndig = 0, dexp = 0, neg = 0, exact = 1;
+	double v;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return perr(ps, start, "invalid number");
+	if (*p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9')
+			return perr(ps, start, "leading zero in number");
+	} else {
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ndig < 19) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				if (mant)
+					ndig++;
+			} else {
+				dexp++;
+				exact = 0;
+			}
+			p++;
+		}
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return perr(ps, p, "digit expected after decimal point");
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ndig < 19) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				if (mant)
+					ndig++;
+				dexp--;
+			} else {
+				exact = 0;
+			}
+			p++;
+		}
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int eneg = 0;
+		long ev = 0;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p >= end || *p < '0' || *p > '9')
+			return perr(ps, p, "digit expected in exponent");
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ev < 100000)
+				ev = ev * 10 + (*p - '0');
+			p++;
+		}
+		dexp += (int)(eneg ? -ev : ev);
+	}
+	if (exact && mant <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
+		v = (double)mant;
+		v = dexp < 0 ? v / pow10tab[-dexp] : v * pow10tab[dexp];
+		if (neg)
+			v = -v;
+	} else if (exact && mant == 0) {
+		v = neg ? -0.0 : 0.0;
+	} else {
+		/* Correctly rounded conversion; the grammar was checked above. */
+		char small[64], *s = small;
+		size_t n = (size_t)(p - start);
+
+		if (n >= sizeof small && !(s = malloc(n + 1)))
+			return poom(ps);
+		memcpy(s, start, n);
+		s[n] = '\0';
+		v = strtod_l(s, NULL, c_locale());
+		if (s != small)
+			free(s);
+		if (isinf(v))
+			return perr(ps, start, "number out of range of a double");
+	}
+	t->tag = J_NUM;
+	t->n = 0;
+	memcpy(&t->v, &v, 8);
+	ps->p = p;
+	return 0;
+}
+
+/* ---- keys and objects ---- */
+
+static const char *tok_str(const struct jdoc *d, const struct jtok *t, size_t *len)
+{
+	*len = t->n;
+	return (t->tag & T_DEC) ? d->dec + t->v : d->in + t->v;
+}
+
+static size_t tok_offset(const struct jdoc *d, const struct jtok *t)
+{
+	uint32_t off;
+
+	if (!(t->tag & T_DEC))
+		return t->v - 1;
+	memcpy(&off, d->dec + t->v - 4, 4);
+	return off;
+}
+
+static uint32_t utf8_at(const unsigned char *s, size_t n)
+{
+	if (n >= 1 && s[0] < 0x80)
+		return s[0];
+	if (n >= 2 && s[0] < 0xE0)
+		return (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+	if (n >= 3 && s[0] < 0xF0)
+		return (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+	if (n >= 4)
+		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+			(uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+	return n ? s[0] : 0;
+}
+
+int json_keycmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t n = an < bn ? an : bn, i = 0, j;
+	uint32_t ca, cb, ua, ub;
+
+	while (i + 8 <= n && load64(x + i) == load64(y + i))
+		i += 8;
+	while (i < n && x[i] == y[i])
+		i++;
+	if (i == n)
+		return an < bn ? -1 : an > bn;
+	if (x[i] < 0x80 && y[i] < 0x80)
+		return x[i] < y[i] ? -1 : 1;
+	/* UTF-8 byte order is code point order; UTF-16 order differs only
+	 * between U+E000..U+FFFF and supplementary characters. */
+	j = i;
+	while (j > 0 && (x[j] & 0xC0) == 0x80)
+		j--;
+	ca = utf8_at(x + j, an - j);
+	cb = utf8_at(y + j, bn - j);
+	ua = ca >= 0x10000 ? 0xD800 + ((ca - 0x10000) >> 10) : ca;
+	ub = cb >= 0x10000 ? 0xD800 + ((cb - 0x10000) >> 10) : cb;
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
+	return ca < cb ? -1 : ca > cb;
+}
+
+static int keycmp_tok(const void *pa, const void *pb, void *ctx)
+{
+	const struct jdoc *d = ctx;
+	const struct jtok *ta = &d->t[*(const uint32_t *)pa], *tb = &d->t[*(const uint32_t *)pb];
+	const char *a, *b;
+	size_t an, bn;
+	int r;
+
+	a = tok_str(d, ta, &an);
+	b = tok_str(d, tb, &bn);
+	r = json_keycmp(a, an, b, bn);
+	if (r == 0) /* keep input order among equals, to name the later one */
+		r = *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+	return r;
+}
+
+static int dup_error(struct parser *ps, uint32_t k1, uint32_t k2)
+{
+	struct jdoc *d = ps->d;
+	uint32_t later = k1 > k2 ? k1 : k2;
+	const char *s;
+	size_t n, line, col;
+	char name[64];
+
+	s = tok_str(d, &d->t[later], &n);
+	snprintf(name, sizeof name, "%.*s%s", (int)(n > 40 ? 40 : n), s, n > 40 ? "..." : "");
+	for (size_t i = 0; name[i]; i++)
+		if ((unsigned char)name[i] < 0x20)
+			name[i] = '?';
+	json_linecol(d->in, tok_offset(d, &d->t[later]), &line, &col);
+	return merr_setlc(ps->e, EX_DATA, line, col, "duplicate member name \"%s\"", name);
+}
+
+static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
+{
+	struct jdoc *d = ps->d;
+	uint32_t *k = ps->keys + keybase;
+	size_t n = ps->nkeys - keybase, i;
+	int sorted = 1;
+
+	for (i = 1; i < n; i++) {
+		const char *a, *b;
+		size_t an, bn;
+		int r;
+
+		a = tok_str(d, &d->t[k[i - 1]], &an);
+		b = tok_str(d, &d->t[k[i]], &bn);
+		r = json_keycmp(a, an, b, bn);
+		if (r == 0)
+			return dup_error(ps, k[i - 1], k[i]);
+		if (r > 0) {
+			sorted = 0;
+			break;
+		}
+	}
+	t->n = (uint32_t)n;
+	if (sorted) {
+		t->tag |= T_SORTED;
+	} else {
+		uint32_t *pm;
+
+		if (grow((void **)&d->perm, &d->capperm, d->nperm + n, sizeof *d->perm) < 0)
+			return poom(ps);
+		pm = d->perm + d->nperm;
+		memcpy(pm, k, n * sizeof *k);
+		qsort_r(pm, n, sizeof *pm, keycmp_tok, d);
+		for (i = 1; i < n; i++) {
+			const char *a, *b;
+			size_t an, bn;
+
+			a = tok_str(d, &d->t[pm[i - 1]], &an);
+			b = tok_str(d, &d->t[pm[i]], &bn);
+			if (an == bn && memcmp(a, b, an) == 0)
+				return dup_error(ps, pm[i - 1], pm[i]);
+		}
+		t->v |= (uint64_t)d->nperm << 32;
+		d->nperm += n;
+	}
+	ps->nkeys = keybase;
+	return 0;
+}
+
+/* ---- the parser ---- */
+
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static const char *describe(const unsigned char *p, const unsigned char *end)
+{
+	if (p >= end)
+		return "end of input";
+	if (*p >= 0x80)
+		return "a non-ASCII byte";
+	if (*p < 0x20 || *p == 0x7F)
+		return "a control character";
+	return NULL;
+}
+
+static int unexpected(struct parser *ps, const char *want)
+{
+	const char *what = describe(ps->p, ps->end);
+	char buf[200];
+
+	if (!what && (*ps->p == '/'))
+		what = "'/' (comments are not JSON)";
+	if (what)
+		snprintf(buf, sizeof buf, "%s expected, found %s", want, what);
+	else
+		snprintf(buf, sizeof buf, "%s expected, found '%c'", want, *ps->p);
+	return perr(ps, ps->p, buf);
+}
+
+static int push_frame(struct parser *ps, uint32_t tok)
+{
+	if (ps->depth == ps->capstk &&
+	    grow((void **)&ps->stk, &ps->capstk, ps->depth + 1, sizeof *ps->stk) < 0)
+		return poom(ps);
+	ps->stk[ps->depth].tok = tok;
+	ps->stk[ps->depth].keybase = (uint32_t)ps->nkeys;
+	ps->depth++;
+	return 0;
+}
+
+static int depth_error(struct parser *ps)
+{
+	size_t line, col;
+
+	json_linecol((const char *)ps->s, (size_t)(ps->p - ps->s), &line, &col);
+	return merr_setlc(ps->e, EX_DATA, line, col, "nesting deeper than %u levels", ps->maxdepth);
+}
+
+static int parse_key(struct parser *ps)
+{
+	struct jtok *t;
+	int r;
+
+	if (ps->p >= ps->end || *ps->p != '"')
+		return unexpected(ps, "member name (a string)");
+	if (ps->nkeys == ps->capkeys &&
+	    grow((void **)&ps->keys, &ps->capkeys, ps->nkeys + 1, sizeof *ps->keys) < 0)
+		return poom(ps);
+	ps->keys[ps->nkeys++] = (uint32_t)ps->d->nt;
+	if (!(t = push_tok(ps)))
+		return poom(ps);
+	if ((r = parse_string(ps, t)) != 0)
+		return r;
+	ps->p = skip_ws(ps->p, ps->end);
+	if (ps->p >= ps->end || *ps->p != ':')
+		return unexpected(ps, "':'");
+	ps->p = skip_ws(ps->p + 1, ps->end);
+	return 0;
+}
+
+static int parse(struct parser *ps)
+{
+	struct jdoc *d = ps->d;
+	const unsigned char *end = ps->end;
+	struct jtok *t;
+	int r;
+
+	if (end - ps->p >= 3 && ps->p[0] == 0xEF && ps->p[1] == 0xBB && ps->p[2] == 0xBF)
+		return perr(ps, ps->p, "byte order mark not allowed");
+	ps->p = skip_ws(ps->p, end);
+value:
+	if (ps->p >= end)
+		return unexpected(ps, "a value");
+	if (!(t = push_tok(ps)))
+		return poom(ps);
+	switch (*ps->p) {
+	case '{':
+	case '[': {
+		int obj = *ps->p == '{';
+
+		t->tag = obj ? J_OBJ : J_ARR;
+		t->n = 0;
+		t->v = 0;
+		if (ps->depth >= ps->maxdepth)
+			return depth_error(ps);
+		if ((r = push_frame(ps, (uint32_t)(d->nt - 1))) != 0)
+			return r;
+		ps->p = skip_ws(ps->p + 1, end);
+		if (ps->p < end && *ps->p == (obj ? '}' : ']')) {
+			ps->p++;
+			goto close;
+		}
+		if (obj && (r = parse_key(ps)) != 0)
+			return r;
+		goto value;
+	}
+	case '"':
+		if ((r = parse_string(ps, t)) != 0)
+			return r;
+		break;
+	case 't':
+	case 'f':
+	case 'n': {
+		static const char *const lit[] = { "true", "false", "null" };
+		static const uint32_t type[] = { J_TRUE, J_FALSE, J_NULL };
+		int i = *ps->p == 't' ? 0 : *ps->p == 'f' ? 1 : 2;
+		size_t n = strlen(lit[i]);
+
+		if ((size_t)(end - ps->p) < n || memcmp(ps->p, lit[i], n) != 0)
+			return perr(ps, ps->p, "invalid literal (true, false or null expected)");
+		t->tag = type[i];
+		t->n = 0;
+		t->v = 0;
+		ps->p += n;
+		break;
+	}
+	default:
+		if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')) {
+			if ((r = parse_number(ps, t)) != 0)
+				return r;
+			break;
+		}
+		d->nt--;
+		return unexpected(ps, "a value");
+	}
+next:
+	ps->p = skip_ws(ps->p, end);
+	if (ps->depth == 0) {
+		if (ps->p < end)
+			return perr(ps, ps->p, "trailing data after the JSON value");
+		return 0;
+	}
+	{
+		struct frame *f = &ps->stk[ps->depth - 1];
+		int obj = (d->t[f->tok].tag & T_TYPE) == J_OBJ;
+
+		if (ps->p < end && *ps->p == ',') {
+			ps->p = skip_ws(ps->p + 1, end);
+			if (obj) {
+				if ((r = parse_key(ps)) != 0)
+					return r;
+			} else if (ps->p < end && *ps->p == ']') {
+				return perr(ps, ps->p, "trailing comma in array");
+			}
+			goto value;
+		}
+		if (ps->p < end && *ps->p == (obj ? '}' : ']')) {
+			ps->p++;
+			goto close;
+		}
+		return unexpected(ps, obj ? "',' or '}'" : "',' or ']'");
+	}
+close:
+	{
+		struct frame *f = &ps->stk[ps->depth - 1];
+		uint32_t ci = f->tok;
+		struct jtok *end_tok;
+
+		if (!(end_tok = push_tok(ps)))
+			return poom(ps);
+		end_tok->tag = J_END;
+		end_tok->n = 0;
+		end_tok->v = 0;
+		t = &d->t[ci];
+		t->v = (uint64_t)d->nt;  /* the token after the container */
+		if ((t->tag & T_TYPE) == J_OBJ) {
+			if ((r = close_object(ps, t, f->keybase)) != 0)
+				return r;
+		} else {
+			/* count the elements */
+			uint32_t n = 0, i = ci + 1;
+			while ((d->t[i].tag & T_TYPE) != J_END) {
+				n++;
+				i = (d->t[i].tag & T_TYPE) >= J_ARR ? (uint32_t)d->t[i].v : i + 1;
+			}
+			t->n = n;
+		}
+		ps->depth--;
+	}
+	goto next;
+}
+
+struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
+{
+	struct parser ps;
+	struct jdoc *d;
+	int r;
+
+	if (len >= UINT32_MAX) {
+		merr_set(e, EX_DATA, NULL, "input larger than 4 GiB");
+		return NULL;
+	}
+	d = calloc(1, sizeof *d);
+	if (!d) {
+		merr_sys(e, "allocate memory for the document");
+		return NULL;
+	}
+	d->in = buf;
+	d->inlen = len;
+	memset(&ps, 0, sizeof ps);
+	ps.d = d;
+	ps.s = ps.p = (const unsigned char *)buf;
+	ps.end = ps.s + len;
+	ps.e = e;
+	ps.maxdepth = o && o->max_depth ? o->max_depth : JSON_DEFAULT_MAX_DEPTH;
+	r = parse(&ps);
+	free(ps.stk);
+	free(ps.keys);
+	if (r != 0) {
+		json_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void json_free(struct jdoc *d)
+{
+	if (!d)
+		return;
+	free(d->t);
+	free(d->dec);
+	free(d->perm);
+	free(d);
+}
+
+/* ---- accessors ---- */
+
+static inline uint32_t tnext(const struct jdoc *d, uint32_t i)
+{
+	return (d->t[i].tag & T_TYPE) >= J_ARR && (d->t[i].tag & T_TYPE) != J_END
+		? (uint32_t)d->t[i].v : i + 1;
+}
+
+jref json_root(const struct jdoc *d)
+{
+	(void)d;
+	return 0;
+}
+
+enum jtype json_type(const struct jdoc *d, jref v)
+{
+	return (enum jtype)(d->t[v].tag & T_TYPE);
+}
+
+const char *json_typename(enum jtype t)
+{
+	switch (t) {
+	case J_NULL: return "null";
+	case J_FALSE:
+	case J_TRUE: return "boolean";
+	case J_NUM: return "number";
+	case J_STR: return "string";
+	case J_ARR: return "array";
+	case J_OBJ: return "object";
+	}
+	return "?";
+}
+
+const char *json_str(const struct jdoc *d, jref v, size_t *len)
+{
+	size_t n;
+	const char *s;
+
+	if (json_type(d, v) != J_STR) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	s = tok_str(d, &d->t[v], &n);
+	if (len)
+		*len = n;
+	return s;
+}
+
+int json_str_eq(const struct jdoc *d, jref v, const char *s)
+{
+	size_t n;
+	const char *p = json_str(d, v, &n);
+
+	return p && n == strlen(s) && memcmp(p, s, n) == 0;
+}
+
+char *json_strdup(const struct jdoc *d, jref v)
+{
+	size_t n;
+	const char *p = json_str(d, v, &n);
+	char *s;
+
+	if (!p || memchr(p, '\0', n) || !(s = malloc(n + 1)))
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+double json_num(const struct jdoc *d, jref v)
+{
+	double x = 0;
+
+	if (json_type(d, v) == J_NUM)
+		memcpy(&x, &d->t[v].v, 8);
+	return x;
+}
+
+size_t json_len(const struct jdoc *d, jref v)
+{
+	enum jtype t = json_type(d, v);
+
+	return t == J_STR || t == J_ARR || t == J_OBJ ? d->t[v].n : 0;
+}
+
+jref json_first(const struct jdoc *d, jref arr)
+{
+	enum jtype t = json_type(d, arr);
+
+	if ((t != J_ARR && t != J_OBJ) || d->t[arr].n == 0)
+		return JREF_NONE;
+	return arr + 1;
+}
+
+jref json_first_key(const struct jdoc *d, jref obj)
+{
+	return json_type(d, obj) == J_OBJ ? json_first(d, obj) : JREF_NONE;
+}
+
+jref json_next(const struct jdoc *d, jref v)
+{
+	uint32_t n = tnext(d, v);
+
+	return (d->t[n].tag & T_TYPE) == J_END ? JREF_NONE : n;
+}
+
+jref json_next_key(const struct jdoc *d, jref key)
+{
+	return json_next(d, key + 1);
+}
+
+jref json_get(const struct jdoc *d, jref obj, const char *key)
+{
+	const struct jtok *t = &d->t[obj];
+	size_t kn = strlen(key), lo = 0, hi;
+
+	if ((t->tag & T_TYPE) != J_OBJ || t->n == 0)
+		return JREF_NONE;
+	if (t->tag & T_SORTED) {
+		/* members in canonical order: walk (objects are small) */
+		for (uint32_t k = obj + 1; (d->t[k].tag & T_TYPE) != J_END; k = tnext(d, k + 1)) {
+			size_t n;
+			const char *s = tok_str(d, &d->t[k], &n);
+			int r = json_keycmp(s, n, key, kn);
+			if (r == 0)
+				return k + 1;
+			if (r > 0)
+				break;
+		}
+		return JREF_NONE;
+	}
+	hi = t->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2, n;
+		uint32_t k = d->perm[(t->v >> 32) + mid];
+		const char *s = tok_str(d, &d->t[k], &n);
+		int r = json_keycmp(s, n, key, kn);
+
+		if (r == 0)
+			return k + 1;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return JREF_NONE;
+}
+
+/* ---- the canonical writer ---- */
+
+void json_put_str(struct buf *out, const char *s, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *e = p + n, *run;
+
+	buf_putc(out, '"');
+	run = p;
+	while (p < e) {
+		unsigned c = *p;
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			p++;
+			continue;
+		}
+		buf_put(out, run, (size_t)(p - run));
+		switch (c) {
+		case '"': buf_put(out, "\\\"", 2); break;
+		case '\\': buf_put(out, "\\\\", 2); break;
+		case '\b': buf_put(out, "\\b", 2); break;
+		case '\f': buf_put(out, "\\f", 2); break;
+		case '\n': buf_put(out, "\\n", 2); break;
+		case '\r': buf_put(out, "\\r", 2); break;
+		case '\t': buf_put(out, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
+			buf_put(out, u, 6);
+		}
+		}
+		run = ++p;
+	}
+	buf_put(out, run, (size_t)(p - run));
+	buf_putc(out, '"');
+}
+
+void json_put_num(struct buf *out, double v)
+{
+	char tmp[DTOA_BUFSIZE];
+	size_t n;
+
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v) {
+		/* integers below 2^53 print as themselves */
+		int64_t i = (int64_t)v;
+		uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
+		char *q = tmp + sizeof tmp;
+
+		do {
+			*--q = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (i < 0)
+			*--q = '-';
+		buf_put_fast(out, q, (size_t)(tmp + sizeof tmp - q));
+		return;
+	}
+	n = dtoa_es(v, tmp);
+	buf_put_fast(out, tmp, n);
+}
+
+static void put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out)
+{
+	size_t n;
+	const char *s = tok_str(d, t, &n);
+
+	if (!(t->tag & T_DEC)) {
+		/* Raw input text without escapes is already canonical. */
+		if (out->cap - out->len >= n + 2) {
+			out->p[out->len] = '"';
+			memcpy(out->p + out->len + 1, s, n);
+			out->p[out->len + n + 1] = '"';
+			out->len += n + 2;
+			return;
+		}
+		buf_putc(out, '"');
+		buf_put(out, s, n);
+		buf_putc(out, '"');
+		return;
+	}
+	json_put_str(out, s, n);
+}
+
+struct eframe {
+	uint32_t tok;   /* the container */
+	uint32_t i;     /* members/elements written so far */
+	uint32_t cur;   /* current element, or current key */
+};
+
+int json_canon(const struct jdoc *d, jref root, struct buf *out)
+{
+	struct eframe *stk = NULL;
+	size_t depth = 0, cap = 0;
+	uint32_t cur = root;
+	const struct jtok *t;
+	double x;
+
+value:
+	t = &d->t[cur];
+	switch (t->tag & T_TYPE) {
+	case J_NULL: buf_put(out, "null", 4); break;
+	case J_TRUE: buf_put(out, "true", 4); break;
+	case J_FALSE: buf_put(out, "false", 5); break;
+	case J_NUM:
+		memcpy(&x, &t->v, 8);
+		json_put_num(out, x);
+		break;
+	case J_STR:
+		put_tok_str(d, t, out);
+		break;
+	case J_ARR:
+	case J_OBJ: {
+		int obj = (t->tag & T_TYPE) == J_OBJ;
+
+		if (t->n == 0) {
+			buf_put(out, obj ? "{}" : "[]", 2);
+			break;
+		}
+		buf_putc(out, obj ? '{' : '[');
+		if (depth == cap && grow((void **)&stk, &cap, depth + 1, sizeof *stk) < 0) {
+			free(stk);
+			out->err = ENOMEM;
+			return EX_SYS;
+		}
+		stk[depth].tok = cur;
+		stk[depth].i = 0;
+		if (obj)
+			stk[depth].cur = (t->tag & T_SORTED) ? cur + 1 : d->perm[t->v >> 32];
+		else
+			stk[depth].cur = cur + 1;
+		cur = stk[depth].cur;
+		depth++;
+		if (obj) {
+			put_tok_str(d, &d->t[cur], out);
+			buf_putc(out, ':');
+			cur++;
+		}
+		goto value;
+	}
+	}
+	while (depth > 0) {
+		struct eframe *f = &stk[depth - 1];
+		const struct jtok *ct = &d->t[f->tok];
+		int obj = (ct->tag & T_TYPE) == J_OBJ;
+
+		if (++f->i == ct->n) {
+			buf_putc(out, obj ? '}' : ']');
+			depth--;
+			continue;
+		}
+		buf_putc(out, ',');
+		if (!obj) {
+			f->cur = tnext(d, f->cur);
+			cur = f->cur;
+		} else {
+			f->cur = (ct->tag & T_SORTED) ? tnext(d, f->cur + 1)
+				: d->perm[(ct->v >> 32) + f->i];
+			put_tok_str(d, &d->t[f->cur], out);
+			buf_putc(out, ':');
+			cur = f->cur + 1;
+		}
+		if (out->err)
+			break;
+		goto value;
+	}
+	free(stk);
+	return out->err ? EX_SYS : 0;
+}
+
+int json_canonicalize(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct merr *e)
+{
+	struct jdoc *d = json_parse(in, len, o, e);
+	int r;
+
+	if (!d)
+		return e ? e->code : EX_DATA;
+	r = json_canon(d, json_root(d), out);
+	json_free(d);
+	if (r) {
+		errno = out->err;
+		return merr_sys(e, "write canonical output");
+	}
+	return 0;
+}
+
+/* ---- JSON Pointer ---- */
+
+void json_ptr_push(struct buf *ptr, const char *tok, size_t n)
+{
+	buf_putc(ptr, '/');
+	for (size_t i = 0; i < n; i++) {
+		if (tok[i] == '~')
+			buf_put(ptr, "~0", 2);
+		else if (tok[i] == '/')
+			buf_put(ptr, "~1", 2);
+		else
+			buf_putc(ptr, tok[i]);
+	}
+}
+
+void json_ptr_push_index(struct buf *ptr, size_t i)
+{
+	buf_printf(ptr, "/%zu", i);
+}

@@ -1,0 +1,23 @@
+# t/helper.bash — loaded by every test file (`load helper`).
+# Puts the freshly built bin/ first on PATH, points MVM_HOME at the test's
+# own directory, and finds the shared test vectors.
+MVM_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PATH="$MVM_ROOT/bin:$PATH"
+: "${MVM_TESTDATA:=$(cd "$MVM_ROOT/../shared/testdata" 2>/dev/null && pwd)}"
+LC_ALL=C
+export MVM_ROOT PATH MVM_TESTDATA LC_ALL
+export BATS_LIB_PATH="${BATS_LIB_PATH:-/usr/lib/bats}"
+bats_load_library bats-support
+bats_load_library bats-assert
+
+# Every test gets a private MVM_HOME.
+export MVM_HOME="$BATS_TEST_TMPDIR/mvm-home"
+
+# The shared vectors are part of the test suite: missing means failure.
+need_testdata() {
+	[ -n "$MVM_TESTDATA" ] && [ -d "$MVM_TESTDATA/jcs" ] ||
+		fail "test vectors not found: set MVM_TESTDATA to the shared testdata directory"
+}
+
+# The seed's worked-example IR, whitespace re-added as in the seed.
+SEED_IR="$MVM_ROOT/t/data/seed-ir.json"

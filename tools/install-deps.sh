@@ -1,0 +1,41 @@
+#!/bin/sh
+# install-deps.sh — install the Debian packages mvm builds and tests with.
+# Installs only what is missing; runs apt-get as root, or through sudo.
+# Usage: tools/install-deps.sh [--check]   (--check: list what is missing, exit 1 if any)
+set -eu
+
+PKGS="
+build-essential pkg-config clang libclang-rt-14-dev
+libsodium-dev libcjson-dev libseccomp-dev musl-tools
+bats bats-assert bats-support jq mandoc hyperfine
+nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
+qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils
+linux-source-6.1 flex bison bc libelf-dev libssl-dev
+"
+
+missing=
+for p in $PKGS; do
+	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case $s in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+# nodejs may come from elsewhere than Debian (a newer node on PATH): accept it.
+if command -v node >/dev/null 2>&1; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -vx 'nodejs\|npm' | tr '\n' ' ')
+fi
+missing=$(echo $missing)
+
+if [ "${1:-}" = --check ]; then
+	[ -z "$missing" ] && exit 0
+	echo "missing: $missing"
+	exit 1
+fi
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+echo "install-deps: installing:$missing" >&2
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
