@@ -41,6 +41,7 @@ struct jdoc {
 struct frame {
 	uint32_t tok;      /* the container's token */
 	uint32_t keybase;  /* objects: where its keys start in keys[] */
+	uint32_t count;    /* arrays: elements so far */
 };
 
 struct parser {
@@ -299,8 +300,15 @@ static int parse_string(struct parser *ps, struct jtok *t)
 	const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
 
 	for (;;) {
-		while (end - p >= 8 && !special8(load64(p)))
+		while (end - p >= 8) {
+			uint64_t m = special8(load64(p));
+			if (m) {
+				/* the lowest flagged byte is really special */
+				p += __builtin_ctzll(m) >> 3;
+				break;
+			}
 			p += 8;
+		}
 		if (p >= end)
 			return perr(ps, p, "unterminated string");
 		if (*p == '"')
@@ -559,7 +567,19 @@ static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 			return poom(ps);
 		pm = d->perm + d->nperm;
 		memcpy(pm, k, n * sizeof *k);
-		qsort_r(pm, n, sizeof *pm, keycmp_tok, d);
+		if (n <= 16) {
+			for (i = 1; i < n; i++) {
+				uint32_t x = pm[i];
+				size_t j = i;
+				while (j > 0 && keycmp_tok(&pm[j - 1], &x, d) > 0) {
+					pm[j] = pm[j - 1];
+					j--;
+				}
+				pm[j] = x;
+			}
+		} else {
+			qsort_r(pm, n, sizeof *pm, keycmp_tok, d);
+		}
 		for (i = 1; i < n; i++) {
 			const char *a, *b;
 			size_t an, bn;
@@ -580,8 +600,14 @@ static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+	/* Most JSON has no whitespace, or a newline and a run of spaces. */
+	if (p < end && *p > ' ')
+		return p;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
 		p++;
+		while (end - p >= 8 && load64(p) == ONES * ' ')
+			p += 8;
+	}
 	return p;
 }
 
@@ -617,6 +643,7 @@ static int push_frame(struct parser *ps, uint32_t tok)
 		return poom(ps);
 	ps->stk[ps->depth].tok = tok;
 	ps->stk[ps->depth].keybase = (uint32_t)ps->nkeys;
+	ps->stk[ps->depth].count = 0;
 	ps->depth++;
 	return 0;
 }
@@ -727,6 +754,8 @@ next:
 		struct frame *f = &ps->stk[ps->depth - 1];
 		int obj = (d->t[f->tok].tag & T_TYPE) == J_OBJ;
 
+		if (!obj)
+			f->count++;
 		if (ps->p < end && *ps->p == ',') {
 			ps->p = skip_ws(ps->p + 1, end);
 			if (obj) {
@@ -760,13 +789,7 @@ close:
 			if ((r = close_object(ps, t, f->keybase)) != 0)
 				return r;
 		} else {
-			/* count the elements */
-			uint32_t n = 0, i = ci + 1;
-			while ((d->t[i].tag & T_TYPE) != J_END) {
-				n++;
-				i = (d->t[i].tag & T_TYPE) >= J_ARR ? (uint32_t)d->t[i].v : i + 1;
-			}
-			t->n = n;
+			t->n = f->count;
 		}
 		ps->depth--;
 	}

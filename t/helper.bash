@@ -1,4 +1,5 @@
 # t/helper.bash — loaded by every test file (`load helper`).
+bats_require_minimum_version 1.5.0
 # Puts the freshly built bin/ first on PATH, points MVM_HOME at the test's
 # own directory, and finds the shared test vectors.
 MVM_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)

@@ -192,7 +192,8 @@ check_pairs() { # dir-of-inputs dir-of-outputs
 
 @test "writing to a full device fails with status 4" {
 	echo '[1]' >"$BATS_TEST_TMPDIR/x.json"
-	run -4 ir-canon "$BATS_TEST_TMPDIR/x.json" >/dev/full
+	run -4 bash -c 'ir-canon "$1" >/dev/full' _ "$BATS_TEST_TMPDIR/x.json"
+	assert_output "ir-canon: unable to write to standard output: No space left on device"
 }
 
 @test "canonical output is a fixed point, and equal to the Node reference on the seed IR" {

@@ -87,7 +87,8 @@ setup() {
 }
 
 @test "writing to a full device fails with status 4" {
-	run -4 ir-hash "$SEED_IR" >/dev/full
+	run -4 bash -c 'ir-hash "$1" >/dev/full' _ "$SEED_IR"
+	assert_output --partial "No space left on device"
 }
 
 @test "man page EXAMPLES" {
