@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench/canon.sh — ir-canon and ir-hash against their peers, on one input, in one run.
+#
+#   bench/canon.sh [MB]          (default 25; run from anywhere after `make`)
+#
+# Generates a deterministic IR-like document (bench/gen-ir-doc.py), checks that
+# ir-canon, the Node reference implementation (npm `canonicalize`, installed
+# into bench/work/) and `jq -cS .` produce the same bytes, then prints the wall
+# time and peak RSS of each (best of RUNS runs) and the ratios:
+#   ir-canon vs canonicalize (Node) and vs jq -cS .   — target >= 10x faster
+#   ir-canon peak RSS / input size                    — target <= 3x
+#   ir-hash vs sha256sum of the canonical bytes       — target <= 2.5x the time
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+mb=${1:-25}
+runs=${RUNS:-5}
+work="$here/work"
+mkdir -p "$work"
+PATH="$root/bin:$PATH"
+
+[ -x "$root/bin/ir-canon" ] || { echo "bench/canon.sh: run make first" >&2; exit 4; }
+if [ ! -d "$work/node_modules/canonicalize" ]; then
+	echo "installing canonicalize from the npm registry into $work" >&2
+	(cd "$work" && npm install --no-audit --no-fund --silent canonicalize@5 >&2)
+fi
+cat >"$work/canon-node.mjs" <<'EOF'
+import canonicalize from "canonicalize";
+import { readFileSync } from "node:fs";
+process.stdout.write(canonicalize(JSON.parse(readFileSync(process.argv[2], "utf8"))));
+EOF
+
+doc="$work/doc-$mb.json"
+[ -s "$doc" ] || python3 "$here/gen-ir-doc.py" "$mb" >"$doc"
+size=$(stat -c %s "$doc")
+
+# best wall time (s) and its peak RSS (KiB) over $runs runs of a command
+measure() {
+	local best= rss= t m i
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null
+		read -r t m <"$work/time"
+		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then
+			best=$t; rss=$m
+		fi
+	done
+	echo "$best $rss"
+}
+
+ir-canon "$doc" >"$work/out.ir-canon"
+node "$work/canon-node.mjs" "$doc" >"$work/out.node"
+jq -cS . "$doc" | head -c -1 >"$work/out.jq"
+cmp "$work/out.ir-canon" "$work/out.node" || { echo "ir-canon and canonicalize differ" >&2; exit 1; }
+cmp "$work/out.ir-canon" "$work/out.jq" || { echo "ir-canon and jq -cS differ" >&2; exit 1; }
+[ "$(ir-hash "$doc")" = "$(sha256sum <"$work/out.ir-canon" | cut -c1-64)" ]
+echo "input: $doc, $size bytes; outputs identical; ir-hash = sha256sum of them"
+
+read -r t_ir m_ir < <(measure ir-canon "$doc")
+read -r t_node m_node < <(measure node "$work/canon-node.mjs" "$doc")
+read -r t_jq m_jq < <(measure jq -cS . "$doc")
+read -r t_hash m_hash < <(measure ir-hash "$doc")
+read -r t_sha m_sha < <(measure sha256sum "$work/out.ir-canon")
+
+awk -v s="$size" -v ti="$t_ir" -v mi="$m_ir" -v tn="$t_node" -v mn="$m_node" \
+	-v tj="$t_jq" -v mj="$m_jq" -v th="$t_hash" -v mh="$m_hash" -v ts="$t_sha" -v ms="$m_sha" \
+	-v runs="$runs" 'BEGIN {
+	printf "%-28s %9s %10s\n", "command (best of " runs ")", "wall s", "peak RSS"
+	printf "%-28s %9.3f %7.1f MiB\n", "ir-canon", ti, mi/1024
+	printf "%-28s %9.3f %7.1f MiB\n", "canonicalize (Node)", tn, mn/1024
+	printf "%-28s %9.3f %7.1f MiB\n", "jq -cS .", tj, mj/1024
+	printf "%-28s %9.3f %7.1f MiB\n", "ir-hash", th, mh/1024
+	printf "%-28s %9.3f %7.1f MiB\n", "sha256sum (canonical bytes)", ts, ms/1024
+	printf "ratio: canonicalize / ir-canon time = %.1fx (target >= 10)\n", tn/ti
+	printf "ratio: jq -cS / ir-canon time       = %.1fx (target >= 10)\n", tj/ti
+	printf "ratio: ir-canon peak RSS / input    = %.2fx (target <= 3)\n", mi*1024/s
+	printf "ratio: ir-hash / sha256sum time     = %.2fx (target <= 2.5)\n", th/ts
+}'
