@@ -1,0 +1,130 @@
+/* audit-verify — verify an audit log's chain, signatures and checkpoints */
+#include <getopt.h>
+#include <limits.h>
+#include <sodium.h>
+#include <unistd.h>
+#include "audit.h"
+#include "keys.h"
+#include "tool.h"
+
+static void usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: %s [-q] [-k pubfile]... [--checkpoint file]... [log]\n"
+		"Verify every line of an audit log and its checkpoints; name the first bad line.\n"
+		"  -k file            trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
+		"  --checkpoint file  also check this (newer, kept elsewhere) checkpoint\n"
+		"  -q                 print nothing\n"
+		"Exit: 0 intact, 1 tampered, torn or unverifiable, 2 usage, 4 system error.\n",
+		progname);
+	exit(code);
+}
+
+#define MAXKEYS 64
+#define MAXCP 16
+
+static const char *input = "-";
+
+static __attribute__((noreturn)) void refuse(const struct merr *e)
+{
+	if (e->code != EX_NO)
+		tool_fail(input, e);
+	fprintf(stderr, "%s: %s: %s%s%s\n", progname, input, e->where, e->where[0] ? ": " : "",
+		e->msg);
+	exit(EX_NO);
+}
+
+/* Read, parse and verify a checkpoint; fill x. */
+static void load_checkpoint(const char *path, const struct trustset *ts, struct audit_expect *x)
+{
+	struct buf b = BUF_INIT;
+	struct audit_checkpoint cp;
+	struct merr e;
+
+	memset(&cp, 0, sizeof cp);
+	if (read_file(path, &b, &e) != 0)
+		tool_fail(path, &e);
+	if (audit_checkpoint_parse(b.p ? b.p : "", b.len, &cp, &e) != 0 ||
+	    audit_sig_check(cp.keyid, cp.sig, &cp.msg, ts, &e) != 0) {
+		fprintf(stderr, "%s: %s: checkpoint: %s%s%s\n", progname, path, e.where,
+			e.where[0] ? ": " : "", e.msg);
+		exit(e.code == EX_SYS ? EX_SYS : EX_NO);
+	}
+	x->size = cp.size;
+	x->seq = cp.seq;
+	memcpy(x->head, cp.head, sizeof x->head);
+	x->name = path;
+	buf_free(&cp.msg);
+	buf_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	char *keys[MAXKEYS], cpath[PATH_MAX + 16];
+	const char *file = NULL, *cps[MAXCP];
+	struct audit_expect x[MAXCP + 1];
+	struct audit_result res;
+	struct trustset ts;
+	struct buf in = BUF_INIT;
+	struct merr e;
+	size_t nkeys = 0, ncp = 0, nx = 0, i;
+	int c, quiet = 0;
+	static const struct option lopts[] = {
+		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	tool_init(argv);
+	while ((c = getopt_long(argc, argv, "qk:c:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'q': quiet = 1; break;
+		case 'k':
+			if (nkeys == MAXKEYS)
+				tool_die(EX_USAGE, "-k: at most %d keys", MAXKEYS);
+			keys[nkeys++] = optarg;
+			break;
+		case 'c':
+			if (ncp == MAXCP)
+				tool_die(EX_USAGE, "--checkpoint: at most %d", MAXCP);
+			cps[ncp++] = optarg;
+			break;
+		case 'h': usage(0);
+		/* fallthrough */
+		default: usage(EX_USAGE);
+		}
+	}
+	if (argc - optind > 1)
+		usage(EX_USAGE);
+	if (optind < argc && strcmp(argv[optind], "-") != 0)
+		file = input = argv[optind];
+	if (sodium_init() < 0)
+		tool_die(EX_SYS, "unable to initialize libsodium");
+	if (trust_load(&ts, keys, nkeys, &e) != 0)
+		tool_fail(NULL, &e);
+	if (ts.n == 0)
+		tool_die(EX_NO, "no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
+	if (read_file(file, &in, &e) != 0)
+		tool_fail(file, &e);
+
+	/* The checkpoint beside the log (required for a non-empty log read
+	 * from a file), then any given ones. */
+	if (file) {
+		snprintf(cpath, sizeof cpath, "%s.checkpoint", file);
+		if (access(cpath, F_OK) == 0)
+			load_checkpoint(cpath, &ts, &x[nx++]);
+		else if (in.len > 0 && ncp == 0)
+			tool_die(EX_NO, "%s: no checkpoint (%s): a truncated tail could not be "
+				"detected", file, cpath);
+	}
+	for (i = 0; i < ncp; i++)
+		load_checkpoint(cps[i], &ts, &x[nx++]);
+
+	if (audit_verify_buf(in.p ? in.p : "", in.len, &ts, x, nx, &res, &e) != 0)
+		refuse(&e);
+	if (!quiet)
+		printf("%llu entries, head %s\n", res.entries, res.head);
+	trust_free(&ts);
+	buf_free(&in);
+	tool_exit(0);
+}
