@@ -1,0 +1,488 @@
+/* frame.c — agent protocol codec: frames, mux records, requests, replies.
+ * See frame.h and mvm-agent-protocol(5). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "enc.h"
+#include "frame.h"
+#include "json.h"
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+int frame_parse(const void *p, size_t n, uint32_t max, uint32_t *len, size_t *need)
+{
+	uint32_t l;
+
+	if (n < FRAME_HDR) {
+		if (need)
+			*need = FRAME_HDR;
+		return FRAME_NEED;
+	}
+	l = get32(p);
+	if (len)
+		*len = l;
+	if (l > max)
+		return FRAME_BIG;
+	if (need)
+		*need = FRAME_HDR + (size_t)l;
+	return n - FRAME_HDR >= l ? FRAME_OK : FRAME_NEED;
+}
+
+size_t frame_begin(struct buf *b)
+{
+	size_t off = b->len;
+
+	buf_put(b, "\0\0\0\0", 4);
+	return off;
+}
+
+void frame_end(struct buf *b, size_t off)
+{
+	if (b->err || b->len < off + FRAME_HDR)
+		return;
+	put32((unsigned char *)b->p + off, (uint32_t)(b->len - off - FRAME_HDR));
+}
+
+void frame_put(struct buf *b, const void *body, size_t n)
+{
+	unsigned char h[4];
+
+	put32(h, (uint32_t)n);
+	buf_put(b, h, 4);
+	buf_put(b, body, n);
+}
+
+int mux_parse(const void *p, size_t n, struct mux_rec *r, size_t *need, struct merr *e)
+{
+	const unsigned char *s = p;
+	uint32_t l;
+
+	if (n < MUX_HDR) {
+		if (need)
+			*need = MUX_HDR;
+		return MUX_NEED;
+	}
+	r->stream = get32(s);
+	r->kind = s[4];
+	l = r->len = get32(s + 5);
+	switch (r->kind) {
+	case MUX_OPEN:
+	case MUX_CLOSE:
+		if (l != 0)
+			return merr_set(e, EX_DATA, NULL, "mux record kind %u with length %u", r->kind, l),
+				MUX_BAD;
+		break;
+	case MUX_DATA:
+		if (l < 1 || l > MUX_DATA_MAX)
+			return merr_set(e, EX_DATA, NULL, "mux DATA length %u outside 1..%u", l,
+				MUX_DATA_MAX), MUX_BAD;
+		break;
+	case MUX_HELLO:
+		if (r->stream != 0)
+			return merr_set(e, EX_DATA, NULL, "mux HELLO on stream %u", r->stream), MUX_BAD;
+		if (l < 1 || l > MUX_HELLO_MAX)
+			return merr_set(e, EX_DATA, NULL, "mux HELLO length %u outside 1..%u", l,
+				MUX_HELLO_MAX), MUX_BAD;
+		break;
+	default:
+		return merr_set(e, EX_DATA, NULL, "unknown mux record kind %u", r->kind), MUX_BAD;
+	}
+	if (need)
+		*need = MUX_HDR + (size_t)l;
+	if (n - MUX_HDR < l)
+		return MUX_NEED;
+	r->data = s + MUX_HDR;
+	r->size = MUX_HDR + (size_t)l;
+	return MUX_OK;
+}
+
+void mux_put(struct buf *b, uint32_t stream, enum mux_kind kind, const void *data, size_t n)
+{
+	unsigned char h[MUX_HDR];
+
+	put32(h, stream);
+	h[4] = (unsigned char)kind;
+	put32(h + 5, (uint32_t)n);
+	buf_put(b, h, MUX_HDR);
+	if (n)
+		buf_put(b, data, n);
+}
+
+/* ---- requests ---- */
+
+void req_free(struct req *r)
+{
+	free(r->in);
+	for (size_t i = 0; i < r->nenv; i++)
+		free(r->env[i]);
+	free(r->env);
+	memset(r, 0, sizeof *r);
+}
+
+/* Is this environment pair one the runner may get? */
+static int env_ok(const char *k, size_t kn, const char *v, size_t vn)
+{
+	if (kn == 0 || memchr(k, '=', kn) || memchr(k, 0, kn) || memchr(v, 0, vn))
+		return 0;
+	if (kn >= 4 && memcmp(k, "MVM_", 4) == 0)
+		return 0;
+	return 1;
+}
+
+static int bad(struct merr *e, const char *where, const char *msg)
+{
+	return merr_set(e, EX_DATA, where, "%s", msg);
+}
+
+/* An integer-valued number in [lo, hi]? */
+static int num_in(double v, double lo, double hi)
+{
+	return isfinite(v) && v == floor(v) && v >= lo && v <= hi;
+}
+
+static int parse_run(const struct jdoc *d, jref root, struct req *r, struct merr *e)
+{
+	jref k, v, in = JREF_NONE;
+
+	r->timeout_ms = REQ_TIMEOUT_DEFAULT;
+	for (k = json_first_key(d, root); k != JREF_NONE; k = json_next_key(d, k)) {
+		v = json_value(k);
+		if (json_str_eq(d, k, "type"))
+			continue;
+		if (json_str_eq(d, k, "stdin")) {
+			if (json_type(d, v) != J_STR)
+				return bad(e, "/stdin", "stdin must be a base64 string");
+			in = v;
+		} else if (json_str_eq(d, k, "timeout_ms")) {
+			if (json_type(d, v) != J_NUM || !num_in(json_num(d, v), 1, REQ_TIMEOUT_MAX))
+				return bad(e, "/timeout_ms", "timeout_ms must be an integer from 1 to 3600000");
+			r->timeout_ms = (uint32_t)json_num(d, v);
+		} else if (json_str_eq(d, k, "env")) {
+			jref ek;
+			size_t n;
+
+			if (json_type(d, v) != J_OBJ)
+				return bad(e, "/env", "env must be an object of strings");
+			n = json_len(d, v);
+			if (n > REQ_ENV_MAX)
+				return bad(e, "/env", "env has more than 256 members");
+			for (ek = json_first_key(d, v); ek != JREF_NONE; ek = json_next_key(d, ek))
+				if (json_type(d, json_value(ek)) != J_STR)
+					return bad(e, "/env", "env values must be strings");
+			r->env = calloc(n + 1, sizeof *r->env);
+			if (!r->env)
+				return merr_sys(e, "allocate env");
+			for (ek = json_first_key(d, v); ek != JREF_NONE; ek = json_next_key(d, ek)) {
+				size_t kn, vn;
+				const char *ks = json_str(d, ek, &kn);
+				const char *vs = json_str(d, json_value(ek), &vn);
+				char *s;
+
+				if (!env_ok(ks, kn, vs, vn)) {
+					r->env_dropped++;
+					continue;
+				}
+				s = malloc(kn + vn + 2);
+				if (!s)
+					return merr_sys(e, "allocate env");
+				memcpy(s, ks, kn);
+				s[kn] = '=';
+				memcpy(s + kn + 1, vs, vn);
+				s[kn + vn + 1] = 0;
+				r->env[r->nenv++] = s;
+			}
+		} else {
+			return bad(e, NULL, "unknown member in run request");
+		}
+	}
+	if (in == JREF_NONE)
+		return bad(e, "/stdin", "run request without stdin");
+	{
+		size_t n, pad = 0, dec;
+		const char *s = json_str(d, in, &n);
+
+		if (n % 4 != 0)
+			return bad(e, "/stdin", "stdin is not padded base64");
+		if (n >= 1 && s[n - 1] == '=')
+			pad++;
+		if (n >= 2 && s[n - 2] == '=')
+			pad++;
+		dec = n / 4 * 3 - pad;
+		if (dec > FRAME_PAYLOAD_MAX)
+			return merr_set(e, EX_NO, "/stdin", "stdin is larger than %u bytes",
+				FRAME_PAYLOAD_MAX);
+		if (n == 0) {
+			r->in = NULL;
+			r->inlen = 0;
+		} else {
+			r->in = b64_decode(s, n, &r->inlen);
+			if (!r->in)
+				return bad(e, "/stdin", "stdin is not valid base64");
+		}
+	}
+	return 0;
+}
+
+int req_parse(const char *body, size_t n, struct req *r, struct merr *e)
+{
+	struct jopts o = { .max_depth = FRAME_DEPTH };
+	struct jdoc *d;
+	jref root, t;
+	int rc = 0;
+
+	memset(r, 0, sizeof *r);
+	d = json_parse(body, n, &o, e);
+	if (!d)
+		return e ? e->code : EX_DATA;
+	root = json_root(d);
+	if (json_type(d, root) != J_OBJ) {
+		rc = bad(e, NULL, "request is not a JSON object");
+		goto out;
+	}
+	t = json_get(d, root, "type");
+	if (t == JREF_NONE || json_type(d, t) != J_STR) {
+		rc = bad(e, "/type", "request has no string type");
+		goto out;
+	}
+	if (json_str_eq(d, t, "ping") || json_str_eq(d, t, "status")) {
+		r->type = json_str_eq(d, t, "ping") ? REQ_PING : REQ_STATUS;
+		if (json_len(d, root) != 1)
+			rc = bad(e, NULL, "unknown member in request");
+	} else if (json_str_eq(d, t, "run")) {
+		r->type = REQ_RUN;
+		rc = parse_run(d, root, r, e);
+	} else {
+		rc = bad(e, "/type", "unknown request type");
+	}
+out:
+	json_free(d);
+	if (rc)
+		req_free(r);
+	return rc;
+}
+
+static void put_b64(struct buf *b, const void *p, size_t n)
+{
+	char *s;
+
+	if (n == 0)
+		return;
+	s = b64_encode(p, n);
+	if (!s) {
+		if (!b->err)
+			b->err = ENOMEM;
+		return;
+	}
+	buf_puts(b, s);
+	free(s);
+}
+
+void req_put_ping(struct buf *b)
+{
+	static const char m[] = "{\"type\":\"ping\"}";
+
+	frame_put(b, m, sizeof m - 1);
+}
+
+void req_put_status(struct buf *b)
+{
+	static const char m[] = "{\"type\":\"status\"}";
+
+	frame_put(b, m, sizeof m - 1);
+}
+
+void req_put_run(struct buf *b, const void *in, size_t n, uint32_t timeout_ms,
+	char *const *env, size_t nenv)
+{
+	size_t off = frame_begin(b);
+
+	buf_puts(b, "{\"type\":\"run\",\"stdin\":\"");
+	put_b64(b, in, n);
+	buf_putc(b, '"');
+	if (timeout_ms)
+		buf_printf(b, ",\"timeout_ms\":%u", timeout_ms);
+	if (nenv) {
+		buf_puts(b, ",\"env\":{");
+		for (size_t i = 0; i < nenv; i++) {
+			const char *eq = strchr(env[i], '=');
+			size_t kn = eq ? (size_t)(eq - env[i]) : strlen(env[i]);
+
+			if (i)
+				buf_putc(b, ',');
+			json_put_str(b, env[i], kn);
+			buf_putc(b, ':');
+			json_put_str(b, eq ? eq + 1 : "", eq ? strlen(eq + 1) : 0);
+		}
+		buf_putc(b, '}');
+	}
+	buf_putc(b, '}');
+	frame_end(b, off);
+}
+
+/* ---- replies ---- */
+
+void rep_put_pong(struct buf *b)
+{
+	static const char m[] = "{\"type\":\"pong\",\"agent\":\"mvm-agent\",\"version\":1}";
+
+	frame_put(b, m, sizeof m - 1);
+}
+
+void rep_put_chunk(struct buf *b, int is_stderr, const void *p, size_t n)
+{
+	size_t off = frame_begin(b);
+
+	buf_puts(b, is_stderr ? "{\"type\":\"stderr\",\"data\":\"" : "{\"type\":\"stdout\",\"data\":\"");
+	put_b64(b, p, n);
+	buf_puts(b, "\"}");
+	frame_end(b, off);
+}
+
+void rep_put_exit(struct buf *b, int code)
+{
+	size_t off = frame_begin(b);
+
+	buf_printf(b, "{\"type\":\"exit\",\"code\":%d}", code);
+	frame_end(b, off);
+}
+
+void rep_put_error(struct buf *b, const char *kind, const char *msg)
+{
+	size_t off = frame_begin(b);
+
+	buf_puts(b, "{\"type\":\"error\",\"kind\":");
+	json_put_str(b, kind, strlen(kind));
+	buf_puts(b, ",\"message\":");
+	json_put_str(b, msg, strlen(msg));
+	buf_putc(b, '}');
+	frame_end(b, off);
+}
+
+void rep_free(struct rep *r)
+{
+	free(r->data);
+	free(r->message);
+	memset(r, 0, sizeof *r);
+}
+
+/* Check that obj has only the named members (NULL-terminated list). */
+static int only(const struct jdoc *d, jref obj, const char *const *names)
+{
+	for (jref k = json_first_key(d, obj); k != JREF_NONE; k = json_next_key(d, k)) {
+		const char *const *p;
+
+		for (p = names; *p; p++)
+			if (json_str_eq(d, k, *p))
+				break;
+		if (!*p)
+			return 0;
+	}
+	return 1;
+}
+
+int rep_parse(const char *body, size_t n, struct rep *r, struct merr *e)
+{
+	static const char *const m_pong[] = { "type", "agent", "version", NULL };
+	static const char *const m_chunk[] = { "type", "data", NULL };
+	static const char *const m_exit[] = { "type", "code", NULL };
+	static const char *const m_err[] = { "type", "kind", "message", NULL };
+	struct jopts o = { .max_depth = FRAME_DEPTH };
+	struct jdoc *d;
+	jref root, t, v;
+	int rc = 0;
+
+	memset(r, 0, sizeof *r);
+	d = json_parse(body, n, &o, e);
+	if (!d)
+		return e ? e->code : EX_DATA;
+	root = json_root(d);
+	t = json_type(d, root) == J_OBJ ? json_get(d, root, "type") : JREF_NONE;
+	if (t == JREF_NONE || json_type(d, t) != J_STR) {
+		rc = bad(e, "/type", "reply is not an object with a string type");
+		goto out;
+	}
+	if (json_str_eq(d, t, "pong")) {
+		r->type = REP_PONG;
+		v = json_get(d, root, "version");
+		if (!only(d, root, m_pong) || v == JREF_NONE || json_type(d, v) != J_NUM ||
+		    !num_in(json_num(d, v), 0, 1e6)) {
+			rc = bad(e, NULL, "malformed pong");
+			goto out;
+		}
+		r->version = (int)json_num(d, v);
+	} else if (json_str_eq(d, t, "status")) {
+		r->type = REP_STATUS;
+	} else if (json_str_eq(d, t, "stdout") || json_str_eq(d, t, "stderr")) {
+		size_t sn;
+		const char *s;
+
+		r->type = json_str_eq(d, t, "stdout") ? REP_STDOUT : REP_STDERR;
+		v = json_get(d, root, "data");
+		if (!only(d, root, m_chunk) || v == JREF_NONE || json_type(d, v) != J_STR) {
+			rc = bad(e, NULL, "malformed output chunk");
+			goto out;
+		}
+		s = json_str(d, v, &sn);
+		if (sn == 0) {
+			r->len = 0;
+		} else if (!(r->data = b64_decode(s, sn, &r->len))) {
+			rc = bad(e, "/data", "chunk data is not valid base64");
+			goto out;
+		}
+	} else if (json_str_eq(d, t, "exit")) {
+		r->type = REP_EXIT;
+		v = json_get(d, root, "code");
+		if (!only(d, root, m_exit) || v == JREF_NONE || json_type(d, v) != J_NUM ||
+		    !num_in(json_num(d, v), -2147483648.0, 2147483647.0)) {
+			rc = bad(e, NULL, "malformed exit");
+			goto out;
+		}
+		r->code = (int)json_num(d, v);
+	} else if (json_str_eq(d, t, "error")) {
+		jref m;
+		size_t kn;
+		const char *ks;
+
+		r->type = REP_ERROR;
+		v = json_get(d, root, "kind");
+		m = json_get(d, root, "message");
+		if (!only(d, root, m_err) || v == JREF_NONE || json_type(d, v) != J_STR ||
+		    m == JREF_NONE || json_type(d, m) != J_STR) {
+			rc = bad(e, NULL, "malformed error");
+			goto out;
+		}
+		ks = json_str(d, v, &kn);
+		if (kn >= sizeof r->kind)
+			kn = sizeof r->kind - 1;
+		memcpy(r->kind, ks, kn);
+		r->kind[kn] = 0;
+		if (memchr(r->kind, 0, kn)) {
+			rc = bad(e, "/kind", "error kind contains NUL");
+			goto out;
+		}
+		r->message = json_strdup(d, m);
+		if (!r->message) {
+			rc = bad(e, "/message", "error message contains NUL");
+			goto out;
+		}
+	} else {
+		rc = bad(e, "/type", "unknown reply type");
+	}
+out:
+	json_free(d);
+	if (rc)
+		rep_free(r);
+	return rc;
+}
