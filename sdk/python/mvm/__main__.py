@@ -24,44 +24,49 @@ def main(argv=None):
         return 2
     entry = argv[0]
     if not os.path.isfile(entry):
-        _say(prog, entry, "no such file")
+        _say(prog, entry, "unable to open: no such file")
         return 4
     os.environ["MVM_EMITTING"] = "1"
-    base = os.path.dirname(os.path.abspath(entry))
-    sys.path.insert(0, base)
+    # Paths in the IR (source, lockfiles) are relative to the declaration's
+    # directory; mvm-emit names it in MVM_EMIT_BASE when the entry is stdin.
+    base = os.environ.get("MVM_EMIT_BASE") or os.path.dirname(os.path.abspath(entry))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(entry)))
+    if base not in sys.path:
+        sys.path.insert(1, base)
+    name = os.environ.get("MVM_EMIT_NAME") or entry
     _dsl.reset()
     try:
         # Not "__main__": an `if __name__ == "__main__":` block (which might
         # call the workload) does not run while emitting.
         runpy.run_path(entry, run_name="__mvm_emit__")
     except SystemExit as e:
-        _say(prog, entry, "the declaration exited (status %s) before declaring a workload"
+        _say(prog, name, "the declaration exited (status %s) before declaring a workload"
              % (e.code,))
         return 3
     except _dsl.DeclarationError as e:
-        _say(prog, entry, str(e))
+        _say(prog, name, str(e))
         return 3
     except Exception:
-        _say(prog, entry, "the declaration raised an exception:")
+        _say(prog, name, "the declaration raised an exception:")
         traceback.print_exc(file=sys.stderr)
         return 3
     try:
         _emit.emit(base_dir=base)
     except _dsl.DeclarationError as e:
-        _say(prog, entry, str(e))
+        _say(prog, name, str(e))
         return 3
     except _emit.ValidationError as e:
         for code, ptr, detail in e.errors:
-            _say(prog, entry, "%s at %s: %s" % (code, ptr, detail))
+            _say(prog, name, "%s at %s: %s" % (code, ptr, detail))
         return 1
     except _emit.ValidatorFailed as e:
-        _say(prog, entry, str(e))
+        _say(prog, name, str(e))
         return 4
     except (ValueError, TypeError) as e:    # CanonError: NaN, lone surrogate, ...
-        _say(prog, entry, str(e))
+        _say(prog, name, str(e))
         return 3
     except OSError as e:
-        _say(prog, e.filename or entry, "unable to write the IR: %s" % e.strerror)
+        _say(prog, e.filename or name, "unable to write the IR: %s" % e.strerror)
         return 4
     return 0
 

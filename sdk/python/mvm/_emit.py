@@ -40,7 +40,8 @@ def _validator():
 
 def _run_validator(exe, data, base_dir):
     try:
-        p = subprocess.run([exe, "-"], input=data, stdout=subprocess.PIPE,
+        args = [exe, "-C", base_dir, "-"] if base_dir else [exe, "-L", "-"]
+        p = subprocess.run(args, input=data, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, cwd=base_dir or None)
     except OSError as e:
         raise ValidatorFailed("unable to run %s: %s" % (exe, e.strerror))

@@ -18,7 +18,16 @@ def _uv(text):
             cur.append(line)
     if not blocks:
         return "no [[package]] blocks found — is this a uv.lock?"
-    bad = sum(1 for b in blocks if not any('hash = "' in x or 'hash="' in x for x in b))
+    def local(b):     # the project itself (editable, virtual, directory): nothing to hash
+        return any(x.strip().startswith("source") and
+                   ("editable" in x or "virtual" in x or "directory" in x) for x in b)
+    def hashed(x):
+        return 'hash = "' in x or 'hash="' in x
+
+    def pinned(b):    # every artifact (sdist, wheel: a line with a url) carries a hash
+        arts = [x for x in b if "url = " in x or "url=" in x]
+        return any(hashed(x) for x in b) and all(hashed(x) for x in arts)
+    bad = sum(1 for b in blocks if not local(b) and not pinned(b))
     return "%d/%d packages missing hash" % (bad, len(blocks)) if bad else None
 
 
