@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# plan-verify: admission of signed plans, in order: envelope, signature,
+# plan, window, nonce, IR and image.
+
+load helper
+load plan-helper
+
+setup() {
+	mk_image
+	mk_keys
+	SK="$MVM_HOME/keys/host-signer.ed25519"
+	P="$BATS_TEST_TMPDIR/plan.json"
+	E="$BATS_TEST_TMPDIR/plan.dsse.json"
+	mk_plan --not-before 2030-01-01T00:00:00Z >"$P"
+	plan-sign "$P" >"$E"
+	NOW=2030-01-01T00:05:00Z
+}
+
+@test "admits a good plan and prints its signed bytes exactly" {
+	run -0 --separate-stderr plan-verify --now $NOW "$E"
+	[ "$output" = "$(cat "$P")" ]
+	[ -z "$stderr" ]
+	# the nonce is recorded under the signer's key id, with valid_until
+	keyid=$(jq -r '.signatures[0].keyid' "$E")
+	nonce=$(jq -r .nonce "$P")
+	[ "$(cat "$MVM_HOME/nonces/$keyid/$nonce")" = 2030-01-01T00:10:00Z ]
+}
+
+@test "a plan made now verifies against the clock" {
+	mk_plan | plan-sign >"$BATS_TEST_TMPDIR/now.dsse.json"
+	run -0 plan-verify "$BATS_TEST_TMPDIR/now.dsse.json"
+}
+
+@test "replay from a second process is refused (status 1), persistently" {
+	run -0 plan-verify --now $NOW "$E"
+	run -1 --separate-stderr plan-verify --now $NOW "$E"
+	[ -z "$output" ]
+	[[ $stderr == *"nonce: replay: nonce $(jq -r .nonce "$P") was already admitted"* ]]
+	# from another shell, later, still refused
+	run -1 bash -c 'plan-verify --now 2030-01-01T00:09:59Z "$1"' _ "$E"
+}
+
+@test "two concurrent verifiers of one plan: exactly one admits" {
+	for round in 1 2 3; do
+		mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/c$round.json"
+		for i in 1 2 3 4 5 6 7 8; do
+			( st=0
+			  plan-verify --now $NOW "$BATS_TEST_TMPDIR/c$round.json" >/dev/null 2>&1 || st=$?
+			  echo $st >"$BATS_TEST_TMPDIR/st.$round.$i" ) &
+		done
+		wait
+		[ "$(cat "$BATS_TEST_TMPDIR"/st.$round.* | grep -c '^0$')" -eq 1 ]
+		[ "$(cat "$BATS_TEST_TMPDIR"/st.$round.* | grep -c '^1$')" -eq 7 ]
+	done
+}
+
+@test "--no-consume checks without recording" {
+	run -0 plan-verify --no-consume --now $NOW "$E"
+	run -0 plan-verify --no-consume --now $NOW "$E"
+	run -0 plan-verify --now $NOW "$E"
+	run -1 plan-verify --no-consume --now $NOW "$E"
+	assert_output --partial "already admitted"
+}
+
+@test "the window is half-open [valid_from, valid_until): expired, not yet valid" {
+	run -1 plan-verify --no-consume --now 2029-12-31T23:59:59Z "$E"
+	assert_output --partial "window: not yet valid: valid_from is 2030-01-01T00:00:00Z"
+	run -0 plan-verify --no-consume --now 2030-01-01T00:00:00Z "$E"
+	run -0 plan-verify --no-consume --now 2030-01-01T00:09:59Z "$E"
+	run -1 plan-verify --no-consume --now 2030-01-01T00:10:00Z "$E"
+	assert_output --partial "window: expired: valid_until was 2030-01-01T00:10:00Z"
+	# an expired plan does not touch the nonce store
+	[ ! -d "$MVM_HOME/nonces" ]
+}
+
+@test "--skew widens the window on both sides" {
+	run -0 plan-verify --no-consume --skew 30 --now 2029-12-31T23:59:30Z "$E"
+	run -1 plan-verify --no-consume --skew 30 --now 2029-12-31T23:59:29Z "$E"
+	run -0 plan-verify --no-consume --skew 30 --now 2030-01-01T00:10:29Z "$E"
+	run -1 plan-verify --no-consume --skew 30 --now 2030-01-01T00:10:30Z "$E"
+}
+
+@test "an inverted or empty window is refused" {
+	replan '.valid_until = "2029-12-31T00:00:00Z"' <"$P" | plan-sign >"$BATS_TEST_TMPDIR/inv.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/inv.json"
+	assert_output --partial "window: inverted validity window"
+	replan '.valid_until = .valid_from' <"$P" | plan-sign >"$BATS_TEST_TMPDIR/inv.json"
+	run -1 plan-verify --now 2030-01-01T00:00:00Z "$BATS_TEST_TMPDIR/inv.json"
+	assert_output --partial "inverted"
+}
+
+@test "wrong key: not signed by a trusted key" {
+	plan-keygen --no-trust -f "$BATS_TEST_TMPDIR/other.ed25519" >/dev/null
+	run -1 plan-verify -k "$BATS_TEST_TMPDIR/other.pub" --now $NOW "$E"
+	assert_output --partial "signature: not signed by a trusted key"
+	# signed by an untrusted key, trusted keys by default
+	plan-sign -s "$BATS_TEST_TMPDIR/other.ed25519" "$P" >"$BATS_TEST_TMPDIR/o.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/o.json"
+	assert_output --partial "not signed by a trusted key"
+	# -k with both keys: admitted
+	run -0 plan-verify -k "$BATS_TEST_TMPDIR/other.pub" -k "$MVM_HOME/keys/host-signer.pub" --now $NOW "$BATS_TEST_TMPDIR/o.json"
+	# no trusted key at all
+	rm "$MVM_HOME/trust/host-signer.pub"
+	run -1 plan-verify --now $NOW "$E"
+	assert_output --partial "no trusted keys"
+}
+
+@test "payloadType swapped is refused at the envelope" {
+	jq -c '.payloadType = "application/vnd.in-toto+json"' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial 'envelope: payloadType is "application/vnd.in-toto+json"'
+	# even with a valid signature over the other type
+	py_sign "$SK" "$P" application/json >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "envelope: payloadType"
+}
+
+@test "payload altered after signing: bad signature" {
+	sed 's/"vcpus":1/"vcpus":8/' "$P" >"$BATS_TEST_TMPDIR/alt.json"
+	! cmp -s "$P" "$BATS_TEST_TMPDIR/alt.json"
+	jq -c --arg p "$(base64 -w0 <"$BATS_TEST_TMPDIR/alt.json")" '.payload = $p' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "signature: bad signature"
+}
+
+@test "a trusted key's signature over a different plan: bad signature" {
+	mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/b.json"
+	jq -c --slurpfile b "$BATS_TEST_TMPDIR/b.json" '.signatures = $b[0].signatures' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "signature: bad signature"
+}
+
+@test "envelope shape: each defect refused with status 1" {
+	for f in 'del(.signatures)' 'del(.payload)' '. + {extra: 1}' '.signatures = []' \
+	    '.signatures[0].sig = "AAAA"' '.signatures[0] += {x: 1}' '.payload = "%%%"' \
+	    '.payload = 5' '[.]'; do
+		jq -c "$f" "$E" >"$BATS_TEST_TMPDIR/x.json"
+		run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+		[[ $output == *"envelope"* ]] || fail "$f: $output"
+	done
+	# a keyid is only a hint: absent, any trusted key is tried
+	jq -c 'del(.signatures[0].keyid)' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -0 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/x.json"
+}
+
+@test "signed but not canonical, or an unsupported schema_version: refused at the plan" {
+	jq . "$P" >"$BATS_TEST_TMPDIR/pretty.json"
+	py_sign "$SK" "$BATS_TEST_TMPDIR/pretty.json" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "plan: not in RFC 8785 canonical form"
+	replan '.schema_version = "9.0"' <"$P" >"$BATS_TEST_TMPDIR/v9.json"
+	py_sign "$SK" "$BATS_TEST_TMPDIR/v9.json" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial 'plan: /schema_version: unsupported schema_version "9.0"'
+	printf '{"a":' >"$BATS_TEST_TMPDIR/bad.json"
+	py_sign "$SK" "$BATS_TEST_TMPDIR/bad.json" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "plan:"
+}
+
+@test "checks run in order: a bad signature is reported before an expired window" {
+	jq -c --arg p "$(jq -c '.tenant = "x"' "$P" | base64 -w0)" '.payload = $p' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --now 2040-01-01T00:00:00Z "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "signature:"
+	run -0 plan-verify --now $NOW "$E"
+	run -1 plan-verify --now 2040-01-01T00:00:00Z "$E"
+	assert_output --partial "window: expired"
+}
+
+@test "--ir: the IR must hash to ir_hash" {
+	run -0 plan-verify --no-consume --ir "$SEED_IR" --now $NOW "$E"
+	jq -S . "$SEED_IR" >"$BATS_TEST_TMPDIR/same.json"
+	run -0 plan-verify --no-consume --ir "$BATS_TEST_TMPDIR/same.json" --now $NOW "$E"
+	jq '.id = "other"' "$SEED_IR" >"$BATS_TEST_TMPDIR/other.json"
+	run -1 plan-verify --ir "$BATS_TEST_TMPDIR/other.json" --now $NOW "$E"
+	assert_output --partial "ir: $BATS_TEST_TMPDIR/other.json hashes to"
+	# refused there, the nonce was not kept: the plan can still be admitted
+	run -0 plan-verify --ir "$SEED_IR" --now $NOW "$E"
+}
+
+@test "--image: the artifacts must match the plan's digests" {
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	cp -r "$IMG" "$BATS_TEST_TMPDIR/img2"
+	printf 'tampered' >>"$BATS_TEST_TMPDIR/img2/rootfs.ext4"
+	run -1 plan-verify --image "$BATS_TEST_TMPDIR/img2" --now $NOW "$E"
+	assert_output --partial "image: $BATS_TEST_TMPDIR/img2/rootfs.ext4 is sha256:"
+	cp "$IMG/rootfs.ext4" "$BATS_TEST_TMPDIR/img2/"
+	printf 'x' >"$BATS_TEST_TMPDIR/img2/initrd"
+	run -1 plan-verify --image "$BATS_TEST_TMPDIR/img2" --now $NOW "$E"
+	assert_output --partial "the plan names no initrd"
+	rm "$BATS_TEST_TMPDIR/img2/initrd" "$BATS_TEST_TMPDIR/img2/vmlinux"
+	run -4 plan-verify --image "$BATS_TEST_TMPDIR/img2" --now $NOW "$E"
+	run -0 plan-verify --image "$IMG" --now $NOW "$E"
+}
+
+@test "expired nonces are pruned from the store" {
+	run -0 plan-verify --now $NOW "$E"
+	keyid=$(jq -r '.signatures[0].keyid' "$E")
+	[ "$(ls "$MVM_HOME/nonces/$keyid" | wc -l)" -eq 1 ]
+	mk_plan --not-before 2031-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/later.json"
+	run -0 plan-verify --now 2031-01-01T00:00:01Z "$BATS_TEST_TMPDIR/later.json"
+	[ "$(ls "$MVM_HOME/nonces/$keyid")" = "$(payload_of "$BATS_TEST_TMPDIR/later.json" | jq -r .nonce)" ]
+}
+
+@test "reads stdin or -; malformed or empty input is status 3" {
+	run -0 plan-verify --no-consume --now $NOW <"$E"
+	run -0 plan-verify --no-consume --now $NOW - <"$E"
+	printf '{"payload":' >"$BATS_TEST_TMPDIR/x.json"
+	run -3 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	: >"$BATS_TEST_TMPDIR/empty"
+	run -3 plan-verify --now $NOW <"$BATS_TEST_TMPDIR/empty"
+}
+
+@test "-n adds a newline to the printed plan" {
+	plan-verify -n --no-consume --now $NOW "$E" >"$BATS_TEST_TMPDIR/out"
+	[ "$(head -c -1 "$BATS_TEST_TMPDIR/out")" = "$(cat "$P")" ]
+}
+
+@test "usage errors are status 2; a missing envelope is status 4" {
+	run -2 plan-verify --now yesterday "$E"
+	run -2 plan-verify --skew -1 "$E"
+	run -2 plan-verify a b
+	run -0 plan-verify --help
+	run -4 plan-verify "$BATS_TEST_TMPDIR/nope"
+	run -4 plan-verify -k "$BATS_TEST_TMPDIR/nope.pub" "$E"
+}
+
+@test "writing to a full device fails with status 4" {
+	run -4 bash -c 'plan-verify --no-consume --now "$1" "$2" >/dev/full' _ $NOW "$E"
+}
+
+@test "man page EXAMPLES" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$SEED_IR" workload-ir.json
+	plan-new --image img workload-ir.json | plan-sign >plan.dsse.json
+	run -0 bash -c 'plan-verify --ir workload-ir.json --image img plan.dsse.json > plan.admitted.json'
+	run -1 plan-verify plan.dsse.json
+	assert_output --partial "already admitted"
+	cp "$MVM_HOME/keys/host-signer.pub" ci.pub
+	plan-new --image img workload-ir.json | plan-sign >p2.json
+	run -0 bash -c 'plan-verify --no-consume -k ci.pub p2.json >/dev/null && echo ok'
+	assert_output ok
+}
