@@ -1,0 +1,326 @@
+/* config.c — mvm-agent's boot checks: the entrypoint marker and runtime.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "agent.h"
+#include "buf.h"
+#include "io.h"
+#include "json.h"
+
+static void fail(struct entry *en, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct entry *en, const char *fmt, ...)
+{
+	va_list ap;
+
+	en->ok = 0;
+	va_start(ap, fmt);
+	vsnprintf(en->detail, sizeof en->detail, fmt, ap);
+	va_end(ap);
+	if (en->fd >= 0)
+		close(en->fd);
+	en->fd = -1;
+}
+
+/* Is the first line a shell shebang (sh, bash, dash, ash, zsh, ksh, busybox)? */
+static int shell_shebang(const char *p, size_t n)
+{
+	static const char *const shells[] = { "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh",
+		"busybox", "csh", "tcsh", "fish", NULL };
+	char line[257], *s, *tok, *save = NULL;
+	int first = 1;
+
+	if (n < 2 || p[0] != '#' || p[1] != '!')
+		return 0;
+	n = n > 256 ? 256 : n;
+	memcpy(line, p + 2, n - 2);
+	line[n - 2] = 0;
+	if ((s = strchr(line, '\n')))
+		*s = 0;
+	/* interpreter, then for env (and env -S) the program it runs */
+	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		const char *b = strrchr(tok, '/') ? strrchr(tok, '/') + 1 : tok;
+
+		if (tok[0] == '-')
+			continue;
+		for (const char *const *sh = shells; *sh; sh++)
+			if (strcmp(b, *sh) == 0)
+				return 1;
+		if (!first || strcmp(b, "env") != 0)
+			break;
+		first = 0;
+	}
+	return 0;
+}
+
+void entry_check(const char *root, const char *etc, int insecure_owner, struct entry *en)
+{
+	char mpath[PATH_MAX + 16], rpath[2 * PATH_MAX], real[PATH_MAX], want[PATH_MAX + 32], usr[PATH_MAX + 64];
+	struct buf b = BUF_INIT;
+	struct merr e;
+	struct stat st, su;
+	char head[256];
+	ssize_t hn;
+	size_t n, rl;
+	char *s;
+
+	memset(en, 0, sizeof *en);
+	en->fd = -1;
+	snprintf(mpath, sizeof mpath, "%s/entrypoint", etc);
+	if (read_file(mpath, &b, &e) != 0) {
+		fail(en, "cannot read the entrypoint marker: %.200s", e.msg);
+		buf_free(&b);
+		return;
+	}
+	/* trim whitespace */
+	s = b.p ? b.p : (char *)"";
+	n = b.len;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		n--;
+	while (n && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'))
+		s++, n--;
+	if (n == 0 || n >= sizeof en->path || memchr(s, 0, n)) {
+		fail(en, "%s", "the entrypoint marker is empty or too long");
+		buf_free(&b);
+		return;
+	}
+	memcpy(en->path, s, n);
+	en->path[n] = 0;
+	buf_free(&b);
+	if (en->path[0] != '/') {
+		fail(en, "%s", "the entrypoint marker does not hold an absolute path");
+		return;
+	}
+	/* resolve under root and require it to stay under root's wrappers dir */
+	snprintf(rpath, sizeof rpath, "%s%s", root, en->path);
+	if (!realpath(rpath, real)) {
+		fail(en, "cannot resolve the runner: %s", strerror(errno));
+		return;
+	}
+	if (!realpath(*root ? root : "/", want)) {
+		fail(en, "cannot resolve the root: %s", strerror(errno));
+		return;
+	}
+	rl = strlen(want);
+	if (strcmp(want, "/") == 0)
+		rl = 0;
+	snprintf(usr, sizeof usr, "%s/usr", rl ? want : "");
+	snprintf(want + rl, sizeof want - rl, "%s", WRAPPERS_DIR);
+	if (strncmp(real, want, strlen(want)) != 0) {
+		fail(en, "the runner is not under %s", WRAPPERS_DIR);
+		return;
+	}
+	en->fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (en->fd < 0) {
+		fail(en, "cannot open the runner: %s", strerror(errno));
+		return;
+	}
+	if (fstat(en->fd, &st) != 0) {
+		fail(en, "cannot stat the runner: %s", strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(en, "%s", "the runner is not a regular file");
+		return;
+	}
+	if (!insecure_owner && !((st.st_uid == 0 && st.st_gid == 0) ||
+	    (geteuid() != 0 && st.st_uid == geteuid()))) {
+		fail(en, "%s", "the runner is not owned by root");
+		return;
+	}
+	if (st.st_mode & (S_ISUID | S_ISGID)) {
+		fail(en, "%s", "the runner is setuid or setgid");
+		return;
+	}
+	if ((st.st_mode & 07777) != 0555) {
+		fail(en, "%s", "the runner's mode is not 0555");
+		return;
+	}
+	if (stat(usr, &su) == 0 && su.st_dev != st.st_dev) {
+		fail(en, "%s", "the runner is not on the /usr file system");
+		return;
+	}
+	hn = pread(en->fd, head, sizeof head, 0);
+	if (hn < 0) {
+		fail(en, "cannot read the runner: %s", strerror(errno));
+		return;
+	}
+	if (shell_shebang(head, (size_t)hn)) {
+		fail(en, "%s", "the runner is a shell script");
+		return;
+	}
+	en->ok = 1;
+}
+
+static int copy_str(const struct jdoc *d, jref v, char *out, size_t cap)
+{
+	size_t n;
+	const char *s;
+
+	if (json_type(d, v) != J_STR)
+		return -1;
+	s = json_str(d, v, &n);
+	if (n == 0 || n >= cap || memchr(s, 0, n))
+		return -1;
+	memcpy(out, s, n);
+	out[n] = 0;
+	return 0;
+}
+
+static int get_uint(const struct jdoc *d, jref v, unsigned long lo, unsigned long hi,
+	unsigned long *out)
+{
+	double x;
+
+	if (json_type(d, v) != J_NUM)
+		return -1;
+	x = json_num(d, v);
+	if (!(x == floor(x) && x >= (double)lo && x <= (double)hi))
+		return -1;
+	*out = (unsigned long)x;
+	return 0;
+}
+
+#define BAD(...) do { snprintf(msg, msglen, __VA_ARGS__); goto out; } while (0)
+
+static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, char *msg,
+	size_t msglen)
+{
+	int have_calls = 0, have_rss = 0, have_pool = 0, have_inp = 0, kind = 0;
+
+	if (json_type(d, c) != J_OBJ) {
+		snprintf(msg, msglen, "/concurrency: not an object");
+		return -1;
+	}
+	for (jref k = json_first_key(d, c); k != JREF_NONE; k = json_next_key(d, k)) {
+		jref v = json_value(k);
+
+		if (json_str_eq(d, k, "kind")) {
+			if (!json_str_eq(d, v, "warm_process")) {
+				snprintf(msg, msglen, "/concurrency/kind: must be \"warm_process\"");
+				return -1;
+			}
+			kind = 1;
+		} else if (json_str_eq(d, k, "max_calls_per_worker")) {
+			if (get_uint(d, v, 1, 1000000000, &rt->max_calls_per_worker) != 0) {
+				snprintf(msg, msglen, "/concurrency/max_calls_per_worker: not an integer from 1");
+				return -1;
+			}
+			have_calls = 1;
+		} else if (json_str_eq(d, k, "max_rss_mb")) {
+			if (get_uint(d, v, 1, 1048576, &rt->max_rss_mb) != 0) {
+				snprintf(msg, msglen, "/concurrency/max_rss_mb: not an integer from 1 to 1048576");
+				return -1;
+			}
+			have_rss = 1;
+		} else if (json_str_eq(d, k, "pool_size")) {
+			double x = json_type(d, v) == J_NUM ? json_num(d, v) : -1;
+
+			if (get_uint(d, v, 1, POOL_MAX, &rt->pool_size) != 0) {
+				snprintf(msg, msglen, "/concurrency/pool_size: %s%g out of range; must be in [1, 64]",
+					json_type(d, v) == J_NUM ? "" : "not a number ", x);
+				return -1;
+			}
+			have_pool = 1;
+		} else if (json_str_eq(d, k, "in_process")) {
+			if (json_str_eq(d, v, "concurrent")) {
+				snprintf(msg, msglen, "/concurrency/in_process: \"concurrent\" is not supported (ADR-0011)");
+				return -1;
+			}
+			if (!json_str_eq(d, v, "serial")) {
+				snprintf(msg, msglen, "/concurrency/in_process: must be \"serial\"");
+				return -1;
+			}
+			have_inp = 1;
+		} else if (json_str_eq(d, k, "max_queue_depth")) {
+			if (get_uint(d, v, 0, 4096, &rt->max_queue_depth) != 0) {
+				snprintf(msg, msglen, "/concurrency/max_queue_depth: not an integer from 0 to 4096");
+				return -1;
+			}
+			rt->has_queue_depth = 1;
+		} else {
+			snprintf(msg, msglen, "/concurrency: unknown member");
+			return -1;
+		}
+	}
+	if (!kind || !have_calls || !have_rss || !have_pool || !have_inp) {
+		snprintf(msg, msglen, "/concurrency: kind, max_calls_per_worker, max_rss_mb, pool_size and in_process are required");
+		return -1;
+	}
+	rt->warm = 1;
+	if (!rt->has_queue_depth)
+		rt->max_queue_depth = 2 * rt->pool_size;
+	return 0;
+}
+
+int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen)
+{
+	struct jopts o = { .max_depth = 64 };
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	struct merr e;
+	int rc = -1, have = 0;
+	jref root;
+
+	memset(rt, 0, sizeof *rt);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;               /* no runtime.json: cold tier */
+	if (read_file(path, &b, &e) != 0)
+		BAD("%s", e.msg);
+	if (b.len > 65536)
+		BAD("larger than 64 KiB");
+	if (!(d = json_parse(b.p ? b.p : "", b.len, &o, &e)))
+		BAD("%s%s%s", e.where, e.where[0] ? ": " : "", e.msg);
+	root = json_root(d);
+	if (json_type(d, root) != J_OBJ)
+		BAD("not a JSON object");
+	for (jref k = json_first_key(d, root); k != JREF_NONE; k = json_next_key(d, k)) {
+		jref v = json_value(k);
+
+		if (json_str_eq(d, k, "language")) {
+			if (copy_str(d, v, rt->language, sizeof rt->language))
+				BAD("/language: not a non-empty string");
+			have |= 1;
+		} else if (json_str_eq(d, k, "module")) {
+			if (copy_str(d, v, rt->module, sizeof rt->module))
+				BAD("/module: not a non-empty string");
+			have |= 2;
+		} else if (json_str_eq(d, k, "function")) {
+			if (copy_str(d, v, rt->function, sizeof rt->function))
+				BAD("/function: not a non-empty string");
+			have |= 4;
+		} else if (json_str_eq(d, k, "format")) {
+			if (!json_str_eq(d, v, "json") && !json_str_eq(d, v, "msgpack"))
+				BAD("/format: must be \"json\" or \"msgpack\"");
+			copy_str(d, v, rt->format, sizeof rt->format);
+			have |= 8;
+		} else if (json_str_eq(d, k, "source_path")) {
+			if (copy_str(d, v, rt->source_path, sizeof rt->source_path) ||
+			    rt->source_path[0] != '/')
+				BAD("/source_path: not an absolute path");
+			have |= 16;
+		} else if (json_str_eq(d, k, "concurrency")) {
+			if (load_concurrency(d, v, rt, msg, msglen) != 0)
+				goto out;
+		} else {
+			size_t kn;
+			const char *ks = json_str(d, k, &kn);
+
+			BAD("unknown member \"%.*s\"", (int)(kn > 64 ? 64 : kn), ks);
+		}
+	}
+	if (have != 31)
+		BAD("language, module, function, format and source_path are required");
+	rt->present = 1;
+	rc = 0;
+out:
+	json_free(d);
+	buf_free(&b);
+	return rc;
+}
