@@ -892,22 +892,29 @@ static void rule_version(struct vctx *c, jref v)
 	pop(c, old);
 }
 
-/* Secret-shaped names (secret_field_tokens.txt): lowercased, equal to a
- * token or ending in _token or -token. */
+/* ASCII lowercase, '-' as '_'. */
+static char fold(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch == '-' ? '_' : ch;
+}
+
+static int folded_eq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return 0;
+	return 1;
+}
+
+/* Secret-shaped names (secret_field_tokens.txt): compared in ASCII
+ * lowercase with '-' as '_', equal to a token or ending in _token. */
 static int secret_name(const struct strlist *tok, const char *s, size_t n)
 {
-	char low[256];
-
-	if (!tok || n >= sizeof low)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-	for (size_t i = 0; i < tok->n; i++) {
+	for (size_t i = 0; tok && i < tok->n; i++) {
 		size_t tn = strlen(tok->v[i]);
-		if (tn == n && memcmp(low, tok->v[i], n) == 0)
+		if (tn == n && folded_eq(s, tok->v[i], n))
 			return 1;
-		if (n > tn && memcmp(low + n - tn, tok->v[i], tn) == 0 &&
-		    (low[n - tn - 1] == '_' || low[n - tn - 1] == '-'))
+		if (n > tn && folded_eq(s + n - tn, tok->v[i], tn) && fold(s[n - tn - 1]) == '_')
 			return 1;
 	}
 	return 0;
