@@ -1,2 +1,1100 @@
-# GENERATED (temporary hand model)
-MODEL = {'languages': ['python', 'node', 'typescript'], 'root': 'Workload', 'schema_version': '0.1', 'secret_tokens': ['token', 'password', 'passwd', 'secret', 'apikey', 'api_key', 'apitoken', 'api_token', 'credential', 'bearer', 'privatekey', 'private_key', 'authtoken', 'auth_token', 'ssn', 'socialsecuritynumber', 'social_security_number', 'creditcard', 'credit_card', 'cardnumber', 'card_number', 'ccnumber', 'cc_number', 'cvv', 'cvc', 'passportnumber', 'passport_number', 'taxid', 'tax_id', 'bankaccount', 'bank_account', 'accountnumber', 'account_number', 'iban', 'routingnumber', 'routing_number'], 'shapes': {'AddonRef': {'tag': 'kind', 'type': 'tagged', 'variants': {'local': [{'name': 'path', 'presence': 'required', 'shape': {'type': 'string'}}], 'registry': [{'name': 'url', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'version', 'presence': 'required', 'shape': {'type': 'string'}}]}}, 'AddonUse': {'fields': [{'name': 'name', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'alias', 'presence': 'optional', 'shape': {'type': 'string'}}, {'name': 'tier', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['separate', 'in_vm']}}, {'name': 'ref', 'presence': 'required', 'shape': {'name': 'AddonRef', 'type': 'ref'}}, {'name': 'sha256', 'presence': 'required', 'shape': {'type': 'string'}}, {'default': {}, 'name': 'params', 'presence': 'optional', 'shape': {'type': 'object'}}], 'type': 'struct'}, 'App': {'fields': [{'name': 'name', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'source', 'presence': 'required', 'shape': {'name': 'Source', 'type': 'ref'}}, {'name': 'image', 'presence': 'required', 'shape': {'name': 'Image', 'type': 'ref'}}, {'name': 'entrypoints', 'presence': 'required', 'shape': {'items': {'name': 'Entrypoint', 'type': 'ref'}, 'type': 'array'}}, {'default': {}, 'name': 'env', 'presence': 'optional', 'shape': {'name': 'Env', 'type': 'ref'}}, {'default': [], 'name': 'mounts', 'presence': 'optional', 'shape': {'items': {'name': 'Mount', 'type': 'ref'}, 'type': 'array'}}, {'name': 'network', 'presence': 'optional', 'shape': {'name': 'Network', 'type': 'ref'}}, {'name': 'resources', 'presence': 'required', 'shape': {'name': 'Resources', 'type': 'ref'}}, {'name': 'dependencies', 'presence': 'required', 'shape': {'name': 'Dependencies', 'type': 'ref'}}, {'default': 'untrusted', 'name': 'threat_tier', 'presence': 'optional', 'shape': {'type': 'enum', 'values': ['untrusted', 'trusted']}}, {'default': [], 'name': 'addons', 'presence': 'optional', 'shape': {'items': {'name': 'AddonUse', 'type': 'ref'}, 'type': 'array'}}], 'type': 'struct'}, 'Concurrency': {'tag': 'kind', 'type': 'tagged', 'variants': {'warm_process': [{'name': 'max_calls_per_worker', 'presence': 'required', 'shape': {'maximum': 9007199254740991, 'minimum': 0, 'type': 'integer'}}, {'name': 'max_rss_mb', 'presence': 'required', 'shape': {'maximum': 9007199254740991, 'minimum': 0, 'type': 'integer'}}, {'name': 'pool_size', 'presence': 'required', 'shape': {'maximum': 9007199254740991, 'minimum': 0, 'type': 'integer'}}, {'name': 'in_process', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['serial', 'concurrent']}}, {'name': 'max_queue_depth', 'presence': 'optional', 'shape': {'maximum': 9007199254740991, 'minimum': 1, 'type': 'integer'}}]}}, 'CustomNetwork': {'fields': [{'name': 'provider', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'config', 'presence': 'required', 'shape': {'type': 'any'}}], 'type': 'struct'}, 'Dependencies': {'tag': 'kind', 'type': 'tagged', 'variants': {'node': [{'name': 'lockfile', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'tool', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['pnpm', 'npm', 'yarn']}}], 'none': [], 'python': [{'name': 'lockfile', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'tool', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['uv', 'pip_tools']}}]}}, 'Dns': {'tag': 'kind', 'type': 'tagged', 'variants': {'none': [], 'resolver': [{'name': 'host', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'port', 'presence': 'required', 'shape': {'maximum': 65535, 'minimum': 1, 'type': 'integer'}}], 'system': []}}, 'Egress': {'fields': [{'name': 'allowlist', 'presence': 'required', 'shape': {'items': {'name': 'EgressRule', 'type': 'ref'}, 'type': 'array'}}], 'type': 'struct'}, 'EgressRule': {'fields': [{'name': 'host', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'port', 'presence': 'required', 'shape': {'maximum': 65535, 'minimum': 1, 'type': 'integer'}}], 'type': 'struct'}, 'Entrypoint': {'tag': 'kind', 'type': 'tagged', 'variants': {'command': [{'name': 'command', 'presence': 'required', 'shape': {'items': {'type': 'string'}, 'min_items': 1, 'type': 'array'}}, {'default': '/app', 'name': 'working_dir', 'presence': 'optional', 'shape': {'min_length': 1, 'pattern': '^/', 'type': 'string'}}, {'default': {}, 'name': 'env', 'presence': 'optional', 'shape': {'name': 'Env', 'type': 'ref'}}], 'function': [{'name': 'language', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'module', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'function', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'format', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['json', 'msgpack']}}, {'default': False, 'name': 'primary', 'presence': 'always', 'shape': {'type': 'boolean'}}, {'default': '/app', 'name': 'working_dir', 'presence': 'optional', 'shape': {'min_length': 1, 'pattern': '^/', 'type': 'string'}}, {'name': 'args_schema', 'presence': 'optional', 'shape': {'type': 'object'}}, {'name': 'return_schema', 'presence': 'optional', 'shape': {'type': 'object'}}, {'name': 'concurrency', 'presence': 'optional', 'shape': {'name': 'Concurrency', 'type': 'ref'}}, {'default': [], 'name': 'extra_imports', 'presence': 'optional', 'shape': {'items': {'min_length': 1, 'type': 'string'}, 'type': 'array'}}]}}, 'Env': {'type': 'map', 'values': {'name': 'EnvValue', 'type': 'ref'}}, 'EnvValue': {'tag': 'kind', 'type': 'tagged', 'variants': {'literal': [{'name': 'value', 'presence': 'required', 'shape': {'type': 'string'}}], 'secret_ref': [{'name': 'ref', 'presence': 'required', 'shape': {'name': 'SecretRef', 'type': 'ref'}}]}}, 'Image': {'tag': 'kind', 'type': 'tagged', 'variants': {'nix_packages': [{'name': 'packages', 'presence': 'required', 'shape': {'items': {'min_length': 1, 'type': 'string'}, 'type': 'array'}}], 'oci_base': [{'name': 'reference', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'digest', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}]}}, 'Mount': {'fields': [{'name': 'target', 'presence': 'required', 'shape': {'min_length': 1, 'pattern': '^/', 'type': 'string'}}, {'name': 'source', 'presence': 'required', 'shape': {'name': 'MountSource', 'type': 'ref'}}, {'name': 'mode', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['ro', 'rw']}}], 'type': 'struct'}, 'MountSource': {'tag': 'kind', 'type': 'tagged', 'variants': {'external': [{'name': 'provider', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'config', 'presence': 'required', 'shape': {'type': 'any'}}], 'host_path': [{'name': 'path', 'presence': 'required', 'shape': {'min_length': 1, 'pattern': '^/', 'type': 'string'}}], 'tmpfs': [{'name': 'size_mb', 'presence': 'required', 'shape': {'maximum': 4294967295, 'minimum': 1, 'type': 'integer'}}], 'volume': [{'name': 'name', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}]}}, 'Network': {'fields': [{'name': 'mode', 'presence': 'required', 'shape': {'name': 'NetworkMode', 'type': 'ref'}}, {'default': [], 'name': 'ports', 'presence': 'optional', 'shape': {'items': {'name': 'PortForward', 'type': 'ref'}, 'type': 'array'}}, {'name': 'egress', 'presence': 'optional', 'shape': {'name': 'Egress', 'type': 'ref'}}, {'default': [], 'name': 'peers', 'presence': 'optional', 'shape': {'items': {'type': 'string'}, 'type': 'array'}}, {'name': 'dns', 'presence': 'optional', 'shape': {'name': 'Dns', 'type': 'ref'}}], 'type': 'struct'}, 'NetworkMode': {'options': [{'type': 'enum', 'values': ['none', 'bridge', 'host']}, {'fields': [{'name': 'custom', 'presence': 'required', 'shape': {'name': 'CustomNetwork', 'type': 'ref'}}], 'type': 'struct'}], 'type': 'one_of'}, 'PortForward': {'fields': [{'name': 'guest', 'presence': 'required', 'shape': {'maximum': 65535, 'minimum': 1, 'type': 'integer'}}, {'name': 'host', 'presence': 'required', 'shape': {'maximum': 65535, 'minimum': 1, 'type': 'integer'}}, {'name': 'proto', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['tcp', 'udp']}}], 'type': 'struct'}, 'Resources': {'fields': [{'name': 'vcpus', 'presence': 'required', 'shape': {'maximum': 65535, 'minimum': 1, 'type': 'integer'}}, {'name': 'memory_mb', 'presence': 'required', 'shape': {'maximum': 4294967295, 'minimum': 1, 'type': 'integer'}}, {'default': 30, 'name': 'boot_timeout_secs', 'presence': 'always', 'shape': {'maximum': 4294967295, 'minimum': 1, 'type': 'integer'}}, {'name': 'rootfs_size_mb', 'presence': 'optional', 'shape': {'maximum': 4294967295, 'minimum': 1, 'type': 'integer'}}], 'type': 'struct'}, 'SecretMount': {'tag': 'kind', 'type': 'tagged', 'variants': {'env': [{'name': 'var', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}], 'file': [{'name': 'path', 'presence': 'required', 'shape': {'min_length': 1, 'pattern': '^/', 'type': 'string'}}]}}, 'SecretRef': {'fields': [{'name': 'name', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'mount', 'presence': 'required', 'shape': {'name': 'SecretMount', 'type': 'ref'}}, {'name': 'auth_type', 'presence': 'required', 'shape': {'type': 'enum', 'values': ['sigv4', 'hmac', 'bearer', 'basic']}}, {'name': 'allowed_hosts', 'presence': 'required', 'shape': {'items': {'min_length': 1, 'type': 'string'}, 'type': 'array'}}, {'name': 'sigv4', 'presence': 'optional', 'shape': {'name': 'Sigv4', 'type': 'ref'}}], 'type': 'struct'}, 'Sigv4': {'fields': [{'name': 'access_key_id', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'region', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'service', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}], 'type': 'struct'}, 'Source': {'tag': 'kind', 'type': 'tagged', 'variants': {'local_path': [{'name': 'path', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'default': ['**'], 'name': 'include', 'presence': 'always', 'shape': {'items': {'min_length': 1, 'type': 'string'}, 'type': 'array'}}, {'default': [], 'name': 'exclude', 'presence': 'always', 'shape': {'items': {'min_length': 1, 'type': 'string'}, 'type': 'array'}}], 'nix_derivation': [{'name': 'expr', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}], 'oci_image': [{'name': 'reference', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'digest', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}]}}, 'Volume': {'fields': [{'name': 'name', 'presence': 'required', 'shape': {'min_length': 1, 'type': 'string'}}, {'name': 'size_mb', 'presence': 'required', 'shape': {'maximum': 4294967295, 'minimum': 1, 'type': 'integer'}}, {'name': 'persist', 'presence': 'required', 'shape': {'type': 'boolean'}}], 'type': 'struct'}, 'Workload': {'fields': [{'name': 'schema_version', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'id', 'presence': 'required', 'shape': {'type': 'string'}}, {'name': 'apps', 'presence': 'required', 'shape': {'items': {'name': 'App', 'type': 'ref'}, 'type': 'array'}}, {'name': 'volumes', 'presence': 'required', 'shape': {'items': {'name': 'Volume', 'type': 'ref'}, 'type': 'array'}}, {'name': 'extensions', 'presence': 'required', 'shape': {'type': 'object'}}], 'type': 'struct'}}}
+# GENERATED by tools/gen-sdk-models.py from schemas/workload.schema.json, schemas/supported_languages.txt and schemas/secret_field_tokens.txt. Do not edit: edit the schema and run tools/gen-sdk-models.py.
+# fmt: off
+import json
+
+MODEL = json.loads(r'''{
+ "languages": [
+  "python",
+  "node",
+  "typescript"
+ ],
+ "root": "Workload",
+ "schema_version": "0.1",
+ "secret_tokens": [
+  "token",
+  "password",
+  "passwd",
+  "secret",
+  "apikey",
+  "api_key",
+  "apitoken",
+  "api_token",
+  "credential",
+  "bearer",
+  "privatekey",
+  "private_key",
+  "authtoken",
+  "auth_token",
+  "ssn",
+  "socialsecuritynumber",
+  "social_security_number",
+  "creditcard",
+  "credit_card",
+  "cardnumber",
+  "card_number",
+  "ccnumber",
+  "cc_number",
+  "cvv",
+  "cvc",
+  "passportnumber",
+  "passport_number",
+  "taxid",
+  "tax_id",
+  "bankaccount",
+  "bank_account",
+  "accountnumber",
+  "account_number",
+  "iban",
+  "routingnumber",
+  "routing_number"
+ ],
+ "shapes": {
+  "AddonUse": {
+   "fields": [
+    {
+     "name": "name",
+     "presence": "required",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "name": "alias",
+     "presence": "optional",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "name": "tier",
+     "presence": "required",
+     "shape": {
+      "type": "enum",
+      "values": [
+       "separate",
+       "in_vm"
+      ]
+     }
+    },
+    {
+     "name": "ref",
+     "presence": "required",
+     "shape": {
+      "tag": "kind",
+      "type": "tagged",
+      "variants": {
+       "local": [
+        {
+         "name": "path",
+         "presence": "required",
+         "shape": {
+          "type": "string"
+         }
+        }
+       ],
+       "registry": [
+        {
+         "name": "url",
+         "presence": "required",
+         "shape": {
+          "type": "string"
+         }
+        },
+        {
+         "name": "version",
+         "presence": "required",
+         "shape": {
+          "type": "string"
+         }
+        }
+       ]
+      }
+     }
+    },
+    {
+     "name": "sha256",
+     "presence": "required",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "default": {},
+     "name": "params",
+     "presence": "optional",
+     "shape": {
+      "type": "object"
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "App": {
+   "fields": [
+    {
+     "name": "name",
+     "presence": "required",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "name": "source",
+     "presence": "required",
+     "shape": {
+      "name": "Source",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "image",
+     "presence": "required",
+     "shape": {
+      "name": "Image",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "entrypoints",
+     "presence": "required",
+     "shape": {
+      "items": {
+       "name": "Entrypoint",
+       "type": "ref"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "default": {},
+     "name": "env",
+     "presence": "optional",
+     "shape": {
+      "name": "Env",
+      "type": "ref"
+     }
+    },
+    {
+     "default": [],
+     "name": "mounts",
+     "presence": "optional",
+     "shape": {
+      "items": {
+       "name": "Mount",
+       "type": "ref"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "network",
+     "presence": "optional",
+     "shape": {
+      "name": "Network",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "resources",
+     "presence": "required",
+     "shape": {
+      "name": "Resources",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "dependencies",
+     "presence": "required",
+     "shape": {
+      "name": "Dependencies",
+      "type": "ref"
+     }
+    },
+    {
+     "default": "untrusted",
+     "name": "threat_tier",
+     "presence": "optional",
+     "shape": {
+      "type": "enum",
+      "values": [
+       "untrusted",
+       "trusted"
+      ]
+     }
+    },
+    {
+     "default": [],
+     "name": "addons",
+     "presence": "optional",
+     "shape": {
+      "items": {
+       "name": "AddonUse",
+       "type": "ref"
+      },
+      "type": "array"
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "Concurrency": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "warm_process": [
+     {
+      "name": "max_calls_per_worker",
+      "presence": "required",
+      "shape": {
+       "maximum": 9007199254740991,
+       "minimum": 0,
+       "type": "integer"
+      }
+     },
+     {
+      "name": "max_rss_mb",
+      "presence": "required",
+      "shape": {
+       "maximum": 9007199254740991,
+       "minimum": 0,
+       "type": "integer"
+      }
+     },
+     {
+      "name": "pool_size",
+      "presence": "required",
+      "shape": {
+       "maximum": 9007199254740991,
+       "minimum": 0,
+       "type": "integer"
+      }
+     },
+     {
+      "name": "in_process",
+      "presence": "required",
+      "shape": {
+       "type": "enum",
+       "values": [
+        "serial",
+        "concurrent"
+       ]
+      }
+     },
+     {
+      "name": "max_queue_depth",
+      "presence": "optional",
+      "shape": {
+       "maximum": 9007199254740991,
+       "minimum": 1,
+       "type": "integer"
+      }
+     }
+    ]
+   }
+  },
+  "Dependencies": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "node": [
+     {
+      "name": "lockfile",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "name": "tool",
+      "presence": "required",
+      "shape": {
+       "type": "enum",
+       "values": [
+        "pnpm",
+        "npm",
+        "yarn"
+       ]
+      }
+     }
+    ],
+    "none": [],
+    "python": [
+     {
+      "name": "lockfile",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "name": "tool",
+      "presence": "required",
+      "shape": {
+       "type": "enum",
+       "values": [
+        "uv",
+        "pip_tools"
+       ]
+      }
+     }
+    ]
+   }
+  },
+  "Digest": {
+   "pattern": "^sha256:[0-9a-f]{64}$",
+   "type": "string"
+  },
+  "Entrypoint": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "command": [
+     {
+      "name": "command",
+      "presence": "required",
+      "shape": {
+       "items": {
+        "type": "string"
+       },
+       "min_items": 1,
+       "type": "array"
+      }
+     },
+     {
+      "default": "/app",
+      "name": "working_dir",
+      "presence": "optional",
+      "shape": {
+       "pattern": "^/",
+       "type": "string"
+      }
+     },
+     {
+      "default": {},
+      "name": "env",
+      "presence": "optional",
+      "shape": {
+       "name": "Env",
+       "type": "ref"
+      }
+     }
+    ],
+    "function": [
+     {
+      "name": "language",
+      "presence": "required",
+      "shape": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "module",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "name": "function",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "name": "format",
+      "presence": "required",
+      "shape": {
+       "type": "enum",
+       "values": [
+        "json",
+        "msgpack"
+       ]
+      }
+     },
+     {
+      "default": false,
+      "name": "primary",
+      "presence": "always",
+      "shape": {
+       "type": "boolean"
+      }
+     },
+     {
+      "default": "/app",
+      "name": "working_dir",
+      "presence": "optional",
+      "shape": {
+       "pattern": "^/",
+       "type": "string"
+      }
+     },
+     {
+      "name": "args_schema",
+      "presence": "optional",
+      "shape": {
+       "type": "object"
+      }
+     },
+     {
+      "name": "return_schema",
+      "presence": "optional",
+      "shape": {
+       "type": "object"
+      }
+     },
+     {
+      "name": "concurrency",
+      "presence": "optional",
+      "shape": {
+       "name": "Concurrency",
+       "type": "ref"
+      }
+     },
+     {
+      "default": [],
+      "name": "extra_imports",
+      "presence": "optional",
+      "shape": {
+       "items": {
+        "min_length": 1,
+        "type": "string"
+       },
+       "type": "array"
+      }
+     }
+    ]
+   }
+  },
+  "Env": {
+   "key_pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+   "type": "map",
+   "values": {
+    "name": "EnvValue",
+    "type": "ref"
+   }
+  },
+  "EnvValue": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "literal": [
+     {
+      "name": "value",
+      "presence": "required",
+      "shape": {
+       "type": "string"
+      }
+     }
+    ],
+    "secret_ref": [
+     {
+      "name": "ref",
+      "presence": "required",
+      "shape": {
+       "name": "SecretRef",
+       "type": "ref"
+      }
+     }
+    ]
+   }
+  },
+  "Image": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "nix_packages": [
+     {
+      "name": "packages",
+      "presence": "required",
+      "shape": {
+       "items": {
+        "min_length": 1,
+        "type": "string"
+       },
+       "type": "array"
+      }
+     }
+    ],
+    "oci_base": [
+     {
+      "name": "reference",
+      "presence": "required",
+      "shape": {
+       "name": "OciReference",
+       "type": "ref"
+      }
+     },
+     {
+      "name": "digest",
+      "presence": "required",
+      "shape": {
+       "name": "Digest",
+       "type": "ref"
+      }
+     }
+    ]
+   }
+  },
+  "Mount": {
+   "fields": [
+    {
+     "name": "target",
+     "presence": "required",
+     "shape": {
+      "pattern": "^/",
+      "type": "string"
+     }
+    },
+    {
+     "name": "source",
+     "presence": "required",
+     "shape": {
+      "name": "MountSource",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "mode",
+     "presence": "required",
+     "shape": {
+      "type": "enum",
+      "values": [
+       "ro",
+       "rw"
+      ]
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "MountSource": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "external": [
+     {
+      "name": "provider",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "name": "config",
+      "presence": "required",
+      "shape": {
+       "type": "any"
+      }
+     }
+    ],
+    "host_path": [
+     {
+      "name": "path",
+      "presence": "required",
+      "shape": {
+       "pattern": "^/",
+       "type": "string"
+      }
+     }
+    ],
+    "tmpfs": [
+     {
+      "name": "size_mb",
+      "presence": "required",
+      "shape": {
+       "maximum": 4294967295,
+       "minimum": 1,
+       "type": "integer"
+      }
+     }
+    ],
+    "volume": [
+     {
+      "name": "name",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "Network": {
+   "fields": [
+    {
+     "name": "mode",
+     "presence": "required",
+     "shape": {
+      "options": [
+       {
+        "type": "enum",
+        "values": [
+         "none",
+         "bridge",
+         "host"
+        ]
+       },
+       {
+        "fields": [
+         {
+          "name": "custom",
+          "presence": "required",
+          "shape": {
+           "fields": [
+            {
+             "name": "provider",
+             "presence": "required",
+             "shape": {
+              "min_length": 1,
+              "type": "string"
+             }
+            },
+            {
+             "name": "config",
+             "presence": "required",
+             "shape": {
+              "type": "any"
+             }
+            }
+           ],
+           "type": "struct"
+          }
+         }
+        ],
+        "type": "struct"
+       }
+      ],
+      "type": "one_of"
+     }
+    },
+    {
+     "default": [],
+     "name": "ports",
+     "presence": "optional",
+     "shape": {
+      "items": {
+       "fields": [
+        {
+         "name": "guest",
+         "presence": "required",
+         "shape": {
+          "maximum": 65535,
+          "minimum": 1,
+          "type": "integer"
+         }
+        },
+        {
+         "name": "host",
+         "presence": "required",
+         "shape": {
+          "maximum": 65535,
+          "minimum": 1,
+          "type": "integer"
+         }
+        },
+        {
+         "name": "proto",
+         "presence": "required",
+         "shape": {
+          "type": "enum",
+          "values": [
+           "tcp",
+           "udp"
+          ]
+         }
+        }
+       ],
+       "type": "struct"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "egress",
+     "presence": "optional",
+     "shape": {
+      "fields": [
+       {
+        "name": "allowlist",
+        "presence": "required",
+        "shape": {
+         "items": {
+          "fields": [
+           {
+            "name": "host",
+            "presence": "required",
+            "shape": {
+             "type": "string"
+            }
+           },
+           {
+            "name": "port",
+            "presence": "required",
+            "shape": {
+             "maximum": 65535,
+             "minimum": 1,
+             "type": "integer"
+            }
+           }
+          ],
+          "type": "struct"
+         },
+         "type": "array"
+        }
+       }
+      ],
+      "type": "struct"
+     }
+    },
+    {
+     "default": [],
+     "name": "peers",
+     "presence": "optional",
+     "shape": {
+      "items": {
+       "type": "string"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "dns",
+     "presence": "optional",
+     "shape": {
+      "tag": "kind",
+      "type": "tagged",
+      "variants": {
+       "none": [],
+       "resolver": [
+        {
+         "name": "host",
+         "presence": "required",
+         "shape": {
+          "min_length": 1,
+          "type": "string"
+         }
+        },
+        {
+         "name": "port",
+         "presence": "required",
+         "shape": {
+          "maximum": 65535,
+          "minimum": 1,
+          "type": "integer"
+         }
+        }
+       ],
+       "system": []
+      }
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "OciReference": {
+   "min_length": 1,
+   "pattern": "^([^@/\\u0000-\\u0020]*/)*[^@/:\\u0000-\\u0020]*$",
+   "type": "string"
+  },
+  "Resources": {
+   "fields": [
+    {
+     "name": "vcpus",
+     "presence": "required",
+     "shape": {
+      "maximum": 65535,
+      "minimum": 1,
+      "type": "integer"
+     }
+    },
+    {
+     "name": "memory_mb",
+     "presence": "required",
+     "shape": {
+      "maximum": 4294967295,
+      "minimum": 1,
+      "type": "integer"
+     }
+    },
+    {
+     "default": 30,
+     "name": "boot_timeout_secs",
+     "presence": "always",
+     "shape": {
+      "maximum": 4294967295,
+      "minimum": 1,
+      "type": "integer"
+     }
+    },
+    {
+     "name": "rootfs_size_mb",
+     "presence": "optional",
+     "shape": {
+      "maximum": 4294967295,
+      "minimum": 1,
+      "type": "integer"
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "SecretMount": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "env": [
+     {
+      "name": "var",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     }
+    ],
+    "file": [
+     {
+      "name": "path",
+      "presence": "required",
+      "shape": {
+       "pattern": "^/",
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "SecretRef": {
+   "fields": [
+    {
+     "name": "name",
+     "presence": "required",
+     "shape": {
+      "min_length": 1,
+      "type": "string"
+     }
+    },
+    {
+     "name": "mount",
+     "presence": "required",
+     "shape": {
+      "name": "SecretMount",
+      "type": "ref"
+     }
+    },
+    {
+     "name": "auth_type",
+     "presence": "required",
+     "shape": {
+      "type": "enum",
+      "values": [
+       "sigv4",
+       "hmac",
+       "bearer",
+       "basic"
+      ]
+     }
+    },
+    {
+     "name": "allowed_hosts",
+     "presence": "required",
+     "shape": {
+      "items": {
+       "min_length": 1,
+       "type": "string"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "sigv4",
+     "presence": "optional",
+     "shape": {
+      "fields": [
+       {
+        "name": "access_key_id",
+        "presence": "required",
+        "shape": {
+         "min_length": 1,
+         "type": "string"
+        }
+       },
+       {
+        "name": "region",
+        "presence": "required",
+        "shape": {
+         "min_length": 1,
+         "type": "string"
+        }
+       },
+       {
+        "name": "service",
+        "presence": "required",
+        "shape": {
+         "min_length": 1,
+         "type": "string"
+        }
+       }
+      ],
+      "type": "struct"
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "Source": {
+   "tag": "kind",
+   "type": "tagged",
+   "variants": {
+    "local_path": [
+     {
+      "name": "path",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     },
+     {
+      "default": [
+       "**"
+      ],
+      "name": "include",
+      "presence": "always",
+      "shape": {
+       "items": {
+        "min_length": 1,
+        "type": "string"
+       },
+       "type": "array"
+      }
+     },
+     {
+      "default": [],
+      "name": "exclude",
+      "presence": "always",
+      "shape": {
+       "items": {
+        "min_length": 1,
+        "type": "string"
+       },
+       "type": "array"
+      }
+     }
+    ],
+    "nix_derivation": [
+     {
+      "name": "expr",
+      "presence": "required",
+      "shape": {
+       "min_length": 1,
+       "type": "string"
+      }
+     }
+    ],
+    "oci_image": [
+     {
+      "name": "reference",
+      "presence": "required",
+      "shape": {
+       "name": "OciReference",
+       "type": "ref"
+      }
+     },
+     {
+      "name": "digest",
+      "presence": "required",
+      "shape": {
+       "name": "Digest",
+       "type": "ref"
+      }
+     }
+    ]
+   }
+  },
+  "Volume": {
+   "fields": [
+    {
+     "name": "name",
+     "presence": "required",
+     "shape": {
+      "min_length": 1,
+      "type": "string"
+     }
+    },
+    {
+     "name": "size_mb",
+     "presence": "required",
+     "shape": {
+      "maximum": 4294967295,
+      "minimum": 1,
+      "type": "integer"
+     }
+    },
+    {
+     "name": "persist",
+     "presence": "required",
+     "shape": {
+      "type": "boolean"
+     }
+    }
+   ],
+   "type": "struct"
+  },
+  "Workload": {
+   "fields": [
+    {
+     "name": "schema_version",
+     "presence": "required",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "name": "id",
+     "presence": "required",
+     "shape": {
+      "type": "string"
+     }
+    },
+    {
+     "name": "apps",
+     "presence": "required",
+     "shape": {
+      "items": {
+       "name": "App",
+       "type": "ref"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "volumes",
+     "presence": "required",
+     "shape": {
+      "items": {
+       "name": "Volume",
+       "type": "ref"
+      },
+      "type": "array"
+     }
+    },
+    {
+     "name": "extensions",
+     "presence": "required",
+     "shape": {
+      "type": "object"
+     }
+    }
+   ],
+   "type": "struct"
+  }
+ }
+}''')

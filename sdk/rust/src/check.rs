@@ -261,10 +261,18 @@ fn check(c: &mut Ctx, v: &Value, shape: &'static Value, p: &str) {
     }
 }
 
-/// The only patterns the model uses: "^/" (absolute path) and anchored literals.
+/// The patterns the schema uses, matched by hand (std has no regex); an
+/// unknown pattern is left to ir-validate.
 fn simple_pattern(pat: &str, s: &str) -> bool {
     match pat {
         "^/" => s.starts_with('/'),
+        "^sha256:[0-9a-f]{64}$" => {
+            s.len() == 71 && s.starts_with("sha256:") && s[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
+        // an OCI reference without tag or digest
+        "^([^@/\\u0000-\\u0020]*/)*[^@/:\\u0000-\\u0020]*$" => {
+            !s.chars().any(|c| c == '@' || c <= ' ') && !s.rsplit('/').next().unwrap_or("").contains(':')
+        }
         _ => true,
     }
 }
