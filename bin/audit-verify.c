@@ -34,28 +34,37 @@ static __attribute__((noreturn)) void refuse(const struct merr *e)
 	exit(EX_NO);
 }
 
-/* Read, parse and verify a checkpoint; fill x. */
-static void load_checkpoint(const char *path, const struct trustset *ts, struct audit_expect *x)
+/* Read, parse and verify a checkpoint; fill x and return 1, or return 0
+ * with the reason in bad (reported after the lines: the first bad line
+ * comes first). */
+static int load_checkpoint(const char *path, const struct trustset *ts, struct audit_expect *x,
+	struct merr *bad)
 {
 	struct buf b = BUF_INIT;
 	struct audit_checkpoint cp;
 	struct merr e;
+	int ok = 1;
 
 	memset(&cp, 0, sizeof cp);
 	if (read_file(path, &b, &e) != 0)
 		tool_fail(path, &e);
 	if (audit_checkpoint_parse(b.p ? b.p : "", b.len, &cp, &e) != 0 ||
 	    audit_sig_check(cp.keyid, cp.sig, &cp.msg, ts, &e) != 0) {
-		fprintf(stderr, "%s: %s: checkpoint: %s%s%s\n", progname, path, e.where,
-			e.where[0] ? ": " : "", e.msg);
-		exit(e.code == EX_SYS ? EX_SYS : EX_NO);
+		if (e.code == EX_SYS)
+			tool_fail(path, &e);
+		if (!bad->code)
+			merr_set(bad, EX_NO, path, "checkpoint: %s%s%s", e.where,
+				e.where[0] ? ": " : "", e.msg);
+		ok = 0;
+	} else {
+		x->size = cp.size;
+		x->seq = cp.seq;
+		memcpy(x->head, cp.head, sizeof x->head);
+		x->name = path;
 	}
-	x->size = cp.size;
-	x->seq = cp.seq;
-	memcpy(x->head, cp.head, sizeof x->head);
-	x->name = path;
 	buf_free(&cp.msg);
 	buf_free(&b);
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -66,7 +75,7 @@ int main(int argc, char **argv)
 	struct audit_result res;
 	struct trustset ts;
 	struct buf in = BUF_INIT;
-	struct merr e;
+	struct merr e, bad;
 	size_t nkeys = 0, ncp = 0, nx = 0, i;
 	int c, quiet = 0;
 	static const struct option lopts[] = {
@@ -109,19 +118,24 @@ int main(int argc, char **argv)
 
 	/* The checkpoint beside the log (required for a non-empty log read
 	 * from a file), then any given ones. */
+	merr_clear(&bad);
 	if (file) {
 		snprintf(cpath, sizeof cpath, "%s.checkpoint", file);
 		if (access(cpath, F_OK) == 0)
-			load_checkpoint(cpath, &ts, &x[nx++]);
+			nx += load_checkpoint(cpath, &ts, &x[nx], &bad);
 		else if (in.len > 0 && ncp == 0)
 			tool_die(EX_NO, "%s: no checkpoint (%s): a truncated tail could not be "
 				"detected", file, cpath);
 	}
 	for (i = 0; i < ncp; i++)
-		load_checkpoint(cps[i], &ts, &x[nx++]);
+		nx += load_checkpoint(cps[i], &ts, &x[nx], &bad);
 
 	if (audit_verify_buf(in.p ? in.p : "", in.len, &ts, x, nx, &res, &e) != 0)
 		refuse(&e);
+	if (bad.code) {
+		fprintf(stderr, "%s: %s: %s\n", progname, bad.where, bad.msg);
+		exit(EX_NO);
+	}
 	if (!quiet)
 		printf("%llu entries, head %s\n", res.entries, res.head);
 	trust_free(&ts);
