@@ -215,7 +215,7 @@ function rulesApp(c, app, base) {
     if (funcs.length && net.mode === "host") c.add("E_FUNCTION_NETWORK_HOST_FORBIDDEN", `${base}/network/mode`, "function workloads cannot use host networking");
   }
   if (isObj(deps) && (deps.kind === "python" || deps.kind === "node") && c.baseDir && isObj(src) && src.kind === "local_path" && typeof deps.lockfile === "string") {
-    const r = checkLockfile(deps.tool, path.join(c.baseDir, src.path || ".", deps.lockfile));
+    const r = checkLockfile(deps.tool, path.resolve(c.baseDir, src.path || ".", deps.lockfile));
     if (r) c.add(r[0], `${base}/dependencies/lockfile`, r[1]);
   }
 }
