@@ -123,11 +123,16 @@ fn base_dir() -> Option<PathBuf> {
 /// Validate (ir-validate when available, else the built-in checks) and
 /// return the canonical text.
 pub fn ir_bytes(wl: &Workload) -> Result<String, EmitError> {
+    ir_bytes_with(wl, validator().as_deref(), base_dir().as_deref())
+}
+
+/// Validate with the given ir-validate (None: the built-in checks),
+/// resolving lockfiles under base, and return the canonical text.
+pub fn ir_bytes_with(wl: &Workload, validator: Option<&Path>, base: Option<&Path>) -> Result<String, EmitError> {
     let text = wl.canonical()?;
-    let base = base_dir();
-    let errors = match validator() {
-        Some(exe) => run_validator(&exe, &text, base.as_deref())?,
-        None => check::check_ir(wl.to_value(), base.as_deref()),
+    let errors = match validator {
+        Some(exe) => run_validator(exe, &text, base)?,
+        None => check::check_ir(wl.to_value(), base),
     };
     if !errors.is_empty() {
         return Err(EmitError::Invalid(errors));
@@ -162,12 +167,15 @@ fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// Validate and write the IR: to `$MVM_IR_OUT` (atomically) when set, else
 /// to standard output.  Nothing is written when the IR is invalid.
 pub fn emit(wl: &Workload) -> Result<(), EmitError> {
+    let out = std::env::var_os("MVM_IR_OUT").filter(|v| !v.is_empty()).map(PathBuf::from);
+    emit_to(wl, out.as_deref())
+}
+
+/// Validate and write the IR to out (atomically), or to standard output.
+pub fn emit_to(wl: &Workload, out: Option<&Path>) -> Result<(), EmitError> {
     let text = ir_bytes(wl)?;
-    match std::env::var_os("MVM_IR_OUT").filter(|v| !v.is_empty()) {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            write_atomic(&p, text.as_bytes()).map_err(|e| EmitError::Io(format!("write {}", p.display()), e))
-        }
+    match out {
+        Some(p) => write_atomic(p, text.as_bytes()).map_err(|e| EmitError::Io(format!("write {}", p.display()), e)),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| EmitError::Io("write to standard output".into(), e))

@@ -56,7 +56,7 @@ pub use builder::{
     Missing, Set, Workload, WorkloadBuilder,
 };
 pub use check::IrError;
-pub use emit::{emit, ir_bytes, EmitError};
+pub use emit::{emit, emit_to, ir_bytes, ir_bytes_with, EmitError};
 pub use value::Value;
 
 /// True while mvm-emit runs the declaration (`MVM_EMITTING=1`).
