@@ -14,7 +14,7 @@ static void usage(int code)
 		"Verify every line of an audit log and its checkpoints; name the first bad line.\n"
 		"  -k file            trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
 		"  --checkpoint file  also check this (newer, kept elsewhere) checkpoint\n"
-		"  -q                 print nothing\n"
+		"  -q                 print nothing but system errors; the status tells\n"
 		"Exit: 0 intact, 1 tampered, torn or unverifiable, 2 usage, 4 system error.\n",
 		progname);
 	exit(code);
@@ -24,14 +24,28 @@ static void usage(int code)
 #define MAXCP 16
 
 static const char *input = "-";
+static int quiet;
+
+/* Exit 1; unless -q, say why. */
+static __attribute__((noreturn, format(printf, 1, 2))) void no(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!quiet) {
+		fprintf(stderr, "%s: ", progname);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	exit(EX_NO);
+}
 
 static __attribute__((noreturn)) void refuse(const struct merr *e)
 {
 	if (e->code != EX_NO)
 		tool_fail(input, e);
-	fprintf(stderr, "%s: %s: %s%s%s\n", progname, input, e->where, e->where[0] ? ": " : "",
-		e->msg);
-	exit(EX_NO);
+	no("%s: %s%s%s", input, e->where, e->where[0] ? ": " : "", e->msg);
 }
 
 /* Read, parse and verify a checkpoint; fill x and return 1, or return 0
@@ -77,7 +91,7 @@ int main(int argc, char **argv)
 	struct buf in = BUF_INIT;
 	struct merr e, bad;
 	size_t nkeys = 0, ncp = 0, nx = 0, i;
-	int c, quiet = 0;
+	int c;
 	static const struct option lopts[] = {
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -112,7 +126,7 @@ int main(int argc, char **argv)
 	if (trust_load(&ts, keys, nkeys, &e) != 0)
 		tool_fail(NULL, &e);
 	if (ts.n == 0)
-		tool_die(EX_NO, "no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
+		no("no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
 	if (read_file(file, &in, &e) != 0)
 		tool_fail(file, &e);
 
@@ -124,18 +138,16 @@ int main(int argc, char **argv)
 		if (access(cpath, F_OK) == 0)
 			nx += load_checkpoint(cpath, &ts, &x[nx], &bad);
 		else if (in.len > 0 && ncp == 0)
-			tool_die(EX_NO, "%s: no checkpoint (%s): a truncated tail could not be "
-				"detected", file, cpath);
+			no("%s: no checkpoint (%s): a truncated tail could not be detected", file,
+				cpath);
 	}
 	for (i = 0; i < ncp; i++)
 		nx += load_checkpoint(cps[i], &ts, &x[nx], &bad);
 
 	if (audit_verify_buf(in.p ? in.p : "", in.len, &ts, x, nx, &res, &e) != 0)
 		refuse(&e);
-	if (bad.code) {
-		fprintf(stderr, "%s: %s: %s\n", progname, bad.where, bad.msg);
-		exit(EX_NO);
-	}
+	if (bad.code)
+		no("%s: %s", bad.where, bad.msg);
 	if (!quiet)
 		printf("%llu entries, head %s\n", res.entries, res.head);
 	trust_free(&ts);

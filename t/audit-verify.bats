@@ -203,9 +203,12 @@ PY
 	cp "$L.checkpoint" "$MVM_HOME/audit/local.jsonl.checkpoint"
 	run -0 audit-verify "$MVM_HOME/audit/local.jsonl"
 	assert_output --partial "1000 entries, head "
-	cp "$MVM_HOME/audit/local.jsonl.checkpoint" /dev/null
 	mkdir -p offsite && cp "$MVM_HOME/audit/local.jsonl.checkpoint" offsite/
 	run -0 bash -c 'audit-verify --checkpoint offsite/local.jsonl.checkpoint "$MVM_HOME/audit/local.jsonl"'
-	run -0 bash -c 'audit-verify -q -k "$1" log.jsonl || echo tampered' _ "$PUB"
+	cp "$PUB" ci.pub
+	run -0 bash -c 'audit-verify -q -k ci.pub log.jsonl || echo tampered'
 	assert_output ""
+	flip 3 10
+	run -0 bash -c 'audit-verify -q -k ci.pub log.jsonl || echo tampered'
+	assert_output tampered
 }
