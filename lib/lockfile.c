@@ -606,8 +606,8 @@ static int check_npm(const char *p, size_t n, char *detail, size_t dn)
 		const char *key = json_str(d, k, &kn);
 		jref e2 = json_value(k), x;
 		const char *bad_why = NULL;
-		if (kn == 0)
-			continue;   /* the project itself */
+		if (kn == 0 || !(starts(key, kn, "node_modules/") || find(key, kn, "/node_modules/")))
+			continue;   /* the project, a workspace or a local directory: in the tree */
 		total++;
 		if (json_type(d, e2) != J_OBJ) {
 			bad_why = "not an object";

@@ -461,6 +461,12 @@ dep_ir() { # kind tool dir lockfile
 	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"link":true},"node_modules/b":{"integrity":"sha512-%s"},"node_modules/b/node_modules/c":{"inBundle":true}}}' \
 		"$(head -c 64 /dev/zero | base64 -w0)" >src/package-lock.json
 	check npm node package-lock.json 0
+	# workspaces and local directories are in the tree; what npm installs is not
+	printf '{"lockfileVersion":3,"packages":{"":{},"packages/w":{"name":"w"},"node_modules/w":{"resolved":"packages/w","link":true},"node_modules/b":{"integrity":"sha512-%s"}}}' \
+		"$(head -c 64 /dev/zero | base64 -w0)" >src/package-lock.json
+	check npm node package-lock.json 0
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/a/node_modules/b":{"version":"1.0.0"}}}' >src/package-lock.json
+	check npm node package-lock.json 1 "1/1 npm packages not pinned (first: node_modules/a/node_modules/b, no integrity)"
 	# pnpm: block-style resolution, git commits, local directories
 	printf "lockfileVersion: '9.0'\n\npackages:\n\n  a@1.0.0:\n    resolution:\n      integrity: sha512-%s\n\n  b@git+https://x/b.git#%s:\n    resolution: {commit: %s, repo: https://x/b.git, type: git}\n\n  c@file:../c:\n    resolution: {directory: ../c, type: directory}\n" \
 		"$(head -c 64 /dev/zero | base64 -w0)" "$(printf 'a%.0s' {1..40})" "$(printf 'a%.0s' {1..40})" >src/pnpm-lock.yaml
