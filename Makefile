@@ -77,7 +77,7 @@ $(TOOLS) $(UNIT): %: %.o lib/libmvm.a
 
 check: deps
 	$(MAKE) WERROR=1 all $(UNIT) $(AGENT_TARGETS)
-	$(MAKE) unit-check bats-check man-check
+	$(MAKE) unit-check sdk-check bats-check man-check
 
 unit-check: $(UNIT)
 	@set -e; for u in $(UNIT); do echo "unit: $$u"; ./$$u; done
@@ -107,3 +107,24 @@ install: all
 clean:
 	rm -f $(TOOLS) $(UNIT) $(FUZZ) lib/libmvm.a lib/*.o lib/*.d bin/*.o bin/*.d \
 		t/unit/*.o t/unit/*.d .build-flags $(AGENT_CLEAN)
+
+# SDKs (sdk/): the generated models must match schemas/workload.schema.json;
+# Python unittest, node --test and cargo test (skipped, saying so, without
+# cargo).  sdk/typescript/node_modules (esbuild, pinned) comes from npm ci.
+SDK_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+NPM ?= npm
+CARGO ?= cargo
+SDK_NODE_MODULES := sdk/typescript/node_modules/.package-lock.json
+.PHONY: sdk-check sdk-models
+sdk-models:
+	$(SDK_PYTHON) tools/gen-sdk-models.py
+$(SDK_NODE_MODULES): sdk/typescript/package-lock.json sdk/typescript/package.json
+	cd sdk/typescript && $(NPM) ci --no-audit --no-fund
+bats-check: $(SDK_NODE_MODULES)
+sdk-check: $(SDK_NODE_MODULES)
+	$(SDK_PYTHON) tools/gen-sdk-models.py --check
+	cd sdk/python && $(SDK_PYTHON) -m unittest discover -s tests
+	cd sdk/typescript && node --test test/*.test.mjs
+	@if command -v $(CARGO) >/dev/null 2>&1; then \
+		echo "cd sdk/rust && $(CARGO) test --offline"; cd sdk/rust && $(CARGO) test --offline; \
+	else echo "sdk-check: skipping sdk/rust: $(CARGO) not found (install Rust's cargo)"; fi
