@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench/admit.sh — admission and audit against their floors, in one run.
+#
+#   bench/admit.sh [N]     (default 100000 entries; run from anywhere after `make`)
+#
+# 1. audit-verify on an N-entry log (written by bench/admit-bench.c with lib/'s
+#    own writer) against a bare libsodium loop that only calls
+#    crypto_sign_verify_detached over the same N messages (prepared untimed):
+#    ratio of wall times, best of RUNS runs — target <= 1.5x.
+# 2. plan-sign and plan-verify --no-consume per call against `true` (the
+#    process floor), with hyperfine (-N, no shell) when installed, else a loop.
+# Prints the figures and writes them, with the commands, to the section
+# "Admission and audit" of bench/RESULTS.md (other sections are kept).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+n=${1:-100000}
+runs=${RUNS:-5}
+work="$here/work/admit"
+mkdir -p "$work"
+PATH="$root/bin:$PATH"
+export MVM_HOME="$work/home"
+
+[ -x "$root/bin/audit-verify" ] && [ -f "$root/lib/libmvm.a" ] ||
+	{ echo "bench/admit.sh: run make first" >&2; exit 4; }
+pkgcfg=$(pkg-config --cflags --libs libsodium 2>/dev/null || echo -lsodium)
+${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$root/lib" -o "$work/admit-bench" \
+	"$here/admit-bench.c" "$root/lib/libmvm.a" $pkgcfg -lm
+
+rm -rf "$MVM_HOME"
+plan-keygen >/dev/null
+key="$MVM_HOME/keys/host-signer.ed25519"
+pub="$MVM_HOME/keys/host-signer.pub"
+log="$work/audit-$n.jsonl"
+"$work/admit-bench" gen "$n" "$key" "$log"
+audit-verify -k "$pub" "$log" >/dev/null
+
+best() { sort -g | head -n 1; }
+av=$(for ((i = 0; i < runs; i++)); do
+	s=$(date +%s.%N); audit-verify -q -k "$pub" "$log"; e=$(date +%s.%N)
+	echo "$e - $s" | bc -l
+done | best)
+loop=$(for ((i = 0; i < runs; i++)); do "$work/admit-bench" loop "$log" "$pub"; done | best)
+ratio=$(echo "$av / $loop" | bc -l)
+size=$(stat -c %s "$log")
+
+# per-call times
+printf 'seed\n' >"$work/rootfs.ext4"; printf 'k\n' >"$work/vmlinux"; printf '{}' >"$work/mvm-meta.json"
+plan-new --image "$work" "$root/t/data/seed-ir.json" >"$work/plan.json"
+plan-sign "$work/plan.json" >"$work/plan.dsse.json"
+percall() {   # mean seconds per call of a command line
+	if command -v hyperfine >/dev/null; then
+		hyperfine -N --warmup 20 --min-runs 200 --export-json "$work/h.json" "$1" >/dev/null 2>&1
+		jq -r '.results[0].mean' "$work/h.json"
+	else
+		local s e
+		s=$(date +%s.%N)
+		for ((i = 0; i < 500; i++)); do $1 >/dev/null; done
+		e=$(date +%s.%N)
+		echo "($e - $s) / 500" | bc -l
+	fi
+}
+t_true=$(percall "true")
+t_sign=$(percall "$root/bin/plan-sign $work/plan.json")
+t_verify=$(percall "$root/bin/plan-verify --no-consume $work/plan.dsse.json")
+
+f() { printf '%.3f' "$1"; }
+us() { printf '%.0f' "$(echo "$1 * 1000000" | bc -l)"; }
+report=$(cat <<EOT
+## Admission and audit
+
+\`bench/admit.sh $n\` on $(nproc) cores ($(uname -m), $(date -u +%Y-%m-%d)); best of $runs runs.
+
+| measure | time | ratio | target |
+|---|---|---|---|
+| \`audit-verify\` on $n entries ($((size / 1048576)) MiB) | $(f "$av") s ($(printf '%.0f' "$(echo "$n / $av" | bc -l)") entries/s) | **$(printf '%.2f' "$ratio")x** the bare loop | <= 1.5x |
+| bare \`crypto_sign_verify_detached\` loop, same messages (\`bench/admit-bench.c\`) | $(f "$loop") s | 1 | |
+| \`true\` (process floor) | $(us "$t_true") us | 1 | |
+| \`plan-sign plan.json\` | $(us "$t_sign") us | $(printf '%.1f' "$(echo "$t_sign / $t_true" | bc -l)")x \`true\` | |
+| \`plan-verify --no-consume plan.dsse.json\` | $(us "$t_verify") us | $(printf '%.1f' "$(echo "$t_verify / $t_true" | bc -l)")x \`true\` | |
+
+audit-verify checks per line what the bare loop does not: strict JSON, RFC 8785
+canonical form, fields, seq, prev chain, SHA-256, and the checkpoint. Per-call
+times are hyperfine means (\`hyperfine -N --warmup 20 --min-runs 200\`).
+plan-verify runs with \`--no-consume\` so every call admits the same plan.
+EOT
+)
+echo "$report"
+
+res="$here/RESULTS.md"
+[ -f "$res" ] || printf '# Benchmark results\n\n' >"$res"
+python3 - "$res" "$report" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2].rstrip("\n") + "\n"
+text = open(path).read()
+pat = re.compile(r"^## Admission and audit\n.*?(?=^## |\Z)", re.S | re.M)
+if pat.search(text):
+    text = pat.sub(lambda m: section + "\n", text, count=1)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text.rstrip("\n") + "\n")
+PY
