@@ -21,6 +21,26 @@ function registry() {
 /** Forget every declaration. */
 export function reset() { globalThis[REG] = { apps: [], workload: {} }; }
 
+// `MVM_EMITTING=1 node entry.mjs` honours the contract too: when the event
+// loop empties, what was declared is emitted (unless mvm-emit's runner does
+// it, or nothing was declared).  An uncaught exception never gets here.
+const RUNNER = Symbol.for("mvm-sdk.runner");
+if (process.env.MVM_EMITTING === "1" && !globalThis[Symbol.for("mvm-sdk.exit-hook")]) {
+  globalThis[Symbol.for("mvm-sdk.exit-hook")] = true;
+  let done = false;
+  process.on("beforeExit", () => {
+    if (done || globalThis[RUNNER] || !registry().apps.length) return;
+    done = true;
+    try {
+      emit({ baseDir: process.env.MVM_EMIT_BASE || process.cwd() });
+    } catch (e) {
+      if (e instanceof ValidationError) { for (const [c, p, d] of e.errors) process.stderr.write(`mvm-sdk: ${c} at ${p}: ${d}\n`); process.exitCode = 1; }
+      else if (e instanceof DeclarationError || e instanceof CanonError) { process.stderr.write(`mvm-sdk: ${e.message}\n`); process.exitCode = 3; }
+      else { process.stderr.write(`mvm-sdk: ${e && e.message ? e.message : e}\n`); process.exitCode = 4; }
+    }
+  });
+}
+
 /** True while mvm-emit runs the declaration (MVM_EMITTING=1). */
 export function emitting() { return process.env.MVM_EMITTING === "1"; }
 

@@ -31,6 +31,53 @@ def emitting():
     return os.environ.get("MVM_EMITTING") == "1"
 
 
+def _emit_at_exit_when_run_directly():
+    """`MVM_EMITTING=1 python3 entry.py` honours the contract too: at exit,
+    what was declared is emitted (unless mvm-emit's runner does it, the
+    declaration raised, or nothing was declared)."""
+    import atexit
+    import os
+    import sys
+
+    if os.environ.get("MVM_EMITTING") != "1":
+        return
+    raised = []
+    prev = sys.excepthook
+
+    def hook(t, v, tb):
+        raised.append(v)
+        prev(t, v, tb)
+
+    sys.excepthook = hook
+
+    def at_exit():
+        from . import _dsl as d
+        if d.runner_active() or raised or not d.declared():
+            return
+        main = sys.modules.get("__main__")
+        path = getattr(main, "__file__", None)
+        base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+        try:
+            emit(base_dir=os.environ.get("MVM_EMIT_BASE") or base)
+        except ValidationError as e:
+            for code, ptr, detail in e.errors:
+                sys.stderr.write("mvm: %s at %s: %s\n" % (code, ptr, detail))
+            sys.stderr.flush()
+            os._exit(1)
+        except (DeclarationError, CanonError, ValueError) as e:
+            sys.stderr.write("mvm: %s\n" % e)
+            sys.stderr.flush()
+            os._exit(3)
+        except OSError as e:
+            sys.stderr.write("mvm: unable to write the IR: %s\n" % e)
+            sys.stderr.flush()
+            os._exit(4)
+
+    atexit.register(at_exit)
+
+
+_emit_at_exit_when_run_directly()
+
 __all__ = ["addons", "app", "build", "canonical", "command", "concurrency", "deps", "emit",
            "emitting", "env", "function", "image", "ir_bytes", "mounts", "network",
            "reset", "resources", "source", "validate", "workload", "CanonError",

@@ -18,6 +18,7 @@ def _say(prog, where, msg):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    _dsl._runner.append(True)
     prog = os.environ.get("MVM_EMIT_PROG") or "mvm"
     if len(argv) != 1 or argv[0].startswith("-") and argv[0] != "-":
         sys.stderr.write("usage: python3 -m mvm ENTRY.py\n")

@@ -17,6 +17,12 @@ class DeclarationError(Exception):
 
 _apps = []
 _workload = {}
+_runner = []
+
+
+def runner_active():
+    """True when `python3 -m mvm` (mvm-emit's runner) does the emitting."""
+    return bool(_runner)
 
 
 def reset():

@@ -156,3 +156,49 @@ class TestErrors(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestDirectRun(unittest.TestCase):
+    """`MVM_EMITTING=1 python3 entry.py` emits at exit, without mvm-emit."""
+
+    def run_direct(self, text, emitting=True, out=None):
+        import subprocess
+        import sys
+        d = tempfile.mkdtemp()
+        try:
+            entry = os.path.join(d, "entry.py")
+            with open(entry, "w") as f:
+                f.write(text)
+            env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(mvm.__file__)),
+                       MVM_IR_VALIDATE="")
+            env.pop("MVM_EMITTING", None)
+            env.pop("MVM_IR_OUT", None)
+            if emitting:
+                env["MVM_EMITTING"] = "1"
+            if out:
+                env["MVM_IR_OUT"] = out
+            p = subprocess.run([sys.executable, entry], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            return p.returncode, p.stdout, p.stderr.decode()
+        finally:
+            shutil.rmtree(d)
+
+    def test_emits_at_exit(self):
+        st, out, err = self.run_direct(decl())
+        self.assertEqual(st, 0, err)
+        self.assertEqual(json.loads(out)["id"], "hello")
+
+    def test_invalid_exits_1_and_writes_nothing(self):
+        d = tempfile.mkdtemp()
+        try:
+            dest = os.path.join(d, "ir.json")
+            st, out, err = self.run_direct(decl(lang="cobol"), out=dest)
+            self.assertEqual((st, out), (1, b""))
+            self.assertIn("E_UNSUPPORTED_LANGUAGE", err)
+            self.assertEqual(os.listdir(d), [])
+        finally:
+            shutil.rmtree(d)
+
+    def test_nothing_without_mvm_emitting(self):
+        st, out, err = self.run_direct(decl(), emitting=False)
+        self.assertEqual((st, out), (0, b""), err)

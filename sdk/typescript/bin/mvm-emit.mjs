@@ -29,6 +29,7 @@ async function main(argv) {
     say(null, `the TypeScript transpiler (esbuild) is not installed: run npm ci --prefix ${path.join(here, "..")} (${e.message})`);
     return 4;
   }
+  globalThis[Symbol.for("mvm-sdk.runner")] = true;
   const mvm = await import(pathToFileURL(sdkIndex).href);
   mvm.reset();
 

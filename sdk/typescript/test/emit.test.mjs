@@ -118,3 +118,20 @@ test("plain JavaScript (.mjs) works too", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, seed());
 });
+
+test("MVM_EMITTING=1 node entry.mjs emits when the event loop empties", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const d = tmpdir();
+  fs.mkdirSync(path.join(d, "node_modules"));
+  fs.symlinkSync(path.resolve(ROOT, "sdk", "typescript"), path.join(d, "node_modules", "mvm-sdk"));
+  fs.writeFileSync(path.join(d, "entry.mjs"), SEED_TS.replace("(() => undefined)", "(() => undefined)"));
+  const env = { ...process.env, MVM_EMITTING: "1", MVM_IR_VALIDATE: "" };
+  delete env.MVM_IR_OUT;
+  const r = spawnSync(process.execPath, [path.join(d, "entry.mjs")], { env, encoding: "utf8", cwd: d });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, seed());
+  delete env.MVM_EMITTING;
+  const q = spawnSync(process.execPath, [path.join(d, "entry.mjs")], { env, encoding: "utf8", cwd: d });
+  assert.equal(q.status, 0, q.stderr);
+  assert.equal(q.stdout, "");
+});
