@@ -128,3 +128,13 @@ sdk-check: $(SDK_NODE_MODULES)
 	@if command -v $(CARGO) >/dev/null 2>&1; then \
 		echo "cd sdk/rust && $(CARGO) test --offline"; cd sdk/rust && $(CARGO) test --offline; \
 	else echo "sdk-check: skipping sdk/rust: $(CARGO) not found (install Rust's cargo)"; fi
+# The SDKs, installed where mvm-emit looks for them (../share/mvm/sdk).
+.PHONY: install-sdk
+install: install-sdk
+install-sdk: $(SDK_NODE_MODULES)
+	install -d $(DESTDIR)$(SHAREDIR)/sdk/python/mvm $(DESTDIR)$(SHAREDIR)/sdk/typescript \
+		$(DESTDIR)$(SHAREDIR)/sdk/rust
+	install -m 0644 sdk/python/mvm/*.py $(DESTDIR)$(SHAREDIR)/sdk/python/mvm
+	cd sdk/typescript && cp -R package.json package-lock.json index.js index.d.ts model.js \
+		lib bin node_modules $(abspath $(DESTDIR)$(SHAREDIR))/sdk/typescript/
+	cp -R sdk/rust/Cargo.toml sdk/rust/src $(DESTDIR)$(SHAREDIR)/sdk/rust/

@@ -232,3 +232,18 @@ PY
 	run -0 bash -c 'mvm-emit entry.py > "$1/py.json" && mvm-emit rust > "$1/rs.json" && cmp "$1/py.json" "$1/rs.json" && echo same' _ "$BATS_TEST_TMPDIR"
 	assert_output same
 }
+
+@test "installed: mvm-emit finds the SDKs in ../share/mvm/sdk" {
+	need_ts
+	root=$BATS_TEST_TMPDIR/root
+	run -0 make -s -C "$MVM_ROOT" install-sdk DESTDIR="$root" PREFIX=/usr
+	mkdir -p "$root/usr/bin"
+	cp "$MVM_ROOT/bin/mvm-emit" "$MVM_ROOT/bin/ir-validate" "$root/usr/bin/"
+	cp -R "$MVM_ROOT/schemas" "$root/usr/share/mvm/"
+	ir-canon "$SEED_IR" >want.json
+	PATH=/usr/bin:/bin run -0 --separate-stderr "$root/usr/bin/mvm-emit" "$HELLO/entry.py"
+	printf %s "$output" >got.json
+	cmp want.json got.json
+	PATH=/usr/bin:/bin run -0 --separate-stderr "$root/usr/bin/mvm-emit" "$HELLO/entry.ts"
+	assert_output --partial '"language":"typescript"'
+}
