@@ -247,3 +247,25 @@ PY
 	PATH=/usr/bin:/bin run -0 --separate-stderr "$root/usr/bin/mvm-emit" "$HELLO/entry.ts"
 	assert_output --partial '"language":"typescript"'
 }
+
+@test "a Rust declaration: an SDK-level error exits 1 and writes nothing; a compile error exits 3" {
+	need_cargo
+	mkdir -p crate/src out
+	cat >crate/Cargo.toml <<TOML
+[package]
+name = "bad-workload"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+mvm-sdk = { path = "$MVM_ROOT/sdk/rust" }
+TOML
+	sed 's/"python", "app"/"cobol", "app"/' "$GREET/rust/src/main.rs" >crate/src/main.rs
+	run -1 --separate-stderr mvm-emit -o out/ir.json crate
+	[[ "$stderr" == *"E_UNSUPPORTED_LANGUAGE at /apps/0/entrypoints/0/language: "* ]] || fail "$stderr"
+	printf 'fn main() { let x: u32 = "a"; }\n' >crate/src/main.rs
+	run -3 --separate-stderr mvm-emit -o out/ir.json crate/Cargo.toml
+	[[ "$stderr" == *"the declaration failed"* ]] || fail "$stderr"
+	run -0 ls -A out
+	assert_output ""
+}
