@@ -643,7 +643,6 @@ static void worker_frame(struct worker *w, const unsigned char *p, size_t n)
 		send_exit(k->conn, code);
 	}
 	w->call = NULL;
-	call_free(k);
 	w->calls++;
 	if (w->calls >= rt.max_calls_per_worker || rss_mb(w->pid) > rt.max_rss_mb) {
 		/* recycle: EOF on its stdin ends it; it is respawned when reaped */
@@ -655,6 +654,7 @@ static void worker_frame(struct worker *w, const unsigned char *p, size_t n)
 	} else {
 		w->state = W_IDLE;
 	}
+	call_free(k);
 	start_calls();
 }
 
@@ -767,16 +767,10 @@ static void warm_start(struct worker *w, struct call *k)
 static void worker_reaped(struct worker *w, int status)
 {
 	int was_starting = w->state == W_STARTING;
+	struct call *k = w->call;
 
-	if (w->call) {
-		stats.crashed += !w->call->timed_out;
-		if (w->call->timed_out)
-			warm_call_error(w, ERRK_TIMEOUT, "the call exceeded its timeout");
-		else
-			warm_call_error(w, ERRK_CRASHED, WIFSIGNALED(status) ?
-				"the warm worker died during the call" :
-				"the warm worker exited during the call");
-	}
+	/* bookkeeping first: the reply below may let a status request in */
+	w->call = NULL;
 	kill_group(w->pid, SIGKILL);
 	close_fd(&w->fds[0]);
 	close_fd(&w->fds[1]);
@@ -789,13 +783,20 @@ static void worker_reaped(struct worker *w, int status)
 	}
 	if (!w->recycle)
 		stats.respawned++;
+	if (k && !k->timed_out)
+		stats.crashed++;
 	w->pid = 0;
 	w->state = W_EMPTY;
 	w->respawn_at = was_starting ? now_ms() + RESPAWN_BACKOFF_MS : 0;
-	if (quitting || warm_failed)
-		return;
-	if (!w->respawn_at)
+	if (!quitting && !warm_failed && !w->respawn_at)
 		worker_spawn(w);
+	if (k) {
+		w->call = k;
+		warm_call_error(w, k->timed_out ? ERRK_TIMEOUT : ERRK_CRASHED,
+			k->timed_out ? "the call exceeded its timeout" :
+			WIFSIGNALED(status) ? "the warm worker died during the call" :
+			"the warm worker exited during the call");
+	}
 }
 
 /* ---- scheduling ---- */
@@ -961,6 +962,8 @@ static struct conn *conn_new(enum conn_kind kind)
 			struct conn *c = &conns[i];
 
 			memset(c, 0, sizeof *c);
+			c->in = (struct buf)BUF_INIT;
+			c->out = (struct buf)BUF_INIT;
 			c->used = 1;
 			c->kind = kind;
 			c->rfd = c->wfd = -1;
@@ -1577,6 +1580,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_CORE, &rl);
 	}
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* orphans of runners become ours, so that we reap them: no zombies */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -1586,6 +1591,15 @@ int main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		die(4, "unable to set up signals: %s", strerror(errno));
+
+	/* buffers (struct buf's fd must be -1 for memory buffers) */
+	mux.in = (struct buf)BUF_INIT;
+	mux.out = (struct buf)BUF_INIT;
+	for (unsigned i = 0; i < POOL_MAX; i++) {
+		workers[i].rx = (struct buf)BUF_INIT;
+		workers[i].tx = (struct buf)BUF_INIT;
+		workers[i].fds[0] = workers[i].fds[1] = workers[i].fds[2] = -1;
+	}
 
 	/* transport */
 	switch (transport) {
@@ -1638,7 +1652,6 @@ int main(int argc, char **argv)
 	/* warm pool */
 	if (rt.warm && entry.ok)
 		for (unsigned i = 0; i < rt.pool_size; i++) {
-			workers[i].fds[0] = workers[i].fds[1] = workers[i].fds[2] = -1;
 			if (worker_spawn(&workers[i]) != 0) {
 				logmsg("cannot start a warm worker: %s", strerror(errno));
 				warm_failed = 1;
@@ -1680,7 +1693,7 @@ int main(int argc, char **argv)
 				if (ev & POLLOUT)
 					ADD(mux.wfd, POLLOUT, NULL, 3);
 			}
-			busy |= mux.out.len > mux.out_off;
+			busy |= mux.out.len > mux.out_off || !mux.hup;
 		}
 		for (int i = 0; i < MAX_CONNS; i++) {
 			struct conn *c = &conns[i];

@@ -19,13 +19,14 @@ Actions ([@ID] in mux mode selects the stream, default 1):
   open | shut              mux OPEN / CLOSE (shut also ends a --stdio conn)
   ping | status
   run FMT ARGS_JSON [timeout=MS] [env:K=V]...   FMT json|msgpack
-  runsize N [timeout=MS]   run with N bytes of stdin ('[' then spaces)
+  runsize N [timeout=MS]   run [["len","aaa..."],{}], N bytes of stdin in all
   frame TEXT               one frame with TEXT as its body
   rawlen N                 a bare length prefix N (u32 BE)
   raw HEX                  raw bytes on the stream
   muxraw HEX               raw bytes on the mux (mux mode)
   wait                     until every request on the stream is answered
   waitready N              status until pool slots >= N (and busy 0)
+  waithello N              until the agent has sent N HELLO records
   sleep S
 """
 import base64
@@ -225,7 +226,8 @@ def run_script(c, lines):
                 data = args.encode() if fmt == "json" else msgpack.packb(val, use_bin_type=True)
             else:
                 fmt = "json"
-                data = b"[" + b" " * (int(words[1]) - 1)
+                # [["len","aaa..."],{}] of exactly N bytes
+                data = b'[["len","' + b"a" * (int(words[1]) - 15) + b'"],{}]'
                 tail = words[2:]
             for w in tail:
                 if w.startswith("timeout="):
@@ -266,6 +268,14 @@ def run_script(c, lines):
                 if time.time() > end:
                     raise SystemExit("agent_client: pool never got ready")
                 time.sleep(0.05)
+        elif a == "waithello":
+            want = int(words[1])
+            end = time.time() + TIMEOUT
+            with c.cv:
+                while c.hello < want:
+                    if time.time() > end or c.eof:
+                        raise SystemExit("agent_client: no HELLO %d" % want)
+                    c.cv.wait(1)
         elif a == "sleep":
             time.sleep(float(words[1]))
         else:

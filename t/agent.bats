@@ -1,0 +1,510 @@
+#!/usr/bin/env bats
+# mvm-agent: the guest agent on the host, over --stdio and --serial-stdio,
+# with the real runners of agent/wrappers and Debian's python3 / node.
+
+load helper
+
+AGENT="$MVM_ROOT/agent/mvm-agent"
+CLIENT="$MVM_ROOT/t/data/agent_client.py"
+WRAP="$MVM_ROOT/agent/wrappers"
+
+setup_file() {
+	if [ ! -d "$MVM_ROOT/agent/wrappers/node/node_modules/@msgpack" ]; then
+		(cd "$MVM_ROOT/agent/wrappers/node" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+			echo "# npm ci failed: the Node tests will fail" >&3
+	fi
+}
+
+setup() {
+	[ -x "$AGENT" ] || fail "agent/mvm-agent is not built"
+	/usr/bin/python3 -c 'import msgpack' || fail "Debian's python3-msgpack is missing"
+	T=$BATS_TEST_TMPDIR
+	# the runner runs as uid 1000: let it through the test's directories
+	local d=$T
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do
+		chmod o+x "$d"
+		d=$(dirname "$d")
+	done
+	mkdir -m 0711 "$T/calls"
+}
+
+# mkroot DIR LANG TIER FORMAT MODULE FUNCTION [CONCURRENCY_JSON]
+# A fake guest root: /etc/mvm/{entrypoint,wrapper.json,runtime.json},
+# the runner under /usr/lib/mvm/wrappers/ (mode 0555) and the app in /app.
+mkroot() {
+	local R=$1 lang=$2 tier=$3 fmt=$4 mod=$5 fn=$6 conc=${7:-} w
+	w=$R/usr/lib/mvm/wrappers
+	mkdir -p "$R/etc/mvm" "$w" "$R/app"
+	case $lang in
+	python)
+		cp "$WRAP/python/$tier.py" "$w/runner"
+		cp "$WRAP/python/mvm_wrapper_common.py" "$w/"
+		cp "$MVM_ROOT/examples/hello/src/app.py" "$MVM_ROOT/t/data/agent/ops.py" "$R/app/"
+		;;
+	node)
+		cp "$WRAP/node/$tier.mjs" "$w/runner"
+		cp "$WRAP/node/mvm_wrapper_common.mjs" "$WRAP/node/package.json" "$w/"
+		ln -s "$WRAP/node/node_modules" "$w/node_modules"
+		# the image build compiles TypeScript to .mjs; here: strip the seed's annotations
+		sed 's/: string//g' "$MVM_ROOT/examples/hello/src/app.ts" >"$R/app/app.mjs"
+		cp "$MVM_ROOT/t/data/agent/ops.mjs" "$R/app/"
+		;;
+	esac
+	chmod 0555 "$w/runner"
+	echo /usr/lib/mvm/wrappers/runner >"$R/etc/mvm/entrypoint"
+	printf '{"module":"%s","function":"%s","format":"%s","working_dir":"%s/app","mode":"prod"}' \
+		"$mod" "$fn" "$fmt" "$R" >"$R/etc/mvm/wrapper.json"
+	printf '{"language":"%s","module":"%s","function":"%s","format":"%s","source_path":"/app"%s}' \
+		"$lang" "$mod" "$fn" "$fmt" "${conc:+,\"concurrency\":$conc}" >"$R/etc/mvm/runtime.json"
+	chmod -R a+rX "$R"
+}
+
+# agent ROOT SCRIPT [--mux] [agent options...]: run the client against it.
+agent() {
+	local R=$1 script=$2 mode=--stdio mux=
+	shift 2
+	if [ "${1:-}" = --mux ]; then
+		mode=--serial-stdio mux=--mux
+		shift
+	fi
+	"$CLIENT" $mux --log "$T/agent.log" "$script" -- "$AGENT" "$mode" --root "$R" \
+		--wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls" "$@"
+}
+
+script() { printf '%s\n' "$@" >"$T/script"; }
+
+pool() { # max_calls max_rss pool_size [max_queue_depth]
+	printf '{"kind":"warm_process","max_calls_per_worker":%s,"max_rss_mb":%s,"pool_size":%s,"in_process":"serial"%s}' \
+		"$1" "$2" "$3" "${4:+,\"max_queue_depth\":$4}"
+}
+
+@test "python, cold: the seed's greet returns \"hello, Alice\" in json; the call's directory is removed" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping' 'run json [["Alice"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	pong
+	stdout "hello, Alice"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+	run -0 find "$T/calls" -mindepth 1
+	assert_output ""
+}
+
+@test "python, cold: greet in msgpack" {
+	mkroot "$T/r" python oneshot msgpack app greet
+	script 'run msgpack [["Alice"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout "hello, Alice"'
+	assert_line 'exit 0'
+}
+
+@test "node (TypeScript compiled): greet in json and msgpack, cold and warm" {
+	mkroot "$T/j" node oneshot json app greet
+	mkroot "$T/m" node oneshot msgpack app greet
+	mkroot "$T/w" node longrunning msgpack app greet "$(pool 100 256 1)"
+	script 'run json [["Alice"],{}]'
+	run -0 agent "$T/j" "$T/script"
+	assert_line 'stdout "hello, Alice"'
+	assert_line 'exit 0'
+	script 'run msgpack [["Alice"],{}]'
+	run -0 agent "$T/m" "$T/script"
+	assert_line 'stdout "hello, Alice"'
+	run -0 agent "$T/w" "$T/script"
+	assert_line 'stdout "hello, Alice"'
+	assert_line 'exit 0'
+}
+
+@test "python, warm: greet in json and msgpack" {
+	mkroot "$T/j" python longrunning json app greet "$(pool 100 256 1)"
+	mkroot "$T/m" python longrunning msgpack app greet "$(pool 100 256 2)"
+	script 'run json [["Alice"],{}]' 'run json [["Bob"],{}]'
+	run -0 agent "$T/j" "$T/script"
+	assert_output - <<-'EOF'
+	stdout "hello, Alice"
+	exit 0
+	stdout "hello, Bob"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+	script 'run msgpack [["Alice"],{}]'
+	run -0 agent "$T/m" "$T/script"
+	assert_line 'stdout "hello, Alice"'
+}
+
+@test "a user exception gives the scrubbed envelope and exit 1, cold and warm, python and node" {
+	mkroot "$T/c" python oneshot json ops f
+	mkroot "$T/w" python longrunning json ops f "$(pool 100 256 1)"
+	mkroot "$T/n" node oneshot json ops f
+	script 'run json [["boom"],{}]'
+	for r in c w n; do
+		run -0 agent "$T/$r" "$T/script"
+		assert_line 'exit 1'
+		assert_line --partial '"kind":"user_exception"'
+		assert_line --partial '"message":"the function raised'
+		refute_output --partial secret
+		refute_output --partial /etc/passwd
+	done
+}
+
+@test "the runner gets an empty environment plus the request's env, without MVM_* names" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["env"],{}] env:A=1 env:MVM_WRAPPER_CONFIG=/x env:MVM_OTHER=2'
+	run -0 agent "$T/r" "$T/script"
+	# (Python itself adds LC_CTYPE when it coerces the C locale)
+	assert_line --regexp '^stdout \{"A":"1","PATH":"/usr/local/bin:/usr/bin:/bin","MVM_WRAPPER_CONFIG":"'"$T"'/r/etc/mvm/wrapper.json"(,"LC_CTYPE":"C.UTF-8")?\}$'
+	refute_output --partial MVM_OTHER
+}
+
+@test "cold runner: uid/gid 1000, only fds 0-3 from the agent, ptrace denied by seccomp" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["ids"],{}]' 'run json [["ptrace"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	# fd 3 is the validated runner (exec'd through /proc/self/fd/3); then
+	# Python's private copy of stdout and listdir's own fd
+	assert_line --regexp '^stdout \[1000,1000,"'"$T"'/r/app",\[0,1,2,3,4,5\]\]$'
+	assert_line 'stdout [-1,1]'
+	run -0 agent "$T/r" "$T/script" --seccomp unrestricted
+	refute_line 'stdout [-1,1]'
+}
+
+@test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["slow",60],{}] timeout=300' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	error timeout
+	pong
+	closed
+	agent-exit 0
+	EOF
+	script 'run json [["sleeper"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'exit 0'
+	pid=$(sed -n 's/^stdout //p' <<<"$output")
+	[ -n "$pid" ]
+	# killed with its group and reaped by the agent (a subreaper): gone
+	for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+	[ ! -e "/proc/$pid" ]
+}
+
+@test "payload: exactly 16 MiB of stdin passes end to end, 16 MiB + 1 is payload_cap" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'runsize 16777216 timeout=120000' 'runsize 16777217' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	stdout 16777201
+	exit 0
+	error payload_cap
+	pong
+	closed
+	agent-exit 0
+	EOF
+}
+
+@test "a 16 MiB result passes; stderr above 1 MiB is payload_cap" {
+	mkroot "$T/r" python oneshot json ops f
+	# "x" * n encodes as n + 2 bytes
+	script 'run json [["big",16777214],{}] timeout=120000' 'run json [["spew",1048576],{}]' \
+		'run json [["spew",1048577],{}]' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_line --index 1 'exit 0'
+	[ "$(sed -n '1s/^stdout //p' <<<"$output" | wc -c)" -eq 16777217 ]
+	assert_line --index 2 'stdout "spewed"'
+	[ "${#lines[3]}" -eq $((7 + 1048576)) ]
+	assert_line --index 4 'exit 0'
+	# what was streamed before the breach stays sent; then the error
+	[[ "${lines[5]}" == "stderr eeee"* ]]
+	assert_line --index 6 'error payload_cap'
+	assert_line --index 7 'pong'
+}
+
+@test "hostile frames get bad_request and the connection goes on" {
+	mkroot "$T/r" python oneshot json app greet
+	deep=$(printf '[%.0s' $(seq 64))$(printf ']%.0s' $(seq 64))
+	script 'frame {"type":"ping"' 'frame ["ping"]' \
+		"frame {\"type\":\"ping\",\"x\":$deep}" \
+		'frame {"type":"ping","type":"ping"}' 'frame {"type":"run","stdin":"","timeout_ms":NaN}' \
+		'frame {"type":"shutdown"}' 'frame {"type":"ping","extra":1}' \
+		'frame {"type":"run","stdin":"!!!!"}' 'frame {"type":"run","stdin":"","timeout_ms":0}' \
+		'frame {"type":"run","stdin":"","env":{"A":1}}' 'rawlen 0' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	pong
+	closed
+	agent-exit 0
+	EOF
+	# depth 64 is fine
+	deep=$(printf '[%.0s' $(seq 63))$(printf ']%.0s' $(seq 63))
+	script "frame {\"type\":\"ping\",\"x\":$deep}"
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'error bad_request'
+}
+
+@test "a length of 0xFFFFFFFF is refused before buffering: payload_cap, then the connection closes" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping' 'rawlen 4294967295' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	pong
+	error payload_cap
+	closed
+	agent-exit 0
+	EOF
+	# just above FRAME_MAX (22,435,160) likewise
+	script 'rawlen 22435161'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'error payload_cap'
+}
+
+@test "a truncated frame closes the connection without a reply" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping' 'raw 000000647b2274797065223a' 'shut'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	pong
+	closed
+	agent-exit 0
+	EOF
+}
+
+@test "status reports the entrypoint, language, tier and pool" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'status entrypoint=ok tier=cold language=python slots=4 busy=0 queued=0 calls=0 recycled=0 respawned=0 crashed=0'
+}
+
+@test "warm: workers are recycled after max_calls_per_worker calls" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 2 256 1)"
+	script 'run json [["pid"],{}]' 'run json [["pid"],{}]' 'run json [["pid"],{}]' \
+		'run json [["pid"],{}]' 'run json [["pid"],{}]' 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'status entrypoint=ok tier=warm language=python slots=1 busy=0 queued=0 calls=5 recycled=2 respawned=0 crashed=0'
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${#pids[@]}" -eq 5 ]
+	[ "${pids[0]}" = "${pids[1]}" ] && [ "${pids[2]}" = "${pids[3]}" ]
+	[ "${pids[1]}" != "${pids[2]}" ] && [ "${pids[3]}" != "${pids[4]}" ]
+}
+
+@test "warm: a worker above max_rss_mb is recycled" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 64 1)"
+	script 'run json [["pid"],{}]' 'run json [["grow",100],{}]' 'run json [["pid"],{}]' 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'status entrypoint=ok tier=warm language=python slots=1 busy=0 queued=0 calls=3 recycled=1 respawned=0 crashed=0'
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${pids[0]}" != "${pids[2]}" ]
+}
+
+@test "warm: a worker killed while idle is respawned; a crash during a call is wrapper_crashed" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	script 'run json [["die_later"],{}]' 'sleep 1' 'run json [["greet","A"],{}]' \
+		'run json [["die"],{}]' 'run json [["greet","B"],{}]' 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	stdout "bye"
+	exit 0
+	stdout "hello, A"
+	exit 0
+	error wrapper_crashed
+	stdout "hello, B"
+	exit 0
+	status entrypoint=ok tier=warm language=python slots=1 busy=0 queued=0 calls=4 recycled=0 respawned=2 crashed=1
+	closed
+	agent-exit 0
+	EOF
+}
+
+@test "warm: a timeout kills the worker, which is respawned" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	script 'run json [["slow",60],{}] timeout=300' 'run json [["greet","A"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	error timeout
+	stdout "hello, A"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+}
+
+@test "warm: user output goes to stderr chunks, the result to stdout" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	script 'run json [["print"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout "printed"'
+	assert_line 'stderr user output\n'
+}
+
+@test "warm: the queue holds max_queue_depth calls, then busy" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1 1)"
+	script '@9 open' '@9 waitready 1' '@1 open' '@1 run json [["slow",2],{}]' \
+		'@2 open' '@2 run json [["slow",0],{}]' '@3 open' '@3 run json [["greet","C"],{}]'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_line '@1 stdout "slept"'
+	assert_line '@2 stdout "slept"'
+	assert_line '@3 error busy'
+	assert_line --regexp '^order: @3:error @1:exit @2:exit$'
+}
+
+@test "mux: a slow call does not block a ping on another stream" {
+	mkroot "$T/r" python oneshot json ops f
+	script '@1 open' '@1 run json [["slow",3],{}]' '@2 open' '@2 ping'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_output - <<-'EOF'
+	@1 stdout "slept"
+	@1 exit 0
+	@1 closed
+	@2 pong
+	@2 closed
+	order: @2:pong @1:exit
+	hello: 1
+	agent-exit 0
+	EOF
+}
+
+@test "mux: several streams interleaved, each answered in its own order" {
+	mkroot "$T/r" python oneshot json app greet
+	script '@1 open' '@2 open' '@3 open' '@1 run json [["one"],{}]' '@2 ping' \
+		'@3 run json [["three"],{}]' '@2 run json [["two"],{}]' '@1 status' '@3 ping'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_output --regexp '@1 stdout "hello, one"
+@1 exit 0
+@1 status [^
+]*
+@1 closed
+@2 pong
+@2 stdout "hello, two"
+@2 exit 0
+@2 closed
+@3 stdout "hello, three"
+@3 exit 0
+@3 pong
+@3 closed
+'
+	assert_line 'hello: 1'
+}
+
+@test "mux: a frame split over many DATA records, and a 16 MiB call" {
+	mkroot "$T/r" python oneshot json ops f
+	# {"type":"ping"} one byte a record
+	script '@5 open' '@5 raw 0000000f' '@5 raw 7b' '@5 raw 22' '@5 raw 747970' \
+		'@5 raw 65223a2270696e67227d' '@6 open' '@6 runsize 16777216 timeout=120000'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_line '@5 pong'
+	assert_line '@6 stdout 16777201'
+}
+
+@test "mux: a malformed record closes every stream and the agent says HELLO again" {
+	mkroot "$T/r" python oneshot json app greet
+	script '@1 open' '@1 ping' '@1 wait' 'muxraw 000000010900000000' 'waithello 2' '@2 open' '@2 ping'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_line '@1 pong'
+	assert_line '@1 closed'
+	assert_line '@2 pong'
+	assert_line 'hello: 2'
+}
+
+@test "entrypoint checks: a bad runner is reported by status and every run is entrypoint_invalid" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'status' 'run json [["Alice"],{}]' 'ping'
+	chmod 0755 "$T/r/usr/lib/mvm/wrappers/runner"
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	status entrypoint=invalid tier=cold language=python slots=4 busy=0 queued=0 calls=0 recycled=0 respawned=0 crashed=0
+	error entrypoint_invalid
+	pong
+	closed
+	agent-exit 0
+	EOF
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "mode is not 0555"
+	chmod 0555 "$T/r/usr/lib/mvm/wrappers/runner"
+	run -0 "$AGENT" --check --root "$T/r"
+	# a shell script
+	printf '#!/bin/sh\necho hi\n' >"$T/r/usr/lib/mvm/wrappers/sh"
+	chmod 0555 "$T/r/usr/lib/mvm/wrappers/sh"
+	echo /usr/lib/mvm/wrappers/sh >"$T/r/etc/mvm/entrypoint"
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "shell script"
+	printf '#!/usr/bin/env  bash\n' >"$T/r/usr/lib/mvm/wrappers/runner2"
+	chmod 0555 "$T/r/usr/lib/mvm/wrappers/runner2"
+	echo /usr/lib/mvm/wrappers/runner2 >"$T/r/etc/mvm/entrypoint"
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "shell script"
+	# outside the wrappers directory, through a symlink
+	ln -s /bin/true "$T/r/usr/lib/mvm/wrappers/escape"
+	echo /usr/lib/mvm/wrappers/escape >"$T/r/etc/mvm/entrypoint"
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "not under /usr/lib/mvm/wrappers/"
+	echo usr/lib/mvm/wrappers/runner >"$T/r/etc/mvm/entrypoint"
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "absolute"
+	chmod 4555 "$T/r/usr/lib/mvm/wrappers/runner"
+	echo /usr/lib/mvm/wrappers/runner >"$T/r/etc/mvm/entrypoint"
+	run -1 "$AGENT" --check --root "$T/r"
+	assert_output --partial "setuid"
+}
+
+@test "warm: a worker that cannot start makes every run entrypoint_invalid" {
+	mkroot "$T/r" python longrunning json nosuchmodule f "$(pool 100 256 1)"
+	script 'run json [["x"],{}]' 'sleep 1' 'run json [["x"],{}]' 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_line --index 1 'error entrypoint_invalid'
+	assert_line --partial 'status entrypoint=invalid tier=warm'
+}
+
+@test "a bad runtime.json refuses to start, loudly" {
+	mkroot "$T/r" python oneshot json app greet
+	for bad in '"extra":1' \
+		'"concurrency":{"kind":"warm_process","max_calls_per_worker":1,"max_rss_mb":1,"pool_size":65,"in_process":"serial"}' \
+		'"concurrency":{"kind":"warm_process","max_calls_per_worker":1,"max_rss_mb":1,"pool_size":1,"in_process":"concurrent"}' \
+		'"concurrency":{"kind":"warm_process"}'; do
+		printf '{"language":"python","module":"app","function":"greet","format":"json","source_path":"/app",%s}' "$bad" \
+			>"$T/r/etc/mvm/runtime.json"
+		run -1 "$AGENT" --stdio --root "$T/r" </dev/null
+		assert_output --partial "mvm-agent: fatal: $T/r/etc/mvm/runtime.json: "
+	done
+	printf '{"language":"python","language":"python"}' >"$T/r/etc/mvm/runtime.json"
+	run -1 "$AGENT" --stdio --root "$T/r" </dev/null
+	assert_output --partial "duplicate"
+	rm "$T/r/etc/mvm/runtime.json"
+	run -0 "$AGENT" --check --root "$T/r"
+	assert_output - <<-'EOF'
+	entrypoint ok
+	tier cold
+	EOF
+}
+
+@test "usage errors exit 2" {
+	run -2 "$AGENT"
+	run -2 "$AGENT" --stdio --bogus
+	run -2 "$AGENT" --stdio --seccomp nonsense --root "$T"
+	run -2 "$AGENT" --stdio --max-calls 0
+}
+
+@test "cold calls run concurrently up to --max-calls, then queue, then busy" {
+	mkroot "$T/r" python oneshot json ops f
+	script '@1 open' '@1 run json [["slow",2],{}]' '@2 open' '@2 run json [["slow",2],{}]' \
+		'@3 open' '@3 run json [["greet","x"],{}]' '@4 open' '@4 run json [["greet","y"],{}]'
+	run -0 agent "$T/r" "$T/script" --mux --max-calls 1
+	assert_line '@1 exit 0'
+	assert_line '@2 exit 0'
+	assert_line '@3 exit 0'
+	assert_line '@4 error busy'
+}
