@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# agent/init: the guest's PID 1, run on the host against a fake root
+# (MVM_INIT_ROOT), as a dry run and for real in a PID + mount namespace.
+
+load helper
+
+INIT="$MVM_ROOT/agent/init"
+
+setup() {
+	command -v busybox >/dev/null || fail "busybox is missing"
+	R=$BATS_TEST_TMPDIR/root
+	mkdir -p "$R/sys/block/vdb" "$R/sys/block/vdc" "$R/sys/block/vdd" "$R/sys/block/vde" \
+		"$R/sys/class/virtio-ports/vport1p1" "$R/proc" "$R/etc/mvm"
+	echo mvm-config >"$R/sys/block/vdb/serial"
+	echo mvm-secrets >"$R/sys/block/vdc/serial"
+	echo mvm-data >"$R/sys/block/vdd/serial"
+	echo something-else >"$R/sys/block/vde/serial"
+	echo org.mvm.agent >"$R/sys/class/virtio-ports/vport1p1/name"
+	echo "console=ttyS0 reboot=t mvm.hostname=fn-1 mvm.seccomp=unrestricted" >"$R/proc/cmdline"
+	echo "0.42 0.10" >"$R/proc/uptime"
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+}
+
+dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
+
+@test "dry run: mounts, hostname, users, /etc read-only, drives by serial, agent on the virtio port" {
+	run -0 dry
+	assert_output - <<-EOF
+	mvm-init: starting at 0.42 s
+	+ mkdir -p $R/proc $R/sys $R/dev $R/tmp $R/run
+	+ mount -t proc -o nosuid,nodev,noexec proc $R/proc
+	+ mount -t sysfs -o nosuid,nodev,noexec sysfs $R/sys
+	+ mount -t devtmpfs -o nosuid,mode=0755 devtmpfs $R/dev
+	+ mkdir -p $R/dev/pts $R/dev/shm
+	+ mount -t devpts -o nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 devpts $R/dev/pts
+	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/dev/shm
+	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/tmp
+	+ mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs $R/run
+	+ ln -s /proc/self/fd $R/dev/fd
+	+ ln -s /proc/self/fd/0 $R/dev/stdin
+	+ ln -s /proc/self/fd/1 $R/dev/stdout
+	+ ln -s /proc/self/fd/2 $R/dev/stderr
+	+ hostname fn-1
+	mvm-init: hostname fn-1
+	+ touch $R/etc/group
+	+ sh -c echo 'mvm-agent:x:990:990:mvm agent:/nonexistent:/bin/false' >>'$R/etc/passwd'
+	+ sh -c echo 'mvm-worker:x:1000:1000:mvm function:/nonexistent:/bin/false' >>'$R/etc/passwd'
+	+ sh -c echo 'mvm-agent:x:990:' >>'$R/etc/group'
+	+ sh -c echo 'mvm-worker:x:1000:' >>'$R/etc/group'
+	+ mount --bind $R/etc $R/etc
+	+ mount -o remount,bind,ro,nosuid,nodev $R/etc
+	+ mkdir -p $R/mnt/config
+	+ mount -o ro,noexec,nosuid,nodev $R/dev/vdb $R/mnt/config
+	mvm-init: config drive /dev/vdb on /mnt/config
+	+ mkdir -p $R/mnt/secrets $R/run/mvm-secrets.src $R/run/mvm-secrets
+	+ mount -o ro,noexec,nosuid,nodev $R/dev/vdc $R/run/mvm-secrets.src
+	+ cp -a $R/run/mvm-secrets.src/. $R/run/mvm-secrets/
+	+ umount $R/run/mvm-secrets.src
+	+ rmdir $R/run/mvm-secrets.src
+	+ chown -R 0:1000 $R/run/mvm-secrets
+	+ chmod -R u=rX,g=rX,o= $R/run/mvm-secrets
+	+ mount --bind $R/run/mvm-secrets $R/mnt/secrets
+	+ mount -o remount,bind,ro,noexec,nosuid,nodev $R/mnt/secrets
+	mvm-init: secrets drive /dev/vdc copied to /mnt/secrets
+	+ mkdir -p $R/mnt/data
+	+ mount -o noexec,nosuid,nodev $R/dev/vdd $R/mnt/data
+	mvm-init: data drive /dev/vdd on /mnt/data
+	+ $R/usr/bin/mvm-agent --serial auto --seccomp unrestricted --user 990:990 --run-uid 1000:1000 --root $R
+	+ wait forever
+	EOF
+}
+
+@test "dry run: /dev/vsock wins; users present are not added; no drives, no cmdline" {
+	mkdir -p "$R/dev"
+	: >"$R/dev/vsock"
+	printf 'root:x:0:0::/:/bin/sh\nmvm-agent:x:990:990::/:/bin/false\nmvm-worker:x:1000:1000::/:/bin/false\n' >"$R/etc/passwd"
+	printf 'mvm-agent:x:990:\nmvm-worker:x:1000:\n' >"$R/etc/group"
+	rm -r "$R/sys/block" "$R/proc/cmdline"
+	echo fn-name >"$R/etc/mvm/name"
+	run -0 dry
+	refute_output --partial "mvm-agent:x"
+	refute_output --partial "/mnt/"
+	assert_line "+ hostname fn-name"
+	assert_line "+ $R/usr/bin/mvm-agent --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
+}
+
+@test "dry run: hostile command-line values are not used" {
+	echo 'mvm.hostname=a;reboot mvm.seccomp=$(id)' >"$R/proc/cmdline"
+	run -0 dry
+	assert_line "+ hostname mvm"
+	assert_line --partial "--seccomp standard "
+}
+
+@test "dry run: no transport for the agent is an error" {
+	rm -r "$R/sys/class"
+	run -1 dry
+	assert_line "mvm-init: no agent transport (neither /dev/vsock nor a virtio port org.mvm.agent)"
+	assert_line "mvm-init: cannot start the agent"
+}
+
+@test "refuses to run outside a guest when not PID 1" {
+	run -2 busybox sh "$INIT"
+	assert_output "mvm-init: not PID 1; refusing to run (set MVM_INIT_ROOT for tests)"
+}
+
+@test "for real, as PID 1 of a PID and mount namespace: mounts, starts the agent, stops it on SIGTERM" {
+	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
+	[ "$(unshare --pid --fork --mount --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
+		skip "cannot create PID and mount namespaces here"
+	rm -r "$R/sys/block"
+	# a stub agent: records its argv and what is mounted, then asks PID 1 to stop
+	cat >"$BATS_TEST_TMPDIR/agent" <<-EOF
+	#!/bin/sh
+	echo "argv: \$*" >"$BATS_TEST_TMPDIR/agent.out"
+	grep -c " $R/" /proc/self/mountinfo >>"$BATS_TEST_TMPDIR/agent.out"
+	id -u >>"$BATS_TEST_TMPDIR/agent.out"
+	kill -TERM 1
+	exec sleep 300
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/agent"
+	run -0 timeout 60 unshare --pid --fork --mount --propagation private \
+		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
+		busybox sh "$INIT"
+	assert_line --regexp '^mvm-init: agent started at [0-9.]+ s$'
+	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
+	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
+	run -0 cat "$BATS_TEST_TMPDIR/agent.out"
+	# (the real /proc is mounted over the fake one: the host's command line has no mvm.*)
+	assert_line --index 0 "argv: --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
+	# proc, sys, dev, dev/pts, dev/shm, tmp, run and /etc (bind) at least
+	[ "${lines[1]}" -ge 8 ]
+	assert_line --index 2 0
+	# the stub was stopped with the namespace: nothing left
+	run -1 pgrep -f "$BATS_TEST_TMPDIR/agent"
+}
