@@ -51,9 +51,13 @@ all: $(TOOLS)
 deps:
 	@tools/install-deps.sh
 
+# The seed's worked example, end to end: declare (entry.py) -> emit -> build
+# -> plan, sign -> admit, boot a QEMU microVM -> call greet -> stop.
 hello: deps
 	$(MAKE) all
-	@examples/hello/run
+	@tools/build-kernel.sh >/dev/null
+	$(MAKE) -C examples/hello invoke INPUT=name=Alice
+	$(MAKE) -C examples/hello down audit-verify
 
 # Rebuild everything when the compiler or its flags change.
 FLAGS_ID := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
