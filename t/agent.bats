@@ -508,3 +508,17 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	assert_line '@3 exit 0'
 	assert_line '@4 error busy'
 }
+
+@test "--user: the agent drops to uid 990 after setup and still runs the function as uid 1000" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["ids"],{}]' 'run json [["greet","Alice"],{}]' 'run json [["slow",60],{}] timeout=300' 'ping'
+	run -0 agent "$T/r" "$T/script" --user 990:990 --run-uid 1000:1000
+	assert_line --regexp '^stdout \[1000,1000,'
+	assert_line 'stdout "hello, Alice"'
+	assert_line 'error timeout'
+	assert_line 'pong'
+	run -0 find "$T/calls" -mindepth 1
+	assert_output ""
+	run -2 "$AGENT" --stdio --user nobody
+}
