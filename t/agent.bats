@@ -522,3 +522,19 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	assert_output ""
 	run -2 "$AGENT" --stdio --user nobody
 }
+
+@test "mvm-agent(8) EXAMPLES: --check, and a ping on standard input and output" {
+	mkroot "$T/rootfs" python oneshot json app greet
+	cd "$T"
+	run -0 "$AGENT" --check --root rootfs
+	assert_output - <<-'EOF'
+	entrypoint ok
+	tier cold
+	EOF
+	printf '\0\0\0\17{"type":"ping"}' >"$T/ping"
+	"$AGENT" --stdio --root rootfs <"$T/ping" >"$T/pong"
+	run -0 tail -c +5 "$T/pong"
+	assert_output '{"type":"pong","agent":"mvm-agent","version":1}'
+	run -0 od -An -tx1 -N4 "$T/pong"
+	assert_output ' 00 00 00 2f'
+}
