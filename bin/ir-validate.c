@@ -34,14 +34,10 @@ static void load_list(const char *dir, const char *name, struct strlist *l)
 		tool_fail(NULL, &e);
 }
 
-/* A pointer for a text line: "" is the whole document; control bytes
- * would break the one-error-a-line form, so they show as '?'. */
-static void put_pointer(FILE *f, const char *p)
+/* Text for an error line: control bytes would break the one-error-a-line
+ * form, so they show as '?'. */
+static void put_text(FILE *f, const char *p)
 {
-	if (!*p) {
-		fputs("(root)", f);
-		return;
-	}
 	for (; *p; p++)
 		fputc((unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p, f);
 }
@@ -156,8 +152,10 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < errs.n; i++) {
 			fprintf(stderr, "%s: %s%s%s at ", progname, file ? file : "", file ? ": " : "",
 				errs.v[i].code);
-			put_pointer(stderr, errs.v[i].pointer);
-			fprintf(stderr, ": %s\n", errs.v[i].detail);
+			put_text(stderr, errs.v[i].pointer[0] ? errs.v[i].pointer : "(root)");
+			fputs(": ", stderr);
+			put_text(stderr, errs.v[i].detail);
+			fputc('\n', stderr);
 		}
 		buf_init_fd(&out, STDOUT_FILENO);
 		if (normalize && errs.n == 0 && norm.len)

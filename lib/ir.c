@@ -429,7 +429,7 @@ static void add(struct vctx *c, const char *code, const char *fmt, ...)
 static void add(struct vctx *c, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char msg[768];
+	char msg[1024];
 	struct ir_errors *l = c->out;
 
 	if (c->oom)
@@ -649,7 +649,7 @@ static void check_fields(struct vctx *c, jref obj, const struct field *fields, i
 	unsigned depth)
 {
 	const struct jdoc *d = c->d;
-	char qb[160], list[512];
+	char qb[400], list[512];
 
 	for (jref k = json_first_key(d, obj); k != JREF_NONE; k = json_next_key(d, k)) {
 		size_t n;
@@ -677,7 +677,7 @@ static void check(struct vctx *c, jref v, const struct shape *s, unsigned depth)
 {
 	const struct jdoc *d = c->d;
 	enum jtype t = json_type(d, v);
-	char qb[160], list[512];
+	char qb[400], list[512];
 	size_t old, i;
 	jref x;
 
@@ -843,7 +843,7 @@ static void check_id(struct vctx *c, jref v, const char *what)
 {
 	size_t n;
 	const char *s = sget(c->d, v, &n);
-	char qb[160];
+	char qb[400];
 
 	if (s && !valid_id(s, n))
 		add(c, "E_INVALID_ID", "%s %s does not match ^[a-z][a-z0-9-]{0,62}$", what,
@@ -870,7 +870,7 @@ static void rule_version(struct vctx *c, jref v)
 	size_t n, old;
 	const char *s = sget(c->d, v, &n);
 	const char *dot;
-	char qb[160];
+	char qb[400];
 	long long major, minor;
 
 	if (!s)
@@ -932,7 +932,7 @@ static void walk_schema(struct vctx *c, jref s, unsigned depth)
 	static const char *const arrs[] = { "prefixItems", "oneOf", "anyOf", "allOf", NULL };
 	static const char *const maps[] = { "$defs", "definitions", "patternProperties",
 		"dependentSchemas", NULL };
-	char qb[160];
+	char qb[400];
 	size_t old, old2, i;
 	jref p, k, x;
 
@@ -1129,7 +1129,7 @@ static void rule_env_secrets(struct vctx *c, jref env)
 		    json_len(d, hosts) == 0) {
 			size_t n, old2;
 			const char *name = json_str(d, k, &n);
-			char qb[160];
+			char qb[400];
 			old2 = push_key(c, name, n);
 			add(c, "E_SECRET_WITHOUT_BINDING",
 				"secret %s has no allowed_hosts: name the hosts it may be sent to",
@@ -1187,7 +1187,7 @@ static void rule_entrypoint(struct vctx *c, jref ep, jref app)
 	const struct jdoc *d = c->d;
 	jref kind = get(d, ep, "kind");
 	size_t old, n;
-	char qb[160], list[512];
+	char qb[400], list[512];
 
 	if (str_is(d, kind, "command")) {
 		jref argv = get(d, ep, "command");
@@ -1252,7 +1252,7 @@ static void rule_entrypoints(struct vctx *c, jref app)
 	jref eps = get(d, app, "entrypoints");
 	size_t nfunc = 0, nprim = 0, i, old, old2;
 	jref x, y;
-	char qb[160], qb2[160];
+	char qb[400], qb2[160];
 
 	if (!is_type(d, eps, J_ARR))
 		return;
@@ -1307,7 +1307,7 @@ static void rule_network(struct vctx *c, jref app)
 	const struct jdoc *d = c->d;
 	jref net = get(d, app, "network"), x, hosts, ports;
 	size_t old, old2, old3, i;
-	char qb[160];
+	char qb[400];
 
 	if (!is_type(d, net, J_OBJ))
 		return;
@@ -1361,7 +1361,7 @@ static void rule_addons(struct vctx *c, jref app)
 	const struct jdoc *d = c->d;
 	jref addons = get(d, app, "addons"), a, b;
 	size_t old, old2, old3, i;
-	char qb[160];
+	char qb[400];
 
 	if (!is_type(d, addons, J_ARR))
 		return;
