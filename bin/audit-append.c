@@ -78,17 +78,22 @@ static void load_plan(const char *file, struct plan *p)
 	json_free(d);
 	if (env) {
 		struct dsse_env de;
-		if ((r = dsse_parse(in.p, in.len, &de, &e)) != 0)
+		if ((r = dsse_parse(in.p, in.len, &de, &e)) != 0) {
+			e.code = EX_DATA;
 			tool_fail(file, &e);
+		}
 		if (strcmp(de.type, DSSE_PLAN_TYPE) != 0)
-			tool_die(EX_NO, "%s: payloadType is \"%s\", not a plan", file, de.type);
+			tool_die(EX_DATA, "%s: payloadType is \"%s\", not a plan", file, de.type);
 		r = plan_parse((const char *)de.payload, de.plen, PLAN_CANONICAL, p, &e);
 		dsse_free(&de);
 	} else {
 		r = plan_parse(in.p, in.len, 0, p, &e);
 	}
-	if (r)
+	if (r) {
+		if (r == EX_NO)
+			e.code = EX_DATA;   /* for audit-append, not a plan is bad input */
 		tool_fail(file, &e);
+	}
 	buf_free(&in);
 }
 

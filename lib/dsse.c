@@ -99,11 +99,13 @@ int dsse_parse(const char *buf, size_t len, struct dsse_env *env, struct merr *e
 							shape(e, where, "must be a string%s", "");
 							goto out;
 						}
+						/* Only a hint: one that cannot be one of our
+						 * key ids is ignored (every key is tried). */
 						p = json_str(d, sv, &n);
-						ds->has_keyid = 1;
 						if (n == KEYID_LEN && !memchr(p, 0, n)) {
 							memcpy(ds->keyid, p, n);
 							ds->keyid[n] = 0;
+							ds->has_keyid = 1;
 						}
 					} else if (json_str_eq(d, sk, "sig")) {
 						unsigned char *raw;

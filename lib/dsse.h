@@ -15,8 +15,8 @@
 void dsse_pae(struct buf *out, const char *type, size_t tlen, const void *body, size_t blen);
 
 struct dsse_sig {
-	char keyid[KEYID_LEN + 1];   /* "" when absent or not a key id of ours */
-	int has_keyid;
+	char keyid[KEYID_LEN + 1];   /* "" when absent or not of our form */
+	int has_keyid;               /* a keyid of our form (32 chars) was given */
 	unsigned char sig[64];
 };
 

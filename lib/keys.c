@@ -114,7 +114,9 @@ static int decode32(const char *p, size_t n, unsigned char out[32])
 static int read_small(int fd, struct buf *b, const char *path, struct merr *e)
 {
 	if (read_fd(fd, b, e) != 0) {
-		merr_set(e, EX_SYS, NULL, "%s: unable to read: %s", path, strerror(errno));
+		char msg[sizeof e->msg];
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		merr_set(e, EX_SYS, NULL, "%s: %s", path, msg);
 		return EX_SYS;
 	}
 	return 0;

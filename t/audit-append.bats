@@ -216,3 +216,12 @@ line_hashes() {
 	run -0 audit-append -f audit.jsonl --repair-torn-tail
 	run -0 audit-verify audit.jsonl
 }
+
+@test "-p must be a plan: an envelope of another type or a non-plan is status 3" {
+	jq -c '.payloadType = "text/plain"' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -3 audit-append -f "$L" -e plan.admitted -p "$BATS_TEST_TMPDIR/x.json"
+	echo '{"schema_version":"0.1"}' >"$BATS_TEST_TMPDIR/x.json"
+	run -3 audit-append -f "$L" -e plan.admitted -p "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "required field is missing"
+	[ ! -e "$L" ]
+}

@@ -9,13 +9,22 @@ setup_file() {
 	export BIG="$BATS_FILE_TMPDIR/big.jsonl" OLD="$BATS_FILE_TMPDIR/old.jsonl"
 	export PID=sha256:$(printf '%064d' 1) IRH=$(printf '%064d' 2)
 	plan-keygen --no-trust -f "$K" >/dev/null
-	for i in $(seq 1000); do
-		audit-append -s "$K" -f "$BIG" -e plan.launched --plan-id $PID --ir-hash $IRH -l i=$i >/dev/null
-		if [ $i -eq 500 ]; then
-			cp "$BIG" "$OLD"
-			cp "$BIG.checkpoint" "$OLD.checkpoint"
-		fi
-	done
+	# 4 appenders at a time (the lock orders them): 500 entries, a copy of
+	# the log and its checkpoint as they were then, 500 more
+	append_n() {
+		local w i
+		for w in 1 2 3 4; do
+			for i in $(seq 125); do
+				audit-append -s "$K" -f "$BIG" -e plan.launched --plan-id $PID --ir-hash $IRH -l w=$w >/dev/null
+			done &
+		done
+		wait
+	}
+	append_n
+	cp "$BIG" "$OLD"
+	cp "$BIG.checkpoint" "$OLD.checkpoint"
+	append_n
+	[ "$(wc -l <"$BIG")" -eq 1000 ]
 }
 
 setup() {

@@ -241,3 +241,12 @@ setup() {
 	run -0 bash -c 'plan-verify --no-consume -k ci.pub p2.json >/dev/null && echo ok'
 	assert_output ok
 }
+
+@test "a keyid hint of another form is ignored; every trusted key is tried" {
+	jq -c '.signatures[0].keyid = "SHA256:some-other-tool"' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -0 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	# one of our form naming an untrusted key is not tried against others
+	jq -c --arg k "$(printf '%032d' 0)" '.signatures[0].keyid = $k' "$E" >"$BATS_TEST_TMPDIR/x.json"
+	run -1 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	assert_output --partial "not signed by a trusted key"
+}
