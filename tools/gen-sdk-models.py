@@ -14,6 +14,10 @@ they cannot drift from the schema.  With --check nothing is written: the
 exit status is 1 (and the stale files are named) when a committed file
 differs from what the schema gives.
 
+Exceptions, left to ir-validate's rules and their codes (RULE_* below): the
+pattern of an Id and of schema_version, the minItems of apps and entrypoints,
+and the required dependencies.
+
 The table ("model"): {schema_version, root, languages, secret_tokens,
 shapes: {Name: shape}}.  A shape is one of
     {"type": "struct", "fields": [field...]}
@@ -44,6 +48,7 @@ import sys
 RULE_REFS = {"Id"}                       # E_INVALID_ID
 RULE_PROPS = {"schema_version"}          # E_MALFORMED_VERSION, E_MINOR_TOO_HIGH, ...
 RULE_MIN_ITEMS = {"apps", "entrypoints"}  # E_EMPTY_APPS
+RULE_REQUIRED = {"dependencies"}          # E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD
 
 
 def load_list(path):
@@ -176,7 +181,7 @@ class Gen:
                 shape.pop("min_items", None)
             d = self.desc(sub)
             f = {"name": fname, "shape": shape}
-            if fname in req:
+            if fname in req and fname not in RULE_REQUIRED:
                 f["presence"] = "required"
             elif "default" in sub and "always written" in d:
                 f["presence"] = "always"

@@ -201,7 +201,7 @@ export const MODEL = {
     },
     {
      "name": "dependencies",
-     "presence": "required",
+     "presence": "optional",
      "shape": {
       "name": "Dependencies",
       "type": "ref"

@@ -208,9 +208,15 @@ def _check_fields(c, obj, fields, tag, ptr):
 
 # ---- semantic rules (the subset ir-validate(1) documents; see mvm-emit(1)) ----
 
+def _fold(s):
+    """ASCII lowercase, '-' as '_' (how ir-validate compares names)."""
+    return "".join(chr(ord(ch) + 32) if "A" <= ch <= "Z" else "_" if ch == "-" else ch
+                   for ch in s)
+
+
 def _secret_name(tokens, name):
-    low = name.lower()
-    return any(low == t or low.endswith("_" + t) or low.endswith("-" + t) for t in tokens)
+    low = _fold(name)
+    return any(low == _fold(t) or low.endswith("_" + _fold(t)) for t in tokens)
 
 
 _SUBS = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
@@ -266,6 +272,64 @@ def _shell_argv(argv):
     return os.path.basename(argv[i]) in _SHELLS
 
 
+def _wildcard_host(h):
+    h = h.strip(" \t")
+    if h in ("", "*", "0.0.0.0", "::", "[::]", "0.0.0.0/0", "::/0") or h.endswith("/0"):
+        return True
+    if h.startswith("*."):
+        return "." not in h[2:] or "*" in h[1:]
+    return "*" in h
+
+
+def _env_secrets(c, env, base):
+    if not isinstance(env, dict):
+        return
+    for k, v in env.items():
+        ref = v.get("ref") if isinstance(v, dict) else None
+        hosts = ref.get("allowed_hosts") if isinstance(ref, dict) else None
+        if isinstance(v, dict) and v.get("kind") == "secret_ref" and isinstance(hosts, list) \
+                and not hosts:
+            c.add("E_SECRET_WITHOUT_BINDING", ptr_push(base + "/env", k),
+                  "secret %r has no allowed_hosts: name the hosts it may be sent to" % k)
+
+
+def _addons(c, app, base):
+    addons = app.get("addons")
+    if not isinstance(addons, list):
+        return
+    for i, a in enumerate(addons):
+        if not isinstance(a, dict):
+            continue
+        p = "%s/addons/%d" % (base, i)
+        _check_id(c, a.get("name"), p + "/name", "addon name")
+        alias = a.get("alias")
+        if isinstance(alias, str):
+            _check_id(c, alias, p + "/alias", "addon alias")
+        for b in addons[:i]:
+            if not isinstance(b, dict):
+                continue
+            ba = b.get("alias")
+            if isinstance(a.get("name"), str) and a.get("name") == b.get("name") and \
+                    ((not isinstance(alias, str) and not isinstance(ba, str)) or
+                     (isinstance(alias, str) and alias == ba)):
+                c.add("E_ADDON_ENV_COLLISION", p, "addon %r is attached twice with the same "
+                      "alias; give each a distinct alias" % a.get("name"))
+                break
+        if a.get("tier") == "in_vm":
+            c.add("E_ADDON_TIER_NOT_IMPLEMENTED", p + "/tier",
+                  'tier "in_vm" is not implemented; use "separate"')
+        sha = a.get("sha256")
+        if isinstance(sha, str) and not re.match(r"[0-9a-f]{64}\Z", sha):
+            c.add("E_ADDON_SHA_MISMATCH", p + "/sha256", "sha256 must be 64 lowercase hex digits")
+        ref = a.get("ref")
+        if isinstance(ref, dict) and ref.get("kind") == "registry":
+            for k in ("url", "version"):
+                if ref.get(k) == "":
+                    c.add("E_ADDON_NOT_FOUND", p + "/ref/" + k, "registry addon has an empty " + k)
+        elif isinstance(ref, dict) and ref.get("kind") == "local" and ref.get("path") == "":
+            c.add("E_ADDON_LOCAL_PATH_DRIFT", p + "/ref/path", "local addon has an empty path")
+
+
 def _check_id(c, v, ptr, what):
     if isinstance(v, str) and not _ID.match(v):
         c.add("E_INVALID_ID", ptr, "%s %r does not match ^[a-z][a-z0-9-]{0,62}$" % (what, v))
@@ -309,6 +373,7 @@ def _rules_app(c, app, base):
     if isinstance(src, dict) and src.get("kind") in ("nix_derivation", "oci_image"):
         c.add("E_SOURCE_KIND_DEFERRED", base + "/source/kind",
               "source kind %r is not supported yet; use local_path" % src["kind"])
+    _env_secrets(c, app.get("env"), base)
     eps = app.get("entrypoints")
     funcs = []
     if isinstance(eps, list):
@@ -317,25 +382,23 @@ def _rules_app(c, app, base):
         funcs = [e for e in eps if isinstance(e, dict) and e.get("kind") == "function"]
         if len(funcs) > 1:
             seen = set()
-            for f in funcs:
+            for j, f in enumerate(eps):
+                if not isinstance(f, dict) or f.get("kind") != "function":
+                    continue
                 key = (f.get("module"), f.get("function"))
-                if key in seen:
-                    c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", base + "/entrypoints",
-                          "%s:%s is declared twice" % key)
+                if isinstance(key[0], str) and isinstance(key[1], str) and key in seen:
+                    c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", "%s/entrypoints/%d" % (base, j),
+                          "module %r function %r is declared twice" % key)
                 seen.add(key)
             if not any(f.get("primary") is True for f in funcs):
                 c.add("E_NO_PRIMARY_ENTRYPOINT", base + "/entrypoints",
                       "several function entrypoints and none is primary")
-        if sum(1 for e in eps if isinstance(e, dict) and e.get("primary") is True) > 1:
+        if sum(1 for e in funcs if e.get("primary") is True) > 1:
             c.add("E_MULTIPLE_PRIMARY_ENTRYPOINTS", base + "/entrypoints",
                   "more than one entrypoint is primary")
         for j, ep in enumerate(eps):
             if isinstance(ep, dict):
                 _rules_ep(c, ep, app, "%s/entrypoints/%d" % (base, j))
-    deps = app.get("dependencies")
-    if funcs and deps is None:
-        c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", base + "/dependencies",
-              "a function app must declare its dependencies (mvm.deps.none() for stdlib only)")
     net = app.get("network")
     if isinstance(net, dict):
         if net.get("mode") == "none" and net.get("ports"):
@@ -344,8 +407,27 @@ def _rules_app(c, app, base):
         if funcs and net.get("mode") == "host":
             c.add("E_FUNCTION_NETWORK_HOST_FORBIDDEN", base + "/network/mode",
                   "function workloads cannot use host networking")
-    if isinstance(deps, dict) and deps.get("kind") in ("python", "node"):
+        eg = net.get("egress")
+        allow = eg.get("allowlist") if isinstance(eg, dict) else None
+        for j, r in enumerate(allow if isinstance(allow, list) else []):
+            h = r.get("host") if isinstance(r, dict) else None
+            if isinstance(h, str) and _wildcard_host(h):
+                c.add("E_NETWORK_WILDCARD", "%s/network/egress/allowlist/%d/host" % (base, j),
+                      "egress host %r allows everything; name hosts (exact, or *.domain)" % h)
+        peers = net.get("peers")
+        for j, p in enumerate(peers if isinstance(peers, list) else []):
+            _check_id(c, p, "%s/network/peers/%d" % (base, j), "peer")
+    deps = app.get("dependencies")
+    if deps is None:
+        if funcs:
+            c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", base + "/dependencies",
+                  "a function app must declare its dependencies (mvm.deps.none() for stdlib only)")
+        else:
+            c.add("E_MALFORMED_MANIFEST", base + "/dependencies",
+                  'missing required field "dependencies" (mvm.deps.none() for none)')
+    elif isinstance(deps, dict) and deps.get("kind") in ("python", "node"):
         _rules_lockfile(c, app, deps, base)
+    _addons(c, app, base)
 
 
 def _rules_ep(c, ep, app, p):
@@ -353,6 +435,8 @@ def _rules_ep(c, ep, app, p):
             _shell_argv(ep["command"]):
         c.add("E_SHELL_ENTRYPOINT_FORBIDDEN", p + "/command",
               "the command launches a shell; run the program directly")
+    if ep.get("kind") == "command":
+        _env_secrets(c, ep.get("env"), p)
     if ep.get("kind") != "function":
         return
     lang = ep.get("language")
@@ -360,7 +444,8 @@ def _rules_ep(c, ep, app, p):
         c.add("E_UNSUPPORTED_LANGUAGE", p + "/language",
               "language %r is not supported (supported: %s)" % (lang, ", ".join(c.languages)))
     for k in ("args_schema", "return_schema"):
-        _walk_schema(c, ep.get(k), p + "/" + k)
+        if isinstance(ep.get(k), dict):
+            _walk_schema(c, ep.get(k), p + "/" + k)
     conc = ep.get("concurrency")
     if isinstance(conc, dict):
         q = p + "/concurrency"

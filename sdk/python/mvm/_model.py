@@ -204,7 +204,7 @@ MODEL = json.loads(r'''{
     },
     {
      "name": "dependencies",
-     "presence": "required",
+     "presence": "optional",
      "shape": {
       "name": "Dependencies",
       "type": "ref"
