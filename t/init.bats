@@ -70,9 +70,12 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	EOF
 }
 
-@test "dry run: /dev/vsock wins; users present are not added; no drives, no cmdline" {
+@test "dry run: the virtio port wins over /dev/vsock, which is used without one; users present are not added; no drives, no cmdline" {
 	mkdir -p "$R/dev"
 	: >"$R/dev/vsock"
+	run -0 dry
+	assert_line --partial "/usr/bin/mvm-agent --serial auto "
+	rm -r "$R/sys/class"
 	printf 'root:x:0:0::/:/bin/sh\nmvm-agent:x:990:990::/:/bin/false\nmvm-worker:x:1000:1000::/:/bin/false\n' >"$R/etc/passwd"
 	printf 'mvm-agent:x:990:\nmvm-worker:x:1000:\n' >"$R/etc/group"
 	rm -r "$R/sys/block" "$R/proc/cmdline"
