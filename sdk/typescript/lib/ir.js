@@ -129,9 +129,11 @@ function checkFields(c, obj, fields, tag, p) {
   for (const f of fields) if (f.presence === "required" && obj[f.name] === undefined) c.add("E_MALFORMED_MANIFEST", p, `missing required field "${f.name}"`);
 }
 
+// ASCII lowercase, '-' as '_' (how ir-validate compares names).
+const fold = (s) => s.replace(/[A-Z-]/g, (ch) => (ch === "-" ? "_" : ch.toLowerCase()));
 const secretName = (tokens, name) => {
-  const low = name.toLowerCase();
-  return tokens.some((t) => low === t || low.endsWith(`_${t}`) || low.endsWith(`-${t}`));
+  const low = fold(name);
+  return tokens.some((t) => low === fold(t) || low.endsWith(`_${fold(t)}`));
 };
 const SUBS = ["items", "additionalProperties", "not", "if", "then", "else", "contains", "unevaluatedItems", "unevaluatedProperties"];
 const ARRS = ["prefixItems", "oneOf", "anyOf", "allOf"];
@@ -164,6 +166,51 @@ function shellArgv(argv) {
   return i < argv.length && typeof argv[i] === "string" && SHELLS.has(path.basename(argv[i]));
 }
 
+function wildcardHost(h0) {
+  const h = h0.replace(/^[ \t]+|[ \t]+$/g, "");
+  if (["", "*", "0.0.0.0", "::", "[::]", "0.0.0.0/0", "::/0"].includes(h) || h.endsWith("/0")) return true;
+  if (h.startsWith("*.")) return !h.slice(2).includes(".") || h.slice(1).includes("*");
+  return h.includes("*");
+}
+
+function envSecrets(c, env, base) {
+  if (!isObj(env)) return;
+  for (const [k, v] of Object.entries(env)) {
+    const hosts = isObj(v) && isObj(v.ref) ? v.ref.allowed_hosts : undefined;
+    if (isObj(v) && v.kind === "secret_ref" && Array.isArray(hosts) && !hosts.length) {
+      c.add("E_SECRET_WITHOUT_BINDING", ptrPush(`${base}/env`, k), `secret ${JSON.stringify(k)} has no allowed_hosts: name the hosts it may be sent to`);
+    }
+  }
+}
+
+function addons(c, app, base) {
+  if (!Array.isArray(app.addons)) return;
+  app.addons.forEach((a, i) => {
+    if (!isObj(a)) return;
+    const p = `${base}/addons/${i}`;
+    checkId(c, a.name, `${p}/name`, "addon name");
+    const alias = a.alias;
+    if (typeof alias === "string") checkId(c, alias, `${p}/alias`, "addon alias");
+    for (const b of app.addons.slice(0, i)) {
+      if (!isObj(b)) continue;
+      const ba = b.alias;
+      if (typeof a.name === "string" && a.name === b.name &&
+          ((typeof alias !== "string" && typeof ba !== "string") || (typeof alias === "string" && alias === ba))) {
+        c.add("E_ADDON_ENV_COLLISION", p, `addon ${JSON.stringify(a.name)} is attached twice with the same alias; give each a distinct alias`);
+        break;
+      }
+    }
+    if (a.tier === "in_vm") c.add("E_ADDON_TIER_NOT_IMPLEMENTED", `${p}/tier`, 'tier "in_vm" is not implemented; use "separate"');
+    if (typeof a.sha256 === "string" && !/^[0-9a-f]{64}$/.test(a.sha256)) c.add("E_ADDON_SHA_MISMATCH", `${p}/sha256`, "sha256 must be 64 lowercase hex digits");
+    const ref = a.ref;
+    if (isObj(ref) && ref.kind === "registry") {
+      for (const k of ["url", "version"]) if (ref[k] === "") c.add("E_ADDON_NOT_FOUND", `${p}/ref/${k}`, `registry addon has an empty ${k}`);
+    } else if (isObj(ref) && ref.kind === "local" && ref.path === "") {
+      c.add("E_ADDON_LOCAL_PATH_DRIFT", `${p}/ref/path`, "local addon has an empty path");
+    }
+  });
+}
+
 function checkId(c, v, p, what) {
   if (typeof v === "string" && !ID.test(v)) c.add("E_INVALID_ID", p, `${what} ${JSON.stringify(v)} does not match ^[a-z][a-z0-9-]{0,62}$`);
 }
@@ -190,6 +237,7 @@ function rulesApp(c, app, base) {
   checkId(c, app.name, `${base}/name`, "app name");
   const src = app.source;
   if (isObj(src) && (src.kind === "nix_derivation" || src.kind === "oci_image")) c.add("E_SOURCE_KIND_DEFERRED", `${base}/source/kind`, `source kind ${JSON.stringify(src.kind)} is not supported yet; use local_path`);
+  envSecrets(c, app.env, base);
   let funcs = [];
   if (Array.isArray(app.entrypoints)) {
     const eps = app.entrypoints;
@@ -197,34 +245,48 @@ function rulesApp(c, app, base) {
     funcs = eps.filter((e) => isObj(e) && e.kind === "function");
     if (funcs.length > 1) {
       const seen = new Set();
-      for (const f of funcs) {
-        const key = `${f.module}:${f.function}`;
-        if (seen.has(key)) c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", `${base}/entrypoints`, `${key} is declared twice`);
+      eps.forEach((f, j) => {
+        if (!isObj(f) || f.kind !== "function") return;
+        const key = JSON.stringify([f.module, f.function]);
+        if (typeof f.module === "string" && typeof f.function === "string" && seen.has(key)) {
+          c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", `${base}/entrypoints/${j}`, `module ${JSON.stringify(f.module)} function ${JSON.stringify(f.function)} is declared twice`);
+        }
         seen.add(key);
-      }
+      });
       if (!funcs.some((f) => f.primary === true)) c.add("E_NO_PRIMARY_ENTRYPOINT", `${base}/entrypoints`, "several function entrypoints and none is primary");
     }
-    if (eps.filter((e) => isObj(e) && e.primary === true).length > 1) c.add("E_MULTIPLE_PRIMARY_ENTRYPOINTS", `${base}/entrypoints`, "more than one entrypoint is primary");
+    if (funcs.filter((e) => e.primary === true).length > 1) c.add("E_MULTIPLE_PRIMARY_ENTRYPOINTS", `${base}/entrypoints`, "more than one entrypoint is primary");
     eps.forEach((ep, j) => { if (isObj(ep)) rulesEp(c, ep, app, `${base}/entrypoints/${j}`); });
   }
-  const deps = app.dependencies;
-  if (funcs.length && (deps === undefined || deps === null)) c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", `${base}/dependencies`, "a function app must declare its dependencies (mvm.deps.none() for stdlib only)");
   const net = app.network;
   if (isObj(net)) {
     if (net.mode === "none" && Array.isArray(net.ports) && net.ports.length) c.add("E_NETWORK_PORTS_WITH_NONE", `${base}/network/ports`, "ports are forwarded but network mode is none");
     if (funcs.length && net.mode === "host") c.add("E_FUNCTION_NETWORK_HOST_FORBIDDEN", `${base}/network/mode`, "function workloads cannot use host networking");
+    const allow = isObj(net.egress) ? net.egress.allowlist : undefined;
+    if (Array.isArray(allow)) {
+      allow.forEach((r, j) => {
+        if (isObj(r) && typeof r.host === "string" && wildcardHost(r.host)) c.add("E_NETWORK_WILDCARD", `${base}/network/egress/allowlist/${j}/host`, `egress host ${JSON.stringify(r.host)} allows everything; name hosts (exact, or *.domain)`);
+      });
+    }
+    if (Array.isArray(net.peers)) net.peers.forEach((p, j) => checkId(c, p, `${base}/network/peers/${j}`, "peer"));
   }
-  if (isObj(deps) && (deps.kind === "python" || deps.kind === "node") && c.baseDir && isObj(src) && src.kind === "local_path" && typeof deps.lockfile === "string") {
+  const deps = app.dependencies;
+  if (deps === undefined || deps === null) {
+    if (funcs.length) c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", `${base}/dependencies`, "a function app must declare its dependencies (mvm.deps.none() for stdlib only)");
+    else c.add("E_MALFORMED_MANIFEST", `${base}/dependencies`, 'missing required field "dependencies" (mvm.deps.none() for none)');
+  } else if (isObj(deps) && (deps.kind === "python" || deps.kind === "node") && c.baseDir && isObj(src) && src.kind === "local_path" && typeof deps.lockfile === "string") {
     const r = checkLockfile(deps.tool, path.resolve(c.baseDir, src.path || ".", deps.lockfile));
     if (r) c.add(r[0], `${base}/dependencies/lockfile`, r[1]);
   }
+  addons(c, app, base);
 }
 
 function rulesEp(c, ep, app, p) {
   if (ep.kind === "command" && Array.isArray(ep.command) && shellArgv(ep.command)) c.add("E_SHELL_ENTRYPOINT_FORBIDDEN", `${p}/command`, "the command launches a shell; run the program directly");
+  if (ep.kind === "command") envSecrets(c, ep.env, p);
   if (ep.kind !== "function") return;
   if (typeof ep.language === "string" && !c.languages.includes(ep.language)) c.add("E_UNSUPPORTED_LANGUAGE", `${p}/language`, `language ${JSON.stringify(ep.language)} is not supported (supported: ${c.languages.join(", ")})`);
-  for (const k of ["args_schema", "return_schema"]) walkSchema(c, ep[k], `${p}/${k}`);
+  for (const k of ["args_schema", "return_schema"]) if (isObj(ep[k])) walkSchema(c, ep[k], `${p}/${k}`);
   const conc = ep.concurrency;
   if (isObj(conc)) {
     const q = `${p}/concurrency`;
