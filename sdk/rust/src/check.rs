@@ -307,9 +307,90 @@ fn check_fields(c: &mut Ctx, m: &BTreeMap<String, Value>, fl: &'static [Value], 
     }
 }
 
+/// ASCII lowercase, '-' as '_' (how ir-validate compares names).
+fn fold(s: &str) -> String {
+    s.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() }).collect()
+}
+
 fn secret_name(tokens: &[String], name: &str) -> bool {
-    let low = name.to_ascii_lowercase();
-    tokens.iter().any(|t| low == *t || low.ends_with(&format!("_{}", t)) || low.ends_with(&format!("-{}", t)))
+    let low = fold(name);
+    tokens.iter().any(|t| {
+        let t = fold(t);
+        low == t || low.ends_with(&format!("_{}", t))
+    })
+}
+
+fn wildcard_host(h: &str) -> bool {
+    let h = h.trim_matches(|c| c == ' ' || c == '\t');
+    if ["", "*", "0.0.0.0", "::", "[::]", "0.0.0.0/0", "::/0"].contains(&h) || h.ends_with("/0") {
+        return true;
+    }
+    if let Some(rest) = h.strip_prefix("*.") {
+        return !rest.contains('.') || h[1..].contains('*');
+    }
+    h.contains('*')
+}
+
+fn env_secrets(c: &mut Ctx, env: Option<&Value>, base: &str) {
+    if let Some(Value::Object(m)) = env {
+        for (k, v) in m {
+            let hosts = v.get("ref").and_then(|r| r.get("allowed_hosts")).and_then(Value::as_array);
+            if v.get("kind").and_then(Value::as_str) == Some("secret_ref") && hosts.map(|h| h.is_empty()).unwrap_or(false) {
+                c.add("E_SECRET_WITHOUT_BINDING", &ptr_push(&format!("{}/env", base), k),
+                    format!("secret {:?} has no allowed_hosts: name the hosts it may be sent to", k));
+            }
+        }
+    }
+}
+
+fn addons(c: &mut Ctx, app: &Value, base: &str) {
+    let list = match app.get("addons") {
+        Some(Value::Array(a)) => a,
+        _ => return,
+    };
+    for (i, a) in list.iter().enumerate() {
+        if !matches!(a, Value::Object(_)) {
+            continue;
+        }
+        let p = format!("{}/addons/{}", base, i);
+        check_id(c, a.get("name"), &format!("{}/name", p), "addon name");
+        let alias = a.get("alias").and_then(Value::as_str);
+        if alias.is_some() {
+            check_id(c, a.get("alias"), &format!("{}/alias", p), "addon alias");
+        }
+        let name = a.get("name").and_then(Value::as_str);
+        for b in &list[..i] {
+            let ba = b.get("alias").and_then(Value::as_str);
+            if name.is_some() && name == b.get("name").and_then(Value::as_str) && alias == ba {
+                c.add("E_ADDON_ENV_COLLISION", &p, format!("addon {:?} is attached twice with the same alias; give each a distinct alias", name.unwrap()));
+                break;
+            }
+        }
+        if a.get("tier").and_then(Value::as_str) == Some("in_vm") {
+            c.add("E_ADDON_TIER_NOT_IMPLEMENTED", &format!("{}/tier", p), "tier \"in_vm\" is not implemented; use \"separate\"".into());
+        }
+        if let Some(sha) = a.get("sha256").and_then(Value::as_str) {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                c.add("E_ADDON_SHA_MISMATCH", &format!("{}/sha256", p), "sha256 must be 64 lowercase hex digits".into());
+            }
+        }
+        let r = a.get("ref");
+        match r.and_then(|r| r.get("kind")).and_then(Value::as_str) {
+            Some("registry") => {
+                for k in ["url", "version"] {
+                    if r.and_then(|r| r.get(k)).and_then(Value::as_str) == Some("") {
+                        c.add("E_ADDON_NOT_FOUND", &format!("{}/ref/{}", p, k), format!("registry addon has an empty {}", k));
+                    }
+                }
+            }
+            Some("local") => {
+                if r.and_then(|r| r.get("path")).and_then(Value::as_str) == Some("") {
+                    c.add("E_ADDON_LOCAL_PATH_DRIFT", &format!("{}/ref/path", p), "local addon has an empty path".into());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn walk_schema(c: &mut Ctx, s: &Value, p: &str) {
@@ -442,6 +523,7 @@ fn rules_app(c: &mut Ctx, app: &Value, base: &str) {
             c.add("E_SOURCE_KIND_DEFERRED", &format!("{}/source/kind", base), format!("source kind {:?} is not supported yet; use local_path", k));
         }
     }
+    env_secrets(c, app.get("env"), base);
     let mut nfunc = 0;
     if let Some(Value::Array(eps)) = app.get("entrypoints") {
         let ep_p = format!("{}/entrypoints", base);
@@ -452,18 +534,23 @@ fn rules_app(c: &mut Ctx, app: &Value, base: &str) {
         nfunc = funcs.len();
         if funcs.len() > 1 {
             let mut seen = Vec::new();
-            for f in &funcs {
-                let key = (f.get("module").cloned(), f.get("function").cloned());
-                if seen.contains(&key) {
-                    c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", &ep_p, "a module:function pair is declared twice".into());
+            for (j, f) in eps.iter().enumerate() {
+                if f.get("kind").and_then(Value::as_str) != Some("function") {
+                    continue;
                 }
-                seen.push(key);
+                let (m, fu) = (f.get("module").and_then(Value::as_str), f.get("function").and_then(Value::as_str));
+                if let (Some(m), Some(fu)) = (m, fu) {
+                    if seen.contains(&(m, fu)) {
+                        c.add("E_DUPLICATE_ENTRYPOINT_FUNCTION", &format!("{}/{}", ep_p, j), format!("module {:?} function {:?} is declared twice", m, fu));
+                    }
+                    seen.push((m, fu));
+                }
             }
             if !funcs.iter().any(|f| f.get("primary") == Some(&Value::Bool(true))) {
                 c.add("E_NO_PRIMARY_ENTRYPOINT", &ep_p, "several function entrypoints and none is primary".into());
             }
         }
-        if eps.iter().filter(|e| e.get("primary") == Some(&Value::Bool(true))).count() > 1 {
+        if funcs.iter().filter(|e| e.get("primary") == Some(&Value::Bool(true))).count() > 1 {
             c.add("E_MULTIPLE_PRIMARY_ENTRYPOINTS", &ep_p, "more than one entrypoint is primary".into());
         }
         for (j, ep) in eps.iter().enumerate() {
@@ -471,9 +558,13 @@ fn rules_app(c: &mut Ctx, app: &Value, base: &str) {
         }
     }
     let deps = app.get("dependencies");
-    if nfunc > 0 && matches!(deps, None | Some(Value::Null)) {
-        c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", &format!("{}/dependencies", base),
-            "a function app must declare its dependencies (deps::none() for stdlib only)".into());
+    if matches!(deps, None | Some(Value::Null)) {
+        if nfunc > 0 {
+            c.add("E_DEPS_REQUIRED_FOR_FUNCTION_WORKLOAD", &format!("{}/dependencies", base),
+                "a function app must declare its dependencies (deps::none() for stdlib only)".into());
+        } else {
+            c.add(MAL, &format!("{}/dependencies", base), "missing required field \"dependencies\" (deps::none() for none)".into());
+        }
     }
     if let Some(net @ Value::Object(_)) = app.get("network") {
         let mode = net.get("mode").and_then(Value::as_str);
@@ -482,6 +573,21 @@ fn rules_app(c: &mut Ctx, app: &Value, base: &str) {
         }
         if nfunc > 0 && mode == Some("host") {
             c.add("E_FUNCTION_NETWORK_HOST_FORBIDDEN", &format!("{}/network/mode", base), "function workloads cannot use host networking".into());
+        }
+        if let Some(Value::Array(allow)) = net.get("egress").and_then(|e| e.get("allowlist")) {
+            for (j, r) in allow.iter().enumerate() {
+                if let Some(h) = r.get("host").and_then(Value::as_str) {
+                    if wildcard_host(h) {
+                        c.add("E_NETWORK_WILDCARD", &format!("{}/network/egress/allowlist/{}/host", base, j),
+                            format!("egress host {:?} allows everything; name hosts (exact, or *.domain)", h));
+                    }
+                }
+            }
+        }
+        if let Some(Value::Array(peers)) = net.get("peers") {
+            for (j, p) in peers.iter().enumerate() {
+                check_id(c, Some(p), &format!("{}/network/peers/{}", base, j), "peer");
+            }
         }
     }
     if let (Some(d), Some(base_dir)) = (deps, c.base_dir) {
@@ -496,6 +602,7 @@ fn rules_app(c: &mut Ctx, app: &Value, base: &str) {
             }
         }
     }
+    addons(c, app, base);
 }
 
 fn rules_ep(c: &mut Ctx, ep: &Value, app: &Value, p: &str) {
@@ -506,6 +613,7 @@ fn rules_ep(c: &mut Ctx, ep: &Value, app: &Value, p: &str) {
                 c.add("E_SHELL_ENTRYPOINT_FORBIDDEN", &format!("{}/command", p), "the command launches a shell; run the program directly".into());
             }
         }
+        env_secrets(c, ep.get("env"), p);
     }
     if kind != Some("function") {
         return;
@@ -517,7 +625,7 @@ fn rules_ep(c: &mut Ctx, ep: &Value, app: &Value, p: &str) {
         }
     }
     for k in ["args_schema", "return_schema"] {
-        if let Some(s) = ep.get(k) {
+        if let Some(s @ Value::Object(_)) = ep.get(k) {
             walk_schema(c, s, &format!("{}/{}", p, k));
         }
     }
