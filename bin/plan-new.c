@@ -71,7 +71,7 @@ static long ir_int(const struct jdoc *d, jref v, const char *file, const char *p
 	if (json_type(d, v) != J_NUM)
 		ir_die(file, ptr, "must be an integer");
 	x = json_num(d, v);
-	if (x != (double)(long)x || x < 1 || x > 16777216)
+	if (!(x >= 1 && x <= 16777216) || x != (double)(long)x)
 		ir_die(file, ptr, "must be a positive integer");
 	return (long)x;
 }

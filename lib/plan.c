@@ -252,7 +252,7 @@ static int get_int(struct rd *r, jref v, const char *ptr, long min, long max, lo
 		return merr_set(r->e, EX_NO, ptr, "must be an integer, not %s",
 			json_typename(json_type(r->d, v)));
 	x = json_num(r->d, v);
-	if (x != (double)(long)x || x < (double)min || x > (double)max)
+	if (!(x >= (double)min && x <= (double)max) || x != (double)(long)x)
 		return merr_set(r->e, EX_NO, ptr, "must be an integer from %ld to %ld", min, max);
 	*out = (long)x;
 	return 0;

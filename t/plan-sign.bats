@@ -73,6 +73,11 @@ setup() {
 	replan '.valid_from = "2030-02-30T00:00:00Z"' <"$P" >"$BATS_TEST_TMPDIR/x.json"
 	run -1 plan-sign "$BATS_TEST_TMPDIR/x.json"
 	assert_output --partial "/valid_from"
+	for v in 1e300 -1e300 1.5 0 1025; do
+		replan ".resources.vcpus = $v" <"$P" >"$BATS_TEST_TMPDIR/x.json"
+		run -1 plan-sign "$BATS_TEST_TMPDIR/x.json"
+		assert_output --partial "/resources/vcpus: must be an integer from 1 to 1024"
+	done
 	replan 'del(.resources.vcpus)' <"$P" >"$BATS_TEST_TMPDIR/x.json"
 	run -1 plan-sign "$BATS_TEST_TMPDIR/x.json"
 	assert_output --partial "/resources/vcpus: required field is missing"
