@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 		req_put_run(&req, payload.p, payload.len, (uint32_t)(timeout * 1000), env, nenv);
 	if (write_all(fd, req.p, req.len) < 0)
 		tool_die(EX_SELF, "unable to send the request: %s", strerror(errno));
-	shutdown(fd, SHUT_WR);
+	/* no shutdown(SHUT_WR): an agent may read a half-close as the end of the connection */
 
 	for (;;) {
 		uint32_t len;
@@ -254,10 +254,13 @@ int main(int argc, char **argv)
 			/* print the reply as it is, one line */
 			if (rep_parse(in.p + FRAME_HDR, len, &rp, &e) != 0)
 				tool_die(EX_SELF, "bad reply from the agent: %s", e.msg);
+			int ok = rp.type == REP_PONG || rp.type == REP_STATUS;
+			rep_free(&rp);
+			if (!ok)
+				tool_die(EX_SELF, "the agent answered: %.*s", (int)len, in.p + FRAME_HDR);
 			fwrite(in.p + FRAME_HDR, 1, len, stdout);
 			putchar('\n');
-			rep_free(&rp);
-			tool_exit(rp.type == REP_PONG || rp.type == REP_STATUS ? 0 : EX_SELF);
+			tool_exit(0);
 		}
 		if (rep_parse(in.p + FRAME_HDR, len, &rp, &e) != 0)
 			tool_die(EX_SELF, "bad reply from the agent: %s", e.msg);

@@ -538,7 +538,7 @@ static int dup_error(struct parser *ps, uint32_t k1, uint32_t k2)
 static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 {
 	struct jdoc *d = ps->d;
-	uint32_t *k = ps->keys + keybase;
+	uint32_t *k = ps->keys ? ps->keys + keybase : NULL;   /* {} has no keys yet */
 	size_t n = ps->nkeys - keybase, i;
 	int sorted = 1;
 
