@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# End to end, in real QEMU microVMs (TCG here): the seed's hello example from
+# entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
+# boot, a warm pool under 8 parallel calls, a guest that never gets ready, and
+# nothing left behind.  Three VMs boot in this file.
+
+load helper
+
+setup_file() {
+	export MVM_HOME="$BATS_FILE_TMPDIR/home"
+	W="$BATS_FILE_TMPDIR/hello"
+	mkdir -p "$W"
+	cp -R "$MVM_ROOT/examples/hello/." "$W/"
+	rm -rf "$W/.mvm"
+	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	export W KERNEL
+	"$MVM_ROOT/bin/plan-keygen" >/dev/null
+}
+
+setup() {
+	export MVM_HOME="$BATS_FILE_TMPDIR/home"   # one home for the whole file
+}
+
+teardown_file() {
+	# whatever a failed test left running
+	for p in "$BATS_FILE_TMPDIR"/*/.mvm/run/pid "$BATS_FILE_TMPDIR"/run-*/pid; do
+		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+	done
+}
+
+mk() { make --no-print-directory -C "$W" MVM="$MVM_ROOT" MVM_BUILD_OPTS="--kernel $KERNEL" "$@"; }
+audit_log() { echo "$MVM_HOME/audit/local.jsonl"; }
+events() { jq -r .event <"$(audit_log)"; }
+
+@test "make invoke: entry.py -> emit -> build -> plan -> admit -> boot -> greet = hello, Alice" {
+	mk .mvm/plan.dsse.json >/dev/null
+	cp "$W/.mvm/plan.dsse.json" "$BATS_FILE_TMPDIR/spent.dsse.json"
+	run -0 mk invoke INPUT=name=Alice
+	assert_line --index $((${#lines[@]} - 1)) 'hello, Alice'
+	# the IR is the seed's, byte for byte
+	ir-canon "$SEED_IR" | cmp - "$W/.mvm/workload-ir.json"
+	[ -S "$W/.mvm/run/v.sock" ]
+}
+
+@test "the audit log holds plan.admitted then plan.launched, and verifies" {
+	run -0 events
+	assert_output $'plan.admitted\nplan.launched'
+	run -0 audit-verify "$(audit_log)"
+	assert_output --regexp '^2 entries, head [0-9a-f]{64}$'
+	# both entries name the plan and the IR
+	[ "$(jq -r .ir_hash <"$(audit_log)" | sort -u)" = "$(ir-hash "$SEED_IR")" ]
+}
+
+@test "the VM answers a second call and its agent's status" {
+	run -0 vsock-call -s "$W/.mvm/run/v.sock" -r greet --input name=Bob
+	assert_output 'hello, Bob'
+	run -0 vsock-call -s "$W/.mvm/run/v.sock" --status
+	assert_output --partial '"entrypoint":"ok","language":"python","tier":"cold"'
+}
+
+@test "the same signed plan a second time is refused, recorded as rejected, nothing booted" {
+	img="$W/.mvm/image/$(cat "$W/.mvm/image.key")"
+	run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-replay" -i "$img" "$BATS_FILE_TMPDIR/spent.dsse.json"
+	assert_output --partial 'not admitted; nothing booted'
+	[ ! -e "$BATS_FILE_TMPDIR/run-replay/console.log" ]
+	[ "$(events | tail -n 1)" = plan.rejected.replayed ]
+	audit-verify -q "$(audit_log)"
+}
+
+@test "a plan whose image digest does not match is refused before boot" {
+	img="$W/.mvm/image/$(cat "$W/.mvm/image.key")"
+	bad="$BATS_FILE_TMPDIR/bad-image"
+	cp -R "$img" "$bad"
+	plan-new --image "$img" "$W/.mvm/workload-ir.json" >"$BATS_FILE_TMPDIR/p.json"
+	plan-sign "$BATS_FILE_TMPDIR/p.json" >"$BATS_FILE_TMPDIR/p.dsse.json"
+	# one byte of the root file system changes after the plan was signed
+	printf 'X' | dd of="$bad/rootfs.ext4" bs=1 seek=2000000 conv=notrunc status=none
+	run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
+	assert_output --partial 'not admitted; nothing booted'
+	[ ! -e "$BATS_FILE_TMPDIR/run-bad/console.log" ]
+	[[ "$(events | tail -n 1)" == plan.rejected.* ]]
+}
+
+@test "make down: the VM stops and no QEMU process or socket is left" {
+	pid=$(cat "$W/.mvm/run/pid")
+	run -0 mk down
+	! kill -0 "$pid" 2>/dev/null
+	[ ! -e "$W/.mvm/run/v.sock" ] && [ ! -e "$W/.mvm/run/agent.serial" ]
+	run -1 pgrep -f "qemu-system.*$W"
+}
+
+@test "a warm pool answers 8 parallel calls to one VM" {
+	# the hello IR with a warm pool of 2 workers, queue 8
+	d="$BATS_FILE_TMPDIR/warm"
+	mkdir -p "$d"
+	cp -R "$MVM_ROOT/examples/hello/src" "$d/"
+	jq '.apps[0].entrypoints[0].concurrency = {kind: "warm_process", pool_size: 2,
+		max_calls_per_worker: 100, max_rss_mb: 128, in_process: "serial", max_queue_depth: 8}' \
+		"$SEED_IR" >"$d/ir.json"
+	ir-validate -C "$d" "$d/ir.json"
+	img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
+	debugfs -R 'cat /etc/mvm/runtime.json' "$img/rootfs.ext4" 2>/dev/null | grep -q '"warm_process"'
+	plan-new --image "$img" "$d/ir.json" >"$d/p.json"
+	plan-sign "$d/p.json" >"$d/p.dsse.json"
+	run -0 --separate-stderr vm-boot -d -S "$BATS_FILE_TMPDIR/run-warm" -i "$img" "$d/p.dsse.json"
+	sock=$output
+	for i in 1 2 3 4 5 6 7 8; do
+		vsock-call -s "$sock" -t 120 -r greet --input "name=n$i" >"$d/out.$i" 2>"$d/err.$i" &
+	done
+	wait
+	for i in 1 2 3 4 5 6 7 8; do
+		[ "$(cat "$d/out.$i")" = "hello, n$i" ] || fail "call $i: $(cat "$d/out.$i" "$d/err.$i")"
+	done
+	run -0 vsock-call -s "$sock" --status
+	assert_output --partial '"tier":"warm"'
+	assert_output --partial '"calls":8'
+	kill "$(cat "$BATS_FILE_TMPDIR/run-warm/pid")"
+}
+
+@test "a guest that never gets ready is killed at boot_timeout_secs; plan.failed is recorded" {
+	# the hello image with an init that hangs, and an IR with a 5 s boot timeout
+	d="$BATS_FILE_TMPDIR/hang"
+	img="$W/.mvm/image/$(cat "$W/.mvm/image.key")"
+	cp -R "$img" "$d"
+	printf '#!/bin/sh\nwhile :; do sleep 100; done\n' >"$BATS_FILE_TMPDIR/hang-init"
+	debugfs -w -R "write $BATS_FILE_TMPDIR/hang-init /sbin/init.hang" "$d/rootfs.ext4" >/dev/null 2>&1
+	printf '%s\n' 'rm /sbin/init' 'ln /sbin/init.hang /sbin/init' 'sif /sbin/init mode 0100755' >"$BATS_FILE_TMPDIR/cmds"
+	debugfs -w -f "$BATS_FILE_TMPDIR/cmds" "$d/rootfs.ext4" >/dev/null 2>&1
+	debugfs -R 'cat /sbin/init' "$d/rootfs.ext4" 2>/dev/null | grep -q 'sleep 100'
+	jq '.apps[0].resources.boot_timeout_secs = 5' "$W/.mvm/workload-ir.json" >"$d/ir.json"
+	jq -c --arg h "$(ir-hash "$d/ir.json")" '.ir_hash = $h' "$d/mvm-meta.json" | ir-canon >"$d/meta"
+	mv "$d/meta" "$d/mvm-meta.json"
+	plan-new --image "$d" "$d/ir.json" >"$d/p.json"
+	plan-sign "$d/p.json" >"$d/p.dsse.json"
+	run -124 vm-boot -S "$BATS_FILE_TMPDIR/run-hang" -i "$d" "$d/p.dsse.json"
+	assert_output --partial 'the agent did not answer within boot_timeout_secs'
+	[ "$(events | tail -n 1)" = plan.failed ]
+	[ ! -e "$BATS_FILE_TMPDIR/run-hang/v.sock" ]
+	run -1 pgrep -f "qemu-system.*run-hang"
+	audit-verify -q "$(audit_log)"
+}
