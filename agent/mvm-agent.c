@@ -1108,7 +1108,10 @@ static struct conn *stream_find(uint32_t id)
 
 static void mux_reset(const char *why)
 {
-	logmsg("mux protocol error: %s; closing every stream", why);
+	static unsigned long resets;
+
+	if (++resets <= 10 || resets % 1000 == 0)
+		logmsg("mux protocol error: %s; closing every stream (%lu)", why, resets);
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i].used && conns[i].kind == CONN_STREAM) {
 			if (!conns[i].guest_closed)
@@ -1217,14 +1220,12 @@ static void mux_read(void)
 		while ((rc = mux_parse(mux.in.p + off, mux.in.len - off, &r, &need, &e)) == MUX_OK) {
 			off += r.size;
 			mux_record(&r);
-			if (mux.in.len == 0) {      /* reset */
-				off = 0;
-				break;
-			}
+			if (mux.in.len == 0)        /* reset */
+				return;
 		}
 		if (rc == MUX_BAD) {
-			mux_reset(e.msg);
-			continue;
+			mux_reset(e.msg);   /* back to the loop: write HELLO, see signals */
+			return;
 		}
 		memmove(mux.in.p, mux.in.p + off, mux.in.len - off);
 		mux.in.len -= off;
@@ -1303,22 +1304,27 @@ static uint64_t timers(void)
 		if (k->kill_at && k->kill_at < next)
 			next = k->kill_at;
 	}
-	for (k = queue_head; k; k = kn) {
-		kn = k->next;
-		if (t >= k->deadline) {
-			struct conn *c = k->conn;
+	/* queued calls past their deadline (rescan after each: answering
+	 * one may start or queue others) */
+	for (;;) {
+		struct conn *c;
 
-			dequeue(k);
-			c->call = NULL;
-			send_error(c, ERRK_TIMEOUT, "the call exceeded its timeout while queued");
-			req_free(&k->req);
-			free(k);
-			stats.calls++;
-			conn_pump(c);
-		} else if (k->deadline < next) {
-			next = k->deadline;
-		}
+		for (k = queue_head; k && t < k->deadline; k = k->next)
+			;
+		if (!k)
+			break;
+		c = k->conn;
+		dequeue(k);
+		c->call = NULL;
+		send_error(c, ERRK_TIMEOUT, "the call exceeded its timeout while queued");
+		req_free(&k->req);
+		free(k);
+		stats.calls++;
+		conn_pump(c);
 	}
+	for (k = queue_head; k; k = k->next)
+		if (k->deadline < next)
+			next = k->deadline;
 	for (unsigned i = 0; rt.warm && i < rt.pool_size; i++) {
 		struct worker *w = &workers[i];
 
@@ -1730,7 +1736,7 @@ int main(int argc, char **argv)
 		busy |= queue_head != NULL;
 		if (exit_when_idle && !busy)
 			break;
-		if (quitting && !running && !busy)
+		if (quitting && !running)
 			break;
 		t = now_ms();
 		timeout = next == UINT64_MAX ? -1 : next <= t ? 0 : next - t > 60000 ? 60000 : (int)(next - t);
@@ -1754,13 +1760,15 @@ int main(int argc, char **argv)
 					if (si.ssi_signo == SIGCHLD)
 						continue;
 					if (!quitting) {
+						/* drop every connection (their calls are
+						 * killed), stop the workers, then exit */
 						quitting = 1;
-						for (struct call *k = running; k; k = k->next)
-							kill_group(k->pid, SIGTERM);
+						for (int j = 0; j < MAX_CONNS; j++)
+							if (conns[j].used)
+								conn_release(&conns[j]);
 						for (unsigned j = 0; j < POOL_MAX; j++)
 							if (workers[j].pid > 0)
-								kill_group(workers[j].pid, SIGTERM);
-						exit_when_idle = 1;
+								kill_group(workers[j].pid, SIGKILL);
 					}
 				}
 				reap();

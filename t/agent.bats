@@ -538,3 +538,13 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	run -0 od -An -tx1 -N4 "$T/pong"
 	assert_output ' 00 00 00 2f'
 }
+
+@test "garbage on the mux does not wedge the agent: it stays responsive to SIGTERM" {
+	mkroot "$T/r" python oneshot json app greet
+	head -c 1000000 /dev/zero >"$T/zeros"
+	"$AGENT" --serial-stdio --root "$T/r" <"$T/zeros" >"$T/out" 2>"$T/err"
+	# every bad record: CLOSE of nothing, then HELLO again; ends at EOF with status 0
+	run -0 od -An -tx1 -N9 "$T/out"
+	assert_output ' 00 00 00 00 04 00 00 00 21'
+	run -0 grep -c 'mux protocol error: unknown mux record kind 0' "$T/err"
+}
