@@ -547,4 +547,10 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	run -0 od -An -tx1 -N9 "$T/out"
 	assert_output ' 00 00 00 00 04 00 00 00 21'
 	run -0 grep -c 'mux protocol error: unknown mux record kind 0' "$T/err"
+	# endless garbage: SIGTERM still ends it, with status 0
+	timeout 60 "$AGENT" --serial-stdio --root "$T/r" </dev/zero >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	run -0 wait "$pid"
 }
