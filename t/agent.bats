@@ -554,3 +554,22 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	kill -TERM "$pid"
 	run -0 wait "$pid"
 }
+
+@test "no descriptors leak in the agent across calls, timeouts, crashes and caps; no zombies" {
+	[ "$(id -u)" = 0 ] || skip "needs root to read the agent's /proc/PID/fd"
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["agentfds"],{}]' 'run json [["greet","x"],{}]' \
+		'run json [["slow",60],{}] timeout=200' 'run json [["die"],{}]' \
+		'run json [["spew",2000000],{}]' 'runsize 16777217' 'frame nonsense' \
+		'run json [["sleeper"],{}]' 'run json [["boom"],{}]' 'run json [["agentfds"],{}]' \
+		'run json [["zombies"],{}]'
+	run -0 agent "$T/r" "$T/script" --run-uid 0
+	assert_line 'stdout ["zombies",0]'
+	mapfile -t n < <(grep -E '^stdout [0-9]+$' <<<"$output" | sed 's/^stdout //')
+	[ "${#n[@]}" -eq 3 ]     # two fd counts and the sleeper's pid
+	[ "${n[0]}" -eq "${n[2]}" ]
+	assert_line 'error timeout'
+	assert_line 'error wrapper_crashed'
+	assert_line 'error payload_cap'
+	assert_line 'error bad_request'
+}

@@ -31,6 +31,22 @@ def f(op, arg=None):
         return dict(os.environ)
     if op == "ids":
         return [os.getuid(), os.getgid(), os.getcwd(), sorted(int(x) for x in os.listdir("/proc/self/fd"))]
+    if op == "agentfds":
+        # the agent's open descriptors (needs the runner to run as root)
+        return len(os.listdir("/proc/%d/fd" % os.getppid()))
+    if op == "zombies":
+        # zombie children of the agent (besides none expected)
+        n = 0
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        st = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if st[0] == "Z" and int(st[1]) == os.getppid():
+                    n += 1
+        return ["zombies", n]
     if op == "sleeper":
         p = subprocess.Popen(["sleep", "300"])
         return p.pid
