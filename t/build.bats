@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# libexec/mvm-build-rootfs: the Debian build backend (mvm-build(1)).
+
+load helper
+
+BUILD="$MVM_ROOT/libexec/mvm-build-rootfs"
+
+dbg() { debugfs -R "$1" "$2" 2>/dev/null; }   # without debugfs's banner on stderr
+
+setup_file() {
+	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	export KERNEL
+	# One build shared by the tests that only read it.
+	S="$BATS_FILE_TMPDIR/hello"
+	mkdir -p "$S"
+	cp -R "$MVM_ROOT/examples/hello/src" "$S/"
+	ir-canon "$MVM_ROOT/t/data/seed-ir.json" >"$S/ir.json"
+	IMG=$("$BUILD" -q --kernel "$KERNEL" -o "$S/images" "$S/ir.json")
+	export S IMG
+}
+
+@test "the hello example builds: rootfs.ext4, vmlinux, mvm-meta.json" {
+	[ -s "$IMG/rootfs.ext4" ] && [ -s "$IMG/vmlinux" ] && [ -s "$IMG/mvm-meta.json" ]
+	e2fsck -fn "$IMG/rootfs.ext4" >/dev/null 2>&1
+	cmp "$KERNEL" "$IMG/vmlinux"
+}
+
+@test "/etc/mvm in the image is what the seed's worked example shows" {
+	# The seed's runtime.json and wrapper.json, as canonical JSON (what Nix's
+	# builtins.toJSON writes too): independent text, not the builder's output.
+	run -0 dbg 'cat /etc/mvm/runtime.json' "$IMG/rootfs.ext4"
+	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	run -0 dbg 'cat /etc/mvm/wrapper.json' "$IMG/rootfs.ext4"
+	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
+	run -0 dbg 'cat /etc/mvm/entrypoint' "$IMG/rootfs.ext4"
+	assert_output '/usr/lib/mvm/wrappers/runner'
+}
+
+@test "the runner, the agent, init and the app are in place with their modes" {
+	stat_of() { debugfs -R "stat $1" "$IMG/rootfs.ext4" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p'; }
+	[ "$(stat_of /usr/lib/mvm/wrappers/runner)" = 0555 ]
+	[ "$(stat_of /usr/bin/mvm-agent)" = 0755 ]
+	[ "$(stat_of /sbin/init)" = 0755 ]
+	run -0 dbg 'cat /app/app.py' "$IMG/rootfs.ext4"
+	assert_output "$(cat "$MVM_ROOT/examples/hello/src/app.py")"
+	debugfs -R 'cat /usr/lib/mvm/wrappers/runner' "$IMG/rootfs.ext4" 2>/dev/null |
+		cmp - "$MVM_ROOT/agent/wrappers/python/oneshot.py"
+	run -0 dbg 'cat /etc/passwd' "$IMG/rootfs.ext4"
+	assert_line 'mvm-agent:x:990:990:mvm agent:/nonexistent:/bin/false'
+	assert_line 'mvm-worker:x:1000:1000:mvm worker:/nonexistent:/bin/false'
+	# docs and locales are stripped
+	run -0 debugfs -R 'ls /usr/share/doc' "$IMG/rootfs.ext4"
+	assert_output --partial 'File not found'
+	run -0 debugfs -R 'ls /usr/share/locale' "$IMG/rootfs.ext4"
+	assert_output --partial 'File not found'
+}
+
+@test "mvm-meta.json: the seed's fields, the IR hash, the artifacts' SHA-256" {
+	m="$IMG/mvm-meta.json"
+	ir-canon "$m" | cmp - "$m"
+	for k in name accessible sealed entrypointKind init_system expected_boot_ms agent_binary \
+		rootless_entrypoint vmlinux_present initrd_present ir_hash backend; do
+		jq -e "has(\"$k\")" "$m" >/dev/null || fail "no $k"
+	done
+	[ "$(jq -r .ir_hash "$m")" = "$(ir-hash "$S/ir.json")" ]
+	[ "$(jq -r '.artifacts["rootfs.ext4"]' "$m")" = "$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64)" ]
+	[ "$(jq -r .artifacts.vmlinux "$m")" = "$(sha256sum <"$IMG/vmlinux" | cut -c1-64)" ]
+	[ "$(jq -r .backend "$m")" = debian ]
+}
+
+@test "the same inputs: the cached image is reused, not rebuilt" {
+	before=$(stat -c %Y "$IMG/rootfs.ext4")
+	run -0 --separate-stderr "$BUILD" --kernel "$KERNEL" -o "$S/images" "$S/ir.json"
+	assert_output "$IMG"
+	[[ "$stderr" == *"cached: "* ]]
+	[ "$(stat -c %Y "$IMG/rootfs.ext4")" = "$before" ]
+	[ "$(readlink "$S/images/current")" = "$(basename "$IMG")" ]
+}
+
+@test "any input change gives another key: the IR, and the app's source" {
+	k1=$("$BUILD" --print-key --kernel "$KERNEL" "$S/ir.json")
+	[ "$k1" = "$(basename "$IMG")" ]
+	jq '.apps[0].resources.memory_mb = 512' "$S/ir.json" >"$S/ir2.json"
+	k2=$("$BUILD" --print-key --kernel "$KERNEL" "$S/ir2.json")
+	[ "$k1" != "$k2" ]
+	cp -R "$S" "$BATS_TEST_TMPDIR/s"
+	echo '# changed' >>"$BATS_TEST_TMPDIR/s/src/app.py"
+	k3=$("$BUILD" --print-key --kernel "$KERNEL" "$BATS_TEST_TMPDIR/s/ir.json")
+	[ "$k1" != "$k3" ]
+}
+
+@test "two clean builds of the same inputs are bit-identical" {
+	d=$BATS_TEST_TMPDIR/again
+	img2=$("$BUILD" -q --kernel "$KERNEL" -C "$S" -o "$d" "$S/ir.json")
+	[ "$(basename "$img2")" = "$(basename "$IMG")" ]
+	cmp "$IMG/rootfs.ext4" "$img2/rootfs.ext4"
+	cmp "$IMG/mvm-meta.json" "$img2/mvm-meta.json"
+}
+
+@test "include/exclude globs select the source" {
+	d=$BATS_TEST_TMPDIR/g
+	mkdir -p "$d/src/pkg" "$d/src/tests"
+	echo 'x = 1' >"$d/src/app.py"
+	echo 'y = 2' >"$d/src/pkg/mod.py"
+	echo 'junk' >"$d/src/pkg/mod.pyc"
+	echo 't' >"$d/src/tests/test_app.py"
+	jq '.apps[0].source.include = ["**/*.py"] | .apps[0].source.exclude = ["tests/**", "**/*.pyc"]' \
+		"$S/ir.json" >"$d/ir.json"
+	img=$("$BUILD" -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
+	run -0 dbg 'cat /app/pkg/mod.py' "$img/rootfs.ext4"
+	assert_output 'y = 2'
+	run -0 dbg 'ls -p /app/pkg' "$img/rootfs.ext4"
+	refute_output --partial 'mod.pyc'
+	run -0 dbg 'ls -p /app' "$img/rootfs.ext4"
+	refute_output --partial 'tests'
+}
+
+@test "an unknown package: status 1, names the file to edit, leaves nothing behind" {
+	d=$BATS_TEST_TMPDIR/u
+	mkdir -p "$d"
+	cp -R "$S/src" "$d/"
+	jq '.apps[0].image.packages = ["python3", "no-such-pkg"]' "$S/ir.json" >"$d/ir.json"
+	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
+	assert_output --partial 'no Debian mapping for "no-such-pkg"'
+	assert_output --partial 'mk/debian-packages.txt'
+	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
+}
+
+@test "a missing source directory: status 1, nothing behind" {
+	d=$BATS_TEST_TMPDIR/m
+	mkdir -p "$d"
+	cp "$S/ir.json" "$d/"
+	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
+	assert_output --partial "/apps/0/source"
+	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
+}
+
+@test "usage errors exit 2; a missing IR exits 4" {
+	run -2 "$BUILD"
+	run -2 "$BUILD" --bogus x.json
+	run -2 "$BUILD" --size-mb lots "$S/ir.json"
+	run -4 "$BUILD" "$BATS_TEST_TMPDIR/nope.json"
+	run -0 "$BUILD" --help
+	assert_output --partial 'usage: mvm-build-rootfs'
+}
