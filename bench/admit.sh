@@ -81,7 +81,7 @@ us() { printf '%.0f' "$(calc "$1 * 1000000")"; }
 report=$(cat <<EOT
 ## Admission and audit
 
-\`bench/admit.sh $n\` on $(nproc) cores ($(uname -m), $(date -u +%Y-%m-%d)); best of $runs interleaved runs (the machine is shared: noise of a few percent either way).
+\`RUNS=$runs bench/admit.sh $n\` on $(nproc) cores ($(uname -m), $(date -u +%Y-%m-%d), load average $(cut -d' ' -f1 /proc/loadavg) at the end); best of $runs interleaved runs. The machine is shared: wall times vary much more between runs than CPU times.
 
 | measure | time | ratio | target |
 |---|---|---|---|
