@@ -217,6 +217,9 @@ int main(int argc, char **argv)
 	if (nl)
 		buf_putc(&out, '\n');
 	if (buf_flush(&out) < 0) {
+		/* Not handed over, so not admitted: forget the nonce. */
+		if (recorded)
+			nonce_release(nonces, signer, p.nonce);
 		errno = out.err;
 		merr_sys(&e, "write to standard output");
 		tool_fail(NULL, &e);

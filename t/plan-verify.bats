@@ -225,8 +225,10 @@ setup() {
 	run -4 plan-verify -k "$BATS_TEST_TMPDIR/nope.pub" "$E"
 }
 
-@test "writing to a full device fails with status 4" {
+@test "writing to a full device fails with status 4 (and the plan is not admitted)" {
 	run -4 bash -c 'plan-verify --no-consume --now "$1" "$2" >/dev/full' _ $NOW "$E"
+	run -4 bash -c 'plan-verify --now "$1" "$2" >/dev/full' _ $NOW "$E"
+	run -0 plan-verify --now $NOW "$E"
 }
 
 @test "man page EXAMPLES" {
