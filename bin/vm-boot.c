@@ -565,6 +565,75 @@ static double guest_ready_time(const char *console)
 	return t;
 }
 
+static void announce_ready(const struct vm *vm, double t0, int *readyfd)
+{
+	double host = now_s() - t0, guest = guest_ready_time(vm->console);
+
+	fprintf(stderr, "%s: agent ready after %.3f s (host)", progname, host);
+	if (guest >= 0)
+		fprintf(stderr, "; guest init started it %.3f s after kernel start", guest);
+	fprintf(stderr, "\n");
+	audit("plan.launched", NULL);
+	if (*readyfd >= 0) {
+		char ok = 0;
+		if (write(*readyfd, &ok, 1) < 0)
+			{ /* the parent is gone: keep serving */ }
+		close(*readyfd);
+		*readyfd = -1;
+	} else {
+		printf("%s\n", vm->vsock);
+		fflush(stdout);
+	}
+}
+
+/* One ping through a Firecracker vsock socket: 1 if the agent answered. */
+static int fc_ping(const char *path)
+{
+	struct buf b = BUF_INIT, in = BUF_INIT;
+	int fd = connect_unix(path), ok = 0;
+	struct pollfd p;
+	double end = now_s() + 2;
+
+	if (fd < 0)
+		return 0;
+	buf_puts(&b, "CONNECT 5252\n");
+	req_put_ping(&b);
+	if (write_all(fd, b.p, b.len) == 0) {
+		p.fd = fd;
+		p.events = POLLIN;
+		while (now_s() < end && poll(&p, 1, 200) >= 0) {
+			ssize_t n;
+			char *nl;
+			uint32_t len;
+			size_t need;
+			struct rep rp;
+			struct merr e;
+
+			if (!(p.revents & POLLIN) || buf_reserve(&in, 4096) < 0)
+				continue;
+			n = read(fd, in.p + in.len, 4096);
+			if (n <= 0)
+				break;
+			in.len += (size_t)n;
+			nl = memchr(in.p, '\n', in.len);
+			if (!nl)
+				continue;
+			size_t off = (size_t)(nl + 1 - in.p);
+			if (frame_parse(in.p + off, in.len - off, FRAME_MAX, &len, &need) == FRAME_OK) {
+				if (rep_parse(in.p + off + FRAME_HDR, len, &rp, &e) == 0) {
+					ok = rp.type == REP_PONG;
+					rep_free(&rp);
+				}
+				break;
+			}
+		}
+	}
+	close(fd);
+	buf_free(&b);
+	buf_free(&in);
+	return ok;
+}
+
 static void cleanup(const struct vm *vm)
 {
 	unlink(vm->vsock);
@@ -783,8 +852,9 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	unlink(vm.chardev);
-	int lsock = listen_unix(vm.vsock);
-	if (lsock < 0)
+	/* Firecracker makes its vsock socket itself; for QEMU vm-boot does. */
+	int lsock = vm.firecracker ? -2 : listen_unix(vm.vsock);
+	if (lsock == -1)
 		tool_die(EX_SYS, "%s: unable to listen: %s", vm.vsock, strerror(errno));
 	double t0 = now_s(), deadline = t0 + vm.plan.boot_timeout;
 	int vmmlog;
@@ -814,15 +884,38 @@ int main(int argc, char **argv)
 	}
 	if (gfd >= 0)
 		set_nonblock(gfd);
-	if (vm.firecracker)
-		fail = "the Firecracker backend's readiness check is not implemented in this build";
-	else if (vmm_gone)
+	if (vm.firecracker) {
+		/* Ready when the agent answers a ping through Firecracker's socket. */
+		while (!got_signal && !fail) {
+			if (waitpid(vmm, &status, WNOHANG) == vmm) {
+				vmm_gone = 1;
+				fail = "the VMM exited during boot (see vmm.log)";
+				break;
+			}
+			if (now_s() > deadline) {
+				fail = "the agent did not answer within boot_timeout_secs";
+				exit_code = EX_TIMEOUT;
+				break;
+			}
+			if (fc_ping(vm.vsock)) {
+				ready = 1;
+				announce_ready(&vm, t0, &readyfd);
+				break;
+			}
+			usleep(100000);
+		}
+		/* supervise until a signal or the VMM exits */
+		while (!fail && !got_signal && waitpid(vmm, &status, WNOHANG) != vmm)
+			usleep(100000);
+		if (!fail && !got_signal)
+			vmm_gone = 1;
+	} else if (vmm_gone)
 		fail = "the VMM exited during boot (see vmm.log)";
 	else if (gfd < 0 && !got_signal)
 		fail = "the VMM's agent port did not appear";
 
 	/* 5. Serve until a signal or the guest stops. */
-	while (!fail && !got_signal) {
+	while (!vm.firecracker && !fail && !got_signal) {
 		struct pollfd pf[MAX_CLIENTS + 2];
 		int np = 0, timeout = 200;
 
@@ -862,25 +955,8 @@ int main(int argc, char **argv)
 					fprintf(stderr, "%s: bad record from the guest: %s\n", progname, e.msg);
 					gin.len = 0;
 				}
-				if (ready && !was_ready) {
-					double host = now_s() - t0, guest = guest_ready_time(vm.console);
-					fprintf(stderr, "%s: agent ready after %.3f s (host)", progname, host);
-					if (guest >= 0)
-						fprintf(stderr, "; guest init started it %.3f s after kernel start",
-							guest);
-					fprintf(stderr, "\n");
-					audit("plan.launched", NULL);
-					if (readyfd >= 0) {
-						char ok = 0;
-						if (write(readyfd, &ok, 1) < 0)
-							{ /* the parent is gone: keep serving */ }
-						close(readyfd);
-						readyfd = -1;
-					} else {
-						printf("%s\n", vm.vsock);
-						fflush(stdout);
-					}
-				}
+				if (ready && !was_ready)
+					announce_ready(&vm, t0, &readyfd);
 			}
 		}
 		if (pf[0].revents & POLLOUT)
@@ -937,7 +1013,8 @@ int main(int argc, char **argv)
 	}
 	while (nclients)
 		drop_client(nclients - 1);
-	close(lsock);
+	if (lsock >= 0)
+		close(lsock);
 	if (gfd >= 0)
 		close(gfd);
 	cleanup(&vm);

@@ -137,11 +137,10 @@ serve() {
 }
 
 @test "man page EXAMPLES" {
-	use_ops
 	serve
-	run -0 vsock-call -s "$SOCK" --input op=greet --input arg=Alice
+	run -0 vsock-call -s "$SOCK" greet --input name=Alice
 	assert_output '"hello, Alice"'
-	printf '[["greet","Bob"],{}]' >"$T/args.json"
+	printf '[["Bob"],{}]' >"$T/args.json"
 	run -0 vsock-call -s "$SOCK" -r <"$T/args.json"
 	assert_output 'hello, Bob'
 }
