@@ -182,8 +182,9 @@ static pid_t read_pid(const char *dir)
 
 static int cmd_build(int argc, char **argv, char *imagedir, size_t n)
 {
-	char *av[] = { (char *)tool("libexec", "mvm-build-rootfs"), (char *)"-o",
-		(char *)MVM_DIR "/image", (char *)ir_arg(argc, argv), NULL };
+	/* sources are relative to the project directory, where mvmctl runs */
+	char *av[] = { (char *)tool("libexec", "mvm-build-rootfs"), (char *)"-C", (char *)".",
+		(char *)"-o", (char *)MVM_DIR "/image", (char *)ir_arg(argc, argv), NULL };
 	int r = run_line(av, imagedir, n);
 
 	if (r == 0 && !imagedir[0])
@@ -302,6 +303,10 @@ int main(int argc, char **argv)
 	argv += 2;
 	if (!strcmp(verb, "-h") || !strcmp(verb, "--help") || !strcmp(verb, "help"))
 		usage(0);
+	/* the verbs that write state make .mvm/ first */
+	if ((!strcmp(verb, "emit") || !strcmp(verb, "build") || !strcmp(verb, "plan") ||
+	     !strcmp(verb, "up")) && mkdir(MVM_DIR, 0755) < 0 && errno != EEXIST)
+		tool_die(EX_SYS, "unable to create %s: %s", MVM_DIR, strerror(errno));
 	if (!strcmp(verb, "emit") || !strcmp(verb, "validate") || !strcmp(verb, "hash") ||
 	    !strcmp(verb, "keygen")) {
 		static const char *const map[][2] = { { "emit", "mvm-emit" }, { "validate", "ir-validate" },

@@ -67,6 +67,10 @@ setup_file() {
 	[ "$(jq -r '.artifacts["rootfs.ext4"]' "$m")" = "$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64)" ]
 	[ "$(jq -r .artifacts.vmlinux "$m")" = "$(sha256sum <"$IMG/vmlinux" | cut -c1-64)" ]
 	[ "$(jq -r .backend "$m")" = debian ]
+	# and it is what schemas/mvm-meta.schema.json says (an independent validator)
+	/usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' \
+		"$MVM_ROOT/schemas/mvm-meta.schema.json" "$m"
 }
 
 @test "the same inputs: the cached image is reused, not rebuilt" {
