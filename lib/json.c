@@ -1026,25 +1026,8 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 void json_put_num(struct buf *out, double v)
 {
 	char tmp[DTOA_BUFSIZE];
-	size_t n;
 
-	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v) {
-		/* integers below 2^53 print as themselves */
-		int64_t i = (int64_t)v;
-		uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
-		char *q = tmp + sizeof tmp;
-
-		do {
-			*--q = (char)('0' + u % 10);
-			u /= 10;
-		} while (u);
-		if (i < 0)
-			*--q = '-';
-		buf_put_fast(out, q, (size_t)(tmp + sizeof tmp - q));
-		return;
-	}
-	n = dtoa_es(v, tmp);
-	buf_put_fast(out, tmp, n);
+	buf_put_fast(out, tmp, dtoa_es(v, tmp));
 }
 
 static void put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out)
