@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/boot.sh — microVM boot and call latency, against the floor, in one run.
+#
+#   bench/boot.sh [RUNS]        (default 5; after `make`; boots 3*RUNS + 2 VMs)
+#
+# For the seed's hello image (built here, or reused from the cache):
+#   floor    the same QEMU command line and kernel with an init that only
+#            reboots: QEMU start to QEMU exit;
+#   ready    vm-boot start to "agent ready" (HELLO + pong), with the guest's
+#            own uptime at which init started the agent, from the console;
+#   first    vm-boot start to the first call's result (a cold Python call);
+#   cold     one more cold call through vsock-call (oneshot runner);
+#   warm     a call through vsock-call to a warm pool (longrunning runner).
+# Prints medians and the ratios ready/floor (target <= 1.3) and cold/warm.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+runs=${1:-5}
+work="$here/work/boot"
+PATH="$root/bin:$PATH"
+export MVM_HOME="$work/home"
+rm -rf "$work"
+mkdir -p "$work" "$MVM_HOME"
+plan-keygen >/dev/null
+kernel=$("$root/tools/build-kernel.sh")
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+mkdir -p "$work/hello" "$work/warm"
+cp -R "$root/examples/hello/src" "$work/hello/"
+cp -R "$root/examples/hello/src" "$work/warm/"
+ir-canon "$root/t/data/seed-ir.json" >"$work/hello/ir.json"
+jq -c '.apps[0].entrypoints[0].concurrency = {kind: "warm_process", pool_size: 1,
+	max_calls_per_worker: 100000, max_rss_mb: 128, in_process: "serial"}' \
+	"$work/hello/ir.json" | ir-canon >"$work/warm/ir.json"
+echo "building the images (cached after the first run)" >&2
+img=$("$root/libexec/mvm-build-rootfs" -q --kernel "$kernel" -o "$root/bench/work/images" "$work/hello/ir.json")
+wimg=$("$root/libexec/mvm-build-rootfs" -q --kernel "$kernel" -o "$root/bench/work/images" "$work/warm/ir.json")
+
+# The floor: the hello image with /sbin/init replaced by an immediate reboot.
+floor_img="$work/floor.ext4"
+cp "$img/rootfs.ext4" "$floor_img"
+printf '#!/bin/sh\nreboot -f\n' >"$work/reboot-init"
+printf '%s\n' "rm /sbin/init" "write $work/reboot-init /sbin/init" "sif /sbin/init mode 0100755" \
+	>"$work/floor.cmd"
+debugfs -w -f "$work/floor.cmd" "$floor_img" >/dev/null 2>&1
+for ((i = 0; i < runs; i++)); do
+	t0=$(now)
+	qemu-system-x86_64 -M microvm,acpi=off,rtc=on -accel tcg -cpu max -m 256 -smp 1 \
+		-nodefaults -no-user-config -nographic -no-reboot -kernel "$img/vmlinux" \
+		-append "console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet" \
+		-drive "id=root,file=$floor_img,format=raw,if=none,readonly=on" \
+		-device virtio-blk-device,drive=root -device virtio-serial-device \
+		-device virtio-rng-device -serial "file:$work/floor-console.log"
+	echo "$(now) - $t0" | bc -l >>"$work/floor"
+done
+
+plan() { # image ir -> signed plan on stdout
+	plan-new --image "$1" "$2" | plan-sign
+}
+
+boot_and_call() { # image ir tag
+	local st="$work/run-$3" t0 t1
+	plan "$1" "$2" >"$work/p.dsse.json"
+	t0=$(now)
+	vm-boot -d -S "$st" -i "$1" "$work/p.dsse.json" >/dev/null 2>"$work/vm-boot.err"
+	t1=$(now)
+	vsock-call -s "$st/v.sock" -r greet --input name=Alice >/dev/null
+	echo "$(now) - $t0" | bc -l >>"$work/first-$3"
+	echo "$t1 - $t0" | bc -l >>"$work/ready-$3"
+	sed -n 's/.*mvm-init: agent started at \([0-9.]*\).*/\1/p' "$st/console.log" >>"$work/guest-$3"
+	for _ in 1 2 3; do
+		t0=$(now)
+		vsock-call -s "$st/v.sock" -r greet --input name=Bob >/dev/null
+		echo "$(now) - $t0" | bc -l >>"$work/call-$3"
+	done
+	kill "$(cat "$st/pid")"
+	while [ -e "$st/pid" ]; do sleep 0.05; done
+}
+for ((i = 0; i < runs; i++)); do
+	boot_and_call "$img" "$work/hello/ir.json" cold
+	boot_and_call "$wimg" "$work/warm/ir.json" warm
+done
+
+floor=$(median <"$work/floor")
+ready=$(median <"$work/ready-cold")
+guest=$(median <"$work/guest-cold")
+first=$(median <"$work/first-cold")
+cold=$(median <"$work/call-cold")
+warm=$(median <"$work/call-warm")
+printf 'runs: %d each; QEMU %s, TCG; load average before: %s\n' "$runs" \
+	"$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-44s %8.3f s\n' "floor: QEMU start -> exit, init = reboot" "$floor" \
+	"vm-boot start -> agent ready (host)" "$ready" \
+	"  guest uptime when init started the agent" "$guest" \
+	"vm-boot start -> first call's result" "$first" \
+	"cold call (oneshot runner), vsock-call" "$cold" \
+	"warm call (longrunning runner), vsock-call" "$warm"
+awk -v r="$ready" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
+	printf "ratio: ready / floor = %.2fx (target <= 1.3)\n", r / f
+	printf "ratio: cold call / warm call = %.1fx\n", c / w }'
