@@ -283,7 +283,12 @@ int main(int argc, char **argv)
 		if (json_type(d, v) != J_STR || json_len(d, v) == 0 || json_len(d, v) > 256 ||
 		    !(p.workload = json_strdup(d, v)))
 			ir_die(file, "/id", "must be a non-empty string of at most 256 bytes");
-		check_ref("/id", p.workload);
+		{
+			size_t i;
+			for (i = 0; p.workload[i]; i++)
+				if ((unsigned char)p.workload[i] < 0x20 || p.workload[i] == 0x7f)
+					ir_die(file, "/id", "must not contain control characters");
+		}
 		apps = json_get(d, root, "apps");
 		if (apps == JREF_NONE)
 			ir_die(file, "/apps", "required field is missing");
