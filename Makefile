@@ -86,8 +86,9 @@ check: deps
 unit-check: $(UNIT)
 	@set -e; for u in $(UNIT); do echo "unit: $$u"; ./$$u; done
 
+# MVM_SANITIZE tells the tests that the agent is not a guest binary.
 bats-check:
-	$(BATS) $(BATSFLAGS) t/
+	MVM_SANITIZE=$(SANITIZE) $(BATS) $(BATSFLAGS) t/
 
 man-check:
 	$(MANDOC) -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

@@ -22,3 +22,10 @@ need_testdata() {
 
 # The seed's worked-example IR, whitespace re-added as in the seed.
 SEED_IR="$MVM_ROOT/t/data/seed-ir.json"
+
+# Tests that put agent/mvm-agent into a guest image: a SANITIZE build's agent
+# is dynamically linked against the sanitizer runtimes the guest lacks.
+need_guest_agent() {
+	[ -z "${MVM_SANITIZE:-}" ] ||
+		skip "the SANITIZE=$MVM_SANITIZE agent is dynamically linked and cannot run in a guest (the plain build's pass boots VMs)"
+}

@@ -42,6 +42,7 @@ setup() {
 }
 
 @test "man page EXAMPLES: emit, up, invoke, down" {
+	need_guest_agent
 	echo "# boots one VM (TCG)" >&3
 	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
 	mvmctl emit entry.py -o .mvm/workload-ir.json
