@@ -1496,6 +1496,17 @@ int main(int argc, char **argv)
 	int check = 0, user_uid = -1, user_gid = -1, sfd;
 	sigset_t mask;
 
+	/* signals first: a SIGTERM during the boot checks is handled too */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		die(4, "unable to set up signals: %s", strerror(errno));
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1585,18 +1596,12 @@ int main(int argc, char **argv)
 
 		setrlimit(RLIMIT_CORE, &rl);
 	}
+#ifndef __SANITIZE_ADDRESS__
+	/* (LeakSanitizer must ptrace us at exit: sanitizer builds stay dumpable) */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	/* orphans of runners become ours, so that we reap them: no zombies */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		die(4, "unable to set up signals: %s", strerror(errno));
 
 	/* buffers (struct buf's fd must be -1 for memory buffers) */
 	mux.in = (struct buf)BUF_INIT;
