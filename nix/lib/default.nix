@@ -1,0 +1,22 @@
+# nix/lib — the mvm Nix library, usable with or without the flake:
+#
+#   let mvm = import ./nix/lib { pkgs = import <nixpkgs> { }; }; in
+#   mvm.mkFunctionWorkload { irFile = ./workload-ir.json; appPkg = ./src; }
+#
+# pkgs: a nixpkgs package set (or, for evaluation tests, t/data/nix/stub-pkgs.nix).
+# mvmSrc: the mvm source tree (the wrappers, agent/init, the agent's C source,
+# schemas/supported_languages.txt, mk/kernel/mvm.config); default: this checkout.
+{ pkgs, lib ? pkgs.lib, mvmSrc ? ../.. }:
+let
+  self = {
+    mkFunctionService = import ./factories/mkFunctionService.nix { inherit pkgs mvmSrc; };
+    mkGuest = import ./mk-guest.nix { inherit pkgs mvmSrc; };
+    mkFunctionWorkload = import ./mkFunctionWorkload.nix {
+      inherit pkgs mvmSrc;
+      inherit (self) mkFunctionService mkGuest;
+    };
+    languages = import ./factories/languages { inherit pkgs mvmSrc; };
+    canonicalJSON = import ./canonical-json.nix;
+  };
+in
+self

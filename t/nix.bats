@@ -1,0 +1,291 @@
+#!/usr/bin/env bats
+# nix/: the Nix lowering (mkFunctionWorkload, mkFunctionService, the language
+# registry, mkGuest), tested by evaluation against t/data/nix/stub-pkgs.nix
+# (nixpkgs cannot be fetched here), and compared byte for byte with what the
+# Debian backend (libexec/mvm-build-rootfs) bakes into a real image for the
+# same IR.  Nix runs with `--store dummy://`: nothing is written to /nix or to
+# any store (see nix/README.md "Evaluating here").
+
+load helper
+
+dbg() { debugfs -R "$1" "$2" 2>/dev/null; }   # without debugfs's banner on stderr
+mode_of() { debugfs -R "stat $1" "$2" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p'; }
+
+# Fixtures whose /etc/mvm the Debian backend bakes in setup_file.
+FIXTURES="seed concurrency concurrency-null escapes node typescript"
+
+setup_file() {
+	export NONIX=
+	if ! command -v nix-instantiate >/dev/null 2>&1 || ! command -v nix >/dev/null 2>&1; then
+		NONIX="nix is not installed (tools/install-deps.sh installs Debian's nix-bin)"
+		echo "# skipping t/nix.bats: $NONIX" >&3
+		return 0
+	fi
+	W="$BATS_FILE_TMPDIR/w"
+	mkdir -p "$W"
+	cp -R "$MVM_ROOT/examples/hello/src" "$W/"
+	cp "$MVM_ROOT/t/data/seed-ir.json" "$W/seed-ir.json"
+	for f in $FIXTURES; do
+		[ "$f" = seed ] || cp "$MVM_ROOT/t/data/nix/$f-ir.json" "$W/"
+	done
+	ir-canon "$W/seed-ir.json" >"$W/canon-ir.json"
+	# MVM_TEST_IMAGE_CACHE: keep the Debian images between runs (the builder
+	# reuses an image whose inputs did not change).
+	IMAGES=${MVM_TEST_IMAGE_CACHE:-$W/images}
+	export W IMAGES
+	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	for f in $FIXTURES; do
+		echo "# the Debian backend builds the $f fixture" >&3
+		img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$IMAGES" "$W/$f-ir.json")
+		echo "$img" >"$W/$f.img"
+	done
+}
+
+setup() {
+	[ -z "$NONIX" ] || skip "$NONIX"
+	export HOME="$BATS_TEST_TMPDIR/home" XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+	export NIX_CONFIG='build-users-group =
+experimental-features = nix-command'
+	mkdir -p "$HOME"
+}
+
+img() { echo "$(cat "$W/$1.img")/rootfs.ext4"; }
+meta() { echo "$(cat "$W/$1.img")/mvm-meta.json"; }
+
+# A Nix expression with `mvm` (nix/lib over the stub pkgs) and `w IR` in scope.
+nixexpr() {
+	printf 'let mvm = import (/. + "%s/nix/lib") { pkgs = import (/. + "%s/t/data/nix/stub-pkgs.nix"); };
+	  w = ir: mvm.mkFunctionWorkload { irFile = /. + "%s/${ir}-ir.json"; };
+	  lib = /. + "%s/nix/lib";
+	in %s' "$MVM_ROOT" "$MVM_ROOT" "$W" "$MVM_ROOT" "$1"
+}
+nixev() { nix-instantiate --store dummy:// --eval --strict --json -E "$(nixexpr "$1")"; }
+nixraw() { nix eval --store dummy:// --raw --impure --expr "$(nixexpr "$1")"; }
+# The content of one of the factory's extraFiles, as raw bytes, by both routes.
+nixfile() { # FIXTURE PATH OUT
+	nixraw "(w \"$1\").mvmFactory.extraFiles.\"$2\".content" >"$3"
+	nixev "(w \"$1\").mvmFactory.extraFiles.\"$2\".content" | jq -j . | cmp - "$3"
+}
+
+@test "nix evaluates offline with a dummy store; the registry is schemas/supported_languages.txt" {
+	run -0 nixev 'mvm.languages.names'
+	want=$(grep -v '^[[:space:]]*#' "$MVM_ROOT/schemas/supported_languages.txt" | grep -v '^[[:space:]]*$' | jq -R . | jq -cs .)
+	assert_output "$want"
+	run -0 nixev '{ a = mvm.languages.missingFiles; b = mvm.languages.unlisted; }'
+	assert_output '{"a":[],"b":[]}'
+}
+
+@test "runtime.json, wrapper.json and /etc/mvm/entrypoint are byte-identical to the Debian image's" {
+	for f in $FIXTURES; do
+		for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint; do
+			nixfile "$f" "$p" "$BATS_TEST_TMPDIR/nix.out"
+			dbg "cat $p" "$(img "$f")" >"$BATS_TEST_TMPDIR/deb.out"
+			[ -s "$BATS_TEST_TMPDIR/deb.out" ] || fail "$f: $p missing from the Debian image"
+			cmp "$BATS_TEST_TMPDIR/nix.out" "$BATS_TEST_TMPDIR/deb.out" ||
+				fail "$f: $p differs: nix $(od -c "$BATS_TEST_TMPDIR/nix.out" | head -3) debian $(od -c "$BATS_TEST_TMPDIR/deb.out" | head -3)"
+		done
+	done
+}
+
+@test "the seed's IR gives the seed's files" {
+	nixfile seed /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt"
+	run -0 cat "$BATS_TEST_TMPDIR/rt"
+	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	nixfile seed /etc/mvm/wrapper.json "$BATS_TEST_TMPDIR/wr"
+	run -0 cat "$BATS_TEST_TMPDIR/wr"
+	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
+	nixfile seed /etc/mvm/entrypoint "$BATS_TEST_TMPDIR/ep"
+	printf '/usr/lib/mvm/wrappers/runner\n' | cmp - "$BATS_TEST_TMPDIR/ep"
+}
+
+@test "concurrency is passed through into runtime.json and picks the longrunning runner" {
+	nixfile concurrency /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt"
+	run -0 jq -c .concurrency "$BATS_TEST_TMPDIR/rt"
+	assert_output '{"in_process":"serial","kind":"warm_process","max_calls_per_worker":1000,"max_queue_depth":8,"max_rss_mb":128,"pool_size":2}'
+	run -0 jq -r .source_path "$BATS_TEST_TMPDIR/rt"
+	assert_output /srv/app
+	run -0 nixev '{ c = (w "concurrency").mvmFactory.tier; s = (w "seed").mvmFactory.tier; n = (w "concurrency-null").mvmFactory.tier; }'
+	assert_output '{"c":"longrunning","n":"longrunning","s":"oneshot"}'
+	# null members are absent and 1e3 / 64.0 are written as integers, as ir-canon does
+	nixfile concurrency-null /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt2"
+	run -0 jq -c .concurrency "$BATS_TEST_TMPDIR/rt2"
+	assert_output '{"in_process":"serial","kind":"warm_process","max_calls_per_worker":1000,"max_rss_mb":64,"pool_size":1}'
+	grep -q '"max_calls_per_worker":1000,' "$BATS_TEST_TMPDIR/rt2"
+}
+
+@test "the runner and the files beside it are the Debian image's, with the same modes" {
+	for f in $FIXTURES; do
+		run -0 nixev "let ef = (w \"$f\").mvmFactory.extraFiles; in map (p: { path = p; mode = ef.\${p}.mode; src = if ef.\${p} ? source then toString ef.\${p}.source else null; }) (builtins.attrNames ef)"
+		echo "$output" >"$BATS_TEST_TMPDIR/files.json"
+		n=$(jq length "$BATS_TEST_TMPDIR/files.json")
+		[ "$n" -ge 5 ] || fail "$f: only $n files"
+		for i in $(seq 0 $((n - 1))); do
+			p=$(jq -r ".[$i].path" "$BATS_TEST_TMPDIR/files.json")
+			m=$(jq -r ".[$i].mode" "$BATS_TEST_TMPDIR/files.json")
+			s=$(jq -r ".[$i].src" "$BATS_TEST_TMPDIR/files.json")
+			[ "$(mode_of "$p" "$(img "$f")")" = "$m" ] ||
+				fail "$f: $p: mode $m here, $(mode_of "$p" "$(img "$f")") in the Debian image"
+			case $p in
+			*/node_modules) [[ $s == /nix/store/*-node-modules/node_modules ]] || fail "$f: node_modules from $s" ;;
+			*) [ "$s" = null ] || dbg "cat $p" "$(img "$f")" | cmp - "$s" || fail "$f: $p differs from $s" ;;
+			esac
+		done
+	done
+	run -0 nixev '{ p = toString (w "concurrency").mvmFactory.extraFiles."/usr/lib/mvm/wrappers/runner".source;
+		n = toString (w "node").mvmFactory.extraFiles."/usr/lib/mvm/wrappers/runner".source; }'
+	assert_output "{\"n\":\"$MVM_ROOT/agent/wrappers/node/oneshot.mjs\",\"p\":\"$MVM_ROOT/agent/wrappers/python/longrunning.py\"}"
+}
+
+@test "servicePackages and the IR's image.packages go into mkGuest" {
+	run -0 nixev '{ py = map (p: p.name) (w "seed").mvmFactory.servicePackages;
+		msgpack = map (p: p.name) (builtins.head (w "seed").mvmFactory.servicePackages).stubPackages;
+		node = map (p: p.name) (w "typescript").mvmFactory.servicePackages;
+		npmRoot = (import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix")).importNpmLock.buildNodeModules { npmRoot = /. + "'"$MVM_ROOT"'/agent/wrappers/node"; nodejs = null; }; }'
+	run -0 jq -c '{py, msgpack, node}' <<<"$output"
+	assert_output '{"py":["python3-3.12-env"],"msgpack":["python3-msgpack"],"node":["nodejs-22"]}'
+	# the rootfs script: python env (service) + python3 (image.packages) on PATH
+	run -0 nixev '(w "seed").buildCommand'
+	script=$(jq -r . <<<"$output")
+	[[ $script == *"for p in /nix/store/00000000000000000000000000000000-python3-3.12-env /nix/store/00000000000000000000000000000000-python3-3.12; do"* ]]
+	# TypeScript compiles the app's modules with libexec/mvm-strip-types; Python does not
+	run -0 nixev '(w "typescript").buildCommand'
+	[[ $output == *mvm-strip-types* ]]
+	run -0 nixev '(w "seed").buildCommand'
+	[[ $output != *mvm-strip-types* ]]
+}
+
+@test "passthru.mvm carries mvm-meta.json's fields (less what only a build knows)" {
+	for f in seed concurrency node; do
+		run -0 nixev "(w \"$f\").passthru.mvm"
+		jq -S . <<<"$output" >"$BATS_TEST_TMPDIR/nix.json"
+		jq -S 'del(.artifacts, .build_key, .rootfs_size_mb, .ir_hash) | .backend = "nix"' "$(meta "$f")" \
+			>"$BATS_TEST_TMPDIR/deb.json"
+		diff -u "$BATS_TEST_TMPDIR/deb.json" "$BATS_TEST_TMPDIR/nix.json"
+	done
+	# ir_hash: present when the IR file holds canonical bytes, and then the Debian one
+	run -0 nixev '(w "canon").passthru.mvm.ir_hash'
+	assert_output "\"$(jq -r .ir_hash "$(meta seed)")\""
+	run -0 nixev '(w "seed").passthru.mvm ? ir_hash'
+	assert_output false
+}
+
+@test "each documented throw fires with its message" {
+	cp "$MVM_ROOT"/t/data/nix/{two-apps,oci,no-primary,two-primary,cobol}-ir.json "$W/"
+	run -1 nixev '(w "two-apps").passthru.mvm'
+	assert_output --partial 'error: mkFunctionWorkload: IR must have exactly one app (got 2).'
+	assert_output --partial 'mkFunctionService { ... } and mvm.lib.${system}.mkGuest { ... }'
+	run -1 nixev '(w "oci").mvmFactory.extraFiles'
+	assert_output --partial 'error: mkFunctionWorkload: app.image.kind must be "nix_packages" (got oci_base).'
+	assert_output --partial 'mkGuest'
+	run -1 nixev '(w "no-primary").passthru.mvm'
+	assert_output --partial 'error: mkFunctionWorkload: expected exactly one primary function entrypoint, got 0 primary out of 1 function entries.'
+	assert_output --partial 'mkFunctionService'
+	run -1 nixev '(w "two-primary").outPath'
+	assert_output --partial 'error: mkFunctionWorkload: expected exactly one primary function entrypoint, got 2 primary out of 2 function entries.'
+	run -1 nixev '(w "cobol").mvmFactory.extraFiles'
+	assert_output --partial 'error: mkFunctionService: language "cobol" has no entry in the language registry (available: python, node, typescript).'
+	assert_output --partial 'nix/lib/factories/languages/cobol.nix'
+	# the long form throws the same for an unregistered language
+	run -1 nixev 'mvm.mkFunctionService { language = "wasm"; workloadId = "x"; module = "m"; function = "f"; format = "json"; }'
+	assert_output --partial 'error: mkFunctionService: language "wasm" has no entry in the language registry'
+	# the Debian backend refuses the same shapes (one IR, one verdict on both paths)
+	for f in oci no-primary; do
+		run -1 "$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel /dev/null -o "$W/images" "$W/$f-ir.json"
+	done
+}
+
+@test "builtins.toJSON alone is not RFC 8785: \\b, \\f, floats, big integers; the writer fixes or refuses" {
+	# toJSON writes \u0008 and \u000c where RFC 8785 (ir-canon) writes \b and \f
+	run -0 nixraw 'builtins.toJSON (builtins.fromJSON "\"a\\b\\f\"")'
+	assert_output '"a\u0008\u000c"'
+	printf '"a\\b\\f"' | ir-canon | cmp - <(printf '"a\\b\\f"')
+	# the writer: \b and \f, and a literal backslash before "u0008" stays one
+	run -0 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON (builtins.fromJSON "\"a\\b\\f\\\\u0008\"")'
+	assert_output '"a\b\f\\u0008"'
+	printf '"a\\b\\f\\\\u0008"' | ir-canon | cmp - <(printf '%s' "$output")
+	# floats: toJSON keeps 6 significant digits; the writer refuses non-integers
+	run -0 nixraw 'builtins.toJSON 0.30000000000000004'
+	assert_output '0.3'
+	run -1 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON { a = 0.5; }'
+	assert_output --partial 'canonical JSON: /a: the number 0.5 is not an integer'
+	run -0 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON [ 2.0 1000000.0 0.0 (-3) ]'
+	assert_output '[2,1000000,0,-3]'
+	# integers beyond 2^53-1: RFC 8785 rounds them to doubles, Nix does not
+	run -1 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON { n = 9007199254740993; }'
+	assert_output --partial 'outside +-(2^53-1)'
+	# keys: UTF-8 byte order is not UTF-16 order outside ASCII: refused
+	run -1 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON { "é" = 1; }'
+	assert_output --partial 'is not printable ASCII'
+	# a concurrency value the writer cannot write stops the factory
+	run -1 nixev 'mvm.mkFunctionService { language = "python"; workloadId = "x"; module = "m"; function = "f"; format = "json";
+		concurrency = { kind = "warm_process"; pool_size = 1.5; max_calls_per_worker = 100; max_rss_mb = 1; in_process = "serial"; }; }'
+	assert_output --partial 'concurrency/pool_size: the number 1.5 is not an integer'
+}
+
+@test "an IR with a \\u0000 escape is refused (fromJSON would cut the string)" {
+	jq '.apps[0].entrypoints[0].module = "ap\u0000p"' "$MVM_ROOT/t/data/seed-ir.json" >"$W/nul-ir.json"
+	run -1 nixev '(w "nul").passthru.mvm'
+	assert_output --partial 'mkFunctionWorkload: the IR contains a \u0000 escape'
+}
+
+@test "mkGuest keeps PID 1 apart from the per-call runner (upstream bug #537)" {
+	run -0 nixev '(w "seed").buildCommand'
+	script=$(jq -r . <<<"$output")
+	[[ $script == *'-init "$tree/sbin/init"'* ]]
+	[[ $script == *'/bin/mvm-agent "$tree/usr/bin/mvm-agent"'* ]]
+	# /etc/mvm/entrypoint is installed as a file and never run at boot
+	[ "$(grep -c 'etc/mvm/entrypoint' <<<"$script")" = 1 ]
+	run -1 nixev 'mvm.mkGuest { name = "x"; extraFiles."/sbin/init" = { content = "#!/bin/sh\n"; }; }'
+	assert_output --partial "mkGuest: extraFiles may not provide /sbin/init"
+	run -1 nixev 'mvm.mkGuest { name = "x"; extraFiles."/etc/mvm/entrypoint" = { content = "ln -s /x /app; exec sleep infinity\n"; }; }'
+	assert_output --partial "mkGuest: /etc/mvm/entrypoint must hold the runner's absolute path"
+	# init is agent/init, which never sources /etc/mvm/entrypoint
+	run -1 grep -c 'etc/mvm/entrypoint' "$MVM_ROOT/agent/init"
+	assert_output 0
+}
+
+@test "the app source defaults to source.path beside the IR, selected by include/exclude as the Debian backend does" {
+	mkdir -p "$W/g/src/sub" "$W/g/src/tests"
+	echo a >"$W/g/src/app.py"; echo b >"$W/g/src/sub/m.py"; echo c >"$W/g/src/tests/t.py"; echo d >"$W/g/src/notes.txt"
+	echo e >"$W/g/src/x.pyc"
+	jq '.apps[0].source.include = ["**/*.py", "notes.???"] | .apps[0].source.exclude = ["tests/**"]' \
+		"$MVM_ROOT/t/data/seed-ir.json" >"$W/g/glob-ir.json"
+	run -0 nixev "let x = mvm.mkFunctionWorkload { irFile = /. + \"$W/g/glob-ir.json\"; }; in
+		{ app = builtins.match \".*-(hello-src)\" (baseNameOf (toString x.mvmFactory.service.app));
+		  sel = builtins.filter x.mvmSelectsSource [ \"app.py\" \"sub/m.py\" \"tests/t.py\" \"notes.txt\" \"x.pyc\" ]; }"
+	assert_output '{"app":["hello-src"],"sel":["app.py","sub/m.py","notes.txt"]}'
+	# the same selection in the Debian image
+	img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$(cat "$W/seed.img")/vmlinux" -o "$IMAGES" "$W/g/glob-ir.json")
+	run -0 dbg 'ls -p /app' "$img/rootfs.ext4"
+	files=$(tr '/' '\n' <<<"$output" | grep -E '^[a-z].*\.' | sort | tr '\n' ' ')
+	[ "$files" = "app.py notes.txt " ] || fail "Debian's /app: $files"
+	run -0 dbg 'ls -p /app/sub' "$img/rootfs.ext4"
+	[[ $output == */m.py/* ]]
+	run -0 dbg 'ls -p /app/tests' "$img/rootfs.ext4"
+	[[ $output != */t.py/* ]]
+}
+
+@test "the flake exposes lib.<system>.{mkFunctionWorkload, mkFunctionService, mkGuest}" {
+	run -0 nix-instantiate --parse "$MVM_ROOT/nix/flake.nix"
+	run -0 nixev 'let f = import (lib + "/../flake.nix");
+		o = f.outputs { self = o; nixpkgs.legacyPackages.x86_64-linux = import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix"); };
+		l = o.lib.x86_64-linux;
+	in { names = builtins.attrNames l; rt = (l.mkFunctionWorkload { irFile = /. + "'"$W"'/seed-ir.json"; }).mvmFactory.runtimeConfig.language;
+		inputs = f.inputs.nixpkgs.url; }'
+	assert_output '{"inputs":"github:NixOS/nixpkgs/nixos-25.11","names":["mkFunctionService","mkFunctionWorkload","mkGuest"],"rt":"python"}'
+}
+
+@test "mvm-build-nix: without a nixpkgs it exits 4 and says what to do" {
+	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
+	assert_output "mvm-build-nix: no nixpkgs: set MVM_NIXPKGS to a nixpkgs source tree (or NIX_PATH=nixpkgs=DIR); it is not fetched. Build with the Debian backend instead (MVM_BUILDER=debian, libexec/mvm-build-rootfs)"
+	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" --probe
+	run -4 env MVM_NIXPKGS="$BATS_TEST_TMPDIR/nowhere" "$MVM_ROOT/libexec/mvm-build-nix" --probe
+	run -2 "$MVM_ROOT/libexec/mvm-build-nix"
+	assert_output --partial 'usage: mvm-build-nix'
+	# no nix at all
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	for t in bash env dirname jq; do ln -s "$(command -v $t)" "$BATS_TEST_TMPDIR/bin/$t"; done
+	run -4 env PATH="$BATS_TEST_TMPDIR/bin" "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
+	assert_output --partial 'mvm-build-nix: nix is not installed (Debian: apt-get install nix-bin)'
+}
