@@ -11,6 +11,7 @@ bats bats-assert bats-support jq mandoc hyperfine
 nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
 qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils
 linux-source-6.1 flex bison bc libelf-dev libssl-dev
+nix-bin
 "
 
 missing=
