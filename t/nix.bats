@@ -289,3 +289,31 @@ nixfile() { # FIXTURE PATH OUT
 	run -4 env PATH="$BATS_TEST_TMPDIR/bin" "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
 	assert_output --partial 'mvm-build-nix: nix is not installed (Debian: apt-get install nix-bin)'
 }
+
+@test "the long form (mkFunctionService + mkGuest by hand) of nix/README.md evaluates" {
+	run -0 nixev 'let g = import (/. + "'"$MVM_ROOT"'/t/data/nix/long-form.nix") {
+			inherit mvm; pkgs = import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix");
+			irFile = /. + "'"$MVM_ROOT"'/t/data/ir/valid-full.json"; appPkg = /. + "'"$MVM_ROOT"'/examples/hello/src"; };
+		in { meta = g.passthru.mvm; script = builtins.stringLength g.buildCommand > 0; }'
+	assert_output '{"meta":{"accessible":false,"agent_binary":"/usr/bin/mvm-agent","backend":"nix","entrypointKind":"function","expected_boot_ms":1000,"init_system":"busybox","initrd_present":false,"name":"hello","rootless_entrypoint":true,"runner":"longrunning","sealed":true,"vmlinux_present":true},"script":true}'
+	run -0 nixraw 'let svc = mvm.mkFunctionService { language = "python"; workloadId = "hello"; module = "app"; function = "farewell"; format = "msgpack";
+		concurrency = { kind = "warm_process"; max_calls_per_worker = 500; max_rss_mb = 64; pool_size = 4; in_process = "serial"; }; };
+		in svc.extraFiles."/etc/mvm/runtime.json".content'
+	assert_output '{"concurrency":{"in_process":"serial","kind":"warm_process","max_calls_per_worker":500,"max_rss_mb":64,"pool_size":4},"format":"msgpack","function":"farewell","language":"python","module":"app","source_path":"/app"}'
+}
+
+@test "passthru.mvm plus what the build adds is a valid mvm-meta.json (schemas/mvm-meta.schema.json)" {
+	[ -r "$MVM_ROOT/schemas/mvm-meta.schema.json" ] || skip "no schemas/mvm-meta.schema.json yet"
+	run -0 nixev '(w "concurrency").passthru.mvm'
+	# what mk-guest.nix's builder and libexec/mvm-build-nix add
+	jq -c --arg h "$(ir-hash "$W/concurrency-ir.json")" --arg k "$(printf x | sha256sum | cut -c1-64)" \
+		'. + {ir_hash: $h, build_key: $k, rootfs_size_mb: 40, artifacts: {"rootfs.ext4": $k, vmlinux: $k}}' \
+		<<<"$output" >"$BATS_TEST_TMPDIR/meta.json"
+	/usr/bin/python3 -c '
+import json, sys, jsonschema
+s = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2]))
+jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.schema.json" "$BATS_TEST_TMPDIR/meta.json"
+	# and the Debian image's, for the same IR, has the same keys
+	run -0 jq -c 'keys' "$BATS_TEST_TMPDIR/meta.json"
+	assert_output "$(jq -c keys "$(meta concurrency)")"
+}
