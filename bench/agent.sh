@@ -6,14 +6,14 @@
 #
 # Builds fake guest roots in bench/work/agent/ (the real runners of
 # agent/wrappers, the seed's greet), then for each language:
-#   cold   per call = (T(N runs) - T(0 runs)) / N over one --stdio connection
+#   cold   median latency of N calls, one at a time, over one --stdio
+#          connection, timed by the client from request to terminal reply
 #   warm   the same with runtime.json's concurrency (pool_size 1), after the
 #          worker is ready
-#   direct the oneshot runner exec'd N times from a shell loop, stdin from a file
+#   direct median time to exec the oneshot runner with the same environment,
+#          stdin from a file (Python's subprocess, as the client)
 # and prints cold/warm (target >= 10x) and cold/direct (the agent's overhead:
 # fork, seccomp, uid change, temp dir, pipes, base64 frames).
-# Calls run one at a time (the client pipelines requests on one connection;
-# the agent serves them in order).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -54,49 +54,40 @@ mkroot() { # dir lang tier concurrency
 	chmod -R a+rX "$r"
 }
 
-now() { date +%s%N; }
-
-# seconds for the client to run a script against the agent on root $1
-timed() { # root script
-	local t0 t1
-	t0=$(now)
-	"$client" "$2" -- "$agent" --stdio --root "$1" --wrapper-config "$1/etc/mvm/wrapper.json" \
-		--tmp "$work" >"$work/out" 2>"$work/err"
-	t1=$(now)
-	grep -q '^exit 0$' "$work/out" || [ ! -s "$work/expect-ok" ] || true
-	echo $(((t1 - t0) / 1000))
-}
-
-script() { # file prefix n
+# median microseconds per call: N calls one at a time through the agent,
+# each timed by the client from request to terminal reply
+per_call_us() { # root prefix n
 	{
 		[ -n "$2" ] && echo "$2"
-		for ((i = 0; i < $3; i++)); do echo 'run json [["Alice"],{}]'; done
-	} >"$1"
-}
-
-per_call_us() { # root prefix n  -> microseconds per call
-	local a b
-	script "$work/s0" "$2" 0
-	script "$work/sn" "$2" "$3"
-	a=$(timed "$1" "$work/s0")
-	b=$(timed "$1" "$work/sn")
+		echo "bench $3 run json [[\"Alice\"],{}]"
+	} >"$work/script"
+	"$client" "$work/script" -- "$agent" --stdio --root "$1" \
+		--wrapper-config "$1/etc/mvm/wrapper.json" --tmp "$work" >"$work/out" 2>"$work/err"
 	[ "$(grep -c '^stdout "hello, Alice"$' "$work/out")" -eq "$3" ] ||
 		{ echo "bench/agent.sh: calls failed:" >&2; head -5 "$work/out" >&2; exit 1; }
-	echo $(((b - a) / $3))
+	sed -n 's/^bench: .*median_us=\([0-9]*\).*/\1/p' "$work/out"
 }
 
-direct_us() { # root lang n
-	local t0 t1 interp=/usr/bin/python3 i
-	[ "$2" = node ] && interp=node
+# median microseconds to exec the oneshot runner directly, through its
+# shebang as the agent does, same environment, stdin from a file
+direct_us() { # root n
 	printf '[["Alice"],{}]' >"$work/in.json"
-	t0=$(now)
-	for ((i = 0; i < $3; i++)); do
-		MVM_WRAPPER_CONFIG="$1/etc/mvm/wrapper.json" "$interp" "$1/usr/lib/mvm/wrappers/runner" \
-			<"$work/in.json" >"$work/direct.out"
-	done
-	t1=$(now)
-	[ "$(cat "$work/direct.out")" = '"hello, Alice"' ] || { echo "bench/agent.sh: direct run failed" >&2; exit 1; }
-	echo $(((t1 - t0) / 1000 / $3))
+	/usr/bin/python3 - "$1" "$2" "$work/in.json" <<'PY'
+import os, subprocess, sys, time
+root, n, inp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+env = {"PATH": "/usr/local/bin:/usr/bin:/bin",
+       "MVM_WRAPPER_CONFIG": root + "/etc/mvm/wrapper.json"}
+ts = []
+for _ in range(n):
+    with open(inp, "rb") as f:
+        t0 = time.perf_counter()
+        out = subprocess.run([root + "/usr/lib/mvm/wrappers/runner"], stdin=f,
+                             stdout=subprocess.PIPE, env=env, check=True).stdout
+        ts.append(time.perf_counter() - t0)
+    assert out == b'"hello, Alice"', out
+ts.sort()
+print(int(ts[n // 2] * 1e6))
+PY
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
@@ -109,7 +100,7 @@ for lang in python node; do
 		'{"kind":"warm_process","max_calls_per_worker":100000,"max_rss_mb":1024,"pool_size":1,"in_process":"serial"}'
 	cold=$(per_call_us "$work/$lang-cold" "" "$cold_n")
 	warm=$(per_call_us "$work/$lang-warm" "waitready 1" "$warm_n")
-	direct=$(direct_us "$work/$lang-cold" "$lang" "$cold_n")
+	direct=$(direct_us "$work/$lang-cold" "$cold_n")
 	printf '| %s | %d us | %d us | **%sx** | %d us | %sx |\n' "$lang" "$cold" "$warm" \
 		"$(ratio "$cold" "$warm")" "$direct" "$(ratio "$cold" "$direct")"
 done

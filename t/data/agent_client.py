@@ -27,6 +27,7 @@ Actions ([@ID] in mux mode selects the stream, default 1):
   wait                     until every request on the stream is answered
   waitready N              status until pool slots >= N (and busy 0)
   waithello N              until the agent has sent N HELLO records
+  bench N ACTION           N times ACTION, one at a time; prints "bench: ..."
   sleep S
 """
 import base64
@@ -57,6 +58,7 @@ class Client:
         self.fmt = {}       # id -> list of formats of pending runs
         self.eof = False
         self.hello = 0
+        self.bench = []
         self.t = threading.Thread(target=self.reader, daemon=True)
         self.t.start()
 
@@ -276,6 +278,20 @@ def run_script(c, lines):
                     if time.time() > end or c.eof:
                         raise SystemExit("agent_client: no HELLO %d" % want)
                     c.cv.wait(1)
+        elif a == "bench":
+            # bench N ACTION...: N calls one at a time, each timed from
+            # request to terminal reply
+            n = int(words[1])
+            act = ("@%d " % sid if c.mux else "") + line.split(" ", 2)[2]
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                run_script(c, [act])
+                c.wait(sid)
+                times.append(time.perf_counter() - t0)
+            times.sort()
+            c.bench.append("bench: n=%d median_us=%d mean_us=%d min_us=%d" % (
+                n, times[n // 2] * 1e6, sum(times) / n * 1e6, times[0] * 1e6))
         elif a == "sleep":
             time.sleep(float(words[1]))
         else:
@@ -326,6 +342,8 @@ def main():
     if mux:
         print("order: " + " ".join(c.order))
         print("hello: %d" % c.hello)
+    for b in c.bench:
+        print(b)
     print("agent-exit %d" % rc)
 
 
