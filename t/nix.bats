@@ -317,3 +317,57 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	run -0 jq -c 'keys' "$BATS_TEST_TMPDIR/meta.json"
 	assert_output "$(jq -c keys "$(meta concurrency)")"
 }
+
+@test "mkGuest's builder script, run on the host with stand-ins for the store, makes the Debian image's /etc/mvm" {
+	# nixpkgs cannot be had, so the script is run here by bash with host tools:
+	# the stub's outputs live in $S (MVM_STUB_OUT) and nix copies the repo's
+	# files into a private store (read-write mode, NIX_STORE_DIR in the test dir).
+	S="$BATS_TEST_TMPDIR/stub"
+	mkdir -p "$S"
+	for f in canon node; do
+		rm -rf "$S" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/b"
+		mkdir -p "$S" "$BATS_TEST_TMPDIR/b"
+		run -0 env MVM_STUB_OUT="$S" NIX_STORE_DIR="$BATS_TEST_TMPDIR/store" NIX_STATE_DIR="$BATS_TEST_TMPDIR/state" \
+			NIX_LOG_DIR="$BATS_TEST_TMPDIR/log" nix-instantiate --read-write-mode --eval --strict --json -E "$(nixexpr "
+			let g = w \"$f\"; ef = g.mvmFactory.extraFiles; in {
+			  script = g.buildCommand; meta = g.metaJson;
+			  files = map (p: { name = \"mvm-\" + baseNameOf p; inherit (ef.\${p}) content; })
+			    (builtins.filter (p: ef.\${p} ? content) (builtins.attrNames ef)); }")"
+		echo "$output" >"$BATS_TEST_TMPDIR/eval.json"
+		jq -r .script "$BATS_TEST_TMPDIR/eval.json" >"$BATS_TEST_TMPDIR/build.sh"
+		jq -j .meta "$BATS_TEST_TMPDIR/eval.json" >"$BATS_TEST_TMPDIR/meta.in"
+		n=$(jq '.files | length' "$BATS_TEST_TMPDIR/eval.json")
+		for i in $(seq 0 $((n - 1))); do
+			jq -j ".files[$i].content" "$BATS_TEST_TMPDIR/eval.json" >"$S/$(jq -r ".files[$i].name" "$BATS_TEST_TMPDIR/eval.json")"
+		done
+		mkdir -p "$S"/{busybox-static,mvm-agent-0.1,python3-3.12-env,nodejs-22,mvm-vmlinux,closure-info,node-modules}/bin "$S/some-store-path"
+		ln -s /bin/busybox "$S/busybox-static/bin/busybox"
+		ln -s "$MVM_ROOT/agent/mvm-agent" "$S/mvm-agent-0.1/bin/mvm-agent"
+		ln -s /usr/bin/python3 "$S/python3-3.12-env/bin/python3"
+		ln -s "$(command -v node)" "$S/nodejs-22/bin/node"
+		cp "$(cat "$W/seed.img")/vmlinux" "$S/mvm-vmlinux/vmlinux"
+		echo "$S/some-store-path" >"$S/closure-info/store-paths"
+		ln -s "$MVM_ROOT/agent/wrappers/node/node_modules" "$S/node-modules/node_modules"
+		(cd "$BATS_TEST_TMPDIR/b" && out="$BATS_TEST_TMPDIR/out" metaJsonPath="$BATS_TEST_TMPDIR/meta.in" \
+			bash -euo pipefail "$BATS_TEST_TMPDIR/build.sh") || fail "$f: the builder script failed"
+		R="$BATS_TEST_TMPDIR/out/rootfs.ext4"
+		e2fsck -fn "$R" >/dev/null 2>&1 || fail "$f: e2fsck"
+		d=$f; [ "$f" = canon ] && d=seed
+		for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint /usr/lib/mvm/wrappers/runner \
+			/sbin/init /usr/bin/mvm-agent /etc/passwd /etc/group /etc/hostname /app/app.py /app/app.ts; do
+			cmp <(dbg "cat $p" "$R") <(dbg "cat $p" "$(img "$d")") || fail "$f: $p differs from the Debian image's"
+			# (the Debian image's /etc/hostname is 0755: mmdebstrap's, not a contract)
+			[ "$p" = /etc/hostname ] || [ "$(mode_of "$p" "$R")" = "$(mode_of "$p" "$(img "$d")")" ] ||
+				fail "$f: $p: mode $(mode_of "$p" "$R"), $(mode_of "$p" "$(img "$d")") in the Debian image"
+			run -0 debugfs -R "stat $p" "$R"
+			[[ $output == *"User:     0   Group:     0"* ]] || fail "$f: $p is not root's: $(grep User <<<"$output")"
+		done
+		run -0 dbg 'stat /usr/local/bin' "$R"
+		# mvm-meta.json: the Debian image's keys less build_key, which mvm-build-nix
+		# adds, as it adds ir_hash when the IR file is not canonical (node's)
+		jq -e . "$BATS_TEST_TMPDIR/out/mvm-meta.json" >/dev/null
+		[ "$(jq -c 'keys' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(jq -c "del(.build_key$([ "$f" = canon ] || echo ', .ir_hash')) | keys" "$(meta "$d")")" ] ||
+			fail "$f: mvm-meta.json keys: $(jq -c keys "$BATS_TEST_TMPDIR/out/mvm-meta.json")"
+		[ "$(jq -r '.artifacts["rootfs.ext4"]' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(sha256sum <"$R" | cut -c1-64)" ]
+	done
+}

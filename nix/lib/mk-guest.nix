@@ -141,10 +141,10 @@ let
     install -m 0755 ${srcOf init} "$tree/sbin/init"
     install -m 0755 ${agentBin} "$tree/usr/bin/mvm-agent"
     # the packages' closure, and their programs on the agent's PATH
-    xargs -a ${closure}/store-paths cp -a -t "$tree/nix/store"
+    xargs -r -a ${closure}/store-paths cp -a -t "$tree/nix/store"
     for p in ${builtins.concatStringsSep " " (map toString packages)}; do
       for b in "$p"/bin/*; do
-        [ -e "$b" ] && ln -sfn "$b" "$tree/usr/local/bin/$(basename "$b")"
+        if [ -e "$b" ]; then ln -sfn "$b" "$tree/usr/local/bin/$(basename "$b")"; fi
       done
     done
     ${builtins.concatStringsSep "\n" (map installFile fileNames)}
@@ -169,8 +169,17 @@ let
     mb=${if rootfsSizeMb != null then toString rootfsSizeMb else "$(( (kb * 5 / 4 + 16 * 1024) / 1024 ))"}
     mkdir -p "$out"
     E2FSPROGS_FAKE_TIME=${toString sourceDateEpoch} mke2fs -q -F -t ext4 -L mvm-root \
-      -U 00000000-0000-4000-8000-000000000000 -E root_owner=0:0 \
+      -U 00000000-0000-4000-8000-000000000000 \
+      -E hash_seed=00000000-0000-4000-8000-000000000000,root_owner=0:0 \
       -O ^has_journal -m 0 -b 4096 -I 256 -d "$tree" "$out/rootfs.ext4" "''${mb}M"
+    # The builder's files belong to the build user (uid 1000 in Nix's sandbox,
+    # which is mvm-worker's uid in the guest) and carry the build's ctimes:
+    # make every inode root's, with the fixed times, as the Debian backend does.
+    (cd "$tree" && find . -mindepth 1 -printf '%P\n') | sed 's/["\\]/\\&/g' |
+      awk -v t="@${toString sourceDateEpoch}" '{ printf "sif \"/%s\" uid 0\nsif \"/%s\" gid 0\nsif \"/%s\" ctime %s\nsif \"/%s\" atime %s\n", $0, $0, $0, t, $0, t }
+        END { printf "sif / uid 0\nsif / gid 0\nsif / atime %s\nssv wtime %s\n", t, t }' >debugfs.cmd
+    E2FSPROGS_FAKE_TIME=${toString sourceDateEpoch} debugfs -w -f debugfs.cmd "$out/rootfs.ext4" >/dev/null 2>debugfs.err ||
+      { cat debugfs.err >&2; exit 1; }
     cp ${vmlinux} "$out/vmlinux"
     # mvm-meta.json: passthru.mvm plus what only the build knows
     jq -c --arg r "$(sha256sum <"$out/rootfs.ext4" | cut -c1-64)" \

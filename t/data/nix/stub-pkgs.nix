@@ -4,10 +4,13 @@
 # arguments (runCommand's script, writeText's text) so that tests can look at
 # them.  Nothing here needs a store build.
 let
+  # MVM_STUB_OUT=DIR (impure): outputs are DIR/<name>, so that a test can
+  # put files there and run a builder script on the host.
+  outDir = builtins.getEnv "MVM_STUB_OUT";
   drv = name: extra: {
     inherit name;
     type = "derivation";
-    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    outPath = if outDir == "" then "/nix/store/00000000000000000000000000000000-${name}" else "${outDir}/${name}";
   } // extra;
   pkg = name: drv name { };
 
