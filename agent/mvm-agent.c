@@ -1837,9 +1837,24 @@ int main(int argc, char **argv)
 			}
 		}
 		reap();
-		/* a serial port whose host went away: try it again */
-		if (mux.on && mux.hup && !mux.is_stdio)
-			mux_read();
+		/* a serial port whose host went away (virtio-serial reports POLLHUP
+		 * while no host is connected): look again; once it is back, say
+		 * HELLO and read */
+		if (mux.on && mux.hup && !mux.is_stdio) {
+			struct pollfd q = { mux.rfd, POLLIN, 0 };
+
+			if (poll(&q, 1, 0) >= 0 && !(q.revents & (POLLHUP | POLLERR))) {
+				for (int i = 0; i < MAX_CONNS; i++)
+					if (conns[i].used && conns[i].kind == CONN_STREAM)
+						conn_release(&conns[i]);
+				mux.hup = 0;
+				mux.in.len = 0;
+				mux.out.len = mux.out_off = 0;
+				mux_hello();
+				if (q.revents & POLLIN)
+					mux_read();
+			}
+		}
 		/* stdio transports end when the host has gone and all is answered */
 		if (exit_when_idle && mux.on && mux.is_stdio && mux.hup) {
 			int any = 0;

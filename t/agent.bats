@@ -575,3 +575,21 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	assert_line 'error payload_cap'
 	assert_line 'error bad_request'
 }
+
+@test "--serial PATH: the mux over a character device (a raw pty here), warm tier; SIGTERM ends it" {
+	mkroot "$T/r" python longrunning json app greet "$(pool 100 256 1)"
+	script 'waithello 1' '@1 open' '@1 run json [["Alice"],{}]' '@2 open' '@2 ping' '@2 status'
+	run -0 "$CLIENT" --pty --log "$T/agent.log" "$T/script" -- "$AGENT" --serial '{pty}' \
+		--root "$T/r" --wrapper-config "$T/r/etc/mvm/wrapper.json" --tmp "$T/calls"
+	assert_line '@1 stdout "hello, Alice"'
+	assert_line '@1 exit 0'
+	assert_line '@2 pong'
+	assert_line --partial '@2 status entrypoint=ok tier=warm language=python'
+	assert_line 'hello: 1'
+	assert_line 'agent-exit 0'
+	# no port named org.mvm.agent on a host
+	if ! grep -qsx org.mvm.agent /sys/class/virtio-ports/*/name; then
+		run -4 "$AGENT" --serial auto --root "$T/r"
+		assert_output "mvm-agent: fatal: no virtio-serial port named org.mvm.agent"
+	fi
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """agent_client.py -- a test client for mvm-agent (mvm-agent-protocol(5)).
 
-usage: agent_client.py [--mux] [--log FILE] SCRIPT -- AGENT_COMMAND...
+usage: agent_client.py [--mux | --pty] [--log FILE] SCRIPT -- AGENT_COMMAND...
 
-Starts AGENT_COMMAND (mvm-agent --stdio, or --serial-stdio with --mux),
+Starts AGENT_COMMAND (mvm-agent --stdio, or --serial-stdio with --mux, or
+--serial {pty} with --pty: the mux over a raw pseudo-terminal),
 performs the actions of SCRIPT (one per line, '#' comments), then ends its
 sending side and reads until the agent closes.  Prints, per stream in
 stream order, one line per reply ("@ID " prefix in mux mode):
@@ -48,10 +49,22 @@ TIMEOUT = 120
 
 
 class Client:
-    def __init__(self, cmd, mux, log):
+    def __init__(self, cmd, mux, log, pty=False):
         self.mux = mux
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=log, bufsize=0)
+        self.master = None
+        if pty:
+            # the agent's --serial device is the slave of a raw pty: "{pty}"
+            import tty
+            self.master, slave = os.openpty()
+            tty.setraw(slave)
+            path = os.ttyname(slave)
+            cmd = [w.replace("{pty}", path) for w in cmd]
+            self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=log)
+            self.slave = slave      # kept open: the master reads EIO without one
+        else:
+            self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=log, bufsize=0)
         self.cv = threading.Condition()
         self.streams = {}   # id -> dict(events=[], out=b'', err=b'', sent=0, answered=0, rx=b'', closed=False)
         self.order = []
@@ -70,6 +83,10 @@ class Client:
 
     # -- output side --
     def write(self, data):
+        if self.master is not None:
+            while data:
+                data = data[os.write(self.master, data):]
+            return
         try:
             self.p.stdin.write(data)
             self.p.stdin.flush()
@@ -96,7 +113,10 @@ class Client:
         buf = b""
         while True:
             try:
-                d = self.p.stdout.read1(1 << 20) if hasattr(self.p.stdout, "read1") else os.read(self.p.stdout.fileno(), 1 << 20)
+                if self.master is not None:
+                    d = os.read(self.master, 1 << 20)
+                else:
+                    d = self.p.stdout.read1(1 << 20)
             except (OSError, ValueError):
                 d = b""
             if not d:
@@ -301,10 +321,14 @@ def run_script(c, lines):
 def main():
     argv = sys.argv[1:]
     mux = False
+    pty = False
     log = subprocess.DEVNULL
     while argv and argv[0].startswith("--") and argv[0] != "--":
         if argv[0] == "--mux":
             mux = True
+            argv = argv[1:]
+        elif argv[0] == "--pty":
+            mux = pty = True
             argv = argv[1:]
         elif argv[0] == "--log":
             log = open(argv[1], "ab")
@@ -315,7 +339,7 @@ def main():
     assert sep == "--"
     with open(script) as f:
         lines = f.read().splitlines()
-    c = Client(cmd, mux, log)
+    c = Client(cmd, mux, log, pty)
     run_script(c, lines)
     # end: close every stream we opened, then our side
     if mux:
@@ -325,10 +349,14 @@ def main():
             c.write(struct.pack(">IBI", i, 3, 0))
     for i in list(c.streams):
         c.wait(i)
-    try:
-        c.p.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
+    if c.master is not None:
+        # a serial port never ends: stop the agent with SIGTERM
+        c.p.terminate()
+    else:
+        try:
+            c.p.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
     try:
         rc = c.p.wait(TIMEOUT)
     except subprocess.TimeoutExpired:
