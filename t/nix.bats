@@ -277,6 +277,8 @@ nixfile() { # FIXTURE PATH OUT
 }
 
 @test "mvm-build-nix: without a nixpkgs it exits 4 and says what to do" {
+	# looking nixpkgs up must not create a store: a NIX_STATE_DIR that would be made shows it
+	export NIX_STATE_DIR="$BATS_TEST_TMPDIR/state"
 	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
 	assert_output "mvm-build-nix: no nixpkgs: set MVM_NIXPKGS to a nixpkgs source tree (or NIX_PATH=nixpkgs=DIR); it is not fetched. Build with the Debian backend instead (MVM_BUILDER=debian, libexec/mvm-build-rootfs)"
 	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" --probe
@@ -288,6 +290,7 @@ nixfile() { # FIXTURE PATH OUT
 	for t in bash env dirname jq; do ln -s "$(command -v $t)" "$BATS_TEST_TMPDIR/bin/$t"; done
 	run -4 env PATH="$BATS_TEST_TMPDIR/bin" "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
 	assert_output --partial 'mvm-build-nix: nix is not installed (Debian: apt-get install nix-bin)'
+	[ ! -e "$NIX_STATE_DIR" ]
 }
 
 @test "the long form (mkFunctionService + mkGuest by hand) of nix/README.md evaluates" {
@@ -370,4 +373,18 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 			fail "$f: mvm-meta.json keys: $(jq -c keys "$BATS_TEST_TMPDIR/out/mvm-meta.json")"
 		[ "$(jq -r '.artifacts["rootfs.ext4"]' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(sha256sum <"$R" | cut -c1-64)" ]
 	done
+}
+
+@test "mvm-build-nix: with a nixpkgs (the stub), --probe succeeds and the IR's throw is exit 1" {
+	mkdir -p "$BATS_TEST_TMPDIR/nixpkgs"
+	printf '{ ... }: import (/. + "%s/t/data/nix/stub-pkgs.nix")\n' "$MVM_ROOT" >"$BATS_TEST_TMPDIR/nixpkgs/default.nix"
+	export MVM_NIXPKGS="$BATS_TEST_TMPDIR/nixpkgs" NIX_STORE_DIR="$BATS_TEST_TMPDIR/store" \
+		NIX_STATE_DIR="$BATS_TEST_TMPDIR/state" NIX_LOG_DIR="$BATS_TEST_TMPDIR/log"
+	run -0 "$MVM_ROOT/libexec/mvm-build-nix" --probe
+	assert_output ''
+	cp "$MVM_ROOT/t/data/nix/oci-ir.json" "$W/"
+	run -1 "$MVM_ROOT/libexec/mvm-build-nix" -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_output --partial 'mkFunctionWorkload: app.image.kind must be "nix_packages" (got oci_base).'
+	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be lowered by nix/lib (see above)"
+	[ ! -e "$BATS_TEST_TMPDIR/images" ] || [ -z "$(ls -A "$BATS_TEST_TMPDIR/images")" ]
 }
