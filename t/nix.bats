@@ -127,7 +127,7 @@ nixfile() { # FIXTURE PATH OUT
 			[ "$(mode_of "$p" "$(img "$f")")" = "$m" ] ||
 				fail "$f: $p: mode $m here, $(mode_of "$p" "$(img "$f")") in the Debian image"
 			case $p in
-			*/node_modules) [[ $s == /nix/store/*-node-modules/node_modules ]] || fail "$f: node_modules from $s" ;;
+			*/node_modules) [[ $s == /nix/store/*-node-modules-node/node_modules ]] || fail "$f: node_modules from $s" ;;
 			*) [ "$s" = null ] || dbg "cat $p" "$(img "$f")" | cmp - "$s" || fail "$f: $p differs from $s" ;;
 			esac
 		done
@@ -327,7 +327,7 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	# files into a private store (read-write mode, NIX_STORE_DIR in the test dir).
 	S="$BATS_TEST_TMPDIR/stub"
 	mkdir -p "$S"
-	for f in canon node; do
+	for f in canon node typescript; do
 		rm -rf "$S" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/b"
 		mkdir -p "$S" "$BATS_TEST_TMPDIR/b"
 		run -0 env MVM_STUB_OUT="$S" NIX_STORE_DIR="$BATS_TEST_TMPDIR/store" NIX_STATE_DIR="$BATS_TEST_TMPDIR/state" \
@@ -343,14 +343,15 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 		for i in $(seq 0 $((n - 1))); do
 			jq -j ".files[$i].content" "$BATS_TEST_TMPDIR/eval.json" >"$S/$(jq -r ".files[$i].name" "$BATS_TEST_TMPDIR/eval.json")"
 		done
-		mkdir -p "$S"/{busybox-static,mvm-agent-0.1,python3-3.12-env,nodejs-22,mvm-vmlinux,closure-info,node-modules}/bin "$S/some-store-path"
+		mkdir -p "$S"/{busybox-static,mvm-agent-0.1,python3-3.12-env,nodejs-22,mvm-vmlinux,closure-info,node-modules-node,node-modules-typescript}/bin "$S/some-store-path"
 		ln -s /bin/busybox "$S/busybox-static/bin/busybox"
 		ln -s "$MVM_ROOT/agent/mvm-agent" "$S/mvm-agent-0.1/bin/mvm-agent"
 		ln -s /usr/bin/python3 "$S/python3-3.12-env/bin/python3"
 		ln -s "$(command -v node)" "$S/nodejs-22/bin/node"
 		cp "$(cat "$W/seed.img")/vmlinux" "$S/mvm-vmlinux/vmlinux"
 		echo "$S/some-store-path" >"$S/closure-info/store-paths"
-		ln -s "$MVM_ROOT/agent/wrappers/node/node_modules" "$S/node-modules/node_modules"
+		ln -s "$MVM_ROOT/agent/wrappers/node/node_modules" "$S/node-modules-node/node_modules"
+		ln -s "$MVM_ROOT/sdk/typescript/node_modules" "$S/node-modules-typescript/node_modules"
 		(cd "$BATS_TEST_TMPDIR/b" && out="$BATS_TEST_TMPDIR/out" metaJsonPath="$BATS_TEST_TMPDIR/meta.in" \
 			bash -euo pipefail "$BATS_TEST_TMPDIR/build.sh") || fail "$f: the builder script failed"
 		R="$BATS_TEST_TMPDIR/out/rootfs.ext4"
@@ -366,6 +367,12 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 			[[ $output == *"User:     0   Group:     0"* ]] || fail "$f: $p is not root's: $(grep User <<<"$output")"
 		done
 		run -0 dbg 'stat /usr/local/bin' "$R"
+		if [ "$f" = typescript ]; then
+			# the app's .ts compiled to .mjs by libexec/mvm-strip-types, as in the Debian image
+			run -0 dbg 'cat /app/app.mjs' "$R"
+			[ -n "$output" ] || fail "typescript: no /app/app.mjs"
+			cmp <(dbg 'cat /app/app.mjs' "$R") <(dbg 'cat /app/app.mjs' "$(img typescript)")
+		fi
 		# mvm-meta.json: the Debian image's keys less build_key, which mvm-build-nix
 		# adds, as it adds ir_hash when the IR file is not canonical (node's)
 		jq -e . "$BATS_TEST_TMPDIR/out/mvm-meta.json" >/dev/null

@@ -52,7 +52,8 @@ let
     writeText = name: text: drv name { inherit text; stub = "writeText"; };
     writeTextFile = { name, text, ... }@args: drv name (args // { stub = "writeTextFile"; });
     closureInfo = { rootPaths }: drv "closure-info" { inherit rootPaths; };
-    importNpmLock.buildNodeModules = { npmRoot, nodejs, ... }: drv "node-modules" { npmRoot = toString npmRoot; };
+    importNpmLock.buildNodeModules = { npmRoot, nodejs, ... }:
+      drv "node-modules-${baseNameOf (toString npmRoot)}" { npmRoot = toString npmRoot; };
   };
 in
 self
