@@ -23,6 +23,8 @@ setup_file() {
 	fi
 	W="$BATS_FILE_TMPDIR/w"
 	mkdir -p "$W"
+	# Whether /nix existed before: the tests must not create it (last test).
+	[ -e /nix ] && echo yes >"$W/had-nix" || echo no >"$W/had-nix"
 	cp -R "$MVM_ROOT/examples/hello/src" "$W/"
 	cp "$MVM_ROOT/t/data/seed-ir.json" "$W/seed-ir.json"
 	for f in $FIXTURES; do
@@ -267,7 +269,7 @@ nixfile() { # FIXTURE PATH OUT
 }
 
 @test "the flake exposes lib.<system>.{mkFunctionWorkload, mkFunctionService, mkGuest}" {
-	run -0 nix-instantiate --parse "$MVM_ROOT/nix/flake.nix"
+	run -0 nix-instantiate --store dummy:// --parse "$MVM_ROOT/nix/flake.nix"
 	run -0 nixev 'let f = import (lib + "/../flake.nix");
 		o = f.outputs { self = o; nixpkgs.legacyPackages.x86_64-linux = import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix"); };
 		l = o.lib.x86_64-linux;
@@ -394,4 +396,8 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	assert_output --partial 'mkFunctionWorkload: app.image.kind must be "nix_packages" (got oci_base).'
 	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be lowered by nix/lib (see above)"
 	[ ! -e "$BATS_TEST_TMPDIR/images" ] || [ -z "$(ls -A "$BATS_TEST_TMPDIR/images")" ]
+}
+
+@test "no test created /nix (every evaluation used a dummy or private store)" {
+	[ "$(cat "$W/had-nix")" = yes ] || [ ! -e /nix ] || fail "/nix was created by a test"
 }
