@@ -381,6 +381,16 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 		[ "$(jq -c 'keys' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(jq -c "del(.build_key$([ "$f" = canon ] || echo ', .ir_hash')) | keys" "$(meta "$d")")" ] ||
 			fail "$f: mvm-meta.json keys: $(jq -c keys "$BATS_TEST_TMPDIR/out/mvm-meta.json")"
 		[ "$(jq -r '.artifacts["rootfs.ext4"]' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(sha256sum <"$R" | cut -c1-64)" ]
+		# reproducible: a second run of the script gives the same image
+		if [ "$f" = canon ]; then
+			sha=$(sha256sum <"$R")
+			rm -rf "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/b"
+			mkdir -p "$BATS_TEST_TMPDIR/b"
+			sleep 1
+			(cd "$BATS_TEST_TMPDIR/b" && out="$BATS_TEST_TMPDIR/out" metaJsonPath="$BATS_TEST_TMPDIR/meta.in" \
+				bash -euo pipefail "$BATS_TEST_TMPDIR/build.sh") || fail "the second run failed"
+			[ "$(sha256sum <"$R")" = "$sha" ] || fail "two runs of the builder script gave different images"
+		fi
 	done
 }
 

@@ -164,6 +164,13 @@ let
     appBuild "$wd"
     ''}
     ''}
+    # Fixed times, then a copy in sorted order, so that directory order (and so
+    # inode numbers) does not depend on the build's file system.
+    find "$tree" -depth -exec touch -h -d @${toString sourceDateEpoch} {} +
+    mkdir sorted
+    (cd "$tree" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort | cpio -pdm --quiet ../sorted)
+    rm -rf "$tree"
+    mv sorted "$tree"
     find "$tree" -depth -exec touch -h -d @${toString sourceDateEpoch} {} +
     kb=$(du -sk --apparent-size "$tree" | cut -f1)
     mb=${if rootfsSizeMb != null then toString rootfsSizeMb else "$(( (kb * 5 / 4 + 16 * 1024) / 1024 ))"}
