@@ -155,8 +155,9 @@ let
     ${if app == null then "" else ''
     wd="$tree"${q service.workingDir}
     mkdir -p "$wd"
-    cp -R --no-preserve=mode ${app}/. "$wd/"
-    chmod -R go-w,a+rX "$wd"
+    # store files are 0444/0555: give them back the owner's write bit, keep +x
+    cp -R ${srcOf app}/. "$wd/"
+    chmod -R u+w,go-w,a+rX "$wd"
     ${if service.appBuildCommand == null then "" else ''
     appBuild() {
     ${service.appBuildCommand}
