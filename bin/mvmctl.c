@@ -182,8 +182,22 @@ static pid_t read_pid(const char *dir)
 
 static int cmd_build(int argc, char **argv, char *imagedir, size_t n)
 {
+	/* MVM_BUILDER: nix, debian, or auto (Nix when mvm-build-nix --probe
+	 * finds nix and a nixpkgs) */
+	const char *want = getenv("MVM_BUILDER") ? getenv("MVM_BUILDER") : "auto";
+	const char *builder = "mvm-build-rootfs";
+	if (!strcmp(want, "nix")) {
+		builder = "mvm-build-nix";
+	} else if (!strcmp(want, "auto")) {
+		char *probe[] = { (char *)tool("libexec", "mvm-build-nix"), (char *)"--probe", NULL };
+		char line[64];
+		if (access(probe[0], X_OK) == 0 && run_line(probe, line, sizeof line) == 0)
+			builder = "mvm-build-nix";
+	} else if (strcmp(want, "debian") != 0) {
+		tool_die(EX_USAGE, "MVM_BUILDER: nix, debian or auto, not %s", want);
+	}
 	/* sources are relative to the project directory, where mvmctl runs */
-	char *av[] = { (char *)tool("libexec", "mvm-build-rootfs"), (char *)"-C", (char *)".",
+	char *av[] = { (char *)tool("libexec", builder), (char *)"-C", (char *)".",
 		(char *)"-o", (char *)MVM_DIR "/image", (char *)ir_arg(argc, argv), NULL };
 	int r = run_line(av, imagedir, n);
 

@@ -11,7 +11,9 @@
 #   MVM_ENTRY      the declaration                         (entry.py)
 #   MVM_DIR        generated state                         (.mvm)
 #   MVM_SOURCES    files whose change re-emits the IR      (MVM_ENTRY, src/**)
-#   MVM_BUILD_OPTS extra mvm-build-rootfs options          (e.g. --size-mb 256)
+#   MVM_BUILDER    nix, debian or auto: Nix when libexec/mvm-build-nix --probe
+#                  finds nix and a nixpkgs, else Debian      (auto)
+#   MVM_BUILD_OPTS extra builder options                   (e.g. --size-mb 256)
 #   MVM_PLAN_OPTS  extra plan-new options                  (--valid-for 600)
 #   MVM_BOOT_OPTS  extra vm-boot options                   ()
 #   INPUT          KEY=VALUE arguments for invoke, space-separated
@@ -24,7 +26,7 @@
 #   $(MVM_DIR)/workload-ir.json   emit (mvm-emit)
 #   validate                      ir-validate
 #   $(MVM_DIR)/ir.hash            ir-hash
-#   image, $(MVM_DIR)/image.key   build (mvm-build-rootfs; cached by content)
+#   image, $(MVM_DIR)/image.key   build (mvm-build-rootfs or mvm-build-nix; cached by content)
 #   mvm-key                       the signing key (plan-keygen), once per MVM_HOME
 #   $(MVM_DIR)/plan.json          plan-new
 #   $(MVM_DIR)/plan.dsse.json     plan-sign
@@ -47,7 +49,11 @@ INPUT ?=
 MVM_EMIT ?= $(MVM)/bin/mvm-emit
 IR_VALIDATE ?= $(MVM)/bin/ir-validate
 IR_HASH ?= $(MVM)/bin/ir-hash
-MVM_BUILD ?= $(MVM)/libexec/mvm-build-rootfs
+MVM_BUILDER ?= auto
+ifeq ($(MVM_BUILDER),auto)
+override MVM_BUILDER := $(shell $(MVM)/libexec/mvm-build-nix --probe >/dev/null 2>&1 && echo nix || echo debian)
+endif
+MVM_BUILD ?= $(MVM)/libexec/$(if $(filter nix,$(MVM_BUILDER)),mvm-build-nix,mvm-build-rootfs)
 PLAN_KEYGEN ?= $(MVM)/bin/plan-keygen
 PLAN_NEW ?= $(MVM)/bin/plan-new
 PLAN_SIGN ?= $(MVM)/bin/plan-sign

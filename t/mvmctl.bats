@@ -19,6 +19,8 @@ setup() {
 	assert_output --partial 'usage: mvmctl <verb>'
 	run -2 mvmctl down
 	run -2 mvmctl invoke
+	MVM_BUILDER=bogus run -2 mvmctl build
+	assert_output --partial 'MVM_BUILDER: nix, debian or auto'
 }
 
 @test "emit, validate and hash run the tools on .mvm/workload-ir.json by default" {
