@@ -97,7 +97,7 @@ man-check:
 fuzz: $(FUZZ)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
 	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) -lm
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) -lm
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
