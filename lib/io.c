@@ -70,20 +70,27 @@ int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int fsync_dir(const char *dir)
 {
-	char *copy = strdup(path);
-	int fd, r = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
 
-	if (!copy)
-		return -1;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
 	if (fd < 0)
 		return -1;
 	if (fsync(fd) < 0 && errno != EINVAL)
 		r = -1;
 	close(fd);
+	return r;
+}
+
+int fsync_parent(const char *path)
+{
+	char *copy = strdup(path);
+	int r;
+
+	if (!copy)
+		return -1;
+	r = fsync_dir(dirname(copy));
+	free(copy);
 	return r;
 }
 
@@ -113,7 +120,7 @@ int write_atomic(const char *path, const void *data, size_t n, mode_t mode, stru
 		unlink(tmp);
 		return EX_SYS;
 	}
-	if (fsync_dir_of(path) < 0)
+	if (fsync_parent(path) < 0)
 		return merr_sys(e, "fsync directory");
 	return 0;
 }

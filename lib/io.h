@@ -19,6 +19,10 @@ int write_all(int fd, const void *p, size_t n);
  * nothing is left behind and path is untouched.  0, or EX_SYS.
  */
 int write_atomic(const char *path, const void *data, size_t n, mode_t mode, struct merr *e);
+/* fsync a directory, or the directory a path is in (its entry made durable);
+ * 0 or -1 with errno. */
+int fsync_dir(const char *dir);
+int fsync_parent(const char *path);
 /* mkdir -p with mode for the directories it creates.  0, or EX_SYS. */
 int mkdir_p(const char *path, mode_t mode, struct merr *e);
 /* Flush and close stdout, reporting a failed write: 0, or EX_SYS. */

@@ -209,23 +209,6 @@ int key_load_public(const char *path, unsigned char pk[32], struct merr *e)
 	return r;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *c = strdup(path);
-	int fd, r = 0;
-
-	if (!c)
-		return -1;
-	fd = open(dirname(c), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(c);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = -1;
-	close(fd);
-	return r;
-}
-
 int file_create_excl(const char *path, const void *data, size_t n, unsigned mode,
 	struct merr *e)
 {

@@ -12,18 +12,6 @@
 #include "nonce.h"
 #include "plan.h"
 
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = -1;
-	close(fd);
-	return r;
-}
-
 int nonce_consume(const char *dir, const char *keyid, const char *nonce, int64_t valid_until,
 	struct merr *e)
 {
@@ -49,7 +37,7 @@ int nonce_consume(const char *dir, const char *keyid, const char *nonce, int64_t
 		unlink(f);
 		return EX_SYS;
 	}
-	if (fsync_path(sd) < 0) {
+	if (fsync_dir(sd) < 0) {
 		merr_set(e, EX_SYS, NULL, "%s: unable to fsync: %s", sd, strerror(errno));
 		unlink(f);
 		return EX_SYS;
