@@ -19,7 +19,8 @@ static void usage(int code)
 int main(int argc, char **argv)
 {
 	struct jopts o = { 0 };
-	struct buf in = BUF_INIT, out;
+	struct input in;
+	struct buf out;
 	struct merr e;
 	const char *file = NULL;
 	int c, nl = 0;
@@ -42,11 +43,11 @@ int main(int argc, char **argv)
 		usage(EX_USAGE);
 	if (optind < argc)
 		file = argv[optind];
-	if (read_file(file, &in, &e) != 0)
+	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
 
 	/* Parse and check everything before writing a byte. */
-	struct jdoc *d = json_parse(in.p ? in.p : "", in.len, &o, &e);
+	struct jdoc *d = json_parse(in.p, in.len, &o, &e);
 	if (!d)
 		tool_fail(file, &e);
 	buf_init_fd(&out, STDOUT_FILENO);
@@ -60,6 +61,6 @@ int main(int argc, char **argv)
 	}
 	json_free(d);
 	buf_free(&out);
-	buf_free(&in);
+	in_close(&in);
 	tool_exit(0);
 }

@@ -26,7 +26,8 @@ static int hash_sink(void *ctx, const void *p, size_t n)
 int main(int argc, char **argv)
 {
 	struct jopts o = { 0 };
-	struct buf in = BUF_INIT, out;
+	struct input in;
+	struct buf out;
 	struct merr e;
 	crypto_hash_sha256_state st;
 	unsigned char h[32];
@@ -62,10 +63,10 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		tool_die(EX_SYS, "unable to initialize libsodium");
-	if (read_file(file, &in, &e) != 0)
+	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
 
-	struct jdoc *d = json_parse(in.p ? in.p : "", in.len, &o, &e);
+	struct jdoc *d = json_parse(in.p, in.len, &o, &e);
 	if (!d)
 		tool_fail(file, &e);
 	/* Hash the canonical bytes as the writer produces them: the same
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 	hex_encode(hex, h, sizeof h);
 	json_free(d);
 	buf_free(&out);
-	buf_free(&in);
+	in_close(&in);
 	if (check)
 		tool_exit(strcmp(hex, check) == 0 ? EX_OK : EX_NO);
 	printf("%s\n", hex);

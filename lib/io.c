@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io.h"
@@ -50,6 +52,43 @@ int read_file(const char *path, struct buf *b, struct merr *e)
 	r = read_fd(fd, b, e);
 	close(fd);
 	return r;
+}
+
+int in_open(const char *path, struct input *in, struct merr *e)
+{
+	struct stat st;
+	int fd = 0, r;
+
+	memset(in, 0, sizeof *in);
+	in->b = (struct buf)BUF_INIT;
+	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return merr_sys(e, "open");
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size < SIZE_MAX) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			in->p = m;
+			in->len = in->maplen = (size_t)st.st_size;
+			if (fd > 0)
+				close(fd);
+			return 0;
+		}
+	}
+	r = read_fd(fd, &in->b, e);
+	if (fd > 0)
+		close(fd);
+	in->p = in->b.p ? in->b.p : "";
+	in->len = in->b.len;
+	return r;
+}
+
+void in_close(struct input *in)
+{
+	if (in->maplen)
+		munmap((void *)in->p, in->maplen);
+	buf_free(&in->b);
+	in->p = NULL;
+	in->len = in->maplen = 0;
 }
 
 int write_all(int fd, const void *p, size_t n)

@@ -11,6 +11,18 @@
 int read_fd(int fd, struct buf *b, struct merr *e);
 /* Read a whole file; path "-" or NULL reads stdin.  0, or EX_SYS. */
 int read_file(const char *path, struct buf *b, struct merr *e);
+/*
+ * A whole input, mapped when it is a regular file (no copy), else read.
+ * in_open: 0 or EX_SYS with e set; in_close releases it.
+ */
+struct input {
+	const char *p;
+	size_t len;
+	struct buf b;      /* when read */
+	size_t maplen;     /* when mapped */
+};
+int in_open(const char *path, struct input *in, struct merr *e);
+void in_close(struct input *in);
 /* write(2) until done, retrying on EINTR; 0 or -1 with errno. */
 int write_all(int fd, const void *p, size_t n);
 /*
