@@ -98,13 +98,6 @@ void buf_put(struct buf *b, const void *p, size_t n)
 	buf_put_fast(b, p, n);
 }
 
-void buf_putc(struct buf *b, char c)
-{
-	if (b->cap == b->len && buf_make_room(b, 1) < 0)
-		return;
-	b->p[b->len++] = c;
-}
-
 void buf_puts(struct buf *b, const char *s)
 {
 	buf_put(b, s, strlen(s));

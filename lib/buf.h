@@ -29,7 +29,6 @@ void buf_init_fd(struct buf *b, int fd);
 void buf_init_sink(struct buf *b, int (*sink)(void *, const void *, size_t), void *ctx);
 int buf_reserve(struct buf *b, size_t more);   /* 0, or -1 with b->err set */
 void buf_put(struct buf *b, const void *p, size_t n);
-void buf_putc(struct buf *b, char c);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write out everything buffered (fd mode); returns 0 or -1 (b->err). */
@@ -40,6 +39,13 @@ void buf_free(struct buf *b);
 
 /* Called by inline fast paths when the buffer is full. */
 int buf_make_room(struct buf *b, size_t more);
+
+static inline void buf_putc(struct buf *b, char c)
+{
+	if (b->cap == b->len && buf_make_room(b, 1) < 0)
+		return;
+	b->p[b->len++] = c;
+}
 
 static inline void buf_put_fast(struct buf *b, const void *p, size_t n)
 {

@@ -104,11 +104,12 @@ void json_linecol(const char *buf, size_t off, size_t *line, size_t *col)
 	*col = (size_t)(end - p) + 1;
 }
 
-static struct jtok *push_tok(struct parser *ps)
+static inline struct jtok *push_tok(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
 
-	if (d->nt == d->capt && grow((void **)&d->t, &d->capt, d->nt + 1, sizeof *d->t) < 0)
+	if (__builtin_expect(d->nt == d->capt, 0) &&
+	    grow((void **)&d->t, &d->capt, d->nt + 1, sizeof *d->t) < 0)
 		return NULL;
 	return &d->t[d->nt++];
 }
@@ -480,6 +481,9 @@ int json_keycmp(const char *a, size_t an, const char *b, size_t bn)
 	size_t n = an < bn ? an : bn, i = 0, j;
 	uint32_t ca, cb, ua, ub;
 
+	/* most names differ in their first byte, most are ASCII */
+	if (n && x[0] != y[0] && x[0] < 0x80 && y[0] < 0x80)
+		return x[0] < y[0] ? -1 : 1;
 	while (i + 8 <= n && load64(x + i) == load64(y + i))
 		i += 8;
 	while (i < n && x[i] == y[i])
@@ -600,13 +604,23 @@ static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-	/* Most JSON has no whitespace, or a newline and a run of spaces. */
+	/* Most JSON has no whitespace, or a newline and a run of spaces:
+	 * runs of spaces are skipped a word at a time to their end. */
 	if (p < end && *p > ' ')
 		return p;
-	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
-		p++;
-		while (end - p >= 8 && load64(p) == ONES * ' ')
-			p += 8;
+	while (p < end) {
+		if (end - p >= 8) {
+			uint64_t w = load64(p) ^ (ONES * ' ');
+			if (w == 0) {
+				p += 8;
+				continue;
+			}
+			p += __builtin_ctzll(w) >> 3;
+		}
+		if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+			p++;
+		else
+			break;
 	}
 	return p;
 }
