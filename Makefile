@@ -107,7 +107,16 @@ install: all
 	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
 	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8)
-	cp -R schemas mk $(DESTDIR)$(SHAREDIR)/
+	cp -R schemas mk nix $(DESTDIR)$(SHAREDIR)/
+	# What the builders need, in the checkout's layout under SHAREDIR; the
+	# libexec programs are linked from PREFIX/libexec, where mvmctl looks.
+	install -d $(DESTDIR)$(SHAREDIR)/agent $(DESTDIR)$(SHAREDIR)/tools \
+		$(DESTDIR)$(SHAREDIR)/libexec $(DESTDIR)$(PREFIX)/libexec
+	install -m 0755 $(AGENT_TARGETS) agent/init $(DESTDIR)$(SHAREDIR)/agent/
+	cp -R agent/wrappers $(DESTDIR)$(SHAREDIR)/agent/
+	install -m 0755 tools/build-kernel.sh $(DESTDIR)$(SHAREDIR)/tools/
+	install -m 0755 libexec/* $(DESTDIR)$(SHAREDIR)/libexec/
+	for f in libexec/*; do ln -sf ../share/mvm/$$f $(DESTDIR)$(PREFIX)/libexec/$${f#libexec/}; done
 
 clean:
 	rm -f $(TOOLS) $(UNIT) $(FUZZ) lib/libmvm.a lib/*.o lib/*.d bin/*.o bin/*.d \
