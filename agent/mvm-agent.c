@@ -999,7 +999,11 @@ static void conn_pump(struct conn *c)
 			send_error(c, ERRK_PAYLOAD_CAP, "stdin is larger than 16 MiB");
 			continue;
 		case EX_DATA:
-			send_error(c, ERRK_BAD_REQUEST, e.msg);
+			/* fixed texts only: the reader names a duplicate key, which
+			 * came from the host; do not echo it */
+			send_error(c, ERRK_BAD_REQUEST,
+				strncmp(e.msg, "duplicate member name", 21) == 0 ?
+				"duplicate member name" : e.msg);
 			continue;
 		default:
 			send_error(c, ERRK_INTERNAL, "out of memory");
@@ -1496,7 +1500,10 @@ int main(int argc, char **argv)
 	int check = 0, user_uid = -1, user_gid = -1, sfd;
 	sigset_t mask;
 
-	/* signals first: a SIGTERM during the boot checks is handled too */
+	/* signals first: a SIGTERM during the boot checks is handled too.
+	 * SIGCHLD must not be inherited as ignored (children would be reaped
+	 * behind our back and never reported). */
+	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

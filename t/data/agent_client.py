@@ -116,7 +116,7 @@ class Client:
                 if self.master is not None:
                     d = os.read(self.master, 1 << 20)
                 else:
-                    d = self.p.stdout.read1(1 << 20)
+                    d = os.read(self.p.stdout.fileno(), 1 << 20)
             except (OSError, ValueError):
                 d = b""
             if not d:
