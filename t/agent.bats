@@ -593,3 +593,19 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 		assert_output "mvm-agent: fatal: no virtio-serial port named org.mvm.agent"
 	fi
 }
+
+@test "started with SIGCHLD ignored (as some supervisors do), the agent still sees its runners exit" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'run json [["Alice"],{}]' 'run json [["Bob"],{}]'
+	run -0 "$CLIENT" --log "$T/agent.log" "$T/script" -- /usr/bin/python3 -c \
+		'import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])' \
+		"$AGENT" --stdio --root "$T/r" --wrapper-config "$T/r/etc/mvm/wrapper.json" --tmp "$T/calls"
+	assert_output - <<-'EOF'
+	stdout "hello, Alice"
+	exit 0
+	stdout "hello, Bob"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+}
