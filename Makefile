@@ -31,7 +31,7 @@ endif
 SODIUM_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 SODIUM_LIBS := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
 override CPPFLAGS += $(SODIUM_CFLAGS)
-LDLIBS += $(SODIUM_LIBS) -lm
+LDLIBS += $(SODIUM_LIBS) -lm -pthread
 
 TOOLS := $(patsubst %.c,%,$(wildcard bin/*.c))
 LIB_OBJ := $(patsubst %.c,%.o,$(wildcard lib/*.c))

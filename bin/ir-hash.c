@@ -1,5 +1,6 @@
 /* ir-hash — SHA-256 of the RFC 8785 canonical form of a JSON text */
 #include <getopt.h>
+#include <pthread.h>
 #include <sodium.h>
 #include "enc.h"
 #include "json.h"
@@ -17,9 +18,63 @@ static void usage(int code)
 	exit(code);
 }
 
+/*
+ * The canonical bytes are hashed on a second thread while the writer makes
+ * the next ones: the writer's chunks go through a small queue.  The bytes
+ * and their order are exactly the writer's; only the waiting overlaps.
+ */
+#define QLEN 4
+
+struct hasher {
+	pthread_mutex_t m;
+	pthread_cond_t more, room;
+	struct { unsigned char *p; size_t n; } q[QLEN];
+	int head, count, done;
+	crypto_hash_sha256_state st;
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hasher *h = arg;
+
+	for (;;) {
+		unsigned char *p;
+		size_t n;
+
+		pthread_mutex_lock(&h->m);
+		while (h->count == 0 && !h->done)
+			pthread_cond_wait(&h->more, &h->m);
+		if (h->count == 0) {
+			pthread_mutex_unlock(&h->m);
+			return NULL;
+		}
+		p = h->q[h->head].p;
+		n = h->q[h->head].n;
+		h->head = (h->head + 1) % QLEN;
+		h->count--;
+		pthread_cond_signal(&h->room);
+		pthread_mutex_unlock(&h->m);
+		crypto_hash_sha256_update(&h->st, p, n);
+		free(p);
+	}
+}
+
 static int hash_sink(void *ctx, const void *p, size_t n)
 {
-	crypto_hash_sha256_update(ctx, p, n);
+	struct hasher *h = ctx;
+	unsigned char *c = malloc(n ? n : 1);
+
+	if (!c)
+		return ENOMEM;
+	memcpy(c, p, n);
+	pthread_mutex_lock(&h->m);
+	while (h->count == QLEN)
+		pthread_cond_wait(&h->room, &h->m);
+	h->q[(h->head + h->count) % QLEN].p = c;
+	h->q[(h->head + h->count) % QLEN].n = n;
+	h->count++;
+	pthread_cond_signal(&h->more);
+	pthread_mutex_unlock(&h->m);
 	return 0;
 }
 
@@ -29,7 +84,6 @@ int main(int argc, char **argv)
 	struct input in;
 	struct buf out;
 	struct merr e;
-	crypto_hash_sha256_state st;
 	unsigned char h[32];
 	char hex[65];
 	const char *file = NULL, *check = NULL;
@@ -71,14 +125,27 @@ int main(int argc, char **argv)
 		tool_fail(file, &e);
 	/* Hash the canonical bytes as the writer produces them: the same
 	 * code path as ir-canon, never a second serializer. */
-	crypto_hash_sha256_init(&st);
-	buf_init_sink(&out, hash_sink, &st);
-	if (json_canon(d, json_root(d), &out) != 0 || buf_flush(&out) < 0) {
+	static struct hasher hs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+		PTHREAD_COND_INITIALIZER };
+	pthread_t th;
+	crypto_hash_sha256_init(&hs.st);
+	if ((errno = pthread_create(&th, NULL, hash_thread, &hs)) != 0) {
+		merr_sys(&e, "start the hashing thread");
+		tool_fail(NULL, &e);
+	}
+	buf_init_sink(&out, hash_sink, &hs);
+	int failed = json_canon(d, json_root(d), &out) != 0 || buf_flush(&out) < 0;
+	pthread_mutex_lock(&hs.m);
+	hs.done = 1;
+	pthread_cond_signal(&hs.more);
+	pthread_mutex_unlock(&hs.m);
+	pthread_join(th, NULL);
+	if (failed) {
 		errno = out.err;
 		merr_sys(&e, "canonicalize");
 		tool_fail(file, &e);
 	}
-	crypto_hash_sha256_final(&st, h);
+	crypto_hash_sha256_final(&hs.st, h);
 	hex_encode(hex, h, sizeof h);
 	json_free(d);
 	buf_free(&out);

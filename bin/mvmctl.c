@@ -63,7 +63,13 @@ static int run(char **av, const char *out_path)
 	int status, fd = -1;
 	pid_t pid;
 
-	if (out_path) {
+	if (out_path && strcmp(out_path, "/dev/null") == 0) {
+		/* discard: open it, never replace it */
+		fd = open(out_path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			tool_die(EX_SYS, "/dev/null: %s", strerror(errno));
+		out_path = NULL;
+	} else if (out_path) {
 		snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
@@ -82,7 +88,9 @@ static int run(char **av, const char *out_path)
 		if (errno != EINTR)
 			tool_die(EX_SYS, "waitpid: %s", strerror(errno));
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
-	if (fd >= 0) {
+	if (fd >= 0 && !out_path) {
+		close(fd);
+	} else if (fd >= 0) {
 		if (fsync(fd) < 0 && status == 0)
 			status = EX_SYS;
 		close(fd);
