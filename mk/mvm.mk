@@ -11,9 +11,7 @@
 #   MVM_ENTRY      the declaration                         (entry.py)
 #   MVM_DIR        generated state                         (.mvm)
 #   MVM_SOURCES    files whose change re-emits the IR      (MVM_ENTRY, src/**)
-#   MVM_BUILDER    nix, debian or auto: Nix when libexec/mvm-build-nix --probe
-#                  finds nix and a nixpkgs, else Debian      (auto)
-#   MVM_BUILD_OPTS extra builder options                   (e.g. --size-mb 256)
+#   MVM_BUILDER, MVM_BUILD_OPTS: see mk/build.mk (included from here)
 #   MVM_PLAN_OPTS  extra plan-new options                  (--valid-for 600)
 #   MVM_BOOT_OPTS  extra vm-boot options                   ()
 #   INPUT          KEY=VALUE arguments for invoke, space-separated
@@ -26,7 +24,7 @@
 #   $(MVM_DIR)/workload-ir.json   emit (mvm-emit)
 #   validate                      ir-validate
 #   $(MVM_DIR)/ir.hash            ir-hash
-#   image, $(MVM_DIR)/image.key   build (mvm-build-rootfs or mvm-build-nix; cached by content)
+#   image, $(MVM_DIR)/image.key   build: mk/build.mk
 #   mvm-key                       the signing key (plan-keygen), once per MVM_HOME
 #   $(MVM_DIR)/plan.json          plan-new
 #   $(MVM_DIR)/plan.dsse.json     plan-sign
@@ -41,7 +39,6 @@
 MVM_ENTRY ?= entry.py
 MVM_DIR ?= .mvm
 MVM_SOURCES ?= $(MVM_ENTRY) $(shell find src -type f 2>/dev/null)
-MVM_BUILD_OPTS ?=
 MVM_PLAN_OPTS ?= --valid-for 600
 MVM_BOOT_OPTS ?=
 INPUT ?=
@@ -49,11 +46,6 @@ INPUT ?=
 MVM_EMIT ?= $(MVM)/bin/mvm-emit
 IR_VALIDATE ?= $(MVM)/bin/ir-validate
 IR_HASH ?= $(MVM)/bin/ir-hash
-MVM_BUILDER ?= auto
-ifeq ($(MVM_BUILDER),auto)
-override MVM_BUILDER := $(shell $(MVM)/libexec/mvm-build-nix --probe >/dev/null 2>&1 && echo nix || echo debian)
-endif
-MVM_BUILD ?= $(MVM)/libexec/$(if $(filter nix,$(MVM_BUILDER)),mvm-build-nix,mvm-build-rootfs)
 PLAN_KEYGEN ?= $(MVM)/bin/plan-keygen
 PLAN_NEW ?= $(MVM)/bin/plan-new
 PLAN_SIGN ?= $(MVM)/bin/plan-sign
@@ -66,9 +58,10 @@ MVM_HOME_DIR = $(or $(MVM_HOME),$(HOME)/.mvm)
 MVM_KEY = $(MVM_HOME_DIR)/keys/host-signer.ed25519
 MVM_AUDIT_LOG ?= $(MVM_HOME_DIR)/audit/local.jsonl
 MVM_RUN = $(MVM_DIR)/run
-MVM_IMAGE = $(MVM_DIR)/image/$$(cat $(MVM_DIR)/image.key)
 
-.PHONY: validate image mvm-key admit up invoke down audit-verify mvm-clean mvm-force
+include $(dir $(lastword $(MAKEFILE_LIST)))build.mk
+
+.PHONY: validate mvm-key admit up invoke down audit-verify mvm-clean
 .DELETE_ON_ERROR:
 
 $(MVM_DIR)/workload-ir.json: $(MVM_SOURCES)
@@ -80,14 +73,6 @@ validate: $(MVM_DIR)/workload-ir.json
 
 $(MVM_DIR)/ir.hash: $(MVM_DIR)/workload-ir.json
 	$(IR_HASH) $< > $@.tmp && mv $@.tmp $@
-
-# The builder is content-addressed and answers a cache hit in about a
-# second, so it runs every time; image.key changes only when the image does.
-$(MVM_DIR)/image.key: $(MVM_DIR)/workload-ir.json mvm-force
-	@dir=$$($(MVM_BUILD) $(MVM_BUILD_OPTS) -C . -o $(MVM_DIR)/image $<) && basename "$$dir" > $@.tmp && \
-	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-
-image: $(MVM_DIR)/image.key
 
 mvm-key: $(MVM_KEY)
 $(MVM_KEY):
