@@ -54,11 +54,7 @@ int main(int argc, char **argv)
 	json_canon(d, json_root(d), &out);
 	if (nl)
 		buf_putc(&out, '\n');
-	if (buf_flush(&out) < 0) {
-		errno = out.err;
-		merr_sys(&e, "write to standard output");
-		tool_fail(NULL, &e);
-	}
+	tool_flush(&out);
 	json_free(d);
 	buf_free(&out);
 	in_close(&in);

@@ -161,11 +161,7 @@ int main(int argc, char **argv)
 		if (normalize && errs.n == 0 && norm.len)
 			buf_put(&out, norm.p, norm.len);
 	}
-	if (buf_flush(&out) < 0) {
-		errno = out.err;
-		merr_sys(&e, "write to standard output");
-		tool_fail(NULL, &e);
-	}
+	tool_flush(&out);
 	int code = errs.n ? EX_NO : EX_OK;
 	ir_errors_free(&errs);
 	strlist_free(&langs);

@@ -75,11 +75,7 @@ int main(int argc, char **argv)
 		tool_fail(NULL, &e);
 	if (nl)
 		buf_putc(&out, '\n');
-	if (buf_flush(&out) < 0) {
-		errno = out.err;
-		merr_sys(&e, "write to standard output");
-		tool_fail(NULL, &e);
-	}
+	tool_flush(&out);
 	buf_free(&out);
 	buf_free(&in);
 	tool_exit(0);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "err.h"
+#include "buf.h"
 #include "io.h"
 
 static const char *progname = "mvm";
@@ -45,6 +46,18 @@ void tool_die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
+}
+
+/* Write out what is buffered for fd 1, or fail with 4. */
+static inline void tool_flush(struct buf *out)
+{
+	struct merr e;
+
+	if (buf_flush(out) < 0) {
+		errno = out->err;
+		merr_sys(&e, "write to standard output");
+		tool_fail(NULL, &e);
+	}
 }
 
 /* Close stdout and exit with code, or 4 if stdout could not be written. */
