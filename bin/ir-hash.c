@@ -1,9 +1,9 @@
 /* ir-hash — SHA-256 of the RFC 8785 canonical form of a JSON text */
 #include <getopt.h>
 #include <pthread.h>
-#include <sodium.h>
 #include "enc.h"
 #include "json.h"
+#include "sha256s.h"
 #include "tool.h"
 
 static void usage(int code)
@@ -29,8 +29,8 @@ struct hasher {
 	pthread_mutex_t m;
 	pthread_cond_t more, room;
 	struct { unsigned char *p; size_t n; } q[QLEN];
-	int head, count, done;
-	crypto_hash_sha256_state st;
+	int head, count, done, failed;
+	struct sha256s *st;
 };
 
 static void *hash_thread(void *arg)
@@ -54,7 +54,8 @@ static void *hash_thread(void *arg)
 		h->count--;
 		pthread_cond_signal(&h->room);
 		pthread_mutex_unlock(&h->m);
-		crypto_hash_sha256_update(&h->st, p, n);
+		if (!h->failed && sha256s_update(h->st, p, n) != 0)
+			h->failed = 1;   /* read by main after the join */
 		free(p);
 	}
 }
@@ -115,8 +116,6 @@ int main(int argc, char **argv)
 		if (n != 64 || i != n)
 			tool_die(EX_USAGE, "-c: %s is not 64 lowercase hex digits", check);
 	}
-	if (sodium_init() < 0)
-		tool_die(EX_SYS, "unable to initialize libsodium");
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
 
@@ -128,7 +127,10 @@ int main(int argc, char **argv)
 	static struct hasher hs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 		PTHREAD_COND_INITIALIZER };
 	pthread_t th;
-	crypto_hash_sha256_init(&hs.st);
+	if (!(hs.st = sha256s_new())) {
+		merr_sys(&e, "start hashing");
+		tool_fail(NULL, &e);
+	}
 	if ((errno = pthread_create(&th, NULL, hash_thread, &hs)) != 0) {
 		merr_sys(&e, "start the hashing thread");
 		tool_fail(NULL, &e);
@@ -145,7 +147,8 @@ int main(int argc, char **argv)
 		merr_sys(&e, "canonicalize");
 		tool_fail(file, &e);
 	}
-	crypto_hash_sha256_final(&hs.st, h);
+	if (hs.failed | sha256s_final(hs.st, h)) /* both: final frees the stream */
+		tool_die(EX_SYS, "unable to hash: libcrypto failed");
 	hex_encode(hex, h, sizeof h);
 	json_free(d);
 	buf_free(&out);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "enc.h"
 #include "json.h"
+#include "digest.h"
 #include "plan.h"
 #include "tool.h"
 
@@ -320,23 +321,31 @@ int main(int argc, char **argv)
 		json_free(d);
 	}
 
-	/* The image. */
-	if (image) {
-		snprintf(pathbuf, sizeof pathbuf, "%s/rootfs.ext4", image);
-		if (file_digest(pathbuf, p.rootfs, &e) != 0)
+	/* The image: its files hashed in parallel. */
+	{
+		char rp[PATH_MAX], kp[PATH_MAX], ip[PATH_MAX], dg[3][DIGEST_LEN + 1];
+		const char *paths[3];
+		size_t n = 2;
+		if (image) {
+			snprintf(rp, sizeof rp, "%s/rootfs.ext4", image);
+			snprintf(kp, sizeof kp, "%s/vmlinux", image);
+			snprintf(ip, sizeof ip, "%s/initrd", image);
+			rootfs = rp;
+			kernel = kp;
+			initrd = access(ip, F_OK) == 0 ? ip : NULL;
+			snprintf(pathbuf, sizeof pathbuf, "%s/mvm-meta.json", image);
+			meta = pathbuf;
+		}
+		paths[0] = rootfs;
+		paths[1] = kernel;
+		if (initrd)
+			paths[n++] = initrd;
+		if (file_digests(n, paths, NULL, dg, &e) != 0)
 			tool_fail(NULL, &e);
-		snprintf(pathbuf, sizeof pathbuf, "%s/vmlinux", image);
-		if (file_digest(pathbuf, p.kernel, &e) != 0)
-			tool_fail(NULL, &e);
-		snprintf(pathbuf, sizeof pathbuf, "%s/initrd", image);
-		if (access(pathbuf, F_OK) == 0 && file_digest(pathbuf, p.initrd, &e) != 0)
-			tool_fail(NULL, &e);
-		snprintf(pathbuf, sizeof pathbuf, "%s/mvm-meta.json", image);
-		meta = pathbuf;
-	} else {
-		if (file_digest(rootfs, p.rootfs, &e) != 0 || file_digest(kernel, p.kernel, &e) != 0 ||
-		    (initrd && file_digest(initrd, p.initrd, &e) != 0))
-			tool_fail(NULL, &e);
+		memcpy(p.rootfs, dg[0], sizeof p.rootfs);
+		memcpy(p.kernel, dg[1], sizeof p.kernel);
+		if (initrd)
+			memcpy(p.initrd, dg[2], sizeof p.initrd);
 	}
 	{
 		struct buf mb = BUF_INIT;

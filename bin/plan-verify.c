@@ -8,6 +8,7 @@
 #include "json.h"
 #include "keys.h"
 #include "nonce.h"
+#include "digest.h"
 #include "plan.h"
 #include "tool.h"
 
@@ -15,7 +16,7 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-n] [-k pubfile]... [--skew secs] [--now time] [--no-consume]\n"
-		"       [--ir ir.json] [--image dir] [envelope]\n"
+		"       [--ir ir.json] [--image dir [--digest-cache]] [envelope]\n"
 		"Verify a DSSE-signed ExecutionPlan and record its nonce; print the plan.\n"
 		"  -k file       trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
 		"  --skew secs   widen the validity window by secs on both sides (default 0)\n"
@@ -23,12 +24,14 @@ static void usage(int code)
 		"  --no-consume  check the nonce store but do not record the nonce\n"
 		"  --ir file     the IR must hash to the plan's ir_hash\n"
 		"  --image dir   dir's rootfs.ext4, vmlinux, initrd, mvm-meta.json must match\n"
+		"  --digest-cache  take a file's digest from $MVM_HOME/digests when the file is\n"
+		"                unchanged (same inode, size, mtime, ctime) since it was hashed\n"
 		"Exit: 0 admitted, 1 refused, 2 usage, 3 malformed input, 4 system error.\n",
 		progname);
 	exit(code);
 }
 
-enum { O_SKEW = 256, O_NOW, O_NOCONSUME, O_IR, O_IMAGE };
+enum { O_SKEW = 256, O_NOW, O_NOCONSUME, O_IR, O_IMAGE, O_DCACHE };
 
 #define MAXKEYS 64
 
@@ -54,26 +57,39 @@ static __attribute__((noreturn)) void refuse_e(const char *what, const struct me
 	refuse(what, "%s%s%s", e->where, e->where[0] ? ": " : "", e->msg);
 }
 
-/* Compare one image file with the plan's digest: 0 if it matches, 1 with
- * a message in msg if not; a file that cannot be read is a system error. */
-static int image_file(const char *dir, const char *name, const char *want, char *msg,
+/* Compare the image's files with the plan's digests, hashing them in
+ * parallel: 0 if all match, 1 with a message in msg for the first that
+ * does not; a file that cannot be read is a system error (-1). */
+static int image_files(const char *dir, const struct plan *p, const char *cachedir, char *msg,
 	size_t n, struct merr *e)
 {
-	char path[PATH_MAX], got[DIGEST_LEN + 1];
+	static const char *const names[] = { "rootfs.ext4", "vmlinux", "initrd",
+		"mvm-meta.json" };
+	const char *want[] = { p->rootfs, p->kernel, p->initrd, p->meta };
+	char path[4][PATH_MAX], got[4][DIGEST_LEN + 1];
+	const char *paths[4];
+	size_t i, k = 0, which[4];
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (!want[0]) {
-		if (access(path, F_OK) != 0)
-			return 0;
-		snprintf(msg, n, "%s is present but the plan names no %s", path, name);
-		return 1;
+	for (i = 0; i < 4; i++) {
+		snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+		if (want[i][0]) {
+			which[k] = i;
+			paths[k++] = path[i];
+		} else if (access(path[i], F_OK) == 0) {
+			snprintf(msg, n, "%s is present but the plan names no %s", path[i],
+				names[i]);
+			return 1;
+		}
 	}
-	if (file_digest(path, got, e) != 0)
+	if (file_digests(k, paths, cachedir, got, e) != 0)
 		return -1;
-	if (strcmp(got, want) == 0)
-		return 0;
-	snprintf(msg, n, "%s is %s, the plan says %s", path, got, want);
-	return 1;
+	for (i = 0; i < k; i++)
+		if (strcmp(got[i], want[which[i]]) != 0) {
+			snprintf(msg, n, "%s is %s, the plan says %s", paths[i], got[i],
+				want[which[i]]);
+			return 1;
+		}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -87,13 +103,14 @@ int main(int argc, char **argv)
 	struct merr e;
 	size_t nkeys = 0;
 	int64_t now = 0, skew = 0;
-	int c, nl = 0, consume = 1, have_now = 0, r, recorded = 0;
+	int c, nl = 0, consume = 1, have_now = 0, r, recorded = 0, dcache = 0;
 	static const struct option lopts[] = {
 		{ "skew", required_argument, NULL, O_SKEW },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "no-consume", no_argument, NULL, O_NOCONSUME },
 		{ "ir", required_argument, NULL, O_IR },
 		{ "image", required_argument, NULL, O_IMAGE },
+		{ "digest-cache", no_argument, NULL, O_DCACHE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +134,7 @@ int main(int argc, char **argv)
 		case O_NOCONSUME: consume = 0; break;
 		case O_IR: ir = optarg; break;
 		case O_IMAGE: image = optarg; break;
+		case O_DCACHE: dcache = 1; break;
 		case 'h': usage(0);
 		/* fallthrough */
 		default: usage(EX_USAGE);
@@ -195,20 +213,16 @@ int main(int argc, char **argv)
 		buf_free(&cb);
 	}
 	if (image) {
-		static const char *const names[] = { "rootfs.ext4", "vmlinux", "initrd",
-			"mvm-meta.json" };
-		const char *want[] = { p.rootfs, p.kernel, p.initrd, p.meta };
-		char msg[PATH_MAX + 256];
-		size_t i;
-		for (i = 0; i < 4; i++) {
-			r = image_file(image, names[i], want[i], msg, sizeof msg, &e);
-			if (r != 0 && recorded)
-				nonce_release(nonces, signer, p.nonce);
-			if (r < 0)
-				tool_fail(NULL, &e);
-			if (r > 0)
-				refuse("image", "%s", msg);
-		}
+		char msg[PATH_MAX + 256], cachedir[PATH_MAX];
+		if (dcache && digest_cache_dir(cachedir, sizeof cachedir, &e) != 0)
+			tool_fail(NULL, &e);
+		r = image_files(image, &p, dcache ? cachedir : NULL, msg, sizeof msg, &e);
+		if (r != 0 && recorded)
+			nonce_release(nonces, signer, p.nonce);
+		if (r < 0)
+			tool_fail(NULL, &e);
+		if (r > 0)
+			refuse("image", "%s", msg);
 	}
 
 	/* Admitted: print the signed bytes, exactly. */

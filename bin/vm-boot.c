@@ -27,7 +27,7 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-d] [-k pubfile]... [-i imagedir] [-S statedir] [-b backend]\n"
-		"       [-a accel] [-f auditlog] [-s secretfile] [--now time] plan.dsse.json\n"
+		"       [-a accel] [-f auditlog] [-s secretfile] [--rehash] [--now time] plan.dsse.json\n"
 		"       %s --print-config [-i imagedir] [-S statedir] plan.json\n"
 		"Admit a signed ExecutionPlan (plan-verify), record it (audit-append), boot its\n"
 		"image and serve the guest agent on a Firecracker-style vsock socket.\n"
@@ -39,6 +39,8 @@ static void usage(int code)
 		"  -a accel      auto (default), kvm or tcg (QEMU)\n"
 		"  -f log        audit log for audit-append (default its own)\n"
 		"  -s file       secret key for audit-append (default its own)\n"
+		"  --rehash      hash every image file, even one unchanged since it was last\n"
+		"                hashed (default: plan-verify --digest-cache)\n"
 		"  --now time    check the plan's window at time (tests)\n"
 		"  --print-config  print the Firecracker config for a plan and image; boot nothing\n"
 		"Exit: 0 the VM ran and stopped (or -d: it is up), 1 plan refused, 2 usage,\n"
@@ -649,12 +651,13 @@ int main(int argc, char **argv)
 	const char *image = ".mvm/image/current", *state = NULL, *backend = "auto", *accel = "auto";
 	const char *now = NULL, *why = "";
 	const char *keys[32];
-	int nkeys = 0, detach = 0, print_config = 0, c, r, readyfd = -1;
+	int nkeys = 0, detach = 0, print_config = 0, rehash = 0, c, r, readyfd = -1;
 	struct buf planjs = BUF_INIT, err = BUF_INIT;
 	struct merr e;
-	enum { O_NOW = 256, O_PRINT_CONFIG };
+	enum { O_NOW = 256, O_PRINT_CONFIG, O_REHASH };
 	static const struct option lopts[] = {
 		{ "now", required_argument, NULL, O_NOW },
+		{ "rehash", no_argument, NULL, O_REHASH },
 		{ "print-config", no_argument, NULL, O_PRINT_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -684,6 +687,7 @@ int main(int argc, char **argv)
 		case 's': audit_key = optarg; break;
 		case O_NOW: now = optarg; break;
 		case O_PRINT_CONFIG: print_config = 1; break;
+		case O_REHASH: rehash = 1; break;
 		case 'h': usage(0);
 		/* fallthrough */
 		default: usage(EX_USAGE);
@@ -727,6 +731,8 @@ int main(int argc, char **argv)
 		}
 		av[n++] = (char *)"--image";
 		av[n++] = vm.image;
+		if (!rehash)
+			av[n++] = (char *)"--digest-cache";
 		if (now) {
 			av[n++] = (char *)"--now";
 			av[n++] = (char *)now;

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sodium.h>
 #include "enc.h"
 #include "json.h"
 #include "plan.h"
@@ -594,36 +593,5 @@ int plan_window(const struct plan *p, int64_t now, int64_t skew, struct merr *e)
 		return merr_set(e, EX_NO, NULL, "not yet valid: valid_from is %s, now is %s", a, n);
 	if (now - skew >= p->valid_until)
 		return merr_set(e, EX_NO, NULL, "expired: valid_until was %s, now is %s", b, n);
-	return 0;
-}
-
-int file_digest(const char *path, char out[DIGEST_LEN + 1], struct merr *e)
-{
-	crypto_hash_sha256_state st;
-	unsigned char h[32], blk[65536];
-	char hex[65];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return merr_set(e, EX_SYS, NULL, "%s: unable to open: %s", path, strerror(errno));
-	crypto_hash_sha256_init(&st);
-	for (;;) {
-		n = read(fd, blk, sizeof blk);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			merr_set(e, EX_SYS, NULL, "%s: unable to read: %s", path, strerror(errno));
-			close(fd);
-			return EX_SYS;
-		}
-		if (n == 0)
-			break;
-		crypto_hash_sha256_update(&st, blk, (size_t)n);
-	}
-	close(fd);
-	crypto_hash_sha256_final(&st, h);
-	hex_encode(hex, h, 32);
-	snprintf(out, DIGEST_LEN + 1, "sha256:%s", hex);
 	return 0;
 }

@@ -64,7 +64,4 @@ int plan_secret_release_ok(const char *s);
  * at most 64 bytes (tenants: no ':'). */
 int plan_name_ok(const char *s, size_t n, int allow_colon);
 
-/* SHA-256 of a file's bytes as "sha256:<hex>" (out: DIGEST_LEN + 1). */
-int file_digest(const char *path, char out[DIGEST_LEN + 1], struct merr *e);
-
 #endif

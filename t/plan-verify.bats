@@ -193,6 +193,61 @@ setup() {
 	run -0 plan-verify --image "$IMG" --now $NOW "$E"
 }
 
+# The digest cache: entries only for files whose ctime is 2 s old or more.
+cache_entry() { # FILE -> the path of its digest-cache entry
+	printf '%s/digests/%x-%x' "$MVM_HOME" "$(stat -c %d "$1")" "$(stat -c %i "$1")"
+}
+
+@test "--digest-cache: an unchanged file's digest is remembered, and is what is used" {
+	sleep 2.1   # the image's ctime must be 2 s old before it is remembered
+	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	c=$(cache_entry "$IMG/rootfs.ext4")
+	[ "$(stat -c %a "$c")" = 600 ]
+	[ "$(stat -c %a "$MVM_HOME/digests")" = 700 ]
+	[ "$(cut -d' ' -f6 "$c")" = "$(jq -r .image.rootfs "$P")" ]
+	# an entry is believed while the file is unchanged: a wrong digest in it
+	# (which only this user could write) is what gets compared ...
+	sed -i 's/sha256:[0-9a-f]*/sha256:'"$(printf '0%.0s' $(seq 64))"'/' "$c"
+	run -1 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	assert_output --partial "rootfs.ext4 is sha256:0000000000"
+	# ... and without --digest-cache the file is hashed
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+}
+
+@test "--digest-cache: a file changed in place, mtime put back, is hashed again and refused" {
+	sleep 2.1
+	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	[ -e "$(cache_entry "$IMG/rootfs.ext4")" ]
+	mtime=$(stat -c %y "$IMG/rootfs.ext4")
+	printf 'ROOTFS' | dd of="$IMG/rootfs.ext4" conv=notrunc status=none  # same size
+	touch -d "$mtime" "$IMG/rootfs.ext4"
+	[ "$(stat -c %y "$IMG/rootfs.ext4")" = "$mtime" ]
+	run -1 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	assert_output --partial "image: $IMG/rootfs.ext4 is sha256:$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64), the plan says"
+}
+
+@test "--digest-cache: nothing is remembered of a fresh file, or in a directory others can write" {
+	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	[ ! -e "$(cache_entry "$IMG/rootfs.ext4")" ]
+	sleep 2.1
+	chmod 0770 "$MVM_HOME/digests"
+	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	[ -z "$(ls "$MVM_HOME/digests")" ]
+	chmod 0700 "$MVM_HOME/digests"
+	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
+	[ -e "$(cache_entry "$IMG/rootfs.ext4")" ]
+}
+
+@test "--image: files of several MiB hash as sha256sum does, in parallel" {
+	head -c 5300000 /dev/urandom >"$IMG/rootfs.ext4"
+	head -c 1300000 /dev/urandom >"$IMG/vmlinux"
+	mk_plan --not-before 2030-01-01T00:00:00Z >"$P"
+	[ "$(jq -r .image.rootfs "$P")" = "sha256:$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64)" ]
+	[ "$(jq -r .image.kernel "$P")" = "sha256:$(sha256sum <"$IMG/vmlinux" | cut -c1-64)" ]
+	plan-sign "$P" >"$E"
+	run -0 plan-verify --image "$IMG" --now $NOW "$E"
+}
+
 @test "expired nonces are pruned from the store" {
 	run -0 plan-verify --now $NOW "$E"
 	keyid=$(jq -r '.signatures[0].keyid' "$E")
