@@ -1677,6 +1677,13 @@ int main(int argc, char **argv)
 		}
 	if (mux.on)
 		mux_hello();
+	if (transport == T_SERIAL || transport == T_VSOCK) {
+		/* the guest's own clock, next to init's lines on the console */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		logmsg("serving at %ld.%02ld s", (long)ts.tv_sec, ts.tv_nsec / 10000000);
+	}
 	if (opt.verbose)
 		logmsg("serving (%s tier, entrypoint %s)", rt.warm ? "warm" : "cold",
 			entry.ok ? "ok" : "invalid");

@@ -23,12 +23,12 @@ setup() {
 
 dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 
-@test "dry run: mounts, hostname, users, /etc read-only, drives by serial, agent on the virtio port" {
+@test "dry run: mounts, hostname, users checked, /etc read-only, drives by serial, agent on the virtio port" {
 	run -0 dry
 	assert_output - <<-EOF
-	mvm-init: starting at 0.42 s
-	+ mkdir -p $R/proc $R/sys $R/dev $R/tmp $R/run
+	+ mkdir -p $R/dev $R/tmp $R/run
 	+ mount -t proc -o nosuid,nodev,noexec proc $R/proc
+	mvm-init: starting at 0.42 s
 	+ mount -t sysfs -o nosuid,nodev,noexec sysfs $R/sys
 	+ mount -t devtmpfs -o nosuid,mode=0755 devtmpfs $R/dev
 	+ mkdir -p $R/dev/pts $R/dev/shm
@@ -40,13 +40,10 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	+ ln -s /proc/self/fd/0 $R/dev/stdin
 	+ ln -s /proc/self/fd/1 $R/dev/stdout
 	+ ln -s /proc/self/fd/2 $R/dev/stderr
-	+ hostname fn-1
+	+ echo fn-1 >$R/proc/sys/kernel/hostname
 	mvm-init: hostname fn-1
-	+ touch $R/etc/group
-	+ sh -c echo 'mvm-agent:x:990:990:mvm agent:/nonexistent:/bin/false' >>'$R/etc/passwd'
-	+ sh -c echo 'mvm-worker:x:1000:1000:mvm function:/nonexistent:/bin/false' >>'$R/etc/passwd'
-	+ sh -c echo 'mvm-agent:x:990:' >>'$R/etc/group'
-	+ sh -c echo 'mvm-worker:x:1000:' >>'$R/etc/group'
+	mvm-init: warning: /etc/passwd names no mvm-agent or no mvm-worker (the agent uses uids 990 and 1000 all the same)
+	mvm-init: warning: /etc/group names no mvm-agent or no mvm-worker (the agent uses uids 990 and 1000 all the same)
 	+ mount --bind $R/etc $R/etc
 	+ mount -o remount,bind,ro,nosuid,nodev $R/etc
 	+ mkdir -p $R/mnt/config
@@ -70,8 +67,8 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	EOF
 }
 
-@test "dry run: the virtio port wins over /dev/vsock, which is used without one; users present are not added; no drives, no cmdline" {
-	mkdir -p "$R/dev"
+@test "dry run: the virtio port wins over /dev/vsock, which is used without one; users present are not warned of; no drives, no cmdline; /dev mounted already" {
+	mkdir -p "$R/dev" "$R/tmp" "$R/run"
 	: >"$R/dev/vsock"
 	run -0 dry
 	assert_line --partial "/usr/bin/mvm-agent --serial auto "
@@ -80,17 +77,21 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	printf 'mvm-agent:x:990:\nmvm-worker:x:1000:\n' >"$R/etc/group"
 	rm -r "$R/sys/block" "$R/proc/cmdline"
 	echo fn-name >"$R/etc/mvm/name"
+	: >"$R/dev/null"
 	run -0 dry
-	refute_output --partial "mvm-agent:x"
+	refute_output --partial "warning"
 	refute_output --partial "/mnt/"
-	assert_line "+ hostname fn-name"
+	refute_output --partial "devtmpfs"
+	refute_output --partial "mkdir -p $R/dev "
+	assert_line "+ mkdir -p $R/dev/pts $R/dev/shm"
+	assert_line "+ echo fn-name >$R/proc/sys/kernel/hostname"
 	assert_line "+ $R/usr/bin/mvm-agent --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
 }
 
 @test "dry run: hostile command-line values are not used" {
 	echo 'mvm.hostname=a;reboot mvm.seccomp=$(id)' >"$R/proc/cmdline"
 	run -0 dry
-	assert_line "+ hostname mvm"
+	assert_line "+ echo mvm >$R/proc/sys/kernel/hostname"
 	assert_line --partial "--seccomp standard "
 }
 
@@ -106,9 +107,10 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	assert_output "mvm-init: not PID 1; refusing to run (set MVM_INIT_ROOT for tests)"
 }
 
-@test "for real, as PID 1 of a PID and mount namespace: mounts, starts the agent, stops it on SIGTERM" {
+# --uts: init writes the hostname, which must not be the host's
+@test "for real, as PID 1 of a PID and mount namespace: mounts, starts the agent, reaps orphans, stops it on SIGTERM" {
 	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
-	[ "$(unshare --pid --fork --mount --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
+	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
 		skip "cannot create PID and mount namespaces here"
 	rm -r "$R/sys/block"
 	# a stub agent: records its argv and what is mounted, then asks PID 1 to stop
@@ -117,11 +119,15 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	echo "argv: \$*" >"$BATS_TEST_TMPDIR/agent.out"
 	grep -c " $R/" /proc/self/mountinfo >>"$BATS_TEST_TMPDIR/agent.out"
 	id -u >>"$BATS_TEST_TMPDIR/agent.out"
+	# an orphan for PID 1 to reap while it waits for the agent
+	( sleep 0.2 & )
+	sleep 1
+	grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l >>"$BATS_TEST_TMPDIR/agent.out"
 	kill -TERM 1
 	exec sleep 300
 	EOF
 	chmod +x "$BATS_TEST_TMPDIR/agent"
-	run -0 timeout 60 unshare --pid --fork --mount --propagation private \
+	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
 		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
 		busybox sh "$INIT"
 	assert_line --regexp '^mvm-init: agent started at [0-9.]+ s$'
@@ -133,6 +139,33 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	# proc, sys, dev, dev/pts, dev/shm, tmp, run and /etc (bind) at least
 	[ "${lines[1]}" -ge 8 ]
 	assert_line --index 2 0
+	# no zombie: the orphan was reaped
+	assert_line --index 3 0
 	# the stub was stopped with the namespace: nothing left
+	run -1 pgrep -f "$BATS_TEST_TMPDIR/agent"
+}
+
+@test "for real: an agent that exits is started again, two seconds later" {
+	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
+	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
+		skip "cannot create PID and mount namespaces here"
+	rm -r "$R/sys/block"
+	# the first start exits 3; the second asks PID 1 to stop
+	cat >"$BATS_TEST_TMPDIR/agent" <<-EOF
+	#!/bin/sh
+	if [ ! -e "$BATS_TEST_TMPDIR/once" ]; then : >"$BATS_TEST_TMPDIR/once"; exit 3; fi
+	echo second >"$BATS_TEST_TMPDIR/agent.out"
+	kill -TERM 1
+	exec sleep 300
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/agent"
+	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
+		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
+		busybox sh "$INIT"
+	assert_line "mvm-init: agent exited with status 3; restarting"
+	[ "$(grep -c '^mvm-init: agent started at' <<<"$output")" = 2 ]
+	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
+	run -0 cat "$BATS_TEST_TMPDIR/agent.out"
+	assert_output second
 	run -1 pgrep -f "$BATS_TEST_TMPDIR/agent"
 }
