@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # bench/boot.sh — microVM boot and call latency, against the floor, in one run.
 #
-#   bench/boot.sh [RUNS]        (default 5; after `make`; boots 3*RUNS + 2 VMs)
+#   bench/boot.sh [RUNS]        (default 5; after `make`; boots 4*RUNS VMs)
 #
-# For the seed's hello image (built here, or reused from the cache):
+# For the seed's hello image (built here, or reused from the cache), RUNS
+# rounds, each of them one of every measure in turn (TCG's speed here
+# drifts by a third from minute to minute: interleaving compares like with
+# like):
 #   floor    the same QEMU command line and kernel with an init that only
 #            reboots: QEMU start to QEMU exit;
-#   ready    vm-boot start to "agent ready" (HELLO + pong), with the guest's
-#            own uptime at which init started the agent, from the console;
+#   ready    vm-boot start to "agent ready" (HELLO + pong), the image's
+#            digests from plan-verify's digest cache (vm-boot's default);
+#   rehash   the same with vm-boot --rehash: every image file hashed;
 #   first    vm-boot start to the first call's result (a cold Python call);
 #   cold     one more cold call through vsock-call (oneshot runner);
 #   warm     a call through vsock-call to a warm pool (longrunning runner).
+# With the guest's own clock, from the console: when init started, when it
+# started the agent, and when the agent served.
 # Prints medians and the ratios ready/floor (target <= 1.3) and cold/warm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +29,7 @@ rm -rf "$work"
 mkdir -p "$work" "$MVM_HOME"
 plan-keygen >/dev/null
 kernel=$("$root/tools/build-kernel.sh")
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -44,7 +51,8 @@ printf '#!/bin/sh\nreboot -f\n' >"$work/reboot-init"
 printf '%s\n' "rm /sbin/init" "write $work/reboot-init /sbin/init" "sif /sbin/init mode 0100755" \
 	>"$work/floor.cmd"
 debugfs -w -f "$work/floor.cmd" "$floor_img" >/dev/null 2>&1
-for ((i = 0; i < runs; i++)); do
+floor_run() {
+	local t0
 	t0=$(now)
 	qemu-system-x86_64 -M microvm,acpi=off,rtc=on -accel tcg -cpu max -m 256 -smp 1 \
 		-nodefaults -no-user-config -nographic -no-reboot -kernel "$img/vmlinux" \
@@ -53,49 +61,66 @@ for ((i = 0; i < runs; i++)); do
 		-device virtio-blk-device,drive=root -device virtio-serial-device \
 		-device virtio-rng-device -serial "file:$work/floor-console.log"
 	echo "$(now) - $t0" | bc -l >>"$work/floor"
-done
+}
 
 plan() { # image ir -> signed plan on stdout
 	plan-new --image "$1" "$2" | plan-sign
 }
 
-boot_and_call() { # image ir tag
-	local st="$work/run-$3" t0 t1
-	plan "$1" "$2" >"$work/p.dsse.json"
+console_time() { # PATTERN CONSOLE: the uptime in "PATTERN at N s"
+	sed -n "s/.*$1 at \\([0-9.]*\\) s.*/\\1/p" "$2" | head -1
+}
+
+boot_and_call() { # image ir tag [vm-boot options]
+	local img=$1 ir=$2 tag=$3 st="$work/run-$3" t0 t1
+	shift 3
+	plan "$img" "$ir" >"$work/p.dsse.json"
 	t0=$(now)
-	vm-boot -d -S "$st" -i "$1" "$work/p.dsse.json" >/dev/null 2>"$work/vm-boot.err"
+	vm-boot "$@" -d -S "$st" -i "$img" "$work/p.dsse.json" >/dev/null 2>"$work/vm-boot.err"
 	t1=$(now)
 	vsock-call -s "$st/v.sock" -r greet --input name=Alice >/dev/null
-	echo "$(now) - $t0" | bc -l >>"$work/first-$3"
-	echo "$t1 - $t0" | bc -l >>"$work/ready-$3"
-	sed -n 's/.*mvm-init: agent started at \([0-9.]*\).*/\1/p' "$st/console.log" >>"$work/guest-$3"
-	for _ in 1 2 3; do
-		t0=$(now)
-		vsock-call -s "$st/v.sock" -r greet --input name=Bob >/dev/null
-		echo "$(now) - $t0" | bc -l >>"$work/call-$3"
-	done
+	echo "$(now) - $t0" | bc -l >>"$work/first-$tag"
+	echo "$t1 - $t0" | bc -l >>"$work/ready-$tag"
+	console_time "mvm-init: starting" "$st/console.log" >>"$work/g-init-$tag"
+	console_time "mvm-init: agent started" "$st/console.log" >>"$work/g-agent-$tag"
+	console_time "mvm-agent: serving" "$st/console.log" >>"$work/g-serving-$tag"
+	if [ "$tag" != rehash ]; then
+		for _ in 1 2 3; do
+			t0=$(now)
+			vsock-call -s "$st/v.sock" -r greet --input name=Bob >/dev/null
+			echo "$(now) - $t0" | bc -l >>"$work/call-$tag"
+		done
+	fi
 	kill "$(cat "$st/pid")"
 	while [ -e "$st/pid" ]; do sleep 0.05; done
 }
+
+# the digest cache remembers an image once it has been hashed (ctime 2 s old)
+sleep 2
+plan "$img" "$work/hello/ir.json" | plan-verify --no-consume --digest-cache --image "$img" >/dev/null
+plan "$wimg" "$work/warm/ir.json" | plan-verify --no-consume --digest-cache --image "$wimg" >/dev/null
 for ((i = 0; i < runs; i++)); do
+	floor_run
 	boot_and_call "$img" "$work/hello/ir.json" cold
+	boot_and_call "$img" "$work/hello/ir.json" rehash --rehash
 	boot_and_call "$wimg" "$work/warm/ir.json" warm
 done
 
-floor=$(median <"$work/floor")
-ready=$(median <"$work/ready-cold")
-guest=$(median <"$work/guest-cold")
-first=$(median <"$work/first-cold")
-cold=$(median <"$work/call-cold")
-warm=$(median <"$work/call-warm")
-printf 'runs: %d each; QEMU %s, TCG; load average before: %s\n' "$runs" \
-	"$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-44s %8.3f s\n' "floor: QEMU start -> exit, init = reboot" "$floor" \
+m() { median <"$work/$1"; }
+floor=$(m floor) ready=$(m ready-cold) rehash=$(m ready-rehash) first=$(m first-cold)
+cold=$(m call-cold) warm=$(m call-warm)
+printf 'runs: %d each, interleaved; QEMU %s, TCG; load average before: %s\n' "$runs" \
+	"$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$load0"
+printf '%-50s %8.3f s\n' "floor: QEMU start -> exit, init = reboot" "$floor" \
 	"vm-boot start -> agent ready (host)" "$ready" \
-	"  guest uptime when init started the agent" "$guest" \
+	"  guest clock: init started" "$(m g-init-cold)" \
+	"  guest clock: init started the agent" "$(m g-agent-cold)" \
+	"  guest clock: the agent served" "$(m g-serving-cold)" \
+	"vm-boot --rehash start -> agent ready (host)" "$rehash" \
 	"vm-boot start -> first call's result" "$first" \
 	"cold call (oneshot runner), vsock-call" "$cold" \
 	"warm call (longrunning runner), vsock-call" "$warm"
-awk -v r="$ready" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
+awk -v r="$ready" -v h="$rehash" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
 	printf "ratio: ready / floor = %.2fx (target <= 1.3)\n", r / f
+	printf "ratio: ready with --rehash / floor = %.2fx\n", h / f
 	printf "ratio: cold call / warm call = %.1fx\n", c / w }'
