@@ -60,6 +60,7 @@ static struct runtime rt;
 static char **base_env;                 /* PATH and MVM_WRAPPER_CONFIG */
 static size_t nbase_env;
 static volatile int quitting;
+static int shutdown_asked;     /* the host asked: exit AGENT_EXIT_SHUTDOWN */
 static int exit_when_idle;              /* stdio transports: exit when done */
 
 static struct {
@@ -972,6 +973,21 @@ static struct conn *conn_new(enum conn_kind kind)
 	return NULL;
 }
 
+/* SIGTERM or a shutdown request: drop every connection (their calls are
+ * killed), stop the workers; the loop then ends. */
+static void begin_quit(void)
+{
+	if (quitting)
+		return;
+	quitting = 1;
+	for (int j = 0; j < MAX_CONNS; j++)
+		if (conns[j].used)
+			conn_release(&conns[j]);
+	for (unsigned j = 0; j < POOL_MAX; j++)
+		if (workers[j].pid > 0)
+			kill_group(workers[j].pid, SIGKILL);
+}
+
 /* Serve the complete requests buffered on c, in order, while no call is
  * in flight on it; close it when it is done. */
 static void conn_pump(struct conn *c)
@@ -1017,6 +1033,12 @@ static void conn_pump(struct conn *c)
 			buf_free(&b);
 		} else if (q.type == REQ_STATUS) {
 			send_status(c);
+		} else if (q.type == REQ_SHUTDOWN) {
+			/* no reply: the host sees the VMM exit */
+			logmsg("shutdown asked by the host");
+			shutdown_asked = 1;
+			begin_quit();
+			return;
 		} else {
 			submit(c, &q);
 		}
@@ -1778,17 +1800,7 @@ int main(int argc, char **argv)
 				while (read(sfd, &si, sizeof si) == sizeof si) {
 					if (si.ssi_signo == SIGCHLD)
 						continue;
-					if (!quitting) {
-						/* drop every connection (their calls are
-						 * killed), stop the workers, then exit */
-						quitting = 1;
-						for (int j = 0; j < MAX_CONNS; j++)
-							if (conns[j].used)
-								conn_release(&conns[j]);
-						for (unsigned j = 0; j < POOL_MAX; j++)
-							if (workers[j].pid > 0)
-								kill_group(workers[j].pid, SIGKILL);
-					}
+					begin_quit();
 				}
 				reap();
 				break;
@@ -1887,5 +1899,5 @@ int main(int argc, char **argv)
 			while (waitpid(workers[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
 		}
-	return 0;
+	return shutdown_asked ? AGENT_EXIT_SHUTDOWN : 0;
 }

@@ -588,6 +588,50 @@ static void announce_ready(const struct vm *vm, double t0, int *readyfd)
 	}
 }
 
+/* Ask the agent for a shutdown (through the mux, or Firecracker's vsock
+ * socket) and wait up to GUEST_STOP_SECS for the VMM to exit: 0 if it did,
+ * -1 if not. */
+#define GUEST_STOP_SECS 5
+static int guest_shutdown(const struct vm *vm, int gfd, pid_t vmm, int *status)
+{
+	struct buf f = BUF_INIT;
+	double end = now_s() + GUEST_STOP_SECS;
+	int fd = -1;
+
+	req_put_shutdown(&f);
+	if (vm->firecracker) {
+		fd = connect_unix(vm->vsock);
+		if (fd >= 0 && (write_all(fd, "CONNECT 5252\n", 13) < 0 || write_all(fd, f.p, f.len) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+	} else if (gfd >= 0) {
+		uint32_t id = next_stream++;
+		mux_put(&gout, id, MUX_OPEN, NULL, 0);
+		mux_put(&gout, id, MUX_DATA, f.p, f.len);
+	}
+	buf_free(&f);
+	while (now_s() < end) {
+		if (waitpid(vmm, status, WNOHANG) == vmm) {
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		}
+		/* keep the guest's stream moving both ways; its output is dropped */
+		if (!vm->firecracker && gfd >= 0) {
+			char sink[4096];
+			if (gout.len)
+				drain(gfd, &gout);
+			while (read(gfd, sink, sizeof sink) > 0)
+				;
+		}
+		usleep(10000);
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* One ping through a Firecracker vsock socket: 1 if the agent answered. */
 static int fc_ping(const char *path)
 {
@@ -1005,8 +1049,13 @@ int main(int argc, char **argv)
 			break;
 	}
 
-	/* 6. Stop: SIGTERM to the VMM (QEMU quits; the rootfs is read-only),
-	 * SIGKILL after 5 s.  No VMM process, socket or client is left. */
+	/* 6. Stop: a signal first asks the guest to shut down (the agent exits
+	 * 80; init stops it, syncs the data drive and reboots, so the VMM
+	 * exits) for up to GUEST_STOP_SECS; then SIGTERM to the VMM, SIGKILL
+	 * after 5 s.  No VMM process, socket or client is left. */
+	if (!vmm_gone && ready && got_signal &&
+	    guest_shutdown(&vm, gfd, vmm, &status) == 0)
+		vmm_gone = 1;
 	if (!vmm_gone) {
 		kill(vmm, SIGTERM);
 		for (int i = 0; i < 500 && waitpid(vmm, &status, WNOHANG) != vmm; i++)

@@ -256,8 +256,10 @@ int req_parse(const char *body, size_t n, struct req *r, struct merr *e)
 		rc = bad(e, "/type", "request has no string type");
 		goto out;
 	}
-	if (json_str_eq(d, t, "ping") || json_str_eq(d, t, "status")) {
-		r->type = json_str_eq(d, t, "ping") ? REQ_PING : REQ_STATUS;
+	if (json_str_eq(d, t, "ping") || json_str_eq(d, t, "status") ||
+	    json_str_eq(d, t, "shutdown")) {
+		r->type = json_str_eq(d, t, "ping") ? REQ_PING :
+			json_str_eq(d, t, "status") ? REQ_STATUS : REQ_SHUTDOWN;
 		if (json_len(d, root) != 1)
 			rc = bad(e, NULL, "unknown member in request");
 	} else if (json_str_eq(d, t, "run")) {
@@ -292,6 +294,13 @@ static void put_b64(struct buf *b, const void *p, size_t n)
 void req_put_ping(struct buf *b)
 {
 	static const char m[] = "{\"type\":\"ping\"}";
+
+	frame_put(b, m, sizeof m - 1);
+}
+
+void req_put_shutdown(struct buf *b)
+{
+	static const char m[] = "{\"type\":\"shutdown\"}";
 
 	frame_put(b, m, sizeof m - 1);
 }

@@ -72,7 +72,11 @@ void mux_put(struct buf *b, uint32_t stream, enum mux_kind kind, const void *dat
 
 /* ---- requests (host -> agent) ---- */
 
-enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN };
+enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN };
+
+/* mvm-agent's exit status after a shutdown request: agent/init then stops
+ * the guest instead of starting the agent again. */
+#define AGENT_EXIT_SHUTDOWN 80
 
 #define REQ_TIMEOUT_DEFAULT 30000u
 #define REQ_TIMEOUT_MAX 3600000u
@@ -105,6 +109,7 @@ void req_free(struct req *r);
 /* Append request frames (hosts). env is NULL or "K=V" strings. */
 void req_put_ping(struct buf *b);
 void req_put_status(struct buf *b);
+void req_put_shutdown(struct buf *b);
 /* timeout_ms 0 leaves the member out (agent default). */
 void req_put_run(struct buf *b, const void *in, size_t n, uint32_t timeout_ms,
 	char *const *env, size_t nenv);

@@ -223,13 +223,31 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	assert_line --index 7 'pong'
 }
 
+@test "a shutdown request: no reply, the calls are dropped, the agent exits 80 (init then stops the guest)" {
+	mkroot "$T/r" python oneshot json app greet
+	# (every connection is dropped at once, as on SIGTERM: the ping after
+	# the request is never answered)
+	script 'frame {"type":"shutdown"}' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	closed
+	agent-exit 80
+	EOF
+	run -0 grep -c "shutdown asked by the host" "$T/agent.log"
+	# through the mux (the serial transport) as well
+	script 'open' 'frame {"type":"shutdown"}' 'ping'
+	run -0 agent "$T/r" "$T/script" --mux
+	assert_line 'agent-exit 80'
+	refute_line pong
+}
+
 @test "hostile frames get bad_request and the connection goes on" {
 	mkroot "$T/r" python oneshot json app greet
 	deep=$(printf '[%.0s' $(seq 64))$(printf ']%.0s' $(seq 64))
 	script 'frame {"type":"ping"' 'frame ["ping"]' \
 		"frame {\"type\":\"ping\",\"x\":$deep}" \
 		'frame {"type":"ping","type":"ping"}' 'frame {"type":"run","stdin":"","timeout_ms":NaN}' \
-		'frame {"type":"shutdown"}' 'frame {"type":"ping","extra":1}' \
+		'frame {"type":"reboot"}' 'frame {"type":"ping","extra":1}' \
 		'frame {"type":"run","stdin":"!!!!"}' 'frame {"type":"run","stdin":"","timeout_ms":0}' \
 		'frame {"type":"run","stdin":"","env":{"A":1}}' 'rawlen 0' 'ping'
 	run -0 agent "$T/r" "$T/script"

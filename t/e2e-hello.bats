@@ -84,10 +84,14 @@ events() { jq -r .event <"$(audit_log)"; }
 	[[ "$(events | tail -n 1)" == plan.rejected.* ]]
 }
 
-@test "make down: the VM stops and no QEMU process or socket is left" {
+@test "make down: the guest shuts itself down, the VM stops, no QEMU process or socket is left" {
 	pid=$(cat "$W/.mvm/run/pid")
 	run -0 mk down
 	! kill -0 "$pid" 2>/dev/null
+	# a clean guest shutdown: the agent was asked, init stopped the guest
+	run -0 cat "$W/.mvm/run/console.log"
+	assert_line "mvm-agent: shutdown asked by the host"
+	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	[ ! -e "$W/.mvm/run/v.sock" ] && [ ! -e "$W/.mvm/run/agent.serial" ]
 	run -1 pgrep -f "qemu-system.*$W"
 }

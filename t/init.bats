@@ -169,3 +169,19 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	assert_output second
 	run -1 pgrep -f "$BATS_TEST_TMPDIR/agent"
 }
+
+@test "for real: an agent that exits 80 (the host asked for a shutdown) stops the guest" {
+	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
+	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
+		skip "cannot create PID and mount namespaces here"
+	rm -r "$R/sys/block"
+	printf '#!/bin/sh\nexit 80\n' >"$BATS_TEST_TMPDIR/agent"
+	chmod +x "$BATS_TEST_TMPDIR/agent"
+	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
+		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
+		busybox sh "$INIT"
+	[ "$(grep -c '^mvm-init: agent started at' <<<"$output")" = 1 ]
+	refute_output --partial "restarting"
+	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
+	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
+}

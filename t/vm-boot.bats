@@ -76,7 +76,7 @@ teardown() {
 	fail "a real Firecracker boot test is not written yet"
 }
 
-@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM" {
+@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
 	[ -x "$MVM_ROOT/agent/mvm-agent" ] || fail "agent/mvm-agent is not built"
 	# A stand-in firecracker: reads --config-file like the real one and serves
 	# the agent (mvm-agent --stdio, real runner) on the config's vsock uds_path.
@@ -114,4 +114,7 @@ teardown() {
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid" 2>/dev/null
 	[ ! -e "$T/run/pid" ]
+	# SIGTERM asked the agent for a shutdown through the vsock socket; the
+	# stand-in, like Firecracker on the guest's reboot, then exited
+	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
 }

@@ -5,7 +5,9 @@ A Firecracker-style hybrid vsock Unix socket for tests, without a VM: each
 connection that says "CONNECT 5252\\n" is answered "OK 1\\n" and handed, as
 its standard input and output, to a new COMMAND (e.g. mvm-agent --stdio).
 Anything else is refused by closing the connection (or, with
-FAKE_VSOCK_REFUSE=1, by answering "NO\\n").  Exits when its parent dies.
+FAKE_VSOCK_REFUSE=1, by answering "NO\\n").  Exits when its parent dies,
+and, like Firecracker when its guest reboots, when a COMMAND exits with
+status 80 (mvm-agent after a shutdown request, on which init reboots).
 """
 import os
 import signal
@@ -15,7 +17,21 @@ import sys
 
 path = sys.argv[1]
 cmd = sys.argv[sys.argv.index("--") + 1:]
-signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+
+def reap(_sig, _frame):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 80:
+            os._exit(0)
+
+
+signal.signal(signal.SIGCHLD, reap)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path + ".tmp")
 os.rename(path + ".tmp", path)
@@ -32,7 +48,6 @@ while True:
         c.sendall(b"NO\n")
     elif line == b"CONNECT 5252\n":
         c.sendall(b"OK 1\n")
-        # (SIGCHLD is ignored here to reap; COMMAND must not inherit that)
         subprocess.Popen(cmd, stdin=c.fileno(), stdout=c.fileno(), close_fds=True,
                          preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_DFL))
     c.close()
