@@ -29,13 +29,15 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	+ mkdir -p $R/dev $R/tmp $R/run
 	+ mount -t proc -o nosuid,nodev,noexec proc $R/proc
 	mvm-init: starting at 0.42 s
-	+ mount -t sysfs -o nosuid,nodev,noexec sysfs $R/sys
 	+ mount -t devtmpfs -o nosuid,mode=0755 devtmpfs $R/dev
 	+ mkdir -p $R/dev/pts $R/dev/shm
-	+ mount -t devpts -o nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 devpts $R/dev/pts
-	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/dev/shm
-	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/tmp
-	+ mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs $R/run
+	+ mount -a -T /proc/self/fd/0 <<fstab
+	sysfs $R/sys sysfs nosuid,nodev,noexec 0 0
+	devpts $R/dev/pts devpts nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 0 0
+	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
+	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
+	tmpfs $R/run tmpfs nosuid,nodev,mode=0755 0 0
+	+ fstab
 	+ ln -s /proc/self/fd $R/dev/fd
 	+ ln -s /proc/self/fd/0 $R/dev/stdin
 	+ ln -s /proc/self/fd/1 $R/dev/stdout
@@ -86,6 +88,21 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	assert_line "+ mkdir -p $R/dev/pts $R/dev/shm"
 	assert_line "+ echo fn-name >$R/proc/sys/kernel/hostname"
 	assert_line "+ $R/usr/bin/mvm-agent --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
+}
+
+@test "dry run: /etc on a read-only mount (the guest's root is mounted ro) is not bound again" {
+	run -0 dry
+	assert_line "+ mount --bind $R/etc $R/etc"
+	printf '/dev/root / ext4 ro,relatime 0 0\nproc %s/proc proc rw 0 0\n' "$R" >"$R/proc/mounts"
+	run -0 dry
+	refute_output --partial "$R/etc"
+	printf '/dev/root / ext4 rw 0 0\n/dev/vdx %s/etc ext4 ro 0 0\n' "$R" >"$R/proc/mounts"
+	run -0 dry
+	refute_output --partial "$R/etc"
+	# the innermost mount decides: a writable one on a read-only root
+	printf '/dev/root / ext4 ro 0 0\n/dev/vdx %s/etc ext4 rw,noatime 0 0\n' "$R" >"$R/proc/mounts"
+	run -0 dry
+	assert_line "+ mount --bind $R/etc $R/etc"
 }
 
 @test "dry run: hostile command-line values are not used" {
