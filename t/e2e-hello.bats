@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # End to end, in real QEMU microVMs (TCG here): the seed's hello example from
 # entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
-# boot, a warm pool under 8 parallel calls, a guest that never gets ready, and
-# nothing left behind.  Three VMs boot in this file.
+# boot, the same as mvm(7)'s shell pipeline, a warm pool under 8 parallel
+# calls, a guest that never gets ready, and nothing left behind.  Four VMs
+# boot in this file.
 
 load helper
 
@@ -89,11 +90,37 @@ events() { jq -r .event <"$(audit_log)"; }
 	run -0 mk down
 	! kill -0 "$pid" 2>/dev/null
 	# a clean guest shutdown: the agent was asked, init stopped the guest
-	run -0 cat "$W/.mvm/run/console.log"
+	run -0 tr -d '\r' <"$W/.mvm/run/console.log"   # a serial console's CRLF
 	assert_line "mvm-agent: shutdown asked by the host"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	[ ! -e "$W/.mvm/run/v.sock" ] && [ ! -e "$W/.mvm/run/agent.serial" ]
 	run -1 pgrep -f "qemu-system.*$W"
+}
+
+@test "mvm(7)'s shell pipeline, run as printed, prints what it shows" {
+	# the "$ " lines of the block are the commands, the others their output
+	# ("..." stands for anything); a fresh HOME, as a new user's (the kernel
+	# and package caches kept)
+	d="$BATS_FILE_TMPDIR/shell"
+	mkdir -p "$d/home"
+	cp -R "$MVM_ROOT/examples/hello/entry.py" "$MVM_ROOT/examples/hello/src" "$d/"
+	sed -n '/^The whole pipeline, as shell/,/^\.Ed/p' "$MVM_ROOT/man/man7/mvm.7" |
+		sed -n '/^\.Bd/,/^\.Ed/p' | sed '1d;$d; s/^\\&//' >"$d/block"
+	sed -n 's/^\$ //p' "$d/block" >"$d/script"
+	grep -v '^\$ ' "$d/block" >"$d/expected"
+	[ "$(wc -l <"$d/script")" -ge 8 ]
+	run -0 env -u MVM_HOME HOME="$d/home" MVM_CACHE="${MVM_CACHE:-$HOME/.cache/mvm}" \
+		bash -c 'cd "$1" && set -e && . ./script' _ "$d"
+	# each expected line, in order, matches one line of the output
+	i=0
+	while IFS= read -r want; do
+		while [ $i -lt ${#lines[@]} ] && [[ ${lines[$i]} != ${want//.../*} ]]; do i=$((i + 1)); done
+		[ $i -lt ${#lines[@]} ] || fail "no line of the output matches \"$want\""
+		i=$((i + 1))
+	done <"$d/expected"
+	# the kill stopped it: nothing is left
+	for _ in $(seq 100); do [ -e "$d/.mvm/run/pid" ] || break; sleep 0.1; done
+	[ ! -e "$d/.mvm/run/pid" ] && [ ! -e "$d/.mvm/run/v.sock" ]
 }
 
 @test "a warm pool answers 8 parallel calls to one VM" {
