@@ -25,6 +25,7 @@ static int fd_digest(int fd, const char *path, char out[DIGEST_LEN + 1], struct 
 	unsigned char h[32], *blk;
 	char hex[65];
 	ssize_t n;
+	int err;
 
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	blk = malloc(BLK);
@@ -40,10 +41,11 @@ static int fd_digest(int fd, const char *path, char out[DIGEST_LEN + 1], struct 
 		if (n <= 0 || sha256s_update(st, blk, (size_t)n) != 0)
 			break;
 	}
+	err = errno;
 	free(blk);
 	if (n != 0) {
 		merr_set(e, EX_SYS, NULL, "%s: unable to %s: %s", path, n < 0 ? "read" : "hash",
-			n < 0 ? strerror(errno) : "libcrypto failed");
+			n < 0 ? strerror(err) : "libcrypto failed");
 		sha256s_free(st);
 		return EX_SYS;
 	}
