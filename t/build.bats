@@ -61,6 +61,23 @@ setup() {
 	assert_output --partial 'File not found'
 }
 
+@test "Python bytecode is in the image: hash-based, unchecked, with the image's paths" {
+	# (the root is read-only: without it every cold call compiles every import)
+	for f in /usr/lib/python3.11/__pycache__/os.cpython-311.pyc \
+		/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc \
+		/app/__pycache__/app.cpython-311.pyc; do
+		dbg "cat $f" "$IMG/rootfs.ext4" >"$BATS_TEST_TMPDIR/x.pyc"
+		[ -s "$BATS_TEST_TMPDIR/x.pyc" ] || fail "$f is missing"
+		# PEP 552: flags 1 = hash-based, source not checked; then the code's file name
+		run -0 /usr/bin/python3 -c '
+import importlib.util, marshal, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:4] == importlib.util.MAGIC_NUMBER, "magic"
+print(int.from_bytes(b[4:8], "little"), marshal.loads(b[16:]).co_filename)' "$BATS_TEST_TMPDIR/x.pyc"
+		assert_output "1 ${f%/__pycache__/*}/$(basename "${f%%.cpython-311.pyc}").py"
+	done
+}
+
 @test "mvm-meta.json: the seed's fields, the IR hash, the artifacts' SHA-256" {
 	m="$IMG/mvm-meta.json"
 	ir-canon "$m" | cmp - "$m"
