@@ -23,6 +23,23 @@ setup() {
 
 dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 
+# For real: init as PID 1 of new PID, mount and UTS namespaces (--uts: it
+# writes the hostname, which must not be the host's), with the stub agent
+# $BATS_TEST_TMPDIR/agent, no drives.
+need_namespaces() {
+	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
+	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
+		skip "cannot create PID and mount namespaces here"
+	rm -r "$R/sys/block"
+}
+
+for_real() {
+	chmod +x "$BATS_TEST_TMPDIR/agent"
+	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
+		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
+		busybox sh "$INIT"
+}
+
 @test "dry run: mounts, hostname, users checked, /etc read-only, drives by serial, agent on the virtio port" {
 	run -0 dry
 	assert_output - <<-EOF
@@ -124,12 +141,8 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	assert_output "mvm-init: not PID 1; refusing to run (set MVM_INIT_ROOT for tests)"
 }
 
-# --uts: init writes the hostname, which must not be the host's
 @test "for real, as PID 1 of a PID and mount namespace: mounts, starts the agent, reaps orphans, stops it on SIGTERM" {
-	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
-	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
-		skip "cannot create PID and mount namespaces here"
-	rm -r "$R/sys/block"
+	need_namespaces
 	# a stub agent: records its argv and what is mounted, then asks PID 1 to stop
 	cat >"$BATS_TEST_TMPDIR/agent" <<-EOF
 	#!/bin/sh
@@ -143,10 +156,7 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	kill -TERM 1
 	exec sleep 300
 	EOF
-	chmod +x "$BATS_TEST_TMPDIR/agent"
-	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
-		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
-		busybox sh "$INIT"
+	for_real
 	assert_line --regexp '^mvm-init: agent started at [0-9.]+ s$'
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
@@ -163,10 +173,7 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 }
 
 @test "for real: an agent that exits is started again, two seconds later" {
-	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
-	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
-		skip "cannot create PID and mount namespaces here"
-	rm -r "$R/sys/block"
+	need_namespaces
 	# the first start exits 3; the second asks PID 1 to stop
 	cat >"$BATS_TEST_TMPDIR/agent" <<-EOF
 	#!/bin/sh
@@ -175,10 +182,7 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 	kill -TERM 1
 	exec sleep 300
 	EOF
-	chmod +x "$BATS_TEST_TMPDIR/agent"
-	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
-		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
-		busybox sh "$INIT"
+	for_real
 	assert_line "mvm-init: agent exited with status 3; restarting"
 	[ "$(grep -c '^mvm-init: agent started at' <<<"$output")" = 2 ]
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
@@ -188,15 +192,9 @@ dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
 }
 
 @test "for real: an agent that exits 80 (the host asked for a shutdown) stops the guest" {
-	[ "$(id -u)" = 0 ] || skip "needs root for mount and PID namespaces"
-	[ "$(unshare --pid --fork --mount --uts --propagation private busybox sh -c 'echo $$' 2>/dev/null)" = 1 ] ||
-		skip "cannot create PID and mount namespaces here"
-	rm -r "$R/sys/block"
+	need_namespaces
 	printf '#!/bin/sh\nexit 80\n' >"$BATS_TEST_TMPDIR/agent"
-	chmod +x "$BATS_TEST_TMPDIR/agent"
-	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
-		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
-		busybox sh "$INIT"
+	for_real
 	[ "$(grep -c '^mvm-init: agent started at' <<<"$output")" = 1 ]
 	refute_output --partial "restarting"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
