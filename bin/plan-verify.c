@@ -68,7 +68,7 @@ static int image_files(const char *dir, const struct plan *p, const char *cached
 	const char *want[] = { p->rootfs, p->kernel, p->initrd, p->meta };
 	char path[4][PATH_MAX], got[4][DIGEST_LEN + 1];
 	const char *paths[4];
-	size_t i, k = 0, which[4];
+	size_t i, k = 0, which[4], cached = 0;
 
 	for (i = 0; i < 4; i++) {
 		snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
@@ -81,7 +81,7 @@ static int image_files(const char *dir, const struct plan *p, const char *cached
 			return 1;
 		}
 	}
-	if (file_digests(k, paths, cachedir, got, e) != 0)
+	if (file_digests(k, paths, cachedir, got, &cached, e) != 0)
 		return -1;
 	for (i = 0; i < k; i++)
 		if (strcmp(got[i], want[which[i]]) != 0) {
@@ -89,6 +89,10 @@ static int image_files(const char *dir, const struct plan *p, const char *cached
 				want[which[i]]);
 			return 1;
 		}
+	/* said, so that vm-boot can record it with the admission */
+	if (cached)
+		fprintf(stderr, "%s: note: %zu of %zu image files unchanged since hashed: their "
+			"digests are from %s\n", progname, cached, k, cachedir);
 	return 0;
 }
 

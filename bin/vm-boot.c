@@ -117,7 +117,8 @@ static int run_capture(char *const argv[], struct buf *out, struct buf *err)
 
 static const char *audit_log, *audit_key, *envelope_path;
 
-static void audit(const char *event, const char *reason)
+/* Record event for the plan, with one label key=value (or none). */
+static void audit(const char *event, const char *key, const char *value)
 {
 	char tool[PATH_MAX], lab[600];
 	char *argv[16];
@@ -129,8 +130,8 @@ static void audit(const char *event, const char *reason)
 	argv[n++] = (char *)event;
 	argv[n++] = (char *)"-p";
 	argv[n++] = (char *)envelope_path;
-	if (reason) {
-		snprintf(lab, sizeof lab, "reason=%.500s", reason);
+	if (key) {
+		snprintf(lab, sizeof lab, "%s=%.500s", key, value);
 		argv[n++] = (char *)"-l";
 		argv[n++] = lab;
 	}
@@ -575,7 +576,7 @@ static void announce_ready(const struct vm *vm, double t0, int *readyfd)
 	if (guest >= 0)
 		fprintf(stderr, "; guest init started it %.3f s after kernel start", guest);
 	fprintf(stderr, "\n");
-	audit("plan.launched", NULL);
+	audit("plan.launched", NULL, NULL);
 	if (*readyfd >= 0) {
 		char ok = 0;
 		if (write(*readyfd, &ok, 1) < 0)
@@ -793,7 +794,7 @@ int main(int argc, char **argv)
 				if (nl)
 					*nl = '\0';
 				snprintf(ev, sizeof ev, "plan.rejected.%s", reject_reason(err.p ? err.p : ""));
-				audit(ev, err.p ? err.p : "refused");
+				audit(ev, "reason", err.p ? err.p : "refused");
 				tool_die(EX_NO, "%s: not admitted; nothing booted", envelope_path);
 			}
 			tool_die(r > 0 && r < 5 ? r : EX_SYS, "%s: plan-verify failed; nothing booted",
@@ -802,7 +803,11 @@ int main(int argc, char **argv)
 	}
 	if (plan_read(planjs.p ? planjs.p : "", planjs.len, &vm.plan, &e) != 0)
 		tool_fail(envelope_path, &e);
-	audit("plan.admitted", NULL);
+	/* how the image's digests were checked: each file hashed now, or
+	 * some taken from plan-verify's digest cache (it says so) */
+	buf_cstr(&err);
+	audit("plan.admitted", "digests", err.p && strstr(err.p, "digests are from") ?
+		"cached" : "hashed");
 
 	/* 2. State directory and backend. */
 	{
@@ -1077,7 +1082,7 @@ int main(int argc, char **argv)
 		char sc[PATH_MAX + 80];
 		fprintf(stderr, "%s: %s\n", progname, fail);
 		snprintf(sc, sizeof sc, "%s", fail);
-		audit("plan.failed", sc);
+		audit("plan.failed", "reason", sc);
 		if (!exit_code)
 			exit_code = EX_SELF;
 		if (readyfd >= 0) {
@@ -1089,7 +1094,7 @@ int main(int argc, char **argv)
 	}
 	if (vmm_gone) {
 		if (!ready) {
-			audit("plan.failed", "the VMM exited before the agent was ready");
+			audit("plan.failed", "reason", "the VMM exited before the agent was ready");
 			if (readyfd >= 0) {
 				char st = (char)EX_SELF;
 				if (write(readyfd, &st, 1) < 0)

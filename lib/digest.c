@@ -169,7 +169,7 @@ struct digest_job {
 	const char *path, *cachedir;
 	char *out;
 	struct merr e;
-	int rc;
+	int rc, cached;
 };
 
 static void *digest_thread(void *arg)
@@ -185,7 +185,9 @@ static void *digest_thread(void *arg)
 	}
 	int cacheable = j->cachedir && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 
-	if (!cacheable || !cache_get(j->cachedir, &st, j->out)) {
+	if (cacheable && cache_get(j->cachedir, &st, j->out)) {
+		j->cached = 1;
+	} else {
 		j->rc = fd_digest(fd, j->path, j->out, &j->e);
 		if (j->rc == 0 && cacheable)
 			cache_put(j->cachedir, fd, &st, j->out);
@@ -195,7 +197,7 @@ static void *digest_thread(void *arg)
 }
 
 int file_digests(size_t n, const char *const paths[], const char *cachedir,
-	char (*out)[DIGEST_LEN + 1], struct merr *e)
+	char (*out)[DIGEST_LEN + 1], size_t *cached, struct merr *e)
 {
 	struct digest_job job[FILE_DIGESTS_MAX];
 	pthread_t th[FILE_DIGESTS_MAX];
@@ -219,11 +221,16 @@ int file_digests(size_t n, const char *const paths[], const char *cachedir,
 		else
 			pthread_join(th[i], NULL);
 	}
-	for (i = 0; i < n; i++)
+	if (cached)
+		*cached = 0;
+	for (i = 0; i < n; i++) {
 		if (job[i].rc != 0) {
 			if (e)
 				*e = job[i].e;
 			return job[i].rc;
 		}
+		if (cached)
+			*cached += (size_t)job[i].cached;
+	}
 	return 0;
 }

@@ -17,11 +17,12 @@
 
 /* SHA-256 of n files' bytes as "sha256:<hex>", each on its own thread (an image's rootfs,
  * kernel, initrd and meta hash in the time of the largest).  cachedir: the
- * digest cache, or NULL for none.  0, or the error of the first file, in
- * the order given, that failed. */
+ * digest cache, or NULL for none; *cached (if not NULL) is how many digests
+ * came from it.  0, or the error of the first file, in the order given,
+ * that failed. */
 #define FILE_DIGESTS_MAX 8
 int file_digests(size_t n, const char *const paths[], const char *cachedir,
-	char (*out)[DIGEST_LEN + 1], struct merr *e);
+	char (*out)[DIGEST_LEN + 1], size_t *cached, struct merr *e);
 
 /* The default cache directory, $MVM_HOME/digests. */
 int digest_cache_dir(char *out, size_t n, struct merr *e);
