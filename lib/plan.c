@@ -1,11 +1,9 @@
 /* plan.c — ExecutionPlans: reading, checking, writing; RFC 3339 UTC times */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "enc.h"
 #include "json.h"
 #include "plan.h"

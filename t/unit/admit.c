@@ -2,7 +2,6 @@
  * RFC 3339 UTC times (against timegm/gmtime_r for every day 1900-2100,
  * and edge cases), DSSE's PAE (the example in the DSSE spec), key files
  * and key ids (RFC 8032 test 1), and the half-open validity window. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,27 +14,8 @@
 #include "keys.h"
 #include "plan.h"
 
-static unsigned long passed, failed;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	if (failed > 20)
-		return;
-	fputs("admit: FAIL: ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#define UNIT_NAME "admit"
+#include "check.h"
 
 static void times(void)
 {
@@ -165,6 +145,5 @@ int main(void)
 	pae();
 	keys();
 	window();
-	printf("admit: %lu passed, %lu failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }

@@ -3,31 +3,13 @@
  * mvm-agent-protocol(5) shows, the limits (FRAME_MAX refused from its
  * length alone, a 16 MiB payload accepted, 16 MiB + 1 refused), the
  * incremental decoders fed one byte at a time, and the env filter. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "frame.h"
 
-static unsigned long passed, failed;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fputs("frame: FAIL: ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+#define UNIT_NAME "frame"
+#include "check.h"
 
 static int bytes_eq(const struct buf *b, const void *want, size_t n)
 {
@@ -249,6 +231,5 @@ int main(void)
 	requests();
 	payload_cap();
 	mux();
-	printf("frame: %lu passed, %lu failed\n", passed, failed);
-	return failed != 0;
+	return check_report();
 }
