@@ -76,10 +76,11 @@ teardown() {
 	fail "a real Firecracker boot test is not written yet"
 }
 
-@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
+# fake_firecracker: a stand-in firecracker in $T/bin that reads --config-file
+# like the real one and serves the agent (mvm-agent --stdio, real runner) on
+# the config's vsock uds_path.
+fake_firecracker() {
 	[ -x "$MVM_ROOT/agent/mvm-agent" ] || fail "agent/mvm-agent is not built"
-	# A stand-in firecracker: reads --config-file like the real one and serves
-	# the agent (mvm-agent --stdio, real runner) on the config's vsock uds_path.
 	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 	R=$T/root; w=$R/usr/lib/mvm/wrappers
 	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
@@ -102,6 +103,10 @@ teardown() {
 		--root "$R" --wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls"
 	EOF
 	chmod +x "$T/bin/firecracker"
+}
+
+@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
+	fake_firecracker
 	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
 	jq -e '.vsock.uds_path == $p' --arg p "$T/run/v.sock" "$T/seen-config.json"
@@ -134,4 +139,55 @@ teardown() {
 		run -0 jq -r 'select(.event == "plan.admitted") | .labels.digests' "$MVM_HOME/audit/local.jsonl"
 		assert_line --index $([ $how = cached ] && echo 1 || echo 2) $how
 	done
+}
+
+@test "--ready-fd: in the foreground, the socket path arrives on the fd once the agent answers" {
+	fake_firecracker
+	mkfifo "$T/ready"
+	PATH=$T/bin:$PATH vm-boot --ready-fd 3 -b firecracker -S "$T/run" -i "$IMG" \
+		"$T/plan.dsse.json" 3>"$T/ready" >"$T/out" 2>"$T/err" &
+	vmboot=$!
+	read -r line <"$T/ready"
+	[ "$line" = "$T/run/v.sock" ]
+	# ready means ready: the first call answers, and the supervisor is still here
+	run -0 vsock-call -s "$T/run/v.sock" -r greet --input name=Alice
+	assert_output 'hello, Alice'
+	kill -0 "$vmboot"
+	[ "$(cat "$T/run/pid")" = "$vmboot" ]
+	kill "$vmboot"
+	wait "$vmboot"   # status 0: stopped by a signal, cleanly
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ]
+	run -0 cat "$T/out"
+	assert_output "$T/run/v.sock"
+}
+
+@test "--ready-fd: a VMM that fails closes the fd with nothing written; exit 125" {
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexit 1\n' >"$T/bin/firecracker"
+	chmod +x "$T/bin/firecracker"
+	PATH=$T/bin:$PATH run -125 vm-boot --ready-fd 3 -b firecracker -S "$T/run" -i "$IMG" \
+		"$T/plan.dsse.json" 3>"$T/ready"
+	assert_output --partial 'the VMM exited before the agent was ready'
+	[ ! -s "$T/ready" ]
+	[ ! -e "$T/run/pid" ]
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.failed'
+}
+
+@test "--ready-fd: not an open descriptor is a usage error" {
+	run -2 vm-boot --ready-fd 9 -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	run -2 vm-boot --ready-fd x -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	[ ! -e "$T/run" ]
+}
+
+@test "the state directory records the plan, the image and the VMM while it runs" {
+	fake_firecracker
+	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	cmp "$T/run/plan.json" "$T/plan.json"
+	run -0 cat "$T/run/image"
+	assert_output "$(cd "$IMG" && pwd -P)"
+	run -0 cat "$T/run/vmm"
+	assert_output firecracker
+	[ -S "$T/run/v.sock" ]
+	kill -0 "$(cat "$T/run/pid")"
 }
