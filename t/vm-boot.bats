@@ -76,10 +76,11 @@ teardown() {
 	fail "a real Firecracker boot test is not written yet"
 }
 
+# fake_root: a guest root with the Python oneshot runner and the seed's app.
 # fake_firecracker: a stand-in firecracker in $T/bin that reads --config-file
 # like the real one and serves the agent (mvm-agent --stdio, real runner) on
 # the config's vsock uds_path.
-fake_firecracker() {
+fake_root() {
 	[ -x "$MVM_ROOT/agent/mvm-agent" ] || fail "agent/mvm-agent is not built"
 	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 	R=$T/root; w=$R/usr/lib/mvm/wrappers
@@ -93,6 +94,10 @@ fake_firecracker() {
 	printf '{"module":"app","function":"greet","format":"json","working_dir":"%s/app","mode":"prod"}' "$R" >"$R/etc/mvm/wrapper.json"
 	printf '{"language":"python","module":"app","function":"greet","format":"json","source_path":"/app"}' >"$R/etc/mvm/runtime.json"
 	chmod -R a+rX "$R"
+}
+
+fake_firecracker() {
+	fake_root
 	cat >"$T/bin/firecracker" <<-EOF
 	#!/bin/sh
 	# stand-in: firecracker --api-sock PATH --config-file FILE
@@ -190,4 +195,42 @@ fake_firecracker() {
 	assert_output firecracker
 	[ -S "$T/run/v.sock" ]
 	kill -0 "$(cat "$T/run/pid")"
+}
+
+@test "the QEMU path against a stand-in QEMU: its command line, the serial mux, two clients at once, SIGTERM asks for a shutdown" {
+	fake_root
+	export FAKE_QEMU_ARGS=$T/qemu-args
+	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
+	MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py run -0 --separate-stderr \
+		vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_output "$T/run/v.sock"
+	# QEMU's microvm command line, as vm-boot(1) describes it
+	run -0 cat "$T/qemu-args"
+	assert_line --index 0 -M
+	assert_line --index 1 microvm,acpi=off,rtc=on
+	assert_line "-accel"
+	assert_line tcg
+	assert_line "$IMG/vmlinux"
+	assert_line "id=root,file=$IMG/rootfs.ext4,format=raw,if=none,readonly=on"
+	assert_line "socket,id=agent,path=$T/run/agent.serial,server=on,wait=off"
+	assert_line virtserialport,chardev=agent,name=org.mvm.agent
+	run -0 cat "$T/run/vmm"
+	assert_output qemu/tcg
+	# two clients on their own mux streams at once
+	vsock-call -s "$T/run/v.sock" -r greet --input name=A >"$T/a" &
+	vsock-call -s "$T/run/v.sock" -r greet --input name=B >"$T/b"
+	wait $!
+	run -0 cat "$T/a" "$T/b"
+	assert_output $'hello, A\nhello, B'
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.launched'
+	pid=$(cat "$T/run/pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run -1 kill -0 "$pid"
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ] && [ ! -e "$T/run/agent.serial" ]
+	# the agent got the shutdown request through the mux (and exited 80, on
+	# which the stand-in, like QEMU on the guest's reboot, exited 0)
+	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
+	run -0 grep -c "stopped by signal 15" "$T/run/vm-boot.log"
 }
