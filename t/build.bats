@@ -9,8 +9,8 @@ dbg() { debugfs -R "$1" "$2" 2>/dev/null; }   # without debugfs's banner on stde
 
 setup_file() {
 	[ -z "${MVM_SANITIZE:-}" ] || return 0   # setup() skips every test
-	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	export KERNEL
 	# One build shared by the tests that only read it.
 	S="$BATS_FILE_TMPDIR/hello"
