@@ -125,6 +125,8 @@ int main(int argc, char **argv)
 		tool_die(EX_SYS, "unable to initialize libsodium");
 	if (trust_load(&ts, keys, nkeys, &e) != 0)
 		tool_fail(NULL, &e);
+	for (i = 0; i < ts.nwarn; i++)
+		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (ts.n == 0)
 		no("no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
 	if (read_file(file, &in, &e) != 0)

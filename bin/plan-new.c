@@ -76,7 +76,7 @@ static long ir_int(const struct jdoc *d, jref v, const char *file, const char *p
 		ir_die(file, ptr, "must be an integer");
 	x = json_num(d, v);
 	if (!(x >= -9007199254740991.0 && x <= 9007199254740991.0) || x != (double)(long)x)
-		ir_die(file, ptr, "must be an integer");
+		ir_die(file, ptr, "must be a positive integer");
 	if (x < min || x > max) {
 		struct merr e;
 		merr_set(&e, EX_NO, ptr, "%.0f is outside what the launcher can run (%ld to %ld)",
