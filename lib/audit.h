@@ -142,6 +142,7 @@ int audit_verify_buf(const char *p, size_t n, const struct trustset *t,
  *            cut again before returning).
  */
 #define AUDIT_REPAIR 1
+struct plan;
 struct audit_appended {
 	unsigned long long seq;
 	char head[65];
@@ -150,5 +151,18 @@ struct audit_appended {
 };
 int audit_append(const char *path, const struct audit_new *n, const struct mvm_key *k,
 	int flags, struct audit_appended *out, struct merr *e);
+
+/*
+ * An event about plan p, as audit-append -p makes it: event
+ * "<event_prefix>.<what>" written into ev, the plan's plan_id,
+ * plan_version and ir_hash, the labels admission_profile, intent and
+ * seccomp_tier, and the label key=val when key is not NULL (it overrides
+ * those).  n points into p, ev, key and val.  EX_NO when the event is not
+ * a valid event name or a label of the plan's required_labels is
+ * missing.
+ */
+#define AUDIT_EVENT_MAX 129
+int audit_plan_event(struct audit_new *n, const struct plan *p, const char *what,
+	char ev[AUDIT_EVENT_MAX], const char *key, const char *val, struct merr *e);
 
 #endif

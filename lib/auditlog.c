@@ -277,3 +277,39 @@ int audit_append(const char *path, const struct audit_new *n, const struct mvm_k
 		rc = merr_set(e, EX_SYS, NULL, "%s: unable to close: %s", path, strerror(errno));
 	return rc;
 }
+
+int audit_plan_event(struct audit_new *n, const struct plan *p, const char *what,
+	char ev[AUDIT_EVENT_MAX], const char *key, const char *val, struct merr *e)
+{
+	const char *std[3][2] = { { "admission_profile", p->ap_id }, { "intent", p->intent },
+		{ "seccomp_tier", p->seccomp_tier } };
+	size_t i, j;
+
+	memset(n, 0, sizeof *n);
+	if ((size_t)snprintf(ev, AUDIT_EVENT_MAX, "%s.%s", p->event_prefix, what) >=
+	    AUDIT_EVENT_MAX || !audit_event_ok(ev, strlen(ev)))
+		return merr_set(e, EX_NO, NULL, "%s.%s is not an audit event name",
+			p->event_prefix, what);
+	n->event = ev;
+	n->plan_id = p->plan_id;
+	n->plan_version = p->plan_version;
+	n->ir_hash = p->ir_hash;
+	for (i = 0; i < 3; i++)
+		if (!key || strcmp(key, std[i][0]) != 0) {
+			n->lkey[n->nlabels] = std[i][0];
+			n->lval[n->nlabels++] = std[i][1];
+		}
+	if (key) {
+		n->lkey[n->nlabels] = key;
+		n->lval[n->nlabels++] = val;
+	}
+	for (j = 0; j < p->nrequired; j++) {
+		for (i = 0; i < n->nlabels; i++)
+			if (strcmp(n->lkey[i], p->required_labels[j]) == 0)
+				break;
+		if (i == n->nlabels)
+			return merr_set(e, EX_NO, NULL, "the plan requires label \"%s\" on its "
+				"events", p->required_labels[j]);
+	}
+	return 0;
+}
