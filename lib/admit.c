@@ -129,7 +129,7 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	if ((rc = plan_limits(&v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_LIMITS, rc);
 	/* 6. The nonce, never admitted before (looked up only). */
-	if ((rc = nonce_seen(r->nonces, v->plan.nonce, &v->e)) != 0)
+	if ((rc = nonce_seen(r->nonces, v->plan.nonce, r->trust, &v->e)) != 0)
 		return stop(v, ADMIT_REPLAY, rc);
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
@@ -140,7 +140,7 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	if (r->consume) {
 		nonce_prune(r->nonces);
 		if ((rc = nonce_consume(r->nonces, v->plan.nonce, v->plan.plan_id,
-		    v->plan.valid_until, &v->e)) != 0)
+		    v->plan.valid_until, r->trust, &v->e)) != 0)
 			return stop(v, ADMIT_REPLAY, rc);
 		v->recorded = 1;
 	}

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,19 +16,20 @@
 #define LINE_LEN (20 + 1 + DIGEST_LEN + 1)   /* "TIME PLAN_ID\n" */
 
 /* Seen: 1 with the spending plan's id in by (may be ""), 0, or -1. */
-static int seen(const char *dir, const char *nonce, char by[DIGEST_LEN + 1])
+static int seen(const char *dir, const char *nonce, const struct trustset *old,
+	char by[DIGEST_LEN + 1])
 {
 	char f[PATH_MAX], line[LINE_LEN];
-	glob_t g;
+	struct stat st;
 	ssize_t n;
-	int fd, r;
+	size_t i;
+	int fd;
 
 	by[0] = 0;
 	if ((size_t)snprintf(f, sizeof f, "%s/%s", dir, nonce) >= sizeof f)
 		return -1;
 	fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT) {
-		struct stat st;
 		if (lstat(f, &st) == 0)
 			return 1;
 		return errno == ENOENT ? 0 : -1;
@@ -43,13 +43,18 @@ static int seen(const char *dir, const char *nonce, char by[DIGEST_LEN + 1])
 		}
 		return 1;
 	}
-	/* the old layout: dir/KEYID/NONCE */
-	if ((size_t)snprintf(f, sizeof f, "%s/*/%s", dir, nonce) >= sizeof f)
-		return -1;
-	r = glob(f, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g);
-	if (r == 0)
-		globfree(&g);
-	return r == 0 ? 1 : r == GLOB_NOMATCH ? 0 : -1;
+	/* the old layout: dir/KEYID/NONCE, KEYID a trusted key's (only a
+	 * trusted key could have admitted it) */
+	for (i = 0; old && i < old->n; i++) {
+		if ((size_t)snprintf(f, sizeof f, "%s/%s/%s", dir, old->k[i].keyid, nonce) >=
+		    sizeof f)
+			return -1;
+		if (lstat(f, &st) == 0)
+			return 1;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -1;
+	}
+	return 0;
 }
 
 static int replay(struct merr *e, const char *nonce, const char *by)
@@ -59,7 +64,7 @@ static int replay(struct merr *e, const char *nonce, const char *by)
 }
 
 int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
-	int64_t valid_until, struct merr *e)
+	int64_t valid_until, const struct trustset *old, struct merr *e)
 {
 	char f[PATH_MAX], line[LINE_LEN + 1], by[DIGEST_LEN + 1];
 	int fd, r;
@@ -70,7 +75,7 @@ int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
 		return merr_set(e, EX_SYS, NULL, "nonce_consume: bad plan_id or time");
 	if (mkdir_p(dir, 0700, e) != 0)
 		return EX_SYS;
-	if ((r = seen(dir, nonce, by)) != 0) {
+	if ((r = seen(dir, nonce, old, by)) != 0) {
 		if (r < 0)
 			return merr_set(e, EX_SYS, NULL, "%s: unable to look up nonce %s: %s", dir,
 				nonce, strerror(errno));
@@ -96,10 +101,11 @@ int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
 	return 0;
 }
 
-int nonce_seen(const char *dir, const char *nonce, struct merr *e)
+int nonce_seen(const char *dir, const char *nonce, const struct trustset *old,
+	struct merr *e)
 {
 	char by[DIGEST_LEN + 1];
-	int r = seen(dir, nonce, by);
+	int r = seen(dir, nonce, old, by);
 
 	if (r < 0)
 		return merr_set(e, EX_SYS, NULL, "%s: unable to look up nonce %s: %s", dir, nonce,

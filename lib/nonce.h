@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "err.h"
+#include "keys.h"
 
 /*
  * One file per admitted nonce, named by the plan's nonce alone (a plan
@@ -13,7 +14,8 @@
  * "VALID_UNTIL PLAN_ID\n" (RFC 3339 UTC, sha256:HEX); file and directory
  * are fsynced before success.  dir is "$MVM_HOME/nonces"; nonce is 32
  * lowercase hex digits.  Entries of the old layout, dir/KEYID/NONCE, are
- * still honoured by nonce_seen and nonce_consume.
+ * still honoured by nonce_seen and nonce_consume for the KEYIDs of old
+ * (the trusted keys; may be NULL): one lstat each.
  *
  * nonce_consume: 0 (recorded now), EX_NO (seen before: replay, the
  *                message names the plan that spent it), EX_SYS.
@@ -28,8 +30,9 @@
  *                process holds it).  Errors are ignored.
  */
 int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
-	int64_t valid_until, struct merr *e);
-int nonce_seen(const char *dir, const char *nonce, struct merr *e);
+	int64_t valid_until, const struct trustset *old, struct merr *e);
+int nonce_seen(const char *dir, const char *nonce, const struct trustset *old,
+	struct merr *e);
 int nonce_release(const char *dir, const char *nonce);
 void nonce_prune(const char *dir);
 

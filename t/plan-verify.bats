@@ -435,3 +435,11 @@ PY
 	# the nonce is still unspent: the plan as it was admits
 	run -0 plan-verify --now $NOW "$E"
 }
+
+@test "a nonce recorded in the old layout (nonces/KEYID/NONCE) is still a replay" {
+	keyid=$(jq -r '.signatures[0].keyid' "$E")
+	mkdir -p "$MVM_HOME/nonces/$keyid"
+	echo 2030-01-01T00:10:00Z >"$MVM_HOME/nonces/$keyid/$(jq -r .nonce "$P")"
+	run -1 plan-verify --now $NOW "$E"
+	assert_output --partial "replay: nonce $(jq -r .nonce "$P") was already admitted"
+}
