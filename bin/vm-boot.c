@@ -67,11 +67,11 @@ static int have_key;
 static int record(const struct plan *p, const struct buf *env, const char *what,
 	const char *key, const char *val)
 {
-	char lpath[PATH_MAX], sub[128], ev[AUDIT_EVENT_MAX], pid[DIGEST_LEN + 1];
+	char lpath[PATH_MAX], adir[PATH_MAX], sub[128], ev[AUDIT_EVENT_MAX], pid[DIGEST_LEN + 1];
 	struct audit_new n;
 	struct audit_appended out;
 	struct merr e;
-	int r;
+	int r = 0;
 
 	if (!have_key) {
 		char sp[PATH_MAX];
@@ -83,18 +83,20 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 			goto fail;
 		have_key = 1;
 	}
-	if (p) {
-		if ((r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0)
-			goto fail;
-	} else {
+	if (p && (r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0 &&
+	    strncmp(what, "rejected.", 9) != 0)
+		goto fail;
+	if (!p || r != 0) {
+		/* no plan, or a refusal of one whose labels we cannot give:
+		 * recorded all the same, under its ids or the envelope's bytes */
 		memset(&n, 0, sizeof n);
 		snprintf(ev, sizeof ev, "plan.%s", what);
 		memcpy(pid, "sha256:", 7);
 		sha256_hex(pid + 7, env->p ? env->p : "", env->len);
 		n.event = ev;
-		n.plan_id = pid;
-		n.plan_version = 1;
-		n.ir_hash = AUDIT_ZERO_HASH;
+		n.plan_id = p ? p->plan_id : pid;
+		n.plan_version = p ? p->plan_version : 1;
+		n.ir_hash = p ? p->ir_hash : AUDIT_ZERO_HASH;
 		if (key) {
 			n.lkey[0] = key;
 			n.lval[0] = val;
@@ -107,9 +109,8 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 		snprintf(sub, sizeof sub, "audit/%s.jsonl", p ? p->tenant : "local");
 		if ((r = mvm_path(lpath, sizeof lpath, sub, &e)) != 0)
 			goto fail;
-		snprintf(sub, sizeof sub, "audit");
-		if ((r = mvm_path(sub, sizeof sub, "audit", &e)) != 0 ||
-		    (r = mkdir_p(sub, 0700, &e)) != 0)
+		if ((r = mvm_path(adir, sizeof adir, "audit", &e)) != 0 ||
+		    (r = mkdir_p(adir, 0700, &e)) != 0)
 			goto fail;
 	}
 	if ((r = audit_append(audit_log ? audit_log : lpath, &n, &host_key, 0, &out, &e)) == 0)
