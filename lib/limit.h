@@ -13,8 +13,9 @@
  * launcher passes the number through as -smp / vcpu_count). */
 #define LIMIT_VCPUS_MIN 1L
 #define LIMIT_VCPUS_MAX 64L
-/* Guest memory, MiB: 64 is the smallest the guest kernel and agent
- * boot in; 65536 (64 GiB) the most the launcher will ask a host for. */
+/* Guest memory, MiB: 64 is the smallest the IR fixtures use (examples/
+ * hello with memory_mb 64 booted and answered under QEMU TCG,
+ * 2026-12-06); 65536 (64 GiB) the most the launcher asks a host for. */
 #define LIMIT_MEMORY_MB_MIN 64L
 #define LIMIT_MEMORY_MB_MAX 65536L
 /* Seconds from VMM start to the agent's hello: at most one hour. */
