@@ -1,11 +1,8 @@
 /* audit-append — append one signed, hash-chained event to an audit log */
-#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "audit.h"
 #include "dsse.h"
@@ -117,20 +114,18 @@ static int event_ok(const char *ev, const char *prefix)
 
 int main(int argc, char **argv)
 {
-	char spath[PATH_MAX], lpath[PATH_MAX], cpath[PATH_MAX + 16], head[65], sub[128];
-	char dropped_n[32], dropped_h[65];
+	char spath[PATH_MAX], lpath[PATH_MAX], sub[128];
 	const char *event = NULL, *planfile = NULL, *planid = NULL, *irhash = NULL,
 		*sarg = NULL, *farg = NULL, *tenant = NULL;
 	const char *lkey[AUDIT_MAX_LABELS], *lval[AUDIT_MAX_LABELS];
 	size_t nl = 0, i;
 	long planver = 1;
-	int c, repair = 0, have_plan = 0, fd, r;
+	int c, repair = 0, have_plan = 0, r;
 	struct plan p;
 	struct mvm_key k;
 	struct merr e;
-	struct audit_tail t;
 	struct audit_new n;
-	struct buf line = BUF_INIT, cp = BUF_INIT;
+	struct audit_appended out;
 	static const struct option lopts[] = {
 		{ "plan-id", required_argument, NULL, O_PLANID },
 		{ "ir-hash", required_argument, NULL, O_IRHASH },
@@ -260,68 +255,7 @@ int main(int argc, char **argv)
 		free(dc);
 	}
 	logpath = lpath;
-	snprintf(cpath, sizeof cpath, "%s.checkpoint", lpath);
 
-	fd = open(lpath, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		tool_die(EX_SYS, "%s: unable to open: %s", lpath, strerror(errno));
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			tool_die(EX_SYS, "%s: unable to lock: %s", lpath, strerror(errno));
-	/* Under the lock: the tail as it is now, read from the end. */
-	if ((r = audit_read_tail(fd, &t, &e)) != 0) {
-		if (r == EX_NO)
-			refuse("%s", e.msg);
-		tool_fail(lpath, &e);
-	}
-	if (t.torn && !repair)
-		refuse("torn last line (%lld bytes after line %llu are not a complete entry: an "
-			"interrupted append?); not appending.  Inspect with audit-verify, then run "
-			"audit-append --repair-torn-tail", (long long)(t.size - t.good), t.seq);
-	if (repair) {
-		struct buf cb = BUF_INIT, db = BUF_INIT;
-		struct audit_checkpoint ck;
-		size_t dn = (size_t)(t.size - t.good);
-
-		if (!t.torn) {
-			fprintf(stderr, "%s: %s: the last line is complete; nothing to repair\n",
-				progname, lpath);
-			key_wipe(&k);
-			tool_exit(0);
-		}
-		/* A torn append was never acknowledged, so never checkpointed. */
-		memset(&ck, 0, sizeof ck);
-		if (read_file(cpath, &cb, &e) == 0 &&
-		    audit_checkpoint_parse(cb.p ? cb.p : "", cb.len, &ck, &e) == 0 &&
-		    ck.size > (unsigned long long)t.good)
-			refuse("the damaged bytes after byte %lld are covered by the checkpoint (size "
-				"%llu): this is not an interrupted append; not repaired (run audit-verify)",
-				(long long)t.good, ck.size);
-		buf_free(&ck.msg);
-		buf_free(&cb);
-		if (buf_reserve(&db, dn + 1) < 0)
-			tool_die(EX_SYS, "out of memory");
-		if (pread(fd, db.p, dn, t.good) != (ssize_t)dn)
-			tool_die(EX_SYS, "%s: unable to read the torn tail", lpath);
-		sha256_hex(dropped_h, db.p, dn);
-		buf_free(&db);
-		snprintf(dropped_n, sizeof dropped_n, "%zu", dn);
-		if (ftruncate(fd, t.good) < 0 || fsync(fd) < 0)
-			tool_die(EX_SYS, "%s: unable to truncate: %s", lpath, strerror(errno));
-		t.size = t.good;
-		event = "log.repaired";
-		nl = 0;
-		lkey[nl] = "dropped_bytes";
-		lval[nl++] = dropped_n;
-		lkey[nl] = "dropped_sha256";
-		lval[nl++] = dropped_h;
-		lkey[nl] = "reason";
-		lval[nl++] = "torn_tail";
-		planid = NULL;
-	}
-
-	n.seq = t.seq + 1;
-	n.time = time_now();
 	n.event = event;
 	n.plan_id = planid;
 	n.plan_version = planver;
@@ -331,40 +265,23 @@ int main(int argc, char **argv)
 		n.lval[i] = lval[i];
 	}
 	n.nlabels = nl;
-	n.prev = t.head;
-	if (audit_entry_build(&n, &k, &line, &e) != 0)
-		tool_fail(NULL, &e);
-	sha256_hex(head, line.p, line.len);
-	buf_putc(&line, '\n');
-	if (line.err)
-		tool_die(EX_SYS, "out of memory");
-	/* One write(2) of the whole line: a crash leaves it whole or torn. */
-	{
-		ssize_t w = write(fd, line.p, line.len);
-		if (w != (ssize_t)line.len) {
-			int err = w < 0 ? errno : ENOSPC;
-			if (ftruncate(fd, t.size) == 0)
-				fsync(fd);
-			tool_die(EX_SYS, "%s: unable to append: %s", lpath, strerror(err));
-		}
-	}
-	if (fsync(fd) < 0)
-		tool_die(EX_SYS, "%s: unable to fsync: %s", lpath, strerror(errno));
-	if (audit_checkpoint_build((unsigned long long)t.size + line.len, n.seq, head, n.time, &k,
-	    &cp, &e) != 0)
-		tool_fail(NULL, &e);
+	/* The lock, the checkpoint check, the torn tail, the append and the
+	 * new checkpoint: all in audit_append(). */
+	r = audit_append(lpath, &n, &k, repair ? AUDIT_REPAIR : 0, &out, &e);
 	key_wipe(&k);
-	buf_putc(&cp, '\n');
-	if (write_atomic(cpath, cp.p, cp.len, 0600, &e) != 0)
-		tool_fail(cpath, &e);
-	if (close(fd) < 0)
-		tool_die(EX_SYS, "%s: unable to close: %s", lpath, strerror(errno));
+	if (r == EX_NO)
+		refuse("%s", e.msg);
+	if (r)
+		tool_fail(lpath, &e);
+	if (repair && out.seq == 0) {
+		fprintf(stderr, "%s: %s: the last line is complete; nothing to repair\n", progname,
+			lpath);
+		tool_exit(0);
+	}
 	if (repair)
-		fprintf(stderr, "%s: %s: dropped %s torn bytes (sha256 %s), recorded as entry %llu\n",
-			progname, lpath, dropped_n, dropped_h, n.seq);
-	printf("%llu %s\n", n.seq, head);
+		fprintf(stderr, "%s: %s: dropped %zu torn bytes (sha256 %s), recorded as entry %llu\n",
+			progname, lpath, out.dropped, out.dropped_sha256, out.seq);
+	printf("%llu %s\n", out.seq, out.head);
 	plan_free(&p);
-	buf_free(&line);
-	buf_free(&cp);
 	tool_exit(0);
 }

@@ -6,6 +6,7 @@
 #include "enc.h"
 #include "json.h"
 #include "digest.h"
+#include "limit.h"
 #include "plan.h"
 #include "tool.h"
 
@@ -63,7 +64,9 @@ static __attribute__((noreturn)) void ir_die(const char *file, const char *ptr,
 	tool_fail(file ? file : "-", &e);
 }
 
-static long ir_int(const struct jdoc *d, jref v, const char *file, const char *ptr)
+/* An integer in [min, max] (lib/limits.h: what the launcher can run). */
+static long ir_int(const struct jdoc *d, jref v, const char *file, const char *ptr, long min,
+	long max)
 {
 	double x;
 
@@ -72,8 +75,14 @@ static long ir_int(const struct jdoc *d, jref v, const char *file, const char *p
 	if (json_type(d, v) != J_NUM)
 		ir_die(file, ptr, "must be an integer");
 	x = json_num(d, v);
-	if (!(x >= 1 && x <= 16777216) || x != (double)(long)x)
+	if (!(x >= -9007199254740991.0 && x <= 9007199254740991.0) || x != (double)(long)x)
 		ir_die(file, ptr, "must be a positive integer");
+	if (x < min || x > max) {
+		struct merr e;
+		merr_set(&e, EX_NO, ptr, "%.0f is outside what the launcher can run (%ld to %ld)",
+			x, min, max);
+		tool_fail(file ? file : "-", &e);
+	}
 	return (long)x;
 }
 
@@ -308,16 +317,15 @@ int main(int argc, char **argv)
 		if (json_type(d, res) != J_OBJ)
 			ir_die(file, ptr, "must be an object");
 		snprintf(ptr, sizeof ptr, "/apps/%zu/resources/vcpus", appi);
-		p.vcpus = ir_int(d, json_get(d, res, "vcpus"), file, ptr);
-		if (p.vcpus > 1024)
-			ir_die(file, ptr, "must be at most 1024");
+		p.vcpus = ir_int(d, json_get(d, res, "vcpus"), file, ptr, LIMIT_VCPUS_MIN,
+			LIMIT_VCPUS_MAX);
 		snprintf(ptr, sizeof ptr, "/apps/%zu/resources/memory_mb", appi);
-		p.memory_mb = ir_int(d, json_get(d, res, "memory_mb"), file, ptr);
+		p.memory_mb = ir_int(d, json_get(d, res, "memory_mb"), file, ptr,
+			LIMIT_MEMORY_MB_MIN, LIMIT_MEMORY_MB_MAX);
 		snprintf(ptr, sizeof ptr, "/apps/%zu/resources/boot_timeout_secs", appi);
 		v = json_get(d, res, "boot_timeout_secs");
-		p.boot_timeout_secs = v == JREF_NONE ? 30 : ir_int(d, v, file, ptr);
-		if (p.boot_timeout_secs > 86400)
-			ir_die(file, ptr, "must be at most 86400");
+		p.boot_timeout_secs = v == JREF_NONE ? 30 : ir_int(d, v, file, ptr,
+			LIMIT_BOOT_TIMEOUT_MIN, LIMIT_BOOT_TIMEOUT_MAX);
 		json_free(d);
 	}
 

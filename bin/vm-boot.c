@@ -9,10 +9,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "admit.h"
+#include "audit.h"
+#include "digest.h"
 #include "enc.h"
 #include "frame.h"
 #include "json.h"
+#include "keys.h"
 #include "muxhost.h"
+#include "plan.h"
 #include "tool.h"
 #include "vmm.h"
 
@@ -28,15 +33,15 @@ static void usage(int code)
 		"  -d            detach once the agent answers (print the socket path, exit 0)\n"
 		"  --ready-fd n  once the agent answers, write the socket path and a newline\n"
 		"                on file descriptor n and close it\n"
-		"  -k file       trusted public key for plan-verify (repeatable)\n"
+		"  -k file       trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
 		"  -i dir        the image: rootfs.ext4, vmlinux, mvm-meta.json (default .mvm/image/current)\n"
 		"  -S dir        state directory (default .mvm/run/<plan id>)\n"
 		"  -b backend    auto (default), qemu or firecracker\n"
 		"  -a accel      auto (default), kvm or tcg (QEMU)\n"
-		"  -f log        audit log for audit-append (default its own)\n"
-		"  -s file       secret key for audit-append (default its own)\n"
+		"  -f log        audit log (default $MVM_HOME/audit/TENANT.jsonl)\n"
+		"  -s file       audit signing key (default $MVM_HOME/keys/host-signer.ed25519)\n"
 		"  --rehash      hash every image file, even one unchanged since it was last\n"
-		"                hashed (default: plan-verify --digest-cache)\n"
+		"                hashed (default: use the digest cache, as plan-verify --digest-cache)\n"
 		"  --now time    check the plan's window at time (tests)\n"
 		"  --print-config  print the Firecracker config for a plan and image; boot nothing\n"
 		"Exit: 0 the VM ran and stopped (or -d: it is up), 1 plan refused, 2 usage,\n"
@@ -47,217 +52,139 @@ static void usage(int code)
 }
 
 /* ==================== admission and the audit record ====================
- * Everything vm-boot knows about admitting a plan and recording what
- * happened: plan-verify decides (exec'd), audit-append records (exec'd),
- * plan_read takes what the launcher needs from the admitted plan.  Kept in
- * this one section so that it can be replaced by in-process calls to
- * lib/admit and lib/audit (issue 12) without touching the launcher. */
-
-static char self_dir[PATH_MAX - 64];
-
-/* Our sibling tools first (a checkout's bin/), then PATH. */
-static const char *tool_path(const char *name, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s/%s", self_dir, name);
-	if (self_dir[0] && access(buf, X_OK) == 0)
-		return buf;
-	snprintf(buf, n, "%s", name);
-	return buf;
-}
-
-/* Run argv; capture stdout into out (if not NULL) and stderr into err.
- * Returns the exit status, or -1. */
-static int run_capture(char *const argv[], struct buf *out, struct buf *err)
-{
-	int po[2], pe[2], status;
-	pid_t pid;
-	struct merr e;
-
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "%s: unable to run %s: %s\n", progname, argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	/* outputs are small (a plan, a message): read one after the other */
-	if (out)
-		read_fd(po[0], out, &e);
-	read_fd(pe[0], err, &e);
-	close(po[0]);
-	close(pe[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* ---- audit ---- */
+ * In-process: lib/admit decides (the same call as plan-verify(1)),
+ * audit_append() records (the same as audit-append(1)); the verdict's
+ * reason names the refusal event.  Every outcome is recorded. */
 
 static const char *audit_log, *audit_key, *envelope_path;
+static struct mvm_key host_key;
+static int have_key;
 
-/* Record event for the plan, with one label key=value (or none). */
-static void audit(const char *event, const char *key, const char *value)
+/* Record an event in the log of the plan's tenant (or -f); its plan is
+ * p, or, when the envelope's plan could not be read, the envelope's
+ * bytes (plan_id their SHA-256, ir_hash zeros: mvm-audit(5)).  0, or
+ * the status of the failure (said on stderr). */
+static int record(const struct plan *p, const struct buf *env, const char *what,
+	const char *key, const char *val)
 {
-	char tool[PATH_MAX], lab[600];
-	char *argv[16];
-	int n = 0, r;
-	struct buf out = BUF_INIT, err = BUF_INIT;
+	char lpath[PATH_MAX], adir[PATH_MAX], sub[128], ev[AUDIT_EVENT_MAX], pid[DIGEST_LEN + 1];
+	struct audit_new n;
+	struct audit_appended out;
+	struct merr e;
+	int r = 0;
 
-	argv[n++] = (char *)tool_path("audit-append", tool, sizeof tool);
-	argv[n++] = (char *)"-e";
-	argv[n++] = (char *)event;
-	argv[n++] = (char *)"-p";
-	argv[n++] = (char *)envelope_path;
-	if (key) {
-		snprintf(lab, sizeof lab, "%s=%.500s", key, value);
-		argv[n++] = (char *)"-l";
-		argv[n++] = lab;
+	if (!have_key) {
+		char sp[PATH_MAX];
+		if (audit_key)
+			snprintf(sp, sizeof sp, "%s", audit_key);
+		else if ((r = key_default_secret(sp, sizeof sp, &e)) != 0)
+			goto fail;
+		if ((r = key_load_secret(sp, &host_key, &e)) != 0)
+			goto fail;
+		have_key = 1;
+	}
+	if (p && (r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0 &&
+	    strncmp(what, "rejected.", 9) != 0)
+		goto fail;
+	if (!p || r != 0) {
+		/* no plan, or a refusal of one whose labels we cannot give:
+		 * recorded all the same, under its ids or the envelope's bytes */
+		memset(&n, 0, sizeof n);
+		snprintf(ev, sizeof ev, "plan.%s", what);
+		memcpy(pid, "sha256:", 7);
+		sha256_hex(pid + 7, env->p ? env->p : "", env->len);
+		n.event = ev;
+		n.plan_id = p ? p->plan_id : pid;
+		n.plan_version = p ? p->plan_version : 1;
+		n.ir_hash = p ? p->ir_hash : AUDIT_ZERO_HASH;
+		if (key) {
+			n.lkey[0] = key;
+			n.lval[0] = val;
+			n.nlabels = 1;
+		}
 	}
 	if (audit_log) {
-		argv[n++] = (char *)"-f";
-		argv[n++] = (char *)audit_log;
+		snprintf(lpath, sizeof lpath, "%s", audit_log);
+	} else {
+		snprintf(sub, sizeof sub, "audit/%s.jsonl", p ? p->tenant : "local");
+		if ((r = mvm_path(lpath, sizeof lpath, sub, &e)) != 0)
+			goto fail;
+		if ((r = mvm_path(adir, sizeof adir, "audit", &e)) != 0 ||
+		    (r = mkdir_p(adir, 0700, &e)) != 0)
+			goto fail;
 	}
-	if (audit_key) {
-		argv[n++] = (char *)"-s";
-		argv[n++] = (char *)audit_key;
-	}
-	argv[n] = NULL;
-	r = run_capture(argv, &out, &err);
-	if (r != 0)
-		fprintf(stderr, "%s: warning: audit-append %s failed: %.*s", progname, event,
-			(int)err.len, err.p ? err.p : "");
-	buf_free(&out);
-	buf_free(&err);
+	if ((r = audit_append(audit_log ? audit_log : lpath, &n, &host_key, 0, &out, &e)) == 0)
+		return 0;
+fail:
+	fprintf(stderr, "%s: warning: unable to record %s in the audit log: %s\n", progname,
+		what, e.msg);
+	return r;
 }
 
-/* plan-verify's message -> the reason part of plan.rejected.<reason> */
-static const char *reject_reason(const char *msg)
-{
-	static const struct { const char *word, *reason; } map[] = {
-		{ "already", "replayed" }, { "replay", "replayed" }, { "nonce", "replayed" },
-		{ "expired", "expired" }, { "not yet valid", "not_yet_valid" },
-		{ "window", "window" }, { "signature", "signature" }, { "trusted", "signature" },
-		{ "payloadType", "envelope" }, { "envelope", "envelope" },
-		{ "ir_hash", "digest" }, { "digest", "digest" }, { "does not match", "digest" },
-		{ "schema", "schema" },
-	};
+/* The plan the launched VM runs (for plan.launched / plan.failed). */
+static struct admit_verdict verdict;
+static struct buf envbytes = BUF_INIT;
 
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strstr(msg, map[i].word))
-			return map[i].reason;
-	return "invalid";
+static void audit(const char *what, const char *key, const char *val)
+{
+	record(&verdict.plan, &envbytes, what, key, val);
 }
 
-/* ---- the plan ---- */
-
-struct plan {
-	char id[80];
-	unsigned vcpus, memory_mb, boot_timeout;
-};
-
-static int plan_read(const char *text, size_t n, struct plan *p, struct merr *e)
+/* Admit the plan at envelope_path for the image (lib/admit), record the
+ * verdict; on a refusal exit 1 (3, 4 as plan-verify), having booted
+ * nothing.  On admission, verdict holds the plan. */
+static void admit_and_record(char *const *keys, int nkeys, const char *image, int rehash,
+	const char *now)
 {
-	struct jdoc *d = json_parse(text, n, NULL, e);
-	jref root, res, v;
-	const char *s;
-	size_t len;
-
-	if (!d)
-		return EX_DATA;
-	root = json_root(d);
-	res = json_get(d, root, "resources");
-	v = json_get(d, root, "plan_id");
-	s = v != JREF_NONE ? json_str(d, v, &len) : NULL;
-	if (res == JREF_NONE || !s || len >= sizeof p->id) {
-		json_free(d);
-		return merr_set(e, EX_DATA, NULL, "the plan has no resources or plan_id");
-	}
-	memcpy(p->id, s, len);
-	p->id[len] = '\0';
-#define NUM(field, dst, def, max) do { \
-		jref x = json_get(d, res, field); \
-		double f = x != JREF_NONE ? json_num(d, x) : def; \
-		if (f < 1 || f > max || f != (unsigned)f) { json_free(d); \
-			return merr_set(e, EX_DATA, "/resources/" field, "out of range"); } \
-		dst = (unsigned)f; } while (0)
-	NUM("vcpus", p->vcpus, 1, 64);
-	NUM("memory_mb", p->memory_mb, 256, 65536);
-	NUM("boot_timeout_secs", p->boot_timeout, 30, 3600);
-#undef NUM
-	json_free(d);
-	return 0;
-}
-
-/* Admit the plan at envelope_path for the image (plan-verify), record the
- * verdict (audit-append); on a refusal exit 1 (or plan-verify's status),
- * having booted nothing.  On admission planjs holds the admitted plan's
- * bytes and p what the launcher needs of it. */
-static void admit_and_record(const char *const *keys, int nkeys, const char *image, int rehash,
-	const char *now, struct buf *planjs, struct plan *p)
-{
-	char tool[PATH_MAX];
-	struct buf err = BUF_INIT;
+	char nonces[PATH_MAX], cachedir[PATH_MAX], what[64];
+	struct admit_req rq = { 0 };
+	struct trustset ts;
 	struct merr e;
-	int r;
-	ssize_t sl = readlink("/proc/self/exe", self_dir, sizeof self_dir - 1);
+	size_t i;
 
-	if (sl > 0 && (size_t)sl < sizeof self_dir - 1) {
-		self_dir[sl] = '\0';
-		*strrchr(self_dir, '/') = '\0';
-	}
-	/* 1. Admission: plan-verify decides; every outcome is audited. */
-	{
-		char *av[80];
-		int n = 0;
-
-		av[n++] = (char *)tool_path("plan-verify", tool, sizeof tool);
-		for (int i = 0; i < nkeys; i++) {
-			av[n++] = (char *)"-k";
-			av[n++] = (char *)keys[i];
-		}
-		av[n++] = (char *)"--image";
-		av[n++] = (char *)image;
-		if (!rehash)
-			av[n++] = (char *)"--digest-cache";
-		if (now) {
-			av[n++] = (char *)"--now";
-			av[n++] = (char *)now;
-		}
-		av[n++] = (char *)envelope_path;
-		av[n] = NULL;
-		r = run_capture(av, planjs, &err);
-		if (r != 0) {
-			char ev[64];
-			buf_cstr(&err);
-			fprintf(stderr, "%.*s", (int)err.len, err.p ? err.p : "");
-			if (r == EX_NO) {
-				char *nl = err.p ? strchr(err.p, '\n') : NULL;
-				if (nl)
-					*nl = '\0';
-				snprintf(ev, sizeof ev, "plan.rejected.%s", reject_reason(err.p ? err.p : ""));
-				audit(ev, "reason", err.p ? err.p : "refused");
-				tool_die(EX_NO, "%s: not admitted; nothing booted", envelope_path);
-			}
-			tool_die(r > 0 && r < 5 ? r : EX_SYS, "%s: plan-verify failed; nothing booted",
-				envelope_path);
-		}
-	}
-	if (plan_read(planjs->p ? planjs->p : "", planjs->len, p, &e) != 0)
+	if (trust_load(&ts, keys, (size_t)nkeys, &e) != 0)
+		tool_fail(NULL, &e);
+	for (i = 0; i < ts.nwarn; i++)
+		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
+	if (read_file(envelope_path, &envbytes, &e) != 0)
 		tool_fail(envelope_path, &e);
+	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0 ||
+	    (!rehash && digest_cache_dir(cachedir, sizeof cachedir, &e) != 0))
+		tool_fail(NULL, &e);
+	rq.env = envbytes.p;
+	rq.envlen = envbytes.len;
+	rq.trust = &ts;
+	rq.now = time_now();
+	if (now && rfc3339_parse(now, strlen(now), &rq.now) != 0)
+		tool_die(EX_USAGE, "--now: %s is not a time of the form YYYY-MM-DDTHH:MM:SSZ",
+			now);
+	rq.nonces = nonces;
+	rq.consume = 1;
+	rq.image = image;
+	rq.digest_cache = rehash ? NULL : cachedir;
+	if (admit(&rq, &verdict) != 0) {
+		const struct plan *p = verdict.have_plan ? &verdict.plan : NULL;
+		struct plan up;
+		/* A refusal before the plan was parsed: record the plan the
+		 * envelope carries, unverified, when it is one. */
+		if (!p && verdict.env.payload && plan_parse((const char *)verdict.env.payload,
+		    verdict.env.plen, PLAN_CANONICAL, &up, &e) == 0)
+			p = &up;
+		snprintf(what, sizeof what, "rejected.%s", admit_reason_name(verdict.reason));
+		fprintf(stderr, "%s: %s: %s: %s%s%s\n", progname, envelope_path,
+			admit_reason_name(verdict.reason), verdict.e.where,
+			verdict.e.where[0] ? ": " : "", verdict.e.msg);
+		record(p, &envbytes, what, "reason", verdict.e.msg);
+		tool_die(verdict.code == EX_NO ? EX_NO : verdict.code, "%s: not admitted; nothing "
+			"booted", envelope_path);
+	}
+	trust_free(&ts);
 	/* how the image's digests were checked: each file hashed now, or
-	 * some taken from plan-verify's digest cache (it says so) */
-	buf_cstr(&err);
-	audit("plan.admitted", "digests", err.p && strstr(err.p, "digests are from") ?
-		"cached" : "hashed");
-	buf_free(&err);
+	 * some taken from the digest cache */
+	if (record(&verdict.plan, &envbytes, "admitted", "digests", verdict.cached ? "cached" :
+	    "hashed") != 0)
+		tool_die(EX_SYS, "%s: admitted, but the admission could not be recorded; nothing "
+			"booted", envelope_path);
 }
 /* ==================== end of admission ==================== */
 
@@ -285,10 +212,10 @@ static void state_file(const struct vmm *vm, const char *name, const void *text,
 /* Create the state directory (default .mvm/run/<first 16 hex of plan_id>)
  * and record what runs there: the admitted plan, the image, the VMM. */
 static void state_open(struct vmm *vm, const char *state, const struct plan *p,
-	const struct buf *planjs)
+	const void *planjs, size_t planlen)
 {
 	char dir[PATH_MAX], abs[PATH_MAX], line[PATH_MAX + 1];
-	const char *id = strncmp(p->id, "sha256:", 7) == 0 ? p->id + 7 : p->id;
+	const char *id = p->plan_id + 7;
 	struct merr e;
 
 	if (state)
@@ -301,7 +228,7 @@ static void state_open(struct vmm *vm, const char *state, const struct plan *p,
 		tool_die(EX_SYS, "%s: %s", dir, strerror(errno));
 	if (vmm_paths(vm, abs, &e) != 0)
 		tool_fail(NULL, &e);
-	state_file(vm, "plan.json", planjs->p, planjs->len);
+	state_file(vm, "plan.json", planjs, planlen);
 	snprintf(line, sizeof line, "%s\n", vm->image);
 	state_file(vm, "image", line, strlen(line));
 	snprintf(line, sizeof line, "%s\n", vmm_name(vm));
@@ -333,7 +260,7 @@ static void announce_ready(const struct vmm *vm, double t0)
 			strtod(p + strlen("mvm-init: agent started at "), NULL));
 	fprintf(stderr, "\n");
 	buf_free(&b);
-	audit("plan.launched", NULL, NULL);
+	audit("launched", NULL, NULL);
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
 			if (dprintf(ready_fd[i], "%s\n", vm->vsock) < 0)
@@ -448,7 +375,7 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 	if (code != VMM_NOSTART && code != VMM_SERVE_FAIL)
 		snprintf(e.msg, sizeof e.msg, "%s", why[code]);
 	fprintf(stderr, "%s: %s\n", progname, e.msg);
-	audit("plan.failed", "reason", e.msg);
+	audit("failed", "reason", e.msg);
 	return code == VMM_TIMEOUT ? EX_TIMEOUT : EX_SELF;
 }
 
@@ -456,11 +383,13 @@ int main(int argc, char **argv)
 {
 	struct vmm vm = { 0 };
 	const char *image = ".mvm/image/current", *state = NULL, *backend = "auto", *accel = "auto";
-	const char *now = NULL, *note, *keys[32];
+	const char *now = NULL, *note;
+	char *keys[32];
 	int nkeys = 0, detached = 0, print_config = 0, rehash = 0, c;
 	struct buf planjs = BUF_INIT, out = BUF_INIT;
 	struct plan plan;
 	struct merr e;
+	int r;
 	enum { O_NOW = 256, O_PRINT_CONFIG, O_REHASH, O_READY_FD };
 	static const struct option lopts[] = {
 		{ "now", required_argument, NULL, O_NOW },
@@ -512,27 +441,28 @@ int main(int argc, char **argv)
 		/* A plan (not signed): the Firecracker config vm-boot would use. */
 		if (read_file(envelope_path, &planjs, &e) != 0)
 			tool_fail(envelope_path, &e);
-		if (plan_read(planjs.p ? planjs.p : "", planjs.len, &plan, &e) != 0)
+		if ((r = plan_parse(planjs.p ? planjs.p : "", planjs.len, 0, &plan, &e)) != 0 ||
+		    (r = plan_limits(&plan, &e)) != 0)
 			tool_fail(envelope_path, &e);
 		if (vmm_paths(&vm, state ? state : ".mvm/run/vm", &e) != 0)
 			tool_fail(NULL, &e);
-		vm.vcpus = plan.vcpus;
-		vm.memory_mb = plan.memory_mb;
+		vm.vcpus = (unsigned)plan.vcpus;
+		vm.memory_mb = (unsigned)plan.memory_mb;
 		vmm_firecracker_config(&vm, &out);
 		buf_putc(&out, '\n');
 		fwrite(out.p, 1, out.len, stdout);
 		tool_exit(0);
 	}
 
-	admit_and_record(keys, nkeys, vm.image, rehash, now, &planjs, &plan);
-	vm.vcpus = plan.vcpus;
-	vm.memory_mb = plan.memory_mb;
+	admit_and_record(keys, nkeys, vm.image, rehash, now);
+	vm.vcpus = (unsigned)verdict.plan.vcpus;
+	vm.memory_mb = (unsigned)verdict.plan.memory_mb;
 	vm.qemu = getenv("MVM_QEMU");
 	if (vmm_choose(&vm, backend, accel, &note, &e) != 0)
 		tool_fail(NULL, &e);
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
-	state_open(&vm, state, &plan, &planjs);
+	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
 	if (detached)
 		detach(&vm);
 	{
@@ -540,8 +470,8 @@ int main(int argc, char **argv)
 		snprintf(pidtext, sizeof pidtext, "%ld\n", (long)getpid());
 		state_file(&vm, "pid", pidtext, strlen(pidtext));
 	}
-	fprintf(stderr, "%s: plan %s\n", progname, plan.id);
-	c = run_vm(&vm, plan.boot_timeout);
+	fprintf(stderr, "%s: plan %s\n", progname, verdict.plan.plan_id);
+	c = run_vm(&vm, (unsigned)verdict.plan.boot_timeout_secs);
 	if (c == 0)
 		tool_exit(0);
 	exit(c);

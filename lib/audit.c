@@ -486,9 +486,7 @@ int audit_sig_check(const char *keyid, const unsigned char sig[64], const struct
 
 /* ---- the tail ---- */
 
-/* Read the line that ends at end (exclusive; end is the offset of its
- * newline, or of EOF) into b; its start into *start. */
-static int line_before(int fd, off_t end, off_t *start, struct buf *b, struct merr *e)
+int audit_line_before(int fd, off_t end, off_t *start, struct buf *b, struct merr *e)
 {
 	off_t lo, chunk = 4096;
 	ssize_t got;
@@ -543,14 +541,14 @@ int audit_read_tail(int fd, struct audit_tail *t, struct merr *e)
 	end = t->size;
 	if (last != '\n') {
 		/* Torn: the bytes after the last newline. */
-		if ((rc = line_before(fd, t->size, &ls, &b, e)) != 0)
+		if ((rc = audit_line_before(fd, t->size, &ls, &b, e)) != 0)
 			goto out;
 		t->torn = 1;
 		t->good = ls;
 		end = ls;
 	}
 	while (end > 0) {
-		if ((rc = line_before(fd, end - 1, &ls, &b, e)) != 0)
+		if ((rc = audit_line_before(fd, end - 1, &ls, &b, e)) != 0)
 			goto out;
 		if (audit_line_parse(b.p ? b.p : "", b.len, &a, &le) == 0) {
 			t->seq = a.seq;

@@ -24,6 +24,41 @@ void dsse_free(struct dsse_env *env)
 
 #define shape(e, where, fmt, a) merr_set((e), EX_NO, (where), fmt, a)
 
+/* A keyid hint of our form: 32 lowercase hex digits. */
+static int keyid_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n != KEYID_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* DSSE allows standard or URL-safe base64: standard with padding, or
+ * URL-safe with or without it (one alphabet, never mixed). */
+static unsigned char *dsse_b64(const char *in, size_t n, size_t *outlen)
+{
+	unsigned char *out = b64_decode(in, n, outlen);
+	const char *end = NULL;
+	size_t cap = n / 4 * 3 + 3, got = 0;
+
+	if (out)
+		return out;
+	if (!(out = malloc(cap)))
+		return NULL;
+	if (sodium_base642bin(out, cap, in, n, NULL, &got, &end, n % 4 == 0 ?
+	    sodium_base64_VARIANT_URLSAFE : sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != in + n) {
+		free(out);
+		return NULL;
+	}
+	*outlen = got;
+	return out;
+}
+
 int dsse_parse(const char *buf, size_t len, struct dsse_env *env, struct merr *e)
 {
 	struct jdoc *d;
@@ -65,9 +100,9 @@ int dsse_parse(const char *buf, size_t len, struct dsse_env *env, struct merr *e
 				goto out;
 			}
 			p = json_str(d, v, &n);
-			env->payload = b64_decode(p, n, &env->plen);
+			env->payload = dsse_b64(p, n, &env->plen);
 			if (!env->payload) {
-				shape(e, "/payload", "is not standard base64 with padding%s", "");
+				shape(e, "/payload", "is not base64 (standard, or URL-safe)%s", "");
 				goto out;
 			}
 		} else if (json_str_eq(d, k, "signatures")) {
@@ -102,7 +137,7 @@ int dsse_parse(const char *buf, size_t len, struct dsse_env *env, struct merr *e
 						/* Only a hint: one that cannot be one of our
 						 * key ids is ignored (every key is tried). */
 						p = json_str(d, sv, &n);
-						if (n == KEYID_LEN && !memchr(p, 0, n)) {
+						if (keyid_ok(p, n)) {
 							memcpy(ds->keyid, p, n);
 							ds->keyid[n] = 0;
 							ds->has_keyid = 1;
@@ -116,7 +151,7 @@ int dsse_parse(const char *buf, size_t len, struct dsse_env *env, struct merr *e
 							goto out;
 						}
 						p = json_str(d, sv, &n);
-						raw = b64_decode(p, n, &rl);
+						raw = dsse_b64(p, n, &rl);
 						if (!raw || rl != 64) {
 							free(raw);
 							shape(e, where, "is not the base64 of a 64-byte Ed25519 signature%s",
@@ -162,12 +197,13 @@ out:
 }
 
 int dsse_verify(const struct dsse_env *env, const struct trustset *t, char *signer,
-	struct merr *e)
+	int *untrusted, struct merr *e)
 {
 	struct buf pae = BUF_INIT;
 	size_t i, j;
 	const char *failed = NULL;
 
+	*untrusted = 1;
 	if (t->n == 0)
 		return merr_set(e, EX_NO, NULL,
 			"no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/*.pub)");
@@ -188,11 +224,12 @@ int dsse_verify(const struct dsse_env *env, const struct trustset *t, char *sign
 				buf_free(&pae);
 				return 0;
 			}
-			if (!failed)
+			if (!failed && s->has_keyid)
 				failed = t->k[j].keyid;
 		}
 	}
 	buf_free(&pae);
+	*untrusted = !failed;
 	if (failed)
 		return merr_set(e, EX_NO, NULL, "bad signature: the signature for trusted key %s "
 			"does not verify over this payload", failed);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "io.h"
 #include "ir.h"
+#include "limit.h"
 #include "lockfile.h"
 
 /* ---- data files ---- */
@@ -185,7 +186,14 @@ static const struct shape sh_obj = { K_OBJ };
 static const struct shape sh_digest = { K_STR, S_DIGEST };
 static const struct shape sh_ociref = { K_STR, S_OCIREF };
 static const struct shape sh_port = { K_INT, .min = 1, .max = U16 };
-static const struct shape sh_vcpus = { K_INT, .min = 1, .max = U16 };
+/* Resources: what the launcher can run (lib/limit.h). */
+static const struct shape sh_vcpus = { K_INT, .min = LIMIT_VCPUS_MIN, .max = LIMIT_VCPUS_MAX };
+static const struct shape sh_mem = { K_INT, .min = LIMIT_MEMORY_MB_MIN,
+	.max = LIMIT_MEMORY_MB_MAX };
+static const struct shape sh_boot = { K_INT, .min = LIMIT_BOOT_TIMEOUT_MIN,
+	.max = LIMIT_BOOT_TIMEOUT_MAX };
+static const struct shape sh_rootfs = { K_INT, .min = LIMIT_ROOTFS_MB_MIN,
+	.max = LIMIT_ROOTFS_MB_MAX };
 static const struct shape sh_pos32 = { K_INT, .min = 1, .max = U32 };
 static const struct shape sh_u53 = { K_INT, .min = 0, .max = U53 };
 static const struct shape sh_pos53 = { K_INT, .min = 1, .max = U53 };
@@ -297,9 +305,9 @@ static const struct shape sh_image = { K_TAGGED, .v = v_image };
 /* Resources and dependencies */
 static const struct field f_resources[] = {
 	{ "vcpus", &sh_vcpus, F_REQ },
-	{ "memory_mb", &sh_pos32, F_REQ },
-	{ "boot_timeout_secs", &sh_pos32, F_ALWAYS, "30" },
-	{ "rootfs_size_mb", &sh_pos32, F_NULL },
+	{ "memory_mb", &sh_mem, F_REQ },
+	{ "boot_timeout_secs", &sh_boot, F_ALWAYS, "30" },
+	{ "rootfs_size_mb", &sh_rootfs, F_NULL },
 	{ NULL } };
 static const struct shape sh_resources = { K_STRUCT, .f = f_resources };
 static const struct field f_dep_py[] = {

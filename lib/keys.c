@@ -273,11 +273,15 @@ int key_generate(const char *spath, const char *ppath, struct mvm_key *k, struct
 
 static int trust_add(struct trustset *t, const char *path, struct merr *e)
 {
+	struct stat st;
 	unsigned char pk[32];
 	struct trusted *k;
 	size_t i;
 	int r;
 
+	if (stat(path, &st) == 0 && (st.st_mode & 022))
+		return merr_set(e, EX_NO, NULL, "%s: trusted key has mode %04o: group or others "
+			"can write it (chmod go-w %s)", path, (unsigned)(st.st_mode & 07777), path);
 	if ((r = key_load_public(path, pk, e)) != 0)
 		return r;
 	for (i = 0; i < t->n; i++)
@@ -298,6 +302,7 @@ static int trust_add(struct trustset *t, const char *path, struct merr *e)
 
 int trust_load(struct trustset *t, char *const *files, size_t nfiles, struct merr *e)
 {
+	struct stat st;
 	char pat[PATH_MAX];
 	glob_t g;
 	size_t i;
@@ -305,12 +310,18 @@ int trust_load(struct trustset *t, char *const *files, size_t nfiles, struct mer
 
 	t->k = NULL;
 	t->n = 0;
+	t->nwarn = 0;
 	if (nfiles) {
 		for (i = 0; i < nfiles; i++)
 			if ((r = trust_add(t, files[i], e)) != 0)
 				return r;
 		return 0;
 	}
+	if (mvm_path(pat, sizeof pat, "trust", e) != 0)
+		return EX_SYS;
+	if (stat(pat, &st) == 0 && (st.st_mode & 022))
+		return merr_set(e, EX_NO, NULL, "%s: trust directory has mode %04o: group or "
+			"others can write it (chmod go-w %s)", pat, (unsigned)(st.st_mode & 07777), pat);
 	if (mvm_path(pat, sizeof pat, "trust/*.pub", e) != 0)
 		return EX_SYS;
 	r = glob(pat, 0, NULL, &g);
@@ -318,9 +329,19 @@ int trust_load(struct trustset *t, char *const *files, size_t nfiles, struct mer
 		return 0;
 	if (r != 0)
 		return merr_set(e, EX_SYS, NULL, "unable to list %s", pat);
-	for (i = 0; i < g.gl_pathc; i++)
-		if ((r = trust_add(t, g.gl_pathv[i], e)) != 0)
-			break;
+	for (i = 0, r = 0; i < g.gl_pathc && r != EX_NO; i++) {
+		struct merr we;
+		if ((r = trust_add(t, g.gl_pathv[i], &we)) == 0 || r == EX_NO) {
+			if (r)
+				*e = we;
+			continue;
+		}
+		/* unreadable or not a key: skipped, said */
+		if (t->nwarn < TRUST_MAX_WARN) {
+			t->warn[t->nwarn++] = we;
+		}
+		r = 0;
+	}
 	globfree(&g);
 	return r;
 }

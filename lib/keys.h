@@ -25,9 +25,12 @@ struct trusted {
 	char *path;
 };
 
+#define TRUST_MAX_WARN 16
 struct trustset {
 	struct trusted *k;
 	size_t n;
+	struct merr warn[TRUST_MAX_WARN];   /* files of trust/ skipped, why */
+	size_t nwarn;                       /* (at most TRUST_MAX_WARN kept) */
 };
 
 /* $MVM_HOME, else $HOME/.mvm, into out.  0, or EX_SYS. */
@@ -65,8 +68,15 @@ int key_generate(const char *spath, const char *ppath, struct mvm_key *k, struct
 int file_create_excl(const char *path, const void *data, size_t n, unsigned mode,
 	struct merr *e);
 
-/* Trusted keys: the given files, or when nfiles is 0 every
- * $MVM_HOME/trust/NAME.pub.  An empty set is not an error here. */
+/*
+ * Trusted keys: the given files, or when nfiles is 0 every
+ * $MVM_HOME/trust/NAME.pub.  An empty set is not an error here.
+ * Refused (EX_NO, the message names the path and its mode): a trust
+ * directory or a key file that group or others can write (as ssh's
+ * StrictModes).  A given file that is unreadable (EX_SYS) or not a
+ * public key (EX_DATA) is an error; a file of trust/ that is either is
+ * skipped, and said in t->warn (the tool prints these as warnings).
+ */
 int trust_load(struct trustset *t, char *const *files, size_t nfiles, struct merr *e);
 const struct trusted *trust_find(const struct trustset *t, const char *keyid, size_t len);
 void trust_free(struct trustset *t);

@@ -9,62 +9,115 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io.h"
+#include "limit.h"
 #include "nonce.h"
 #include "plan.h"
 
-int nonce_consume(const char *dir, const char *keyid, const char *nonce, int64_t valid_until,
-	struct merr *e)
+#define LINE_LEN (20 + 1 + DIGEST_LEN + 1)   /* "TIME PLAN_ID\n" */
+
+/* Seen: 1 with the spending plan's id in by (may be ""), 0, or -1. */
+static int seen(const char *dir, const char *nonce, const struct trustset *old,
+	char by[DIGEST_LEN + 1])
 {
-	char sd[PATH_MAX], f[PATH_MAX], line[32];
+	char f[PATH_MAX], line[LINE_LEN];
+	struct stat st;
+	ssize_t n;
+	size_t i;
 	int fd;
 
-	if ((size_t)snprintf(sd, sizeof sd, "%s/%s", dir, keyid) >= sizeof sd ||
-	    (size_t)snprintf(f, sizeof f, "%s/%s", sd, nonce) >= sizeof f)
+	by[0] = 0;
+	if ((size_t)snprintf(f, sizeof f, "%s/%s", dir, nonce) >= sizeof f)
+		return -1;
+	fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		if (lstat(f, &st) == 0)
+			return 1;
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (fd >= 0) {
+		n = read(fd, line, sizeof line);
+		close(fd);
+		if (n == LINE_LEN && line[20] == ' ' && line[LINE_LEN - 1] == '\n') {
+			memcpy(by, line + 21, DIGEST_LEN);
+			by[DIGEST_LEN] = 0;
+		}
+		return 1;
+	}
+	/* the old layout: dir/KEYID/NONCE, KEYID a trusted key's (only a
+	 * trusted key could have admitted it) */
+	for (i = 0; old && i < old->n; i++) {
+		if ((size_t)snprintf(f, sizeof f, "%s/%s/%s", dir, old->k[i].keyid, nonce) >=
+		    sizeof f)
+			return -1;
+		if (lstat(f, &st) == 0)
+			return 1;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -1;
+	}
+	return 0;
+}
+
+static int replay(struct merr *e, const char *nonce, const char *by)
+{
+	return merr_set(e, EX_NO, NULL, "nonce %s was already admitted%s%s%s", nonce,
+		by[0] ? " (plan " : "", by, by[0] ? ")" : "");
+}
+
+int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
+	int64_t valid_until, const struct trustset *old, struct merr *e)
+{
+	char f[PATH_MAX], line[LINE_LEN + 1], by[DIGEST_LEN + 1];
+	int fd, r;
+
+	if ((size_t)snprintf(f, sizeof f, "%s/%s", dir, nonce) >= sizeof f)
 		return merr_set(e, EX_SYS, NULL, "nonce store path too long");
-	if (mkdir_p(sd, 0700, e) != 0)
+	if (strlen(plan_id) != DIGEST_LEN || rfc3339_format(valid_until, line) != 0)
+		return merr_set(e, EX_SYS, NULL, "nonce_consume: bad plan_id or time");
+	if (mkdir_p(dir, 0700, e) != 0)
 		return EX_SYS;
+	if ((r = seen(dir, nonce, old, by)) != 0) {
+		if (r < 0)
+			return merr_set(e, EX_SYS, NULL, "%s: unable to look up nonce %s: %s", dir,
+				nonce, strerror(errno));
+		return replay(e, nonce, by);
+	}
 	fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return merr_set(e, EX_NO, NULL, "replay: nonce %s was already admitted for "
-				"signer %s", nonce, keyid);
+			return replay(e, nonce, "");
 		return merr_set(e, EX_SYS, NULL, "%s: unable to create: %s", f, strerror(errno));
 	}
-	rfc3339_format(valid_until, line);
-	line[20] = '\n';
-	if (write_all(fd, line, 21) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+	snprintf(line + 20, sizeof line - 20, " %s\n", plan_id);
+	if (write_all(fd, line, LINE_LEN) < 0 || fsync(fd) < 0 || close(fd) < 0) {
 		merr_set(e, EX_SYS, NULL, "%s: unable to write: %s", f, strerror(errno));
 		unlink(f);
 		return EX_SYS;
 	}
-	if (fsync_dir(sd) < 0) {
-		merr_set(e, EX_SYS, NULL, "%s: unable to fsync: %s", sd, strerror(errno));
+	if (fsync_dir(dir) < 0) {
+		merr_set(e, EX_SYS, NULL, "%s: unable to fsync: %s", dir, strerror(errno));
 		unlink(f);
 		return EX_SYS;
 	}
 	return 0;
 }
 
-int nonce_seen(const char *dir, const char *keyid, const char *nonce, struct merr *e)
+int nonce_seen(const char *dir, const char *nonce, const struct trustset *old,
+	struct merr *e)
 {
-	char f[PATH_MAX];
-	struct stat st;
+	char by[DIGEST_LEN + 1];
+	int r = seen(dir, nonce, old, by);
 
-	if ((size_t)snprintf(f, sizeof f, "%s/%s/%s", dir, keyid, nonce) >= sizeof f)
-		return merr_set(e, EX_SYS, NULL, "nonce store path too long");
-	if (lstat(f, &st) == 0)
-		return merr_set(e, EX_NO, NULL, "replay: nonce %s was already admitted for "
-			"signer %s", nonce, keyid);
-	if (errno != ENOENT && errno != ENOTDIR)
-		return merr_set(e, EX_SYS, NULL, "%s: unable to stat: %s", f, strerror(errno));
-	return 0;
+	if (r < 0)
+		return merr_set(e, EX_SYS, NULL, "%s: unable to look up nonce %s: %s", dir, nonce,
+			strerror(errno));
+	return r ? replay(e, nonce, by) : 0;
 }
 
-int nonce_release(const char *dir, const char *keyid, const char *nonce)
+int nonce_release(const char *dir, const char *nonce)
 {
 	char f[PATH_MAX];
 
-	if ((size_t)snprintf(f, sizeof f, "%s/%s/%s", dir, keyid, nonce) >= sizeof f)
+	if ((size_t)snprintf(f, sizeof f, "%s/%s", dir, nonce) >= sizeof f)
 		return -1;
 	return unlink(f);
 }
@@ -79,15 +132,15 @@ static int is_nonce_name(const char *s)
 	return i == 32;
 }
 
-void nonce_prune(const char *dir, const char *keyid, int64_t now, int64_t skew)
+void nonce_prune(const char *dir)
 {
-	char sd[PATH_MAX], lk[PATH_MAX];
+	char lk[PATH_MAX];
 	struct dirent *de;
 	DIR *dp;
 	int lfd, dfd, removed = 0;
+	int64_t now = time_now();
 
-	if ((size_t)snprintf(sd, sizeof sd, "%s/%s", dir, keyid) >= sizeof sd ||
-	    (size_t)snprintf(lk, sizeof lk, "%s/.lock", sd) >= sizeof lk)
+	if ((size_t)snprintf(lk, sizeof lk, "%s/.lock", dir) >= sizeof lk)
 		return;
 	lfd = open(lk, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0)
@@ -96,7 +149,7 @@ void nonce_prune(const char *dir, const char *keyid, int64_t now, int64_t skew)
 		close(lfd);
 		return;
 	}
-	dfd = open(sd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dp = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!dp) {
 		if (dfd >= 0)
@@ -105,7 +158,7 @@ void nonce_prune(const char *dir, const char *keyid, int64_t now, int64_t skew)
 		return;
 	}
 	while ((de = readdir(dp))) {
-		char line[32];
+		char line[LINE_LEN];
 		int64_t until;
 		ssize_t n;
 		int fd;
@@ -117,10 +170,10 @@ void nonce_prune(const char *dir, const char *keyid, int64_t now, int64_t skew)
 			continue;
 		n = read(fd, line, sizeof line);
 		close(fd);
-		/* An entry still being written (empty) is young: keep it. */
-		if (n != 21 || line[20] != '\n' || rfc3339_parse(line, 20, &until) != 0)
+		/* An entry still being written (short) is young: keep it. */
+		if (n != LINE_LEN || rfc3339_parse(line, 20, &until) != 0)
 			continue;
-		if (until + skew <= now && unlinkat(dfd, de->d_name, 0) == 0)
+		if (until + LIMIT_SKEW_MAX <= now && unlinkat(dfd, de->d_name, 0) == 0)
 			removed++;
 	}
 	if (removed)

@@ -1,11 +1,13 @@
 /* plan.c — ExecutionPlans: reading, checking, writing; RFC 3339 UTC times */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "enc.h"
 #include "json.h"
+#include "limit.h"
 #include "plan.h"
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
@@ -591,5 +593,26 @@ int plan_window(const struct plan *p, int64_t now, int64_t skew, struct merr *e)
 		return merr_set(e, EX_NO, NULL, "not yet valid: valid_from is %s, now is %s", a, n);
 	if (now - skew >= p->valid_until)
 		return merr_set(e, EX_NO, NULL, "expired: valid_until was %s, now is %s", b, n);
+	return 0;
+}
+
+int plan_limits(const struct plan *p, struct merr *e)
+{
+	static const struct { const char *ptr; size_t off; long min, max; } lim[] = {
+		{ "/resources/vcpus", offsetof(struct plan, vcpus), LIMIT_VCPUS_MIN,
+			LIMIT_VCPUS_MAX },
+		{ "/resources/memory_mb", offsetof(struct plan, memory_mb), LIMIT_MEMORY_MB_MIN,
+			LIMIT_MEMORY_MB_MAX },
+		{ "/resources/boot_timeout_secs", offsetof(struct plan, boot_timeout_secs),
+			LIMIT_BOOT_TIMEOUT_MIN, LIMIT_BOOT_TIMEOUT_MAX },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+		long v = *(const long *)(const void *)((const char *)p + lim[i].off);
+		if (v < lim[i].min || v > lim[i].max)
+			return merr_set(e, EX_NO, lim[i].ptr, "%ld is outside what the launcher can "
+				"run (%ld to %ld)", v, lim[i].min, lim[i].max);
+	}
 	return 0;
 }

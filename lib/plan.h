@@ -57,6 +57,11 @@ void plan_free(struct plan *p);
  * both sides.  0, or EX_NO naming the reason. */
 int plan_window(const struct plan *p, int64_t now, int64_t skew, struct merr *e);
 
+/* Are the plan's resources within what the launcher can run
+ * (lib/limit.h)?  0, or EX_NO with a JSON Pointer naming the first
+ * field outside, and the range. */
+int plan_limits(const struct plan *p, struct merr *e);
+
 /* Is s a seccomp tier / secret release posture this build knows? */
 int plan_seccomp_tier_ok(const char *s);
 int plan_secret_release_ok(const char *s);

@@ -121,7 +121,7 @@ line_hashes() {
 	sed -i 's/"seq":1/"seq":X/' "$L"
 	run -1 audit-append -f "$L" -e plan.launched -p "$E"
 	run -1 audit-append -f "$L" --repair-torn-tail
-	assert_output --partial "covered by the checkpoint"
+	assert_output --partial "rewritten or rolled back: the line ending at byte"
 	run -2 audit-append -f "$L" --repair-torn-tail -e plan.admitted -p "$E"
 }
 
@@ -141,6 +141,11 @@ line_hashes() {
 	for w in 1 2 3 4 5 6 7 8; do
 		[ "$(grep -c "\"w\":\"$w\"" "$L")" -eq 200 ]
 	done
+	# the checkpoint covers the whole log: its size, last seq and head
+	[ "$(jq -r .size "$L.checkpoint")" -eq "$(stat -c %s "$L")" ]
+	[ "$(jq -r .seq "$L.checkpoint")" -eq 1600 ]
+	[ "$(jq -r .head "$L.checkpoint")" = "$(tail -n 1 "$L" | tr -d '\n' | sha256sum | cut -c1-64)" ]
+	[ -z "$(compgen -G "$L.checkpoint.tmp.*")" ]
 }
 
 @test "kill -9 of appenders at random moments: intact or only a torn tail; no acknowledged entry lost" {
@@ -171,8 +176,84 @@ line_hashes() {
 	while read -r seq hash; do
 		grep -qx "$hash" "$BATS_TEST_TMPDIR/in-log" || fail "acknowledged entry $seq $hash lost"
 	done <"$BATS_TEST_TMPDIR/acked"
-	# and appending goes on
+	# and appending goes on, and the checkpoint is the log's
 	run -0 audit-append -f "$L" -e plan.failed --plan-id $PID --ir-hash $IRH
+	run -0 audit-verify "$L"
+	[ "$(jq -r .size "$L.checkpoint")" -eq "$(stat -c %s "$L")" ]
+	[ -z "$(compgen -G "$L.checkpoint.tmp.*")" ]
+}
+
+# Issue 12, reproduction 1: an ordinary append must not launder damage.
+three_entries() {
+	for ev in plan.admitted plan.launched plan.failed; do
+		audit-append -f "$L" -e $ev -p "$E" >/dev/null
+	done
+}
+
+@test "append-after-truncation: two lines cut off, the next append refuses (exit 1) and writes nothing" {
+	three_entries
+	head -n 1 "$L" >"$L.cut" && cat "$L.cut" >"$L"
+	cp "$L" "$BATS_TEST_TMPDIR/before"
+	run -1 audit-verify "$L"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "truncated or rolled back: the log is"
+	assert_output --partial "its checkpoint records 3 entries"
+	cmp "$L" "$BATS_TEST_TMPDIR/before"
+	run -1 audit-verify "$L"
+}
+
+@test "append-after-rollback: the log replaced by an older copy is refused" {
+	audit-append -f "$L" -e plan.admitted -p "$E" >/dev/null
+	cp "$L" "$BATS_TEST_TMPDIR/old"
+	audit-append -f "$L" -e plan.launched -p "$E" >/dev/null
+	audit-append -f "$L" -e plan.failed -p "$E" >/dev/null
+	cp "$BATS_TEST_TMPDIR/old" "$L"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "truncated or rolled back"
+	run -1 audit-verify "$L"
+	# an older copy padded to the checkpoint's size is rewritten, not extended
+	cp "$BATS_TEST_TMPDIR/old" "$L"
+	audit-append -f "$BATS_TEST_TMPDIR/other.jsonl" -e plan.launched -p "$E" >/dev/null
+	while [ "$(stat -c %s "$L")" -lt "$(jq -r .size "$L.checkpoint")" ]; do
+		head -c 1 "$BATS_TEST_TMPDIR/other.jsonl" >>"$L"
+	done
+	tail -c +2 "$BATS_TEST_TMPDIR/other.jsonl" >>"$L"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "rewritten or rolled back"
+}
+
+@test "append-after-deleted-checkpoint: a non-empty log without its checkpoint is refused" {
+	three_entries
+	head -n 1 "$L" >"$L.cut" && cat "$L.cut" >"$L"
+	rm "$L.checkpoint"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "no checkpoint ($L.checkpoint) for a non-empty log"
+	[ ! -e "$L.checkpoint" ]
+	[ "$(wc -l <"$L")" -eq 1 ]
+}
+
+@test "append-after-garbage-checkpoint: a checkpoint that is not one is refused" {
+	three_entries
+	head -n 1 "$L" >"$L.cut" && cat "$L.cut" >"$L"
+	printf 'garbage\n' >"$L.checkpoint"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "checkpoint $L.checkpoint is not a checkpoint"
+	# a well-formed checkpoint with another signature is not one either
+	audit-append -f "$BATS_TEST_TMPDIR/l2" -e plan.admitted -p "$E" >/dev/null
+	jq -c '.sig = "'"$(head -c 64 /dev/zero | base64 -w0)"'"' "$BATS_TEST_TMPDIR/l2.checkpoint" \
+		>"$L.checkpoint"
+	run -1 audit-append -f "$L" -e plan.admitted -p "$E"
+	assert_output --partial "bad signature"
+	[ "$(wc -l <"$L")" -eq 1 ]
+}
+
+@test "a crash's checkpoint temp files are removed under the lock" {
+	audit-append -f "$L" -e plan.admitted -p "$E" >/dev/null
+	: >"$L.checkpoint.tmp.AbC123"
+	: >"$L.checkpoint.tmp.zzzzzz"
+	run -0 audit-append -f "$L" -e plan.launched -p "$E"
+	[ ! -e "$L.checkpoint.tmp.AbC123" ]
+	[ ! -e "$L.checkpoint.tmp.zzzzzz" ]
 	run -0 audit-verify "$L"
 }
 

@@ -62,6 +62,29 @@ PY
 	run -0 audit-verify "$L"
 }
 
+@test "junk trust file: a malformed or unreadable file in trust/ is skipped with a warning, not fatal" {
+	mkdir -p "$MVM_HOME/trust"
+	cp "$PUB" "$MVM_HOME/trust/ci.pub"
+	printf 'junk\n' >"$MVM_HOME/trust/junk.pub"
+	mkdir "$MVM_HOME/trust/dir.pub"
+	run -0 --separate-stderr audit-verify "$L"
+	[ "$output" = "1000 entries, head $(tail -n 1 "$L" | tr -d '\n' | sha256sum | cut -c1-64)" ]
+	[[ $stderr == *"audit-verify: warning: $MVM_HOME/trust/junk.pub: not a public key"*"(skipped)"* ]]
+	[[ $stderr == *"dir.pub"*"(skipped)"* ]]
+}
+
+@test "writable trust dir or key file: refused with status 1, naming the file and its mode" {
+	mkdir -p "$MVM_HOME/trust"
+	cp "$PUB" "$MVM_HOME/trust/ci.pub"
+	chmod 0757 "$MVM_HOME/trust"
+	run -1 audit-verify "$L"
+	assert_output --partial "$MVM_HOME/trust: trust directory has mode 0757"
+	chmod 0700 "$MVM_HOME/trust"
+	chmod 0646 "$MVM_HOME/trust/ci.pub"
+	run -1 audit-verify "$L"
+	assert_output --partial "$MVM_HOME/trust/ci.pub: trusted key has mode 0646"
+}
+
 @test "flip one byte in any line: that line is named" {
 	for n in 1 2 137 500 999 1000; do
 		len=$(sed -n "${n}p" "$BIG" | wc -c)
@@ -124,7 +147,8 @@ PY
 @test "a rewritten history the checkpoint does not contain: rolled back" {
 	cp "$BIG.checkpoint" "$BATS_TEST_TMPDIR/kept.checkpoint"
 	head -n 999 "$BIG" >"$L"
-	rm "$L.checkpoint"
+	# (the 500-entry checkpoint, which the rewritten log still extends)
+	cp "$OLD.checkpoint" "$L.checkpoint"
 	audit-append -s "$K" -f "$L" -e plan.launched --plan-id $PID --ir-hash $IRH -l i=XXXX >/dev/null
 	run -1 audit-verify -k "$PUB" --checkpoint "$BATS_TEST_TMPDIR/kept.checkpoint" "$L"
 	assert_output --regexp "line 1000: .*rewritten or rolled back"
@@ -132,6 +156,9 @@ PY
 
 @test "an entry signed by an untrusted key is named" {
 	plan-keygen --no-trust -f "$BATS_TEST_TMPDIR/evil.ed25519" >/dev/null
+	# the appender checks the checkpoint's signature against the trusted keys
+	mkdir -p "$MVM_HOME/trust"
+	cp "$PUB" "$MVM_HOME/trust/k.pub"
 	audit-append -s "$BATS_TEST_TMPDIR/evil.ed25519" -f "$L" -e plan.admitted --plan-id $PID --ir-hash $IRH >/dev/null
 	run -1 audit-verify -k "$PUB" "$L"
 	assert_output --partial "line 1001: signed by untrusted key $(base64 -d "$BATS_TEST_TMPDIR/evil.pub" | sha256sum | cut -c1-32)"

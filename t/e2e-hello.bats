@@ -67,7 +67,7 @@ events() { jq -r .event <"$(audit_log)"; }
 	run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-replay" -i "$img" "$BATS_FILE_TMPDIR/spent.dsse.json"
 	assert_output --partial 'not admitted; nothing booted'
 	[ ! -e "$BATS_FILE_TMPDIR/run-replay/console.log" ]
-	[ "$(events | tail -n 1)" = plan.rejected.replayed ]
+	[ "$(events | tail -n 1)" = plan.rejected.replay ]
 	audit-verify -q "$(audit_log)"
 }
 

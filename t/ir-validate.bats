@@ -93,7 +93,7 @@ dep_ir() { # kind tool dir lockfile
 	fn_ir '' ',"resources":{"vcpus":1.5,"memory_mb":64}' >a.json
 	sed 's/"resources":{"vcpus":1,"memory_mb":64},//' a.json >b.json
 	run -1 ir-validate b.json
-	assert_output "ir-validate: b.json: E_MALFORMED_MANIFEST at /apps/0/resources/vcpus: expected an integer from 1 to 65535, found 1.5"
+	assert_output "ir-validate: b.json: E_MALFORMED_MANIFEST at /apps/0/resources/vcpus: expected an integer from 1 to 64, found 1.5"
 	fn_ir ',"format":"pickle"' >c.json
 	sed 's/"format":"json",//' c.json >d.json
 	run -1 ir-validate d.json

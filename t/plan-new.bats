@@ -177,3 +177,25 @@ setup() {
 	assert_output "2030-01-01T00:00:00Z
 2030-01-01T01:00:00Z"
 }
+
+@test "spent-then-refused: resources the launcher cannot run (boot_timeout_secs 7200) are refused, status 1" {
+	for f in '.apps[0].resources.boot_timeout_secs = 7200' '.apps[0].resources.vcpus = 65' \
+	    '.apps[0].resources.memory_mb = 63' '.apps[0].resources.memory_mb = 65537'; do
+		jq "$f" "$SEED_IR" >"$BATS_TEST_TMPDIR/ir.json"
+		run -1 plan-new --image "$IMG" "$BATS_TEST_TMPDIR/ir.json"
+		assert_output --partial "is outside what the launcher can run"
+		# and the IR model refuses it too: one set of limits
+		run -1 ir-validate "$BATS_TEST_TMPDIR/ir.json"
+		assert_output --partial "/apps/0/resources/"
+	done
+	jq '.apps[0].resources.boot_timeout_secs = 7200' "$SEED_IR" >"$BATS_TEST_TMPDIR/ir.json"
+	run -1 plan-new --image "$IMG" "$BATS_TEST_TMPDIR/ir.json"
+	assert_output --partial "/apps/0/resources/boot_timeout_secs: 7200 is outside what the launcher can run (1 to 3600)"
+	run -1 ir-validate "$BATS_TEST_TMPDIR/ir.json"
+	assert_output --partial "expected an integer from 1 to 3600, found 7200"
+	# the edges are accepted
+	jq '.apps[0].resources |= (.boot_timeout_secs = 3600 | .vcpus = 64 | .memory_mb = 64)' "$SEED_IR" >"$BATS_TEST_TMPDIR/ir.json"
+	printf '{"ir_hash":"%s","name":"hello"}' "$(ir-hash "$BATS_TEST_TMPDIR/ir.json")" >"$IMG/mvm-meta.json"
+	run -0 plan-new --image "$IMG" "$BATS_TEST_TMPDIR/ir.json"
+	run -0 ir-validate "$BATS_TEST_TMPDIR/ir.json"
+}

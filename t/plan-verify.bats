@@ -20,10 +20,9 @@ setup() {
 	run -0 --separate-stderr plan-verify --now $NOW "$E"
 	[ "$output" = "$(cat "$P")" ]
 	[ -z "$stderr" ]
-	# the nonce is recorded under the signer's key id, with valid_until
-	keyid=$(jq -r '.signatures[0].keyid' "$E")
+	# the nonce is recorded under its own name, with valid_until and plan_id
 	nonce=$(jq -r .nonce "$P")
-	[ "$(cat "$MVM_HOME/nonces/$keyid/$nonce")" = 2030-01-01T00:10:00Z ]
+	[ "$(cat "$MVM_HOME/nonces/$nonce")" = "2030-01-01T00:10:00Z $(jq -r .plan_id "$P")" ]
 }
 
 @test "a plan made now verifies against the clock" {
@@ -35,7 +34,7 @@ setup() {
 	run -0 plan-verify --now $NOW "$E"
 	run -1 --separate-stderr plan-verify --now $NOW "$E"
 	[ -z "$output" ]
-	[[ $stderr == *"nonce: replay: nonce $(jq -r .nonce "$P") was already admitted"* ]]
+	[[ $stderr == *"replay: nonce $(jq -r .nonce "$P") was already admitted (plan $(jq -r .plan_id "$P"))"* ]]
 	# from another shell, later, still refused
 	run -1 bash -c 'plan-verify --now 2030-01-01T00:09:59Z "$1"' _ "$E"
 }
@@ -92,7 +91,7 @@ setup() {
 @test "wrong key: not signed by a trusted key" {
 	plan-keygen --no-trust -f "$BATS_TEST_TMPDIR/other.ed25519" >/dev/null
 	run -1 plan-verify -k "$BATS_TEST_TMPDIR/other.pub" --now $NOW "$E"
-	assert_output --partial "signature: not signed by a trusted key"
+	assert_output --partial "untrusted_key: not signed by a trusted key"
 	# signed by an untrusted key, trusted keys by default
 	plan-sign -s "$BATS_TEST_TMPDIR/other.ed25519" "$P" >"$BATS_TEST_TMPDIR/o.json"
 	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/o.json"
@@ -173,7 +172,7 @@ setup() {
 	run -0 plan-verify --no-consume --ir "$BATS_TEST_TMPDIR/same.json" --now $NOW "$E"
 	jq '.id = "other"' "$SEED_IR" >"$BATS_TEST_TMPDIR/other.json"
 	run -1 plan-verify --ir "$BATS_TEST_TMPDIR/other.json" --now $NOW "$E"
-	assert_output --partial "ir: $BATS_TEST_TMPDIR/other.json hashes to"
+	assert_output --partial "ir_digest: $BATS_TEST_TMPDIR/other.json hashes to"
 	# refused there, the nonce was not kept: the plan can still be admitted
 	run -0 plan-verify --ir "$SEED_IR" --now $NOW "$E"
 }
@@ -183,7 +182,7 @@ setup() {
 	cp -r "$IMG" "$BATS_TEST_TMPDIR/img2"
 	printf 'tampered' >>"$BATS_TEST_TMPDIR/img2/rootfs.ext4"
 	run -1 plan-verify --image "$BATS_TEST_TMPDIR/img2" --now $NOW "$E"
-	assert_output --partial "image: $BATS_TEST_TMPDIR/img2/rootfs.ext4 is sha256:"
+	assert_output --partial "image_digest: $BATS_TEST_TMPDIR/img2/rootfs.ext4 is sha256:"
 	cp "$IMG/rootfs.ext4" "$BATS_TEST_TMPDIR/img2/"
 	printf 'x' >"$BATS_TEST_TMPDIR/img2/initrd"
 	run -1 plan-verify --image "$BATS_TEST_TMPDIR/img2" --now $NOW "$E"
@@ -227,7 +226,7 @@ cache_entry() { # FILE -> the path of its digest-cache entry
 	touch -d "$mtime" "$IMG/rootfs.ext4"
 	[ "$(stat -c %y "$IMG/rootfs.ext4")" = "$mtime" ]
 	run -1 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	assert_output --partial "image: $IMG/rootfs.ext4 is sha256:$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64), the plan says"
+	assert_output --partial "image_digest: $IMG/rootfs.ext4 is sha256:$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64), the plan says"
 }
 
 @test "--digest-cache: nothing is remembered of a fresh file, or in a directory others can write" {
@@ -252,13 +251,18 @@ cache_entry() { # FILE -> the path of its digest-cache entry
 	run -0 plan-verify --image "$IMG" --now $NOW "$E"
 }
 
-@test "expired nonces are pruned from the store" {
+@test "nonces are pruned by the real clock plus the largest skew (one day)" {
+	mkdir -p "$MVM_HOME/nonces"
+	pid=sha256:$(printf '%064d' 7)
+	old=$(printf '%032d' 1) young=$(printf '%032d' 2)
+	# expired 2 days ago by the clock: pruned; 1 hour ago: kept (a --skew
+	# of up to a day could still admit its plan)
+	echo "$(date -u -d '-2 days' +%FT%TZ) $pid" >"$MVM_HOME/nonces/$old"
+	echo "$(date -u -d '-1 hour' +%FT%TZ) $pid" >"$MVM_HOME/nonces/$young"
 	run -0 plan-verify --now $NOW "$E"
-	keyid=$(jq -r '.signatures[0].keyid' "$E")
-	[ "$(ls "$MVM_HOME/nonces/$keyid" | wc -l)" -eq 1 ]
-	mk_plan --not-before 2031-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/later.json"
-	run -0 plan-verify --now 2031-01-01T00:00:01Z "$BATS_TEST_TMPDIR/later.json"
-	[ "$(ls "$MVM_HOME/nonces/$keyid")" = "$(payload_of "$BATS_TEST_TMPDIR/later.json" | jq -r .nonce)" ]
+	[ ! -e "$MVM_HOME/nonces/$old" ]
+	[ -e "$MVM_HOME/nonces/$young" ]
+	[ -e "$MVM_HOME/nonces/$(jq -r .nonce "$P")" ]
 }
 
 @test "reads stdin or -; malformed or empty input is status 3" {
@@ -310,4 +314,132 @@ cache_entry() { # FILE -> the path of its digest-cache entry
 	jq -c --arg k "$(printf '%032d' 0)" '.signatures[0].keyid = $k' "$E" >"$BATS_TEST_TMPDIR/x.json"
 	run -1 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/x.json"
 	assert_output --partial "not signed by a trusted key"
+}
+
+# Issue 12, reproductions 2 to 4 and 6.
+
+second_key() {
+	plan-keygen -f "$MVM_HOME/keys/second.ed25519" >/dev/null
+	SK2="$MVM_HOME/keys/second.ed25519"
+}
+
+@test "two-key replay: reversed signatures and one signature per key admit the plan once" {
+	second_key
+	plan-sign -s "$SK2" "$P" >"$BATS_TEST_TMPDIR/by2.json"
+	jq -c --slurpfile b "$BATS_TEST_TMPDIR/by2.json" '.signatures += $b[0].signatures' "$E" \
+		>"$BATS_TEST_TMPDIR/both.json"
+	jq -c '.signatures |= reverse' "$BATS_TEST_TMPDIR/both.json" >"$BATS_TEST_TMPDIR/rev.json"
+	run -0 plan-verify --now $NOW "$BATS_TEST_TMPDIR/both.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/rev.json"
+	assert_output --partial "replay: nonce $(jq -r .nonce "$P") was already admitted"
+	run -1 plan-verify --now $NOW "$E"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/by2.json"
+	assert_output --partial "replay:"
+}
+
+@test "--now prune: a --now in the future does not prune the nonces of plans still valid" {
+	mk_plan | plan-sign >"$BATS_TEST_TMPDIR/a.json"
+	run -0 plan-verify "$BATS_TEST_TMPDIR/a.json"
+	mk_plan --not-before 2035-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/b.json"
+	run -0 plan-verify --now 2035-01-01T00:05:00Z "$BATS_TEST_TMPDIR/b.json"
+	run -1 plan-verify "$BATS_TEST_TMPDIR/a.json"
+	assert_output --partial "replay:"
+	# and a --now in the past cannot admit a plan long expired by the
+	# clock, whose nonce may be pruned
+	mk_plan --not-before 2020-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/old.json"
+	run -1 plan-verify --now 2020-01-01T00:05:00Z "$BATS_TEST_TMPDIR/old.json"
+	assert_output --partial "window: /valid_until: expired more than 86400 s ago by the system clock"
+}
+
+@test "SIGPIPE: an unwritable standard output (a closed pipe) is status 4 and does not spend the nonce" {
+	run -0 /usr/bin/python3 - "$NOW" "$E" <<'PY'
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(["plan-verify", "--now", sys.argv[1], sys.argv[2]], stdout=w,
+                   stderr=subprocess.PIPE)
+print(p.returncode, p.stderr.decode().strip())
+PY
+	assert_output --partial "4 plan-verify: unable to write to standard output: Broken pipe"
+	run -0 plan-verify --now $NOW "$E"
+}
+
+@test "a keyid hint that is not 32 lowercase hex digits is ignored" {
+	for k in $(printf 'Z%.0s' $(seq 32)) $(jq -r '.signatures[0].keyid' "$E" | tr a-f A-F); do
+		jq -c --arg k "$k" '.signatures[0].keyid = $k' "$E" >"$BATS_TEST_TMPDIR/x.json"
+		run -0 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/x.json"
+	done
+}
+
+@test "junk trust file: an unreadable or malformed file in trust/ is skipped with a warning" {
+	printf 'not a key\n' >"$MVM_HOME/trust/junk.pub"
+	mkdir "$MVM_HOME/trust/dir.pub"
+	run -0 --separate-stderr plan-verify --now $NOW "$E"
+	[[ $stderr == *"plan-verify: warning: $MVM_HOME/trust/junk.pub: not a public key"*"(skipped)"* ]]
+	[[ $stderr == *"dir.pub"*"(skipped)"* ]]
+	[ "$output" = "$(cat "$P")" ]
+	# a file given with -k is still an error
+	run -3 plan-verify -k "$MVM_HOME/trust/junk.pub" --now $NOW "$E"
+}
+
+@test "writable trust dir or key file: refused (status 1), naming the file and its mode" {
+	chmod 0777 "$MVM_HOME/trust"
+	run -1 plan-verify --now $NOW "$E"
+	assert_output "plan-verify: $MVM_HOME/trust: trust directory has mode 0777: group or others can write it (chmod go-w $MVM_HOME/trust)"
+	chmod 0755 "$MVM_HOME/trust"
+	chmod 0664 "$MVM_HOME/trust/host-signer.pub"
+	run -1 plan-verify --now $NOW "$E"
+	assert_output --partial "$MVM_HOME/trust/host-signer.pub: trusted key has mode 0664"
+	run -1 plan-verify -k "$MVM_HOME/trust/host-signer.pub" --now $NOW "$E"
+	assert_output --partial "trusted key has mode 0664"
+	chmod 0644 "$MVM_HOME/trust/host-signer.pub"
+	run -0 plan-verify --now $NOW "$E"
+}
+
+@test "DSSE: URL-safe base64 (with or without padding) is accepted; non-canonical plan bytes are not" {
+	# a plan whose signature has a + or / and whose payload is padded
+	for i in $(seq 40); do
+		mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$E"
+		jq -r '.signatures[0].sig' "$E" | grep -q '[+/]' && jq -r .payload "$E" | grep -q '=$' && break
+	done
+	jq -c '.payload |= (gsub("\\+"; "-") | gsub("/"; "_") | rtrimstr("=") | rtrimstr("="))
+		| .signatures[0].sig |= (gsub("\\+"; "-") | gsub("/"; "_"))' "$E" >"$BATS_TEST_TMPDIR/u.json"
+	jq -r '.signatures[0].sig' "$BATS_TEST_TMPDIR/u.json" | grep -q '[-_]'
+	[[ $(jq -r .payload "$BATS_TEST_TMPDIR/u.json") != *=* ]]
+	run -0 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/u.json"
+	# URL-safe with padding, too
+	jq -c '.signatures[0].sig |= (gsub("\\+"; "-") | gsub("/"; "_"))' "$E" >"$BATS_TEST_TMPDIR/u.json"
+	run -0 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/u.json"
+	# mixed alphabets are not base64
+	jq -c '.payload = "-+" + .payload[2:]' "$E" >"$BATS_TEST_TMPDIR/m.json"
+	run -1 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/m.json"
+	assert_output --partial "envelope: /payload: is not base64"
+	# a pretty-printed plan, validly signed, is still refused
+	jq . "$P" >"$BATS_TEST_TMPDIR/pretty.json"
+	py_sign "$SK" "$BATS_TEST_TMPDIR/pretty.json" >"$BATS_TEST_TMPDIR/pretty.dsse.json"
+	run -1 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/pretty.dsse.json"
+	assert_output --partial "plan: not in RFC 8785 canonical form"
+}
+
+@test "spent-then-refused: a plan the launcher cannot run (boot_timeout_secs 7200) is refused before its nonce is spent" {
+	replan '.resources.boot_timeout_secs = 7200' <"$P" >"$BATS_TEST_TMPDIR/long.json"
+	plan-sign "$BATS_TEST_TMPDIR/long.json" >"$BATS_TEST_TMPDIR/long.dsse.json"
+	run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/long.dsse.json"
+	assert_output --partial "limits: /resources/boot_timeout_secs: 7200 is outside what the launcher can run (1 to 3600)"
+	[ ! -e "$MVM_HOME/nonces/$(jq -r .nonce "$P")" ]
+	for f in '.resources.vcpus = 65' '.resources.memory_mb = 63' '.resources.memory_mb = 65537'; do
+		replan "$f" <"$P" | plan-sign >"$BATS_TEST_TMPDIR/x.json"
+		run -1 plan-verify --now $NOW "$BATS_TEST_TMPDIR/x.json"
+		assert_output --partial "limits: /resources/"
+	done
+	# the nonce is still unspent: the plan as it was admits
+	run -0 plan-verify --now $NOW "$E"
+}
+
+@test "a nonce recorded in the old layout (nonces/KEYID/NONCE) is still a replay" {
+	keyid=$(jq -r '.signatures[0].keyid' "$E")
+	mkdir -p "$MVM_HOME/nonces/$keyid"
+	echo 2030-01-01T00:10:00Z >"$MVM_HOME/nonces/$keyid/$(jq -r .nonce "$P")"
+	run -1 plan-verify --now $NOW "$E"
+	assert_output --partial "replay: nonce $(jq -r .nonce "$P") was already admitted"
 }

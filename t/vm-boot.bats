@@ -44,8 +44,67 @@ teardown() {
 	assert_output --partial 'not admitted; nothing booted'
 	[ ! -e "$T/run" ]
 	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
-	assert_output 'plan.rejected.signature'
+	assert_output 'plan.rejected.untrusted_key'
 	audit-verify -q "$MVM_HOME/audit/local.jsonl"
+}
+
+# Issue 12, reproductions 5 and 6: admission in-process, every refusal
+# recorded with the verdict's reason, whatever the envelope is called.
+
+events() {
+	jq -r .event "$MVM_HOME/audit/local.jsonl"
+}
+
+@test "a tampered rootfs.ext4 is recorded as plan.rejected.image_digest, under any envelope file name" {
+	printf 'x' >>"$IMG/rootfs.ext4"
+	run -1 vm-boot -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_output --partial "image_digest: $(cd "$IMG" && pwd -P)/rootfs.ext4 is sha256:"
+	assert_output --partial 'not admitted; nothing booted'
+	[ ! -e "$T/run" ]
+	cp "$T/plan.dsse.json" "$T/expired-window-test.dsse.json"
+	run -1 vm-boot -S "$T/run" -i "$IMG" "$T/expired-window-test.dsse.json"
+	run -0 events
+	assert_output $'plan.rejected.image_digest\nplan.rejected.image_digest'
+	# the entries name the plan and say why
+	run -0 jq -r '.plan_id + " " + .labels.reason' "$MVM_HOME/audit/local.jsonl"
+	assert_line --index 0 --partial "$(jq -r .plan_id "$T/plan.json") "
+	assert_line --index 0 --partial "rootfs.ext4 is sha256:"
+	audit-verify -q "$MVM_HOME/audit/local.jsonl"
+	# refused before the nonce was spent
+	[ -z "$(ls "$MVM_HOME/nonces" 2>/dev/null | grep -v '^\.')" ]
+}
+
+@test "refusals are recorded with their reasons: replay, window, limits, envelope" {
+	plan-verify --image "$IMG" "$T/plan.dsse.json" >/dev/null
+	run -1 vm-boot -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_output --partial "replay: nonce $(jq -r .nonce "$T/plan.json") was already admitted"
+	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/p2.json"
+	run -1 vm-boot -S "$T/run" -i "$IMG" --now 2099-01-01T00:00:00Z "$T/p2.json"
+	jq -c 'del(.plan_id) | .resources.boot_timeout_secs = 7200' "$T/plan.json" >"$T/body"
+	jq -c --arg id "sha256:$(ir-canon "$T/body" | sha256sum | cut -c1-64)" '. + {plan_id: $id}' \
+		"$T/body" | ir-canon | plan-sign >"$T/long.json"
+	run -1 vm-boot -S "$T/run" -i "$IMG" "$T/long.json"
+	assert_output --partial 'limits: /resources/boot_timeout_secs: 7200 is outside'
+	printf 'not json' >"$T/junk.json"
+	run -3 vm-boot -S "$T/run" -i "$IMG" "$T/junk.json"
+	[ ! -e "$T/run" ]
+	run -0 events
+	assert_output $'plan.rejected.replay\nplan.rejected.window\nplan.rejected.limits\nplan.rejected.envelope'
+	# an envelope that is no plan is recorded under its bytes' SHA-256
+	run -0 jq -r 'select(.event == "plan.rejected.envelope") | .plan_id' "$MVM_HOME/audit/local.jsonl"
+	assert_output "sha256:$(sha256sum <"$T/junk.json" | cut -c1-64)"
+	audit-verify -q "$MVM_HOME/audit/local.jsonl"
+	# the plan refused for its limits kept its nonce unspent, the p2 plan too
+	run -0 plan-verify --no-consume --image "$IMG" "$T/p2.json"
+}
+
+@test "an admission that cannot be recorded boots nothing (exit 4)" {
+	mkdir -p "$MVM_HOME/audit"
+	printf 'garbage\n' >"$MVM_HOME/audit/local.jsonl"
+	run -4 vm-boot -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_output --partial 'unable to record admitted in the audit log: no checkpoint'
+	assert_output --partial 'nothing booted'
+	[ ! -e "$T/run" ]
 }
 
 @test "an image changed after signing is refused before boot" {

@@ -806,7 +806,7 @@ export const MODEL = {
      "name": "vcpus",
      "presence": "required",
      "shape": {
-      "maximum": 65535,
+      "maximum": 64,
       "minimum": 1,
       "type": "integer"
      }
@@ -815,8 +815,8 @@ export const MODEL = {
      "name": "memory_mb",
      "presence": "required",
      "shape": {
-      "maximum": 4294967295,
-      "minimum": 1,
+      "maximum": 65536,
+      "minimum": 64,
       "type": "integer"
      }
     },
@@ -825,7 +825,7 @@ export const MODEL = {
      "name": "boot_timeout_secs",
      "presence": "always",
      "shape": {
-      "maximum": 4294967295,
+      "maximum": 3600,
       "minimum": 1,
       "type": "integer"
      }
@@ -834,7 +834,7 @@ export const MODEL = {
      "name": "rootfs_size_mb",
      "presence": "optional",
      "shape": {
-      "maximum": 4294967295,
+      "maximum": 999999,
       "minimum": 1,
       "type": "integer"
      }

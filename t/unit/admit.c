@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "admit.h"
 #include "dsse.h"
 #include "enc.h"
 #include "keys.h"
@@ -137,6 +138,56 @@ static void window(void)
 	check(plan_window(&p, 1000, 0, &e) == EX_NO && strstr(e.msg, "inverted"), "empty window");
 }
 
+/* The verdict's reason names: the closed list of mvm-audit(5), in order. */
+static void reasons(void)
+{
+	static const char *const doc[] = { "admitted", "envelope", "untrusted_key", "signature",
+		"plan", "window", "limits", "replay", "ir_digest", "image_digest" };
+	size_t i;
+
+	check(ADMIT_NREASONS == sizeof doc / sizeof doc[0], "%d reasons, %zu documented",
+		ADMIT_NREASONS, sizeof doc / sizeof doc[0]);
+	for (i = 0; i < sizeof doc / sizeof doc[0] && i < ADMIT_NREASONS; i++) {
+		const char *n = admit_reason_name((enum admit_reason)i);
+		check(n && strcmp(n, doc[i]) == 0, "reason %zu is %s, not %s", i, n ? n : "NULL",
+			doc[i]);
+	}
+	check(admit_reason_name(ADMIT_NREASONS) == NULL, "no name past the last reason");
+}
+
+/* DSSE's base64: RFC 4648 section 10's vectors, and section 5's URL-safe
+ * alphabet ("+/8=" is "-_8=" there), padded or not, never mixed. */
+static void b64(void)
+{
+	static const struct { const char *in; const char *out; size_t n; } ok[] = {
+		{ "Zm9vYmFy", "foobar", 6 }, { "Zm9vYmE=", "fooba", 5 }, { "Zm9vYmE", "fooba", 5 },
+		{ "Zm9vYg==", "foob", 4 }, { "Zm9vYg", "foob", 4 }, { "+/8=", "\xfb\xff", 2 },
+		{ "-_8=", "\xfb\xff", 2 }, { "-_8", "\xfb\xff", 2 },
+	};
+	static const char *const bad[] = { "+_8=", "-/8=", "Zm9vYmE==", "Zm9v YmFy", "Z" };
+	char sig[89], env[256];
+	struct dsse_env d;
+	struct merr e;
+	size_t i;
+
+	memset(sig, 'A', 86);
+	strcpy(sig + 86, "==");
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		snprintf(env, sizeof env, "{\"payload\":\"%s\",\"payloadType\":\"t\",\"signatures\":"
+			"[{\"sig\":\"%s\"}]}", ok[i].in, sig);
+		int r = dsse_parse(env, strlen(env), &d, &e);
+		check(r == 0 && d.plen == ok[i].n && memcmp(d.payload, ok[i].out, ok[i].n) == 0,
+			"payload %s", ok[i].in);
+		if (r == 0)
+			dsse_free(&d);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(env, sizeof env, "{\"payload\":\"%s\",\"payloadType\":\"t\",\"signatures\":"
+			"[{\"sig\":\"%s\"}]}", bad[i], sig);
+		check(dsse_parse(env, strlen(env), &d, &e) == EX_NO, "payload %s refused", bad[i]);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -145,5 +196,7 @@ int main(void)
 	pae();
 	keys();
 	window();
+	reasons();
+	b64();
 	return check_report();
 }

@@ -809,7 +809,7 @@ MODEL = json.loads(r'''{
      "name": "vcpus",
      "presence": "required",
      "shape": {
-      "maximum": 65535,
+      "maximum": 64,
       "minimum": 1,
       "type": "integer"
      }
@@ -818,8 +818,8 @@ MODEL = json.loads(r'''{
      "name": "memory_mb",
      "presence": "required",
      "shape": {
-      "maximum": 4294967295,
-      "minimum": 1,
+      "maximum": 65536,
+      "minimum": 64,
       "type": "integer"
      }
     },
@@ -828,7 +828,7 @@ MODEL = json.loads(r'''{
      "name": "boot_timeout_secs",
      "presence": "always",
      "shape": {
-      "maximum": 4294967295,
+      "maximum": 3600,
       "minimum": 1,
       "type": "integer"
      }
@@ -837,7 +837,7 @@ MODEL = json.loads(r'''{
      "name": "rootfs_size_mb",
      "presence": "optional",
      "shape": {
-      "maximum": 4294967295,
+      "maximum": 999999,
       "minimum": 1,
       "type": "integer"
      }

@@ -1,0 +1,158 @@
+/* admit.c — admission: one call, a typed verdict */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "admit.h"
+#include "digest.h"
+#include "enc.h"
+#include "io.h"
+#include "json.h"
+#include "limit.h"
+#include "nonce.h"
+
+static const char *const names[ADMIT_NREASONS] = {
+	[ADMIT_OK] = "admitted",
+	[ADMIT_ENVELOPE] = "envelope",
+	[ADMIT_UNTRUSTED_KEY] = "untrusted_key",
+	[ADMIT_SIGNATURE] = "signature",
+	[ADMIT_PLAN] = "plan",
+	[ADMIT_WINDOW] = "window",
+	[ADMIT_LIMITS] = "limits",
+	[ADMIT_REPLAY] = "replay",
+	[ADMIT_IR_DIGEST] = "ir_digest",
+	[ADMIT_IMAGE_DIGEST] = "image_digest",
+};
+
+const char *admit_reason_name(enum admit_reason r)
+{
+	return (unsigned)r < ADMIT_NREASONS ? names[r] : NULL;
+}
+
+/* Refuse (or fail) at step r with the error already in v->e. */
+static int stop(struct admit_verdict *v, enum admit_reason r, int code)
+{
+	v->reason = r;
+	v->code = v->e.code = code;
+	return code;
+}
+
+static int ir_check(const char *ir, const struct plan *p, struct merr *e)
+{
+	struct buf ib = BUF_INIT, cb = BUF_INIT;
+	char h[65];
+	int rc;
+
+	if ((rc = read_file(ir, &ib, e)) != 0)
+		goto out;
+	if ((rc = json_canonicalize(ib.p ? ib.p : "", ib.len, NULL, &cb, e)) != 0) {
+		if (rc == EX_DATA)
+			rc = merr_set(e, EX_NO, NULL, "%s: not JSON: %s: %s", ir, e->where, e->msg);
+		goto out;
+	}
+	sha256_hex(h, cb.p, cb.len);
+	if (strcmp(h, p->ir_hash) != 0)
+		rc = merr_set(e, EX_NO, NULL, "%s hashes to %s, the plan names ir_hash %s", ir, h,
+			p->ir_hash);
+out:
+	buf_free(&ib);
+	buf_free(&cb);
+	return rc;
+}
+
+/* The image's files against the plan's digests, hashed in parallel. */
+static int image_check(const char *dir, const char *cache, struct admit_verdict *v)
+{
+	static const char *const files[] = { "rootfs.ext4", "vmlinux", "initrd",
+		"mvm-meta.json" };
+	const struct plan *p = &v->plan;
+	const char *want[] = { p->rootfs, p->kernel, p->initrd, p->meta };
+	char path[4][PATH_MAX], got[4][DIGEST_LEN + 1];
+	const char *paths[4];
+	size_t i, k = 0, which[4];
+
+	for (i = 0; i < 4; i++) {
+		if ((size_t)snprintf(path[i], sizeof path[i], "%s/%s", dir, files[i]) >=
+		    sizeof path[i])
+			return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
+		if (want[i][0]) {
+			which[k] = i;
+			paths[k++] = path[i];
+		} else if (access(path[i], F_OK) == 0) {
+			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
+				path[i], files[i]);
+		}
+	}
+	if (file_digests(k, paths, cache, got, &v->cached, &v->e) != 0)
+		return EX_SYS;
+	v->digests = k;
+	for (i = 0; i < k; i++)
+		if (strcmp(got[i], want[which[i]]) != 0)
+			return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", paths[i],
+				got[i], want[which[i]]);
+	return 0;
+}
+
+int admit(const struct admit_req *r, struct admit_verdict *v)
+{
+	int rc, untrusted;
+
+	memset(v, 0, sizeof *v);
+	/* 1. The envelope's shape and payload type. */
+	if ((rc = dsse_parse(r->env ? r->env : "", r->envlen, &v->env, &v->e)) != 0)
+		return stop(v, ADMIT_ENVELOPE, rc);
+	if (v->env.tlen != strlen(DSSE_PLAN_TYPE) || strcmp(v->env.type, DSSE_PLAN_TYPE) != 0) {
+		merr_set(&v->e, EX_NO, NULL, "payloadType is \"%s\", not \"%s\"", v->env.type,
+			DSSE_PLAN_TYPE);
+		return stop(v, ADMIT_ENVELOPE, EX_NO);
+	}
+	/* 2. A signature by a trusted key over PAE(type, payload bytes). */
+	if ((rc = dsse_verify(&v->env, r->trust, v->signer, &untrusted, &v->e)) != 0)
+		return stop(v, rc == EX_NO && untrusted ? ADMIT_UNTRUSTED_KEY : ADMIT_SIGNATURE,
+			rc);
+	/* 3. The signed bytes, parsed only now: canonical, supported, well formed. */
+	if ((rc = plan_parse((const char *)v->env.payload, v->env.plen, PLAN_CANONICAL,
+	    &v->plan, &v->e)) != 0)
+		return stop(v, ADMIT_PLAN, rc == EX_DATA ? EX_NO : rc);
+	v->have_plan = 1;
+	/* 4. The window, at the caller's now; and, by the real clock, not so
+	 * long past that the nonce store may have forgotten the nonce. */
+	if ((rc = plan_window(&v->plan, r->now, r->skew, &v->e)) != 0)
+		return stop(v, ADMIT_WINDOW, rc);
+	if (v->plan.valid_until + LIMIT_SKEW_MAX <= time_now()) {
+		merr_set(&v->e, EX_NO, "/valid_until", "expired more than %ld s ago by the "
+			"system clock, whatever the time asked: its nonce may be forgotten",
+			LIMIT_SKEW_MAX);
+		return stop(v, ADMIT_WINDOW, EX_NO);
+	}
+	/* 5. What the launcher can run. */
+	if ((rc = plan_limits(&v->plan, &v->e)) != 0)
+		return stop(v, ADMIT_LIMITS, rc);
+	/* 6. The nonce, never admitted before (looked up only). */
+	if ((rc = nonce_seen(r->nonces, v->plan.nonce, r->trust, &v->e)) != 0)
+		return stop(v, ADMIT_REPLAY, rc);
+	/* 7. The IR and the image, when given. */
+	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
+		return stop(v, ADMIT_IR_DIGEST, rc);
+	if (r->image && (rc = image_check(r->image, r->digest_cache, v)) != 0)
+		return stop(v, ADMIT_IMAGE_DIGEST, rc);
+	/* 8. Last: record the nonce (a concurrent admission loses here). */
+	if (r->consume) {
+		nonce_prune(r->nonces);
+		if ((rc = nonce_consume(r->nonces, v->plan.nonce, v->plan.plan_id,
+		    v->plan.valid_until, r->trust, &v->e)) != 0)
+			return stop(v, ADMIT_REPLAY, rc);
+		v->recorded = 1;
+	}
+	v->reason = ADMIT_OK;
+	v->code = 0;
+	return 0;
+}
+
+void admit_free(struct admit_verdict *v)
+{
+	if (v->have_plan)
+		plan_free(&v->plan);
+	dsse_free(&v->env);
+	v->have_plan = 0;
+}
