@@ -18,17 +18,16 @@
 
 static char root[PATH_MAX - 64];   /* the checkout or prefix: <root>/bin/<tool> */
 
+/* <root>/<sub>/<name> when it is there (a checkout or prefix), else name
+ * (from PATH).  Each call's own string: a short-lived process's. */
 static const char *tool(const char *sub, const char *name)
 {
-	static char buf[4][PATH_MAX];
-	static int k;
-	char *b = buf[k++ % 4];
+	char b[PATH_MAX], *s;
 
-	snprintf(b, PATH_MAX, "%s/%s/%s", root, sub, name);
-	if (access(b, X_OK) == 0)
-		return b;
-	snprintf(b, PATH_MAX, "%s", name);
-	return b;
+	snprintf(b, sizeof b, "%s/%s/%s", root, sub, name);
+	if (!(s = strdup(access(b, X_OK) == 0 ? b : name)))
+		tool_die(EX_SYS, "out of memory");
+	return s;
 }
 
 static __attribute__((noreturn)) void run_exec(char **av)
