@@ -11,7 +11,7 @@
 #   MVM_ENTRY      the declaration                         (entry.py)
 #   MVM_DIR        generated state                         (.mvm)
 #   MVM_SOURCES    files whose change re-emits the IR      (MVM_ENTRY, src/**)
-#   MVM_BUILDER, MVM_BUILD_OPTS: see mk/build.mk (included from here)
+#   MVM_BACKEND, MVM_BUILD, MVM_BUILD_OPTS: see mk/build.mk (included from here)
 #   MVM_PLAN_OPTS  extra plan-new options                  (--valid-for 600)
 #   MVM_BOOT_OPTS  extra vm-boot options                   ()
 #   INPUT          KEY=VALUE arguments for invoke, space-separated
@@ -24,7 +24,7 @@
 #   $(MVM_DIR)/workload-ir.json   emit (mvm-emit)
 #   validate                      ir-validate
 #   $(MVM_DIR)/ir.hash            ir-hash
-#   image, $(MVM_DIR)/image.key   build: mk/build.mk
+#   mvm-image, $(MVM_DIR)/image.key   build: mk/build.mk
 #   mvm-key                       the signing key (plan-keygen), once per MVM_HOME
 #   $(MVM_DIR)/plan.json          plan-new
 #   $(MVM_DIR)/plan.dsse.json     plan-sign

@@ -14,8 +14,8 @@ setup_file() {
 	mkdir -p "$W"
 	cp -R "$MVM_ROOT/examples/hello/." "$W/"
 	rm -rf "$W/.mvm"
-	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	export W KERNEL
 	"$MVM_ROOT/bin/plan-keygen" >/dev/null
 }
