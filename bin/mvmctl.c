@@ -155,25 +155,12 @@ static int cmd_keygen(int argc, char **argv)
 	exec_with(tool("bin", "plan-keygen"), NULL, 0, argc, argv);
 }
 
-/* Build (or reuse) the image of IR; imagedir gets its directory. */
+/* Build (or reuse) the image of IR with mvm-build (which chooses the
+ * backend); imagedir gets its directory. */
 static int build(const char *ir, char *imagedir, size_t n)
 {
-	/* MVM_BUILDER: nix, debian, or auto (Nix when mvm-build-nix --probe
-	 * finds nix and a nixpkgs) */
-	const char *want = getenv("MVM_BUILDER") ? getenv("MVM_BUILDER") : "auto";
-	const char *builder = "mvm-build-rootfs";
-	if (!strcmp(want, "nix")) {
-		builder = "mvm-build-nix";
-	} else if (!strcmp(want, "auto")) {
-		char *probe[] = { (char *)tool("libexec", "mvm-build-nix"), (char *)"--probe", NULL };
-		char line[64];
-		if (access(probe[0], X_OK) == 0 && run_line(probe, line, sizeof line) == 0)
-			builder = "mvm-build-nix";
-	} else if (strcmp(want, "debian") != 0) {
-		tool_die(EX_USAGE, "MVM_BUILDER: nix, debian or auto, not %s", want);
-	}
 	/* sources are relative to the project directory, where mvmctl runs */
-	char *av[] = { (char *)tool("libexec", builder), (char *)"-C", (char *)".",
+	char *av[] = { (char *)tool("bin", "mvm-build"), (char *)"-C", (char *)".",
 		(char *)"-o", (char *)MVM_DIR "/image", (char *)ir, NULL };
 	int r = run_line(av, imagedir, n);
 
@@ -356,7 +343,7 @@ static const struct verb {
 	{ "emit", "ENTRY [-o FILE]", "declaration -> Workload IR (mvm-emit)", cmd_emit, 0, 64, 1 },
 	{ "validate", "[IR]", "check an IR, lockfiles from here (ir-validate -C .)", cmd_validate, 0, 64, 0 },
 	{ "hash", "[IR]", "the IR's name (ir-hash)", cmd_hash, 0, 64, 0 },
-	{ "build", "[IR]", "rootfs.ext4 + vmlinux + mvm-meta.json; prints the image dir", cmd_build, 0, 1, 1 },
+	{ "build", "[IR]", "the image (mvm-build -C . -o .mvm/image); prints its dir", cmd_build, 0, 1, 1 },
 	{ "keygen", "", "the host signing key, once (plan-keygen)", cmd_keygen, 0, 64, 0 },
 	{ "plan", "[IR]", "build, plan-new, plan-sign -> .mvm/plan.dsse.json", cmd_plan, 0, 1, 1 },
 	{ "up", "[IR]", "build, plan, sign, admit and boot (vm-boot -d)", cmd_up, 0, 1, 1 },

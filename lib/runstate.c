@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ir.h"
 #include "runstate.h"
 
 int run_id_ok(const char *s, size_t n)
@@ -53,12 +54,6 @@ int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e)
 	return 0;
 }
 
-/* v if it is of type t, else JREF_NONE. */
-static jref typed(const struct jdoc *d, jref v, enum jtype t)
-{
-	return v != JREF_NONE && json_type(d, v) == t ? v : JREF_NONE;
-}
-
 /* 1 if v is the string s. */
 static int str_is(const struct jdoc *d, jref v, const char *s)
 {
@@ -67,29 +62,20 @@ static int str_is(const struct jdoc *d, jref v, const char *s)
 
 int ir_format(const struct jdoc *d, char out[8], struct merr *e)
 {
-	jref root = json_root(d), apps, app, eps, x, pick = JREF_NONE, f;
-	size_t nfunc = 0, i = 0, ipick = 0;
+	jref apps = json_get(d, json_root(d), "apps"), app = JREF_NONE, x, f;
+	size_t i = 0;
 	char where[64];
 
-	apps = typed(d, json_get(d, root, "apps"), J_ARR);
-	app = apps != JREF_NONE ? typed(d, json_first(d, apps), J_OBJ) : JREF_NONE;
-	eps = app != JREF_NONE ? typed(d, json_get(d, app, "entrypoints"), J_ARR) : JREF_NONE;
-	if (eps == JREF_NONE)
-		return merr_set(e, EX_DATA, "/apps/0/entrypoints", "no entrypoints");
-	for (x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x), i++) {
-		int primary;
-		if (json_type(d, x) != J_OBJ || !str_is(d, json_get(d, x, "kind"), "function"))
-			continue;
-		primary = typed(d, json_get(d, x, "primary"), J_TRUE) != JREF_NONE;
-		if (nfunc++ == 0 || primary)
-			pick = x, ipick = i;
-		if (primary)
-			break;
-	}
-	if (pick == JREF_NONE)
-		return merr_set(e, EX_DATA, "/apps/0/entrypoints", "no function entrypoint");
-	snprintf(where, sizeof where, "/apps/0/entrypoints/%zu/format", ipick);
-	f = json_get(d, pick, "format");
+	if (apps != JREF_NONE && json_type(d, apps) == J_ARR)
+		app = json_first(d, apps);
+	x = app != JREF_NONE ? ir_primary(d, app) : JREF_NONE;
+	if (x == JREF_NONE)
+		return merr_set(e, EX_DATA, "/apps/0/entrypoints",
+			"no primary function entrypoint (nor a lone one)");
+	for (jref y = json_first(d, json_get(d, app, "entrypoints")); y != x; y = json_next(d, y))
+		i++;
+	snprintf(where, sizeof where, "/apps/0/entrypoints/%zu/format", i);
+	f = json_get(d, x, "format");
 	if (str_is(d, f, "json") || str_is(d, f, "msgpack")) {
 		snprintf(out, 8, "%s", str_is(d, f, "json") ? "json" : "msgpack");
 		return 0;

@@ -37,10 +37,9 @@ pid_t run_pid(const char *dir);
 int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e);
 
 /* The wire format of the workload's function, "json" or "msgpack", into
- * out: the format of apps[0]'s primary function entrypoint, or of its only
- * function entrypoint when there is one and none is marked primary.  0, or
- * EX_DATA when there is no such entrypoint or its format is neither (where
- * = the JSON Pointer). */
+ * out: the format of apps[0]'s primary function entrypoint (ir_primary in
+ * ir.h: the one marked, or a lone function).  0, or EX_DATA when there is
+ * no such entrypoint or its format is neither (where = the JSON Pointer). */
 int ir_format(const struct jdoc *d, char out[8], struct merr *e);
 
 #endif

@@ -26,8 +26,17 @@ teardown() {
 	assert_output --partial 'usage: mvmctl <verb>'
 	run -2 mvmctl down
 	run -2 mvmctl invoke
-	MVM_BUILDER=bogus run -2 mvmctl build
-	assert_output --partial 'MVM_BUILDER: nix, debian or auto'
+	run -2 mvmctl build a b
+}
+
+@test "build is mvm-build on the project (-C . -o .mvm/image, the default IR): the backend is its choice" {
+	mkdir lx
+	printf '#!/bin/sh\necho "$*" >"%s/args"\necho /the/image/dir\n' "$W" >lx/mvm-build-rootfs
+	chmod +x lx/mvm-build-rootfs
+	MVM_LIBEXEC=$W/lx run -0 mvmctl build
+	assert_output /the/image/dir
+	run -0 cat args
+	assert_output -- '-C . -o .mvm/image .mvm/workload-ir.json'
 }
 
 @test "emit, validate and hash run the tools on .mvm/workload-ir.json by default" {
