@@ -70,7 +70,7 @@ teardown() {
 	assert_output --partial E_LOCKFILE_NOT_FOUND
 }
 
-@test "a VM started without mvmctl (vm-boot -S .mvm/run/ID) is listed, called in its IR's format (msgpack), logged, stopped" {
+@test "mvmctl(1) EXAMPLES: a VM started without mvmctl (vm-boot -S .mvm/run/ID) is listed, called in its IR's format (msgpack), logged, stopped" {
 	T=$BATS_TEST_TMPDIR
 	mkdir .mvm
 	jq '.apps[0].entrypoints[0].format = "msgpack"' "$SEED_IR" >"$T/msgpack-ir.json"

@@ -107,7 +107,7 @@ teardown() {
 	done
 }
 
-@test "--ready-fd: in the foreground, the socket path arrives on the fd once the agent answers" {
+@test "--ready-fd (vm-boot(1) EXAMPLES): in the foreground, the socket path arrives on the fd once the agent answers" {
 	fake_root
 	fake_firecracker
 	mkfifo "$T/ready"
