@@ -18,16 +18,14 @@
 
 static char root[PATH_MAX - 64];   /* the checkout or prefix: <root>/bin/<tool> */
 
-/* <root>/<sub>/<name> when it is there (a checkout or prefix), else name
- * (from PATH).  Each call's own string: a short-lived process's. */
-static const char *tool(const char *sub, const char *name)
+/* <root>/bin/<name> into b (PATH_MAX bytes) when it is there (a checkout
+ * or prefix), else name (from PATH); returns b. */
+static char *tool(char *b, const char *name)
 {
-	char b[PATH_MAX], *s;
-
-	snprintf(b, sizeof b, "%s/%s/%s", root, sub, name);
-	if (!(s = strdup(access(b, X_OK) == 0 ? b : name)))
-		tool_die(EX_SYS, "out of memory");
-	return s;
+	snprintf(b, PATH_MAX, "%s/bin/%s", root, name);
+	if (access(b, X_OK) != 0)
+		snprintf(b, PATH_MAX, "%s", name);
+	return b;
 }
 
 static __attribute__((noreturn)) void run_exec(char **av)
@@ -131,28 +129,33 @@ static void vm_dir(const char *id, char *dir, size_t n)
 
 static int cmd_emit(int argc, char **argv)
 {
-	exec_with(tool("bin", "mvm-emit"), NULL, 0, argc, argv);
+	char t[PATH_MAX];
+
+	exec_with(tool(t, "mvm-emit"), NULL, 0, argc, argv);
 }
 
 static int cmd_validate(int argc, char **argv)
 {
 	/* lockfiles resolve against the project directory (where mvmctl runs
 	 * and the declaration is), not the IR file's .mvm/ */
-	char *pre[] = { (char *)"-C", (char *)".", (char *)DEFAULT_IR };
+	char t[PATH_MAX], *pre[] = { (char *)"-C", (char *)".", (char *)DEFAULT_IR };
 
-	exec_with(tool("bin", "ir-validate"), pre, argc ? 2 : 3, argc, argv);
+	exec_with(tool(t, "ir-validate"), pre, argc ? 2 : 3, argc, argv);
 }
 
 static int cmd_hash(int argc, char **argv)
 {
+	char t[PATH_MAX];
 	char *pre[] = { (char *)DEFAULT_IR };
 
-	exec_with(tool("bin", "ir-hash"), pre, argc ? 0 : 1, argc, argv);
+	exec_with(tool(t, "ir-hash"), pre, argc ? 0 : 1, argc, argv);
 }
 
 static int cmd_keygen(int argc, char **argv)
 {
-	exec_with(tool("bin", "plan-keygen"), NULL, 0, argc, argv);
+	char t[PATH_MAX];
+
+	exec_with(tool(t, "plan-keygen"), NULL, 0, argc, argv);
 }
 
 /* Build (or reuse) the image of IR with mvm-build (which chooses the
@@ -160,7 +163,7 @@ static int cmd_keygen(int argc, char **argv)
 static int build(const char *ir, char *imagedir, size_t n)
 {
 	/* sources are relative to the project directory, where mvmctl runs */
-	char *av[] = { (char *)tool("bin", "mvm-build"), (char *)"-C", (char *)".",
+	char t[PATH_MAX], *av[] = { tool(t, "mvm-build"), (char *)"-C", (char *)".",
 		(char *)"-o", (char *)MVM_DIR "/image", (char *)ir, NULL };
 	int r = run_line(av, imagedir, n);
 
@@ -180,10 +183,10 @@ static int cmd_build(int argc, char **argv)
 /* Build, then a fresh plan, signed (the key made first if there is none). */
 static int plan(const char *ir, char *image, size_t n)
 {
-	char key[PATH_MAX];
-	char *kg[] = { (char *)tool("bin", "plan-keygen"), NULL };
-	char *pn[] = { (char *)tool("bin", "plan-new"), (char *)"--image", image, (char *)ir, NULL };
-	char *ps[] = { (char *)tool("bin", "plan-sign"), (char *)MVM_DIR "/plan.json", NULL };
+	char t1[PATH_MAX], t2[PATH_MAX], t3[PATH_MAX], key[PATH_MAX];
+	char *kg[] = { tool(t1, "plan-keygen"), NULL };
+	char *pn[] = { tool(t2, "plan-new"), (char *)"--image", image, (char *)ir, NULL };
+	char *ps[] = { tool(t3, "plan-sign"), (char *)MVM_DIR "/plan.json", NULL };
 	struct merr e;
 	int r;
 
@@ -210,7 +213,8 @@ static int cmd_plan(int argc, char **argv)
 
 static int cmd_up(int argc, char **argv)
 {
-	char id[RUN_ID_MAX + 1], dir[PATH_MAX], image[PATH_MAX], sock[PATH_MAX], p[PATH_MAX + 32];
+	char t[PATH_MAX], id[RUN_ID_MAX + 1], dir[PATH_MAX], image[PATH_MAX], sock[PATH_MAX];
+	char p[PATH_MAX + 32];
 	const char *ir = argc ? argv[0] : DEFAULT_IR;
 	struct buf b = BUF_INIT;
 	struct jdoc *d = ir_read(ir, &b);
@@ -230,7 +234,7 @@ static int cmd_up(int argc, char **argv)
 	buf_free(&b);
 	if ((r = plan(ir, image, sizeof image)) != 0)
 		return r;
-	char *vb[] = { (char *)tool("bin", "vm-boot"), (char *)"-d", (char *)"-S", dir, (char *)"-i",
+	char *vb[] = { tool(t, "vm-boot"), (char *)"-d", (char *)"-S", dir, (char *)"-i",
 		image, (char *)MVM_DIR "/plan.dsse.json", NULL };
 	r = run_line(vb, sock, sizeof sock);
 	/* the plan is spent either way: admitted once, or refused */
@@ -243,7 +247,7 @@ static int cmd_up(int argc, char **argv)
 
 static int cmd_invoke(int argc, char **argv)
 {
-	char dir[PATH_MAX], sock[PATH_MAX + 8], ir[PATH_MAX + 32], fmt[8];
+	char t[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 8], ir[PATH_MAX + 32], fmt[8];
 	char *pre[] = { (char *)"-s", sock, (char *)"-r", (char *)"-f", fmt };
 	struct buf b = BUF_INIT;
 	struct jdoc *d;
@@ -258,11 +262,11 @@ static int cmd_invoke(int argc, char **argv)
 	if (access(ir, F_OK) != 0)
 		snprintf(ir, sizeof ir, "%s", DEFAULT_IR);
 	if (access(ir, F_OK) != 0)
-		exec_with(tool("bin", "vsock-call"), pre, 3, argc - 1, argv + 1);
+		exec_with(tool(t, "vsock-call"), pre, 3, argc - 1, argv + 1);
 	d = ir_read(ir, &b);
 	if (ir_format(d, fmt, &e) != 0)
 		tool_fail(ir, &e);
-	exec_with(tool("bin", "vsock-call"), pre, 5, argc - 1, argv + 1);
+	exec_with(tool(t, "vsock-call"), pre, 5, argc - 1, argv + 1);
 }
 
 static int cmd_down(int argc, char **argv)
@@ -319,12 +323,11 @@ static int cmd_logs(int argc, char **argv)
 
 static int cmd_audit(int argc, char **argv)
 {
-	char log[PATH_MAX];
-	char *pre[] = { (char *)"-n", (char *)"10", log };
+	char t[PATH_MAX], log[PATH_MAX], *pre[] = { (char *)"-n", (char *)"10", log };
 	struct merr e;
 
 	if (!strcmp(argv[0], "verify"))
-		exec_with(tool("bin", "audit-verify"), NULL, 0, argc - 1, argv + 1);
+		exec_with(tool(t, "audit-verify"), NULL, 0, argc - 1, argv + 1);
 	if (strcmp(argv[0], "tail") != 0 || argc > 2)
 		return -1;
 	if (argc == 2)
