@@ -7,7 +7,7 @@
  * are the agent's frames, each client on its own mux stream.  So a client
  * (vsock-call, vm-boot's own readiness ping) cannot tell QEMU's serial
  * port from Firecracker's vsock socket.  The client side of that socket
- * contract is here too (vsock_*).
+ * contract is in vsock.h.
  *
  * One thread, poll(2); every byte from the guest and from a client is
  * hostile.  Nothing here prints or exits.
@@ -66,21 +66,5 @@ void muxhost_shutdown(struct muxhost *m);
 /* Close every client (the guest is told) and free m; the guest and
  * listener fds stay open. */
 void muxhost_free(struct muxhost *m);
-
-/* ---- the socket contract, client side, and Unix socket helpers ---- */
-
-/* A listening Unix socket at path (an old file there is removed first),
- * non-blocking, close-on-exec.  The fd, or -1 with errno. */
-int unix_listen(const char *path);
-/* A connected Unix socket (blocking, close-on-exec), or -1 with errno. */
-int unix_connect(const char *path);
-
-/* Connect to a vsock socket at path, write "CONNECT 5252\n" and frames
- * (whole agent frames), without waiting for the "OK".  The fd, or -1. */
-int vsock_send(const char *path, const void *frames, size_t n);
-
-/* 1 if the agent behind the vsock socket at path answers a ping within
- * timeout_ms, else 0. */
-int vsock_ping(const char *path, int timeout_ms);
 
 #endif

@@ -12,6 +12,7 @@
 #include "frame.h"
 #include "json.h"
 #include "muxhost.h"
+#include "vsock.h"
 #include "vmm.h"
 
 const char vmm_cmdline_qemu[] =

@@ -3,12 +3,19 @@
 # page's example).
 
 load helper
+load fake-vm
 
 setup() {
 	W=$BATS_TEST_TMPDIR/w
 	mkdir -p "$W"
 	cp -R "$MVM_ROOT/examples/hello/src" "$MVM_ROOT/examples/hello/entry.py" "$W/"
 	cd "$W"
+}
+
+teardown() {
+	for p in "$W"/.mvm/run/*/pid; do
+		[ ! -f "$p" ] || kill "$(cat "$p")" 2>/dev/null || true
+	done
 }
 
 @test "usage: no verb or an unknown one exits 2; help exits 0" {
@@ -19,8 +26,17 @@ setup() {
 	assert_output --partial 'usage: mvmctl <verb>'
 	run -2 mvmctl down
 	run -2 mvmctl invoke
-	MVM_BUILDER=bogus run -2 mvmctl build
-	assert_output --partial 'MVM_BUILDER: nix, debian or auto'
+	run -2 mvmctl build a b
+}
+
+@test "build is mvm-build on the project (-C . -o .mvm/image, the default IR): the backend is its choice" {
+	mkdir lx
+	printf '#!/bin/sh\necho "$*" >"%s/args"\necho /the/image/dir\n' "$W" >lx/mvm-build-rootfs
+	chmod +x lx/mvm-build-rootfs
+	MVM_LIBEXEC=$W/lx run -0 mvmctl build
+	assert_output /the/image/dir
+	run -0 cat args
+	assert_output -- '-C . -o .mvm/image .mvm/workload-ir.json'
 }
 
 @test "emit, validate and hash run the tools on .mvm/workload-ir.json by default" {
@@ -43,6 +59,50 @@ setup() {
 	run -2 mvmctl down ../etc
 }
 
+@test "validate resolves lockfiles against the project directory, not .mvm/" {
+	mkdir .mvm
+	cp "$MVM_ROOT/t/data/lockfiles/pip/requirements.txt" src/
+	jq '.apps[0].dependencies = {"kind":"python","tool":"pip_tools","lockfile":"requirements.txt"}' \
+		"$SEED_IR" >.mvm/workload-ir.json
+	run -0 mvmctl validate
+	# from the IR file's own directory (.mvm/) there is no src/requirements.txt
+	run -1 ir-validate .mvm/workload-ir.json
+	assert_output --partial E_LOCKFILE_NOT_FOUND
+}
+
+@test "mvmctl(1) EXAMPLES: a VM started without mvmctl (vm-boot -S .mvm/run/ID) is listed, called in its IR's format (msgpack), logged, stopped" {
+	T=$BATS_TEST_TMPDIR
+	mkdir .mvm
+	jq '.apps[0].entrypoints[0].format = "msgpack"' "$SEED_IR" >"$T/msgpack-ir.json"
+	cp "$T/msgpack-ir.json" .mvm/workload-ir.json
+	fake_root msgpack
+	fake_qemu
+	fake_image .mvm/workload-ir.json
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S .mvm/run/hello -i "$IMG" "$T/plan.dsse.json"
+	# a supervisor that died without cleaning up is not listed
+	mkdir .mvm/run/stale
+	sh -c 'echo $$' >.mvm/run/stale/pid
+	run -0 mvmctl ps
+	assert_line --index 0 --regexp '^ID +PID +SOCKET$'
+	assert_line --index 1 --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
+	assert_equal "${#lines[@]}" 2
+	# the format from the project's IR (as for a VM make started) ...
+	run -0 mvmctl invoke hello --input name=Alice
+	assert_output 'hello, Alice'
+	# ... or, first, from the IR recorded beside the VM (as mvmctl up does)
+	cp "$T/msgpack-ir.json" .mvm/run/hello/workload-ir.json
+	cp "$SEED_IR" .mvm/workload-ir.json
+	run -0 mvmctl invoke hello --input name=Bob
+	assert_output 'hello, Bob'
+	run -0 mvmctl logs hello
+	assert_output 'fake-qemu: the serial console'
+	run -0 mvmctl down hello
+	run -0 mvmctl ps
+	assert_output --regexp '^ID +PID +SOCKET$'
+	run -1 mvmctl invoke hello --input name=Alice
+	[ ! -e .mvm/run/hello/v.sock ]
+}
+
 @test "man page EXAMPLES: emit, up, invoke, down" {
 	need_guest_agent
 	echo "# boots one VM (TCG)" >&3
@@ -52,6 +112,7 @@ setup() {
 	"$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -C . -o .mvm/image .mvm/workload-ir.json >/dev/null
 	run -0 --separate-stderr mvmctl up
 	assert_output "hello $W/.mvm/run/hello/v.sock"
+	cmp .mvm/workload-ir.json .mvm/run/hello/workload-ir.json
 	# up made the signing key first, its output discarded: /dev/null is still the device
 	[ -f "$MVM_HOME/keys/host-signer.ed25519" ] && [ -c /dev/null ]
 	run -0 mvmctl ps

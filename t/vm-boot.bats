@@ -4,18 +4,12 @@
 # stand-in VMM.  Real QEMU boots are in t/e2e-hello.bats.
 
 load helper
+load fake-vm
 
 setup() {
 	T=$BATS_TEST_TMPDIR
-	plan-keygen >/dev/null
 	# an image directory: the plan binds these bytes, nothing boots them here
-	IMG=$T/image
-	mkdir -p "$IMG"
-	head -c 65536 /dev/urandom >"$IMG/rootfs.ext4"
-	head -c 4096 /dev/urandom >"$IMG/vmlinux"
-	printf '{"backend":"test","ir_hash":"%s"}' "$(ir-hash "$SEED_IR")" >"$IMG/mvm-meta.json"
-	plan-new --image "$IMG" "$SEED_IR" >"$T/plan.json"
-	plan-sign "$T/plan.json" >"$T/plan.dsse.json"
+	fake_image "$SEED_IR"
 }
 
 teardown() {
@@ -135,41 +129,8 @@ events() {
 	fail "a real Firecracker boot test is not written yet"
 }
 
-# fake_root: a guest root with the Python oneshot runner and the seed's app.
-# fake_firecracker: a stand-in firecracker in $T/bin that reads --config-file
-# like the real one and serves the agent (mvm-agent --stdio, real runner) on
-# the config's vsock uds_path.
-fake_root() {
-	[ -x "$MVM_ROOT/agent/mvm-agent" ] || fail "agent/mvm-agent is not built"
-	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	R=$T/root; w=$R/usr/lib/mvm/wrappers
-	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
-	mkdir -m 0711 "$T/calls"
-	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
-	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
-	cp "$MVM_ROOT/examples/hello/src/app.py" "$R/app/"
-	chmod 0555 "$w/runner"
-	echo /usr/lib/mvm/wrappers/runner >"$R/etc/mvm/entrypoint"
-	printf '{"module":"app","function":"greet","format":"json","working_dir":"%s/app","mode":"prod"}' "$R" >"$R/etc/mvm/wrapper.json"
-	printf '{"language":"python","module":"app","function":"greet","format":"json","source_path":"/app"}' >"$R/etc/mvm/runtime.json"
-	chmod -R a+rX "$R"
-}
-
-fake_firecracker() {
-	fake_root
-	cat >"$T/bin/firecracker" <<-EOF
-	#!/bin/sh
-	# stand-in: firecracker --api-sock PATH --config-file FILE
-	[ "\$1" = --api-sock ] && [ "\$3" = --config-file ] || exit 2
-	cp "\$4" "$T/seen-config.json"
-	sock=\$(jq -r .vsock.uds_path "\$4")
-	exec "$MVM_ROOT/t/data/fake-vsock.py" "\$sock" -- "$MVM_ROOT/agent/mvm-agent" --stdio \
-		--root "$R" --wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls"
-	EOF
-	chmod +x "$T/bin/firecracker"
-}
-
 @test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
+	fake_root
 	fake_firecracker
 	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
@@ -205,7 +166,8 @@ fake_firecracker() {
 	done
 }
 
-@test "--ready-fd: in the foreground, the socket path arrives on the fd once the agent answers" {
+@test "--ready-fd (vm-boot(1) EXAMPLES): in the foreground, the socket path arrives on the fd once the agent answers" {
+	fake_root
 	fake_firecracker
 	mkfifo "$T/ready"
 	PATH=$T/bin:$PATH vm-boot --ready-fd 3 -b firecracker -S "$T/run" -i "$IMG" \
@@ -245,6 +207,7 @@ fake_firecracker() {
 }
 
 @test "the state directory records the plan, the image and the VMM while it runs" {
+	fake_root
 	fake_firecracker
 	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	cmp "$T/run/plan.json" "$T/plan.json"
@@ -258,9 +221,9 @@ fake_firecracker() {
 
 @test "the QEMU path against a stand-in QEMU: its command line, the serial mux, two clients at once, SIGTERM asks for a shutdown" {
 	fake_root
+	fake_qemu
 	export FAKE_QEMU_ARGS=$T/qemu-args
-	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
-	MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py run -0 --separate-stderr \
+	run -0 --separate-stderr \
 		vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
 	# QEMU's microvm command line, as vm-boot(1) describes it

@@ -8,7 +8,8 @@ connection, as standard input and output, to COMMAND (e.g. mvm-agent
 --serial-stdio): the mux protocol then flows as over the guest's
 virtio-serial port.  Like QEMU with -no-reboot when the guest reboots, it
 exits 0 when COMMAND exits with status 80 (mvm-agent after a shutdown
-request).  The arguments it was given are written to FAKE_QEMU_ARGS (one a
+request).  It writes one line to the `-serial file:PATH` console.  The
+arguments it was given are written to FAKE_QEMU_ARGS (one a
 line) if that is set.
 """
 import os
@@ -25,6 +26,10 @@ if os.environ.get("FAKE_QEMU_ARGS"):
 chardev = args[args.index("-chardev") + 1]
 opts = dict(o.split("=", 1) for o in chardev.split(",")[1:] if "=" in o)
 path = opts["path"]
+serial = args[args.index("-serial") + 1]
+if serial.startswith("file:"):
+    with open(serial[5:], "w") as f:
+        f.write("fake-qemu: the serial console\n")
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)

@@ -1,0 +1,84 @@
+/* runstate.c — run state directories and IR facts for porcelains (runstate.h) */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ir.h"
+#include "runstate.h"
+
+int run_id_ok(const char *s, size_t n)
+{
+	return n > 0 && n <= RUN_ID_MAX && s[0] != '.' && !memchr(s, '/', n) && !memchr(s, '\0', n);
+}
+
+int run_dir(const char *id, char *out, size_t n, struct merr *e)
+{
+	if (!run_id_ok(id, strlen(id)))
+		return merr_set(e, EX_USAGE, NULL, "%s: not a VM id", id);
+	snprintf(out, n, "%s/%s", RUN_ROOT, id);
+	return 0;
+}
+
+pid_t run_pid(const char *dir)
+{
+	char p[4096], buf[32] = "", *end;
+	FILE *f;
+	long v;
+
+	snprintf(p, sizeof p, "%s/pid", dir);
+	if (!(f = fopen(p, "re")))
+		return 0;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n') || v <= 1 || v > 0x7fffffff)
+		return 0;
+	return kill((pid_t)v, 0) == 0 || errno == EPERM ? (pid_t)v : 0;
+}
+
+int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e)
+{
+	jref v = json_get(d, json_root(d), "id");
+	const char *s = NULL;
+	size_t len = 0;
+
+	if (v != JREF_NONE)
+		s = json_str(d, v, &len);
+	if (!s || !run_id_ok(s, len) || len >= n)
+		return merr_set(e, EX_DATA, "/id", "a workload id usable as a directory name is required");
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* 1 if v is the string s. */
+static int str_is(const struct jdoc *d, jref v, const char *s)
+{
+	return v != JREF_NONE && json_str_eq(d, v, s);
+}
+
+int ir_format(const struct jdoc *d, char out[8], struct merr *e)
+{
+	jref apps = json_get(d, json_root(d), "apps"), app = JREF_NONE, x, f;
+	size_t i = 0;
+	char where[64];
+
+	if (apps != JREF_NONE && json_type(d, apps) == J_ARR)
+		app = json_first(d, apps);
+	x = app != JREF_NONE ? ir_primary(d, app) : JREF_NONE;
+	if (x == JREF_NONE)
+		return merr_set(e, EX_DATA, "/apps/0/entrypoints",
+			"no primary function entrypoint (nor a lone one)");
+	for (jref y = json_first(d, json_get(d, app, "entrypoints")); y != x; y = json_next(d, y))
+		i++;
+	snprintf(where, sizeof where, "/apps/0/entrypoints/%zu/format", i);
+	f = json_get(d, x, "format");
+	if (str_is(d, f, "json") || str_is(d, f, "msgpack")) {
+		snprintf(out, 8, "%s", str_is(d, f, "json") ? "json" : "msgpack");
+		return 0;
+	}
+	return merr_set(e, EX_DATA, where, "json or msgpack is required");
+}

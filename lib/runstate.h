@@ -1,0 +1,45 @@
+/* runstate.h — what a porcelain reads: the run state directories of VMs
+ * (vm-boot(1) FILES) and the facts of a Workload IR it acts on.
+ *
+ * Every VM, however started (mvmctl up, mk/mvm.mk, vm-boot -S by hand),
+ * has one directory RUN_ROOT/<id>/; it is running if and only if its pid
+ * file names a live process.  Nothing here prints or exits.
+ */
+#ifndef MVM_RUNSTATE_H
+#define MVM_RUNSTATE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "err.h"
+#include "json.h"
+
+/* Generated state of a project, relative to its directory. */
+#define MVM_DIR ".mvm"
+#define RUN_ROOT MVM_DIR "/run"
+/* The IR a porcelain records beside a VM it started (vm-boot(1) FILES). */
+#define RUN_IR "workload-ir.json"
+
+/* A VM id is usable as one directory name: 1 to RUN_ID_MAX bytes, no '/'
+ * or NUL, not starting with '.'.  1 if s[0..n) is one. */
+#define RUN_ID_MAX 64u
+int run_id_ok(const char *s, size_t n);
+
+/* "RUN_ROOT/<id>" into out (size n).  0, or EX_USAGE when id is not a VM
+ * id (e says so). */
+int run_dir(const char *id, char *out, size_t n, struct merr *e);
+
+/* The supervisor's pid from dir/pid if that process is alive, else 0 (no
+ * file, not a number, or a process that is gone). */
+pid_t run_pid(const char *dir);
+
+/* The IR's "id" into out (size n): 0, or EX_DATA when it has none usable
+ * as a VM id (where = "/id"). */
+int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e);
+
+/* The wire format of the workload's function, "json" or "msgpack", into
+ * out: the format of apps[0]'s primary function entrypoint (ir_primary in
+ * ir.h: the one marked, or a lone function).  0, or EX_DATA when there is
+ * no such entrypoint or its format is neither (where = the JSON Pointer). */
+int ir_format(const struct jdoc *d, char out[8], struct merr *e);
+
+#endif
