@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # End to end, in real QEMU microVMs (TCG here): the seed's hello example from
 # entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
-# boot, the same as mvm(7)'s shell pipeline, a warm pool under 8 parallel
+# boot, the same as mvm(7)'s shell pipeline (emit, validate, mvm-build, plan, sign,
+# vm-boot, vsock-call: each a tool on PATH), a warm pool under 8 parallel
 # calls, a guest that never gets ready, and nothing left behind.  Four VMs
 # boot in this file.
 
@@ -132,7 +133,7 @@ events() { jq -r .event <"$(audit_log)"; }
 		max_calls_per_worker: 100, max_rss_mb: 128, in_process: "serial", max_queue_depth: 8}' \
 		"$SEED_IR" >"$d/ir.json"
 	ir-validate -C "$d" "$d/ir.json"
-	img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
+	img=$(mvm-build --backend debian -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
 	debugfs -R 'cat /etc/mvm/runtime.json' "$img/rootfs.ext4" 2>/dev/null | grep -q '"warm_process"'
 	plan-new --image "$img" "$d/ir.json" >"$d/p.json"
 	plan-sign "$d/p.json" >"$d/p.dsse.json"

@@ -429,6 +429,13 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	run -1 "$MVM_ROOT/libexec/mvm-build-nix" -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
 	assert_output --partial "ir-lower: $W/oci-ir.json: E_NOT_SUPPORTED at /apps/0/image/kind: image kind \"oci_base\" is not supported by this backend yet"
 	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	# mvm-build: --backend nix runs it, and so does auto, whose probe now succeeds
+	run -1 mvm-build --backend nix -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	run -1 mvm-build -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	MVM_NIXPKGS= run -1 env -u NIX_PATH "$MVM_ROOT/bin/mvm-build" -q --kernel /dev/null -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-rootfs: $W/oci-ir.json: the IR cannot be built (see above)"
 	[ ! -e "$BATS_TEST_TMPDIR/images" ] || [ -z "$(ls -A "$BATS_TEST_TMPDIR/images")" ]
 }
 
