@@ -157,7 +157,7 @@ mvm-up: $(MVM_DIR)/ir.id $(MVM_DIR)/ir.hash $(MVM_DIR)/image.key $(MVM_KEY)
 	if $(call mvm_pid,$$run) >/dev/null; then \
 		if [ "$$(cat "$$run/mvm-make.stamp" 2>/dev/null)" = "$$want" ]; then \
 			echo "mvm-up: $$run runs the current IR and image"; exit 0; fi; \
-		echo "mvm-up: $$run runs an older IR or image: stopping it"; \
+		echo "mvm-up: $$run runs another IR or image: stopping it"; \
 		$(call mvm_stop,$$run); \
 	fi; \
 	mkdir -p "$$run" && rm -f "$$run/mvm-make.stamp" && \

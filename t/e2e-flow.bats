@@ -58,7 +58,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	# the source changes: a new image, the old VM stopped, a new one booted
 	sed -i 's/hello, /hi, /' "$W/src/app.py"
 	run -0 mk "$W" mvm-invoke MVM_INPUT=name=Alice
-	assert_line 'mvm-up: .mvm/run/hello runs an older IR or image: stopping it'
+	assert_line 'mvm-up: .mvm/run/hello runs another IR or image: stopping it'
 	[ "$(last_line)" = 'hi, Alice' ] || fail "$output"
 	! kill -0 "$pid" 2>/dev/null
 	[ "$(cat "$W/.mvm/run/hello/mvm-make.stamp")" = "$(cat "$W/.mvm/ir.hash") $(cat "$W/.mvm/image.key")" ]
