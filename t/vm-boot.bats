@@ -76,10 +76,12 @@ teardown() {
 	fail "a real Firecracker boot test is not written yet"
 }
 
-@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
+# fake_root: a guest root with the Python oneshot runner and the seed's app.
+# fake_firecracker: a stand-in firecracker in $T/bin that reads --config-file
+# like the real one and serves the agent (mvm-agent --stdio, real runner) on
+# the config's vsock uds_path.
+fake_root() {
 	[ -x "$MVM_ROOT/agent/mvm-agent" ] || fail "agent/mvm-agent is not built"
-	# A stand-in firecracker: reads --config-file like the real one and serves
-	# the agent (mvm-agent --stdio, real runner) on the config's vsock uds_path.
 	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 	R=$T/root; w=$R/usr/lib/mvm/wrappers
 	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
@@ -92,6 +94,10 @@ teardown() {
 	printf '{"module":"app","function":"greet","format":"json","working_dir":"%s/app","mode":"prod"}' "$R" >"$R/etc/mvm/wrapper.json"
 	printf '{"language":"python","module":"app","function":"greet","format":"json","source_path":"/app"}' >"$R/etc/mvm/runtime.json"
 	chmod -R a+rX "$R"
+}
+
+fake_firecracker() {
+	fake_root
 	cat >"$T/bin/firecracker" <<-EOF
 	#!/bin/sh
 	# stand-in: firecracker --api-sock PATH --config-file FILE
@@ -102,6 +108,10 @@ teardown() {
 		--root "$R" --wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls"
 	EOF
 	chmod +x "$T/bin/firecracker"
+}
+
+@test "the Firecracker path: config, readiness through its vsock socket, a call, SIGTERM asks for a shutdown" {
+	fake_firecracker
 	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
 	jq -e '.vsock.uds_path == $p' --arg p "$T/run/v.sock" "$T/seen-config.json"
@@ -134,4 +144,93 @@ teardown() {
 		run -0 jq -r 'select(.event == "plan.admitted") | .labels.digests' "$MVM_HOME/audit/local.jsonl"
 		assert_line --index $([ $how = cached ] && echo 1 || echo 2) $how
 	done
+}
+
+@test "--ready-fd: in the foreground, the socket path arrives on the fd once the agent answers" {
+	fake_firecracker
+	mkfifo "$T/ready"
+	PATH=$T/bin:$PATH vm-boot --ready-fd 3 -b firecracker -S "$T/run" -i "$IMG" \
+		"$T/plan.dsse.json" 3>"$T/ready" >"$T/out" 2>"$T/err" &
+	vmboot=$!
+	read -r line <"$T/ready"
+	[ "$line" = "$T/run/v.sock" ]
+	# ready means ready: the first call answers, and the supervisor is still here
+	run -0 vsock-call -s "$T/run/v.sock" -r greet --input name=Alice
+	assert_output 'hello, Alice'
+	kill -0 "$vmboot"
+	[ "$(cat "$T/run/pid")" = "$vmboot" ]
+	kill "$vmboot"
+	wait "$vmboot"   # status 0: stopped by a signal, cleanly
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ]
+	run -0 cat "$T/out"
+	assert_output "$T/run/v.sock"
+}
+
+@test "--ready-fd: a VMM that fails closes the fd with nothing written; exit 125" {
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexit 1\n' >"$T/bin/firecracker"
+	chmod +x "$T/bin/firecracker"
+	PATH=$T/bin:$PATH run -125 vm-boot --ready-fd 3 -b firecracker -S "$T/run" -i "$IMG" \
+		"$T/plan.dsse.json" 3>"$T/ready"
+	assert_output --partial 'the VMM exited before the agent was ready'
+	[ ! -s "$T/ready" ]
+	[ ! -e "$T/run/pid" ]
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.failed'
+}
+
+@test "--ready-fd: not an open descriptor is a usage error" {
+	run -2 vm-boot --ready-fd 9 -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	run -2 vm-boot --ready-fd x -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	[ ! -e "$T/run" ]
+}
+
+@test "the state directory records the plan, the image and the VMM while it runs" {
+	fake_firecracker
+	PATH=$T/bin:$PATH run -0 --separate-stderr vm-boot -d -b firecracker -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	cmp "$T/run/plan.json" "$T/plan.json"
+	run -0 cat "$T/run/image"
+	assert_output "$(cd "$IMG" && pwd -P)"
+	run -0 cat "$T/run/vmm"
+	assert_output firecracker
+	[ -S "$T/run/v.sock" ]
+	kill -0 "$(cat "$T/run/pid")"
+}
+
+@test "the QEMU path against a stand-in QEMU: its command line, the serial mux, two clients at once, SIGTERM asks for a shutdown" {
+	fake_root
+	export FAKE_QEMU_ARGS=$T/qemu-args
+	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
+	MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py run -0 --separate-stderr \
+		vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_output "$T/run/v.sock"
+	# QEMU's microvm command line, as vm-boot(1) describes it
+	run -0 cat "$T/qemu-args"
+	assert_line --index 0 -M
+	assert_line --index 1 microvm,acpi=off,rtc=on
+	assert_line "-accel"
+	assert_line tcg
+	assert_line "$IMG/vmlinux"
+	assert_line "id=root,file=$IMG/rootfs.ext4,format=raw,if=none,readonly=on"
+	assert_line "socket,id=agent,path=$T/run/agent.serial,server=on,wait=off"
+	assert_line virtserialport,chardev=agent,name=org.mvm.agent
+	run -0 cat "$T/run/vmm"
+	assert_output qemu/tcg
+	# two clients on their own mux streams at once
+	vsock-call -s "$T/run/v.sock" -r greet --input name=A >"$T/a" &
+	vsock-call -s "$T/run/v.sock" -r greet --input name=B >"$T/b"
+	wait $!
+	run -0 cat "$T/a" "$T/b"
+	assert_output $'hello, A\nhello, B'
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.launched'
+	pid=$(cat "$T/run/pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run -1 kill -0 "$pid"
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ] && [ ! -e "$T/run/agent.serial" ]
+	# the agent got the shutdown request through the mux (and exited 80, on
+	# which the stand-in, like QEMU on the guest's reboot, exited 0)
+	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
+	run -0 grep -c "stopped by signal 15" "$T/run/vm-boot.log"
 }

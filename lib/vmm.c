@@ -1,0 +1,350 @@
+/* vmm.c — choosing, configuring and starting QEMU or Firecracker (vmm.h) */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "frame.h"
+#include "json.h"
+#include "muxhost.h"
+#include "vmm.h"
+
+const char vmm_cmdline_qemu[] =
+	"console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
+const char vmm_cmdline_firecracker[] =
+	"console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
+
+int vmm_paths(struct vmm *vm, const char *state, struct merr *e)
+{
+	if (strlen(state) > VMM_STATE_MAX)
+		return merr_set(e, EX_USAGE, NULL,
+			"%s: state directory path too long for a socket (max %u bytes)", state,
+			VMM_STATE_MAX);
+	snprintf(vm->state, sizeof vm->state, "%s", state);
+	snprintf(vm->vsock, sizeof vm->vsock, "%s/v.sock", state);
+	snprintf(vm->chardev, sizeof vm->chardev, "%s/agent.serial", state);
+	snprintf(vm->api, sizeof vm->api, "%s/fc.api", state);
+	snprintf(vm->console, sizeof vm->console, "%s/console.log", state);
+	snprintf(vm->fcconf, sizeof vm->fcconf, "%s/firecracker.json", state);
+	return 0;
+}
+
+int vmm_kvm_usable(const char **why)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		*why = "/dev/kvm cannot be opened";
+		return 0;
+	}
+	close(fd);
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		*why = "this host's KVM is PVM (kvm_pvm is loaded), where stock guests hang";
+		return 0;
+	}
+	return 1;
+}
+
+int vmm_on_path(const char *name)
+{
+	const char *p = getenv("PATH");
+	char buf[PATH_MAX];
+
+	while (p && *p) {
+		size_t n = strcspn(p, ":");
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, name);
+		if (access(buf, X_OK) == 0)
+			return 1;
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
+int vmm_choose(struct vmm *vm, const char *backend, const char *accel, const char **note,
+	struct merr *e)
+{
+	const char *why = "";
+
+	*note = NULL;
+	if (strcmp(backend, "auto") && strcmp(backend, "qemu") && strcmp(backend, "firecracker"))
+		return merr_set(e, EX_USAGE, NULL, "-b: auto, qemu or firecracker, not %s", backend);
+	if (strcmp(accel, "auto") && strcmp(accel, "kvm") && strcmp(accel, "tcg"))
+		return merr_set(e, EX_USAGE, NULL, "-a: auto, kvm or tcg, not %s", accel);
+	if (strcmp(backend, "firecracker") == 0 ||
+	    (strcmp(backend, "auto") == 0 && vmm_on_path("firecracker") && vmm_kvm_usable(&why))) {
+		if (!vmm_on_path("firecracker"))
+			return merr_set(e, EX_SELF, NULL, "-b firecracker: firecracker is not on PATH");
+		vm->kind = VMM_FIRECRACKER;
+		return 0;
+	}
+	vm->kind = VMM_QEMU;
+	vm->kvm = strcmp(accel, "kvm") == 0 || (strcmp(accel, "auto") == 0 && vmm_kvm_usable(&why));
+	if (strcmp(accel, "auto") == 0 && !vm->kvm)
+		*note = why;
+	return 0;
+}
+
+const char *vmm_name(const struct vmm *vm)
+{
+	return vm->kind == VMM_FIRECRACKER ? "firecracker" : vm->kvm ? "qemu/kvm" : "qemu/tcg";
+}
+
+void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
+{
+	char path[PATH_MAX + 32];
+	struct buf j = BUF_INIT;
+	struct merr e;
+
+	buf_puts(&j, "{\"boot-source\":{\"kernel_image_path\":");
+	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
+	json_put_str(&j, path, strlen(path));
+	buf_puts(&j, ",\"boot_args\":");
+	json_put_str(&j, vmm_cmdline_firecracker, strlen(vmm_cmdline_firecracker));
+	buf_puts(&j, "},\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":");
+	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
+	json_put_str(&j, path, strlen(path));
+	buf_puts(&j, ",\"is_root_device\":true,\"is_read_only\":true}],");
+	buf_printf(&j, "\"machine-config\":{\"vcpu_count\":%u,\"mem_size_mib\":%u,\"smt\":false},",
+		vm->vcpus, vm->memory_mb);
+	buf_puts(&j, "\"vsock\":{\"guest_cid\":3,\"uds_path\":");
+	json_put_str(&j, vm->vsock, strlen(vm->vsock));
+	buf_puts(&j, "},\"logger\":{\"log_path\":");
+	json_put_str(&j, vm->console, strlen(vm->console));
+	buf_puts(&j, ",\"level\":\"Warning\"}}");
+	json_canonicalize(j.p, j.len, NULL, b, &e);
+	buf_free(&j);
+}
+
+/* In the child: exec the VMM.  Returns only on failure. */
+static void exec_vmm(const struct vmm *vm)
+{
+	char mem[16], smp[16], kernel[PATH_MAX + 16], drive[PATH_MAX + 80], chr[PATH_MAX + 64];
+	char serial[PATH_MAX + 16];
+	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
+
+	if (vm->kind == VMM_FIRECRACKER) {
+		execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
+			vm->fcconf, (char *)NULL);
+		return;
+	}
+	snprintf(mem, sizeof mem, "%u", vm->memory_mb);
+	snprintf(smp, sizeof smp, "%u", vm->vcpus);
+	snprintf(kernel, sizeof kernel, "%s/vmlinux", vm->image);
+	snprintf(drive, sizeof drive, "id=root,file=%s/rootfs.ext4,format=raw,if=none,readonly=on",
+		vm->image);
+	snprintf(chr, sizeof chr, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
+	snprintf(serial, sizeof serial, "file:%s", vm->console);
+	execlp(qemu, qemu, "-M", "microvm,acpi=off,rtc=on", "-accel", vm->kvm ? "kvm" : "tcg",
+		"-cpu", vm->kvm ? "host" : "max", "-m", mem, "-smp", smp,
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-kernel", kernel, "-append", vmm_cmdline_qemu,
+		"-drive", drive, "-device", "virtio-blk-device,drive=root",
+		"-device", "virtio-serial-device", "-chardev", chr,
+		"-device", "virtserialport,chardev=agent,name=org.mvm.agent",
+		"-device", "virtio-rng-device", "-serial", serial, (char *)NULL);
+}
+
+pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)
+{
+	int p[2], err = 0, status;
+	pid_t pid;
+	ssize_t n;
+
+	/* The child reports a failed exec as its errno on a close-on-exec pipe:
+	 * EOF means the VMM program is running. */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return merr_sys(e, "create a pipe"), -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return merr_sys(e, "fork"), -1;
+	}
+	if (pid == 0) {
+		/* The VMM never outlives its caller. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setpgid(0, 0);
+		if (logfd >= 0) {
+			dup2(logfd, 1);
+			dup2(logfd, 2);
+		}
+		exec_vmm(vm);
+		err = errno;
+		if (write(p[1], &err, sizeof err) < 0)
+			{ /* the parent sees EOF and a dead child */ }
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], &err, sizeof err)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n == (ssize_t)sizeof err) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = err;
+		merr_sys(e, vm->kind == VMM_FIRECRACKER ? "run firecracker" : "run QEMU");
+		return -1;
+	}
+	return pid;
+}
+
+/* ---- supervising ---- */
+
+struct run {
+	const struct vmm *vm;
+	const struct vmm_hooks *h;
+	volatile sig_atomic_t *stop;
+	pid_t pid;
+	int *status, gone, ready, outcome;
+	double deadline;
+	struct muxhost *m;
+	int lsock, gfd;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/* 1 if the VMM has exited (its status kept). */
+static int exited(struct run *r)
+{
+	if (!r->gone && waitpid(r->pid, r->status, WNOHANG) == r->pid)
+		r->gone = 1;
+	return r->gone;
+}
+
+static void became_ready(struct run *r)
+{
+	r->ready = 1;
+	if (r->h && r->h->ready)
+		r->h->ready(r->h->ctx);
+}
+
+/* QEMU: connect to the agent's serial port, then serve it as vm->vsock. */
+static int serve_qemu(struct run *r, struct merr *e)
+{
+	int st;
+
+	while ((r->gfd = unix_connect(r->vm->chardev)) < 0 && !*r->stop) {
+		if (exited(r))
+			return VMM_EARLY_EXIT;
+		if (now_s() > r->deadline)
+			return VMM_NO_PORT;
+		nap_ms(10);
+	}
+	if (r->gfd < 0)
+		return VMM_SIGNALLED;
+	if (!(r->m = muxhost_new(r->gfd, r->lsock)))
+		return merr_set(e, EX_SYS, NULL, "out of memory"), VMM_SERVE_FAIL;
+	while (!*r->stop) {
+		if ((st = muxhost_step(r->m, 200, e)) == MUXHOST_FAIL)
+			return VMM_SERVE_FAIL;
+		if (st == MUXHOST_BAD && r->h && r->h->warn)
+			r->h->warn(r->h->ctx, e);
+		if (!r->ready && muxhost_ready(r->m))
+			became_ready(r);
+		if (exited(r))
+			return r->ready ? VMM_STOPPED : VMM_EARLY_EXIT;
+		if (!r->ready && now_s() > r->deadline)
+			return VMM_TIMEOUT;
+	}
+	return VMM_SIGNALLED;
+}
+
+/* Firecracker: ready when the agent answers a ping through the socket
+ * Firecracker made; then wait for *stop or the VMM's exit. */
+static int serve_firecracker(struct run *r)
+{
+	while (!*r->stop && !r->ready) {
+		if (exited(r))
+			return VMM_EARLY_EXIT;
+		if (now_s() > r->deadline)
+			return VMM_TIMEOUT;
+		if (vsock_ping(r->vm->vsock, 2000))
+			became_ready(r);
+		else
+			nap_ms(100);
+	}
+	while (!*r->stop)
+		if (exited(r))
+			return VMM_STOPPED;
+		else
+			nap_ms(100);
+	return VMM_SIGNALLED;
+}
+
+/* Ask a ready guest to shut down, then terminate what is left. */
+static void stop_vmm(struct run *r)
+{
+	struct buf f = BUF_INIT;
+	struct merr e;
+	int fd = -1;
+
+	if (!r->gone && r->ready && *r->stop) {
+		double end = now_s() + VMM_GUEST_STOP_SECS;
+		req_put_shutdown(&f);
+		if (r->m)
+			muxhost_shutdown(r->m);
+		else if (r->vm->kind == VMM_FIRECRACKER)
+			fd = vsock_send(r->vm->vsock, f.p, f.len);
+		while (now_s() < end && !exited(r))
+			if (!r->m || muxhost_step(r->m, 10, &e) == MUXHOST_FAIL)
+				nap_ms(10);
+		if (fd >= 0)
+			close(fd);
+		buf_free(&f);
+	}
+	if (r->gone)
+		return;
+	kill(r->pid, SIGTERM);
+	for (int i = 0; i < VMM_TERM_SECS * 100 && !exited(r); i++)
+		nap_ms(10);
+	if (!r->gone) {
+		kill(-r->pid, SIGKILL);
+		kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, r->status, 0) < 0 && errno == EINTR)
+			;
+		r->gone = 1;
+	}
+}
+
+int vmm_run(const struct vmm *vm, unsigned boot_timeout, int logfd,
+	volatile sig_atomic_t *stop, const struct vmm_hooks *h, int *status, struct merr *e)
+{
+	struct run r = { .vm = vm, .h = h, .stop = stop, .status = status, .lsock = -1, .gfd = -1 };
+
+	*status = 0;
+	unlink(vm->chardev);
+	/* Firecracker makes its vsock socket itself; for QEMU, we do. */
+	if (vm->kind == VMM_QEMU && (r.lsock = unix_listen(vm->vsock)) < 0)
+		return merr_sys(e, "listen on the agent socket"), VMM_NOSTART;
+	r.deadline = now_s() + boot_timeout;
+	if ((r.pid = vmm_spawn(vm, logfd, e)) < 0) {
+		r.outcome = VMM_NOSTART;
+	} else {
+		r.outcome = vm->kind == VMM_QEMU ? serve_qemu(&r, e) : serve_firecracker(&r);
+		stop_vmm(&r);
+	}
+	muxhost_free(r.m);
+	if (r.lsock >= 0)
+		close(r.lsock);
+	if (r.gfd >= 0)
+		close(r.gfd);
+	unlink(vm->vsock);
+	unlink(vm->chardev);
+	return r.outcome;
+}

@@ -1,0 +1,130 @@
+/* vmm.h — the virtual machine monitors vm-boot drives: choosing one, their
+ * command lines and configuration, starting one.  QEMU (microvm machine)
+ * and Firecracker are made to look the same to the caller: both boot
+ * IMAGE/vmlinux with IMAGE/rootfs.ext4 read-only, and both end with the
+ * agent reachable on STATE/v.sock (Firecracker makes that socket itself;
+ * for QEMU the caller serves it with lib/muxhost.h over STATE/agent.serial).
+ * Nothing here prints or exits. */
+#ifndef MVM_VMM_H
+#define MVM_VMM_H
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "err.h"
+
+/*
+ * Socket paths live in the state directory, and a Unix socket path holds at
+ * most 107 bytes (sun_path is 108 with its NUL).  The longest socket name
+ * is "/agent.serial" (13 bytes), so an absolute state directory may take
+ * 107 - 13 = 94 bytes.
+ */
+#define VMM_SUN_PATH 107u
+#define VMM_STATE_MAX (VMM_SUN_PATH - 13u)
+
+enum vmm_kind { VMM_QEMU, VMM_FIRECRACKER };
+
+struct vmm {
+	enum vmm_kind kind;
+	int kvm;                   /* QEMU: -accel kvm (else tcg) */
+	unsigned vcpus, memory_mb;
+	const char *qemu;          /* QEMU binary; NULL: qemu-system-x86_64 */
+	char image[PATH_MAX];      /* the image directory (absolute to boot) */
+	/* Set by vmm_paths from the state directory: */
+	char state[VMM_STATE_MAX + 1];
+	char vsock[VMM_SUN_PATH + 1];     /* STATE/v.sock: the agent socket */
+	char chardev[VMM_SUN_PATH + 1];   /* STATE/agent.serial: QEMU's serial port */
+	char api[VMM_SUN_PATH + 1];       /* STATE/fc.api: Firecracker's API socket */
+	char console[PATH_MAX];           /* STATE/console.log: the serial console */
+	char fcconf[PATH_MAX];            /* STATE/firecracker.json */
+};
+
+/* The kernel command lines. */
+extern const char vmm_cmdline_qemu[], vmm_cmdline_firecracker[];
+
+/* Fill vm's paths from the state directory state.  0, or EX_USAGE when
+ * state is longer than VMM_STATE_MAX bytes (e says so). */
+int vmm_paths(struct vmm *vm, const char *state, struct merr *e);
+
+/* 1 if KVM really works here: /dev/kvm opens and the host is not a PVM
+ * hypervisor (/sys/module/kvm_pvm), where stock guests hang.  Else 0 and
+ * *why says which. */
+int vmm_kvm_usable(const char **why);
+
+/* 1 if an executable name is on PATH. */
+int vmm_on_path(const char *name);
+
+/*
+ * Choose the VMM: backend "auto" (Firecracker when it is on PATH and KVM is
+ * usable, else QEMU), "qemu" or "firecracker"; accel (QEMU) "auto", "kvm"
+ * or "tcg".  Sets vm->kind and vm->kvm.  *note is set (else NULL) when
+ * accel "auto" falls back to TCG, saying why.  Returns
+ *   0         chosen;
+ *   EX_USAGE  an unknown backend or accel;
+ *   EX_SELF   "firecracker" asked for but not on PATH.
+ */
+int vmm_choose(struct vmm *vm, const char *backend, const char *accel, const char **note,
+	struct merr *e);
+
+/* "firecracker", "qemu/kvm" or "qemu/tcg". */
+const char *vmm_name(const struct vmm *vm);
+
+/* Firecracker's --config-file for vm, as canonical JSON (boot-source,
+ * drives, machine-config, vsock on vm->vsock with guest CID 3, logger into
+ * vm->console). */
+void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
+
+/*
+ * Start the VMM (Firecracker reads vm->fcconf, which the caller wrote)
+ * with its standard output and error on logfd (if >= 0), in its own
+ * process group, killed (SIGKILL) if the caller dies.  Returns the pid
+ * once the VMM program has been executed, or -1 with e set (EX_SYS: no
+ * process, or the program could not be run).
+ */
+pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e);
+
+/* ---- supervising a VM ---- */
+
+/* How vmm_run ended. */
+enum vmm_outcome {
+	VMM_STOPPED,     /* the agent was ready, then the VMM exited: *status */
+	VMM_SIGNALLED,   /* *stop was set: the guest was asked to shut down */
+	VMM_NOSTART,     /* the VMM could not be started (e says why) */
+	VMM_EARLY_EXIT,  /* the VMM exited before the agent was ready */
+	VMM_NO_PORT,     /* QEMU's agent port did not appear in time */
+	VMM_TIMEOUT,     /* the agent did not answer within the boot timeout */
+	VMM_SERVE_FAIL,  /* serving the agent's port failed (e says why) */
+};
+
+/* The caller's part: ready() once the agent first answers a ping; warn()
+ * for a malformed record from the guest (serving goes on).  Either may be
+ * NULL. */
+struct vmm_hooks {
+	void (*ready)(void *ctx);
+	void (*warn)(void *ctx, const struct merr *e);
+	void *ctx;
+};
+
+/* Seconds a shut-down guest has to stop before its VMM is terminated, and
+ * a terminated VMM has before it is killed. */
+#define VMM_GUEST_STOP_SECS 5
+#define VMM_TERM_SECS 5
+
+/*
+ * Run the VM: start the VMM (vmm_spawn, output on logfd), serve its agent
+ * on vm->vsock (QEMU: a muxhost over vm->chardev; Firecracker: its own
+ * socket), and wait until the agent answers a ping within boot_timeout
+ * seconds.  Then supervise until the VMM exits or *stop becomes nonzero
+ * (a signal handler sets it; the caller installs the handler).  On *stop,
+ * a ready guest is asked to shut down (the agent's shutdown request) and
+ * given VMM_GUEST_STOP_SECS; a VMM still running then gets SIGTERM, and
+ * SIGKILL (its process group) VMM_TERM_SECS later.  When vmm_run returns no
+ * VMM process, client connection or socket file (vsock, chardev) is left.
+ * Returns an enum vmm_outcome; *status is the VMM's wait status when it
+ * exited.
+ */
+int vmm_run(const struct vmm *vm, unsigned boot_timeout, int logfd,
+	volatile sig_atomic_t *stop, const struct vmm_hooks *h, int *status, struct merr *e);
+
+#endif
