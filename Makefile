@@ -57,7 +57,7 @@ deps:
 # -> plan, sign -> admit, boot a QEMU microVM -> call greet -> stop.
 hello: deps
 	$(MAKE) all
-	@tools/build-kernel.sh >/dev/null
+	@libexec/mvm-build-kernel >/dev/null
 	$(MAKE) -C examples/hello mvm-invoke MVM_INPUT=name=Alice
 	$(MAKE) -C examples/hello mvm-down mvm-audit-verify
 
@@ -112,11 +112,10 @@ install: all
 	cp -R schemas mk nix $(DESTDIR)$(SHAREDIR)/
 	# What the builders need, in the checkout's layout under SHAREDIR; the
 	# libexec programs are linked from PREFIX/libexec, where mvmctl looks.
-	install -d $(DESTDIR)$(SHAREDIR)/agent $(DESTDIR)$(SHAREDIR)/tools \
+	install -d $(DESTDIR)$(SHAREDIR)/agent \
 		$(DESTDIR)$(SHAREDIR)/libexec $(DESTDIR)$(PREFIX)/libexec
 	install -m 0755 $(AGENT_TARGETS) agent/init $(DESTDIR)$(SHAREDIR)/agent/
 	cp -R agent/wrappers $(DESTDIR)$(SHAREDIR)/agent/
-	install -m 0755 tools/build-kernel.sh $(DESTDIR)$(SHAREDIR)/tools/
 	install -m 0755 libexec/* $(DESTDIR)$(SHAREDIR)/libexec/
 	for f in libexec/*; do ln -sf ../share/mvm/$$f $(DESTDIR)$(PREFIX)/libexec/$${f#libexec/}; done
 

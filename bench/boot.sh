@@ -28,7 +28,7 @@ export MVM_HOME="$work/home"
 rm -rf "$work"
 mkdir -p "$work" "$MVM_HOME"
 plan-keygen >/dev/null
-kernel=$("$root/tools/build-kernel.sh")
+kernel=$("$root/libexec/mvm-build-kernel")
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

@@ -16,7 +16,7 @@ work="$here/work/build"
 PATH="$root/bin:$PATH"
 rm -rf "$work"
 mkdir -p "$work/src"
-kernel=$("$root/tools/build-kernel.sh")
+kernel=$("$root/libexec/mvm-build-kernel")
 cp -R "$root/examples/hello/src/." "$work/src/"
 ir-canon "$root/t/data/seed-ir.json" >"$work/ir.json"
 now() { date +%s.%N; }

@@ -1318,6 +1318,29 @@ static int pairset_seen(struct pairset *s, const struct strpair *p)
 	return 0;
 }
 
+jref ir_primary(const struct jdoc *d, jref app)
+{
+	jref eps = get(d, app, "entrypoints"), x, lone = JREF_NONE, prim = JREF_NONE;
+	size_t nfunc = 0, nprim = 0;
+
+	if (!is_type(d, eps, J_ARR))
+		return JREF_NONE;
+	for (x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x)) {
+		if (!str_is(d, get(d, x, "kind"), "function"))
+			continue;
+		nfunc++;
+		lone = x;
+		if (is_type(d, get(d, x, "primary"), J_TRUE)) {
+			nprim++;
+			prim = x;
+		}
+	}
+	if (nprim == 1)
+		return prim;
+	/* A lone function is its own primary, marked or not. */
+	return nprim == 0 && nfunc == 1 ? lone : JREF_NONE;
+}
+
 static void rule_entrypoints(struct vctx *c, jref app)
 {
 	const struct jdoc *d = c->d;
@@ -1358,7 +1381,7 @@ static void rule_entrypoints(struct vctx *c, jref app)
 			pop(c, old2);
 		}
 		free(seen.slot);
-		if (nprim == 0)
+		if (nprim == 0 && ir_primary(d, app) == JREF_NONE)
 			add(c, "E_NO_PRIMARY_ENTRYPOINT",
 				"%zu function entrypoints and none is primary: mark exactly one \"primary\": true",
 				nfunc);

@@ -68,6 +68,16 @@ int ir_validate(const struct jdoc *d, const struct ir_config *c, struct ir_error
 	struct merr *e);
 
 /*
+ * The primary function entrypoint of app (an App object of the IR): the
+ * one marked "primary": true; or, when the app has exactly one function
+ * entrypoint, that one, marked or not (a lone function is its own
+ * primary).  JREF_NONE when there is no function entrypoint, several and
+ * none marked, or several marked (ir_validate reports the last two as
+ * E_NO_PRIMARY_ENTRYPOINT and E_MULTIPLE_PRIMARY_ENTRYPOINTS).
+ */
+jref ir_primary(const struct jdoc *d, jref app);
+
+/*
  * The normalized IR of a valid document (ir_validate found nothing), as
  * RFC 8785 canonical bytes: defaults omitted where the model omits them,
  * written where it always writes them.  Appends to out.  0, or EX_SYS.

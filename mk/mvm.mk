@@ -19,7 +19,8 @@
 #   MVM_ENTRY      the declaration                         (entry.py)
 #   MVM_DIR        generated state                         (.mvm)
 #   MVM_SOURCES    files whose change re-emits the IR      (MVM_ENTRY, src/**)
-#   MVM_BUILDER, MVM_BUILD_OPTS, MVM_IMAGE: see mk/build.mk (included from here)
+#   MVM_BACKEND, MVM_BUILD, MVM_BUILD_OPTS, MVM_IMAGE: see mk/build.mk (included
+#                  from here)
 #   MVM_PLAN_OPTS  extra plan-new options                  (--valid-for 600)
 #   MVM_BOOT_OPTS  extra vm-boot options                   ()
 #   MVM_INPUT      KEY=VALUE arguments for mvm-invoke, space-separated; without
@@ -36,7 +37,7 @@
 #   mvm-validate                  ir-validate, lockfiles found from the
 #                                 declaration's directory (-C)
 #   mvm-hash                      print the IR hash ($(MVM_DIR)/ir.hash)
-#   $(MVM_DIR)/image.key          build: mk/build.mk
+#   mvm-image, $(MVM_DIR)/image.key   build: mk/build.mk
 #   mvm-key                       the signing key (plan-keygen), once per MVM_HOME
 #   mvm-plan                      a fresh signed plan, $(MVM_DIR)/plan.dsse.json,
 #                                 to look at or check (mvm-up makes its own)
@@ -52,8 +53,9 @@
 #
 # Run state: $(MVM_DIR)/run/<id>/, <id> the IR's "id", the layout vm-boot and
 # mvmctl use (mvmctl ps, logs and down see a VM started here).  vm-boot keeps
-# pid, v.sock, console.log and the admitted plan.json there; mvm-up adds
-# mvm-make.stamp, the IR hash and image key the VM was booted with.
+# there what the VM runs (vm-boot(1), FILES): the admitted plan.json, whose
+# ir_hash mvm-up compares with the IR's, and image, the image directory
+# booted, compared with the current image's.
 
 ifndef MVM_MK_INCLUDED
 MVM_MK_INCLUDED := 1
@@ -87,12 +89,14 @@ MVM_IR = $(MVM_DIR)/workload-ir.json
 MVM_DECL_DIR = $(or $(patsubst %/,%,$(dir $(MVM_ENTRY))),/)
 # shell expressions, evaluated in the recipes (like MVM_IMAGE)
 MVM_RUN = $(MVM_DIR)/run/$$(cat $(MVM_DIR)/ir.id)
-MVM_STAMP = $$(cat $(MVM_DIR)/ir.hash) $$(cat $(MVM_DIR)/image.key)
 
 # Shell fragments for the recipes.  $(call mvm_pid,DIR): prints the pid of
 # the vm-boot supervisor running in DIR, or fails.
 mvm_pid = { p=$$(cat "$(1)/pid" 2>/dev/null) && [ "$${p:-0}" -gt 1 ] 2>/dev/null && \
 	kill -0 "$$p" 2>/dev/null && echo "$$p"; }
+# $(call mvm_current,DIR): does the VM in DIR run the current IR and image?
+mvm_current = { [ "$$(jq -r .ir_hash "$(1)/plan.json" 2>/dev/null)" = "$$(cat $(MVM_DIR)/ir.hash)" ] && \
+	[ "$$(cat "$(1)/image" 2>/dev/null)" = "$$(realpath $(MVM_IMAGE))" ]; }
 # $(call mvm_stop,DIR): SIGTERM to the supervisor (the guest is asked to shut
 # down), SIGKILL after 10 s, as mvmctl down does.
 mvm_stop = if p=$$($(call mvm_pid,$(1))); then kill "$$p"; \
@@ -153,20 +157,19 @@ mvm-admit: mvm-plan
 # spent in the way).  A VM already running them is left alone; one running
 # an older IR or image is stopped first.
 mvm-up: $(MVM_DIR)/ir.id $(MVM_DIR)/ir.hash $(MVM_DIR)/image.key $(MVM_KEY)
-	@run=$(MVM_RUN); want="$(MVM_STAMP)"; \
+	@run=$(MVM_RUN); \
 	if $(call mvm_pid,$$run) >/dev/null; then \
-		if [ "$$(cat "$$run/mvm-make.stamp" 2>/dev/null)" = "$$want" ]; then \
+		if $(call mvm_current,$$run); then \
 			echo "mvm-up: $$run runs the current IR and image"; exit 0; fi; \
 		echo "mvm-up: $$run runs another IR or image: stopping it"; \
 		$(call mvm_stop,$$run); \
 	fi; \
-	mkdir -p "$$run" && rm -f "$$run/mvm-make.stamp" && \
+	mkdir -p "$$run" && \
 	echo "mvm-up: plan, sign and boot $$run" && \
 	$(MVM_PLAN_NEW) $(MVM_PLAN_OPTS) --image $(MVM_IMAGE) $(MVM_IR) > "$$run/plan.new.json" && \
 	$(MVM_PLAN_SIGN) "$$run/plan.new.json" > "$$run/plan.new.dsse.json" && \
 	$(MVM_VM_BOOT) -d -S "$$run" -i $(MVM_IMAGE) $(MVM_BOOT_OPTS) "$$run/plan.new.dsse.json"; \
-	st=$$?; rm -f "$$run/plan.new.json" "$$run/plan.new.dsse.json"; \
-	[ $$st -ne 0 ] || echo "$$want" > "$$run/mvm-make.stamp"; exit $$st
+	st=$$?; rm -f "$$run/plan.new.json" "$$run/plan.new.dsse.json"; exit $$st
 
 mvm-invoke: mvm-up $(MVM_DIR)/ir.format
 	@$(MVM_VSOCK_CALL) -s $(MVM_RUN)/v.sock -f $$(cat $(MVM_DIR)/ir.format) $(MVM_CALL_OPTS) \

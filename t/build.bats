@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# libexec/mvm-build-rootfs: the Debian build backend (mvm-build(1)).
+# mvm-build(1) and its Debian backend, libexec/mvm-build-rootfs.
 
 load helper
 
@@ -9,15 +9,16 @@ dbg() { debugfs -R "$1" "$2" 2>/dev/null; }   # without debugfs's banner on stde
 
 setup_file() {
 	[ -z "${MVM_SANITIZE:-}" ] || return 0   # setup() skips every test
-	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	export KERNEL
 	# One build shared by the tests that only read it.
 	S="$BATS_FILE_TMPDIR/hello"
 	mkdir -p "$S"
 	cp -R "$MVM_ROOT/examples/hello/src" "$S/"
-	ir-canon "$MVM_ROOT/t/data/seed-ir.json" >"$S/ir.json"
-	IMG=$("$BUILD" -q --kernel "$KERNEL" -o "$S/images" "$S/ir.json")
+	# the seed's IR as it is: mvm-build(1)'s EXAMPLES build the same image
+	cp "$MVM_ROOT/t/data/seed-ir.json" "$S/ir.json"
+	IMG=$(mvm-build --backend debian -q --kernel "$KERNEL" -o "$S/images" "$S/ir.json")
 	export S IMG
 }
 
@@ -31,7 +32,7 @@ setup() {
 	cmp "$KERNEL" "$IMG/vmlinux"
 }
 
-@test "/etc/mvm in the image is what the seed's worked example shows" {
+@test "/etc/mvm in the image is what the seed's worked example shows, and what ir-lower wrote" {
 	# The seed's runtime.json and wrapper.json, as canonical JSON (what Nix's
 	# builtins.toJSON writes too): independent text, not the builder's output.
 	run -0 dbg 'cat /etc/mvm/runtime.json' "$IMG/rootfs.ext4"
@@ -40,6 +41,11 @@ setup() {
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
 	run -0 dbg 'cat /etc/mvm/entrypoint' "$IMG/rootfs.ext4"
 	assert_output '/usr/lib/mvm/wrappers/runner'
+	ir-lower "$S/ir.json" >"$BATS_TEST_TMPDIR/lowered.json"
+	for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint; do
+		jq -j --arg p "$p" '.files[$p].content' "$BATS_TEST_TMPDIR/lowered.json" |
+			cmp - <(dbg "cat $p" "$IMG/rootfs.ext4") || fail "$p is not ir-lower's"
+	done
 }
 
 @test "the runner, the agent, init and the app are in place with their modes" {
@@ -160,6 +166,104 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
 	assert_output --partial "/apps/0/source"
 	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
+}
+
+@test "what no backend delivers: status 1 with ir-lower's pointer, nothing behind" {
+	d=$BATS_TEST_TMPDIR/env
+	mkdir -p "$d"
+	cp -R "$S/src" "$d/"
+	jq '.apps[0].env = {"MODE": {"kind": "literal", "value": "x"}}' "$S/ir.json" >"$d/ir.json"
+	run -1 mvm-build --backend debian --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
+	assert_line "ir-lower: $d/ir.json: E_NOT_SUPPORTED at /apps/0/env: the app's \"env\" is not supported by this backend yet"
+	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
+}
+
+@test "the seed's short Python declaration (a lone function, no primary=) emits, lowers and builds" {
+	d=$BATS_TEST_TMPDIR/short
+	mkdir -p "$d"
+	# the seed's Layer 2 example, as it is there
+	cat >"$d/entry.py" <<-'EOF'
+	import mvm
+	@mvm.app( name="hello", image=mvm.image.nix_packages(["python3"]), resources=mvm.resources(vcpus=1, memory_mb=256), dependencies=mvm.deps.none(),)
+	@mvm.function(language="python", module="app", function="greet", format="json")
+	def greet(name: str) -> str: return f"hello, {name}"
+	EOF
+	cp "$MVM_ROOT/examples/hello/src/app.py" "$d/"
+	mvm-emit -o "$d/workload-ir.json" "$d/entry.py"
+	run -0 jq -c '.apps[0].entrypoints' "$d/workload-ir.json"
+	assert_output '[{"format":"json","function":"greet","kind":"function","language":"python","module":"app","primary":false}]'
+	run -0 ir-lower "$d/workload-ir.json"
+	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' <<<"$output"
+	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	img=$(mvm-build --backend debian -q --kernel "$KERNEL" -C "$d" -o "$d/images" "$d/workload-ir.json")
+	run -0 dbg 'cat /etc/mvm/wrapper.json' "$img/rootfs.ext4"
+	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
+	run -0 dbg 'cat /app/app.py' "$img/rootfs.ext4"
+	assert_output "$(cat "$MVM_ROOT/examples/hello/src/app.py")"
+}
+
+@test "mvm-build(1) EXAMPLES: the seed's example with the Debian backend, and its key" {
+	cd "$BATS_TEST_TMPDIR"
+	ln -s "$S/images" images   # the image setup_file built: the same inputs
+	run -0 --separate-stderr mvm-build --backend debian -q -C "$MVM_ROOT/examples/hello" -o images "$MVM_ROOT/t/data/seed-ir.json"
+	assert_output "images/$(basename "$IMG")"
+	run -0 debugfs -R 'cat /etc/mvm/runtime.json' images/current/rootfs.ext4
+	assert_line '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	run -0 mvm-build --backend debian --print-key -C "$MVM_ROOT/examples/hello" "$MVM_ROOT/t/data/seed-ir.json"
+	assert_output "$(basename "$IMG")"
+}
+
+@test "mvm-build: --backend picks the backend (auto: nix only when mvm-build-nix --probe succeeds), options pass through" {
+	L=$BATS_TEST_TMPDIR/libexec
+	mkdir -p "$L"
+	printf '#!/bin/sh\necho "debian $*"\n' >"$L/mvm-build-rootfs"
+	printf '#!/bin/sh\n[ "$1" = --probe ] && exit "${PROBE:-0}"\necho "nix $*"\n' >"$L/mvm-build-nix"
+	chmod +x "$L"/*
+	export MVM_LIBEXEC=$L
+	run -0 mvm-build --backend debian -q -C src -o out --kernel k --agent a --init i --size-mb 9 --print-key ir.json
+	assert_output 'debian -q -C src -o out --kernel k --agent a --init i --size-mb 9 --print-key ir.json'
+	run -0 mvm-build --backend nix -q -o out ir.json
+	assert_output 'nix -q -o out ir.json'
+	run -0 mvm-build ir.json
+	assert_output 'nix ir.json'
+	PROBE=4 run -0 mvm-build ir.json
+	assert_output 'debian ir.json'
+	PROBE=4 run -0 mvm-build --backend auto --size-mb 9 ir.json
+	assert_output 'debian --size-mb 9 ir.json'
+	run -2 mvm-build --backend nix --agent a ir.json
+	assert_output 'mvm-build: --agent: only the debian backend takes it (--backend debian)'
+	run -2 mvm-build --backend podman ir.json
+	assert_output 'mvm-build: --backend: debian, nix or auto, not podman'
+	run -2 mvm-build
+	run -2 mvm-build a.json b.json
+	run -0 mvm-build --help
+	assert_output --partial 'usage: mvm-build [--backend debian|nix|auto]'
+	# the backend's status is mvm-build's
+	printf '#!/bin/sh\nexit 1\n' >"$L/mvm-build-rootfs"
+	run -1 mvm-build --backend debian ir.json
+	rm "$L/mvm-build-rootfs"
+	run -4 mvm-build --backend debian ir.json
+	assert_output --partial "mvm-build: unable to run $L/mvm-build-rootfs"
+}
+
+@test "mk/build.mk: nothing runs while make reads it; mvm-image runs mvm-build with --backend" {
+	d=$BATS_TEST_TMPDIR/mk
+	mkdir -p "$d/.mvm"
+	printf '#!/bin/sh\necho "$*" >>"%s/ran"\necho .mvm/image/k1\n' "$d" >"$d/fake-build"
+	chmod +x "$d/fake-build"
+	printf 'MVM := %s\ninclude $(MVM)/mk/build.mk\ninclude $(MVM)/mk/build.mk\nnothing:\n\t@:\n' "$MVM_ROOT" >"$d/Makefile"
+	echo '{}' >"$d/.mvm/workload-ir.json"
+	# an unusable libexec: a probe at include time would run it
+	run -0 make -C "$d" -s nothing MVM_BUILD="$d/fake-build"
+	[ ! -e "$d/ran" ]
+	run -0 make -C "$d" -s mvm-image MVM_BUILD="$d/fake-build" MVM_BACKEND=debian
+	run -0 cat "$d/ran"
+	assert_output '--backend debian -C . -o .mvm/image .mvm/workload-ir.json'
+	run -0 cat "$d/.mvm/image.key"
+	assert_output k1
+	# the default: auto, and mvm-build from the checkout
+	run -0 make -C "$d" -s -n mvm-image
+	assert_output --partial "$MVM_ROOT/bin/mvm-build --backend auto  -C . -o .mvm/image .mvm/workload-ir.json"
 }
 
 @test "usage errors exit 2; a missing IR exits 4" {

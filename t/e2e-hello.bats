@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # End to end, in real QEMU microVMs (TCG here): the seed's hello example from
 # entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
-# boot, the same as mvm(7)'s shell pipeline, a warm pool under 8 parallel
+# boot, the same as mvm(7)'s shell pipeline (emit, validate, mvm-build, plan, sign,
+# vm-boot, vsock-call: each a tool on PATH), a warm pool under 8 parallel
 # calls, a guest that never gets ready, and nothing left behind.  Four VMs
 # boot in this file.
 
@@ -14,8 +15,8 @@ setup_file() {
 	mkdir -p "$W"
 	cp -R "$MVM_ROOT/examples/hello/." "$W/"
 	rm -rf "$W/.mvm"
-	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	export W KERNEL
 	"$MVM_ROOT/bin/plan-keygen" >/dev/null
 }
@@ -134,7 +135,7 @@ events() { jq -r .event <"$(audit_log)"; }
 		max_calls_per_worker: 100, max_rss_mb: 128, in_process: "serial", max_queue_depth: 8}' \
 		"$SEED_IR" >"$d/ir.json"
 	ir-validate -C "$d" "$d/ir.json"
-	img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
+	img=$(mvm-build --backend debian -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
 	debugfs -R 'cat /etc/mvm/runtime.json' "$img/rootfs.ext4" 2>/dev/null | grep -q '"warm_process"'
 	plan-new --image "$img" "$d/ir.json" >"$d/p.json"
 	plan-sign "$d/p.json" >"$d/p.dsse.json"

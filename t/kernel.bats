@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# t/kernel.bats — the mvm guest kernel (tools/build-kernel.sh) boots under QEMU
+# t/kernel.bats — the mvm guest kernel (libexec/mvm-build-kernel) boots under QEMU
 # (-M microvm, TCG) and talks to the host over a virtio-serial port named
 # org.mvm.agent: once from an initramfs, once from an ext4 root on virtio-blk.
 #
@@ -18,7 +18,7 @@ READY_TIMEOUT=120
 EXIT_TIMEOUT=60
 
 setup_file() {
-	local build=$BATS_TEST_DIRNAME/../tools/build-kernel.sh dir
+	local build=$BATS_TEST_DIRNAME/../libexec/mvm-build-kernel dir
 	export KERNEL_SKIP='' VMLINUX=''
 	if ! command -v qemu-system-x86_64 >/dev/null; then
 		KERNEL_SKIP="qemu-system-x86_64 is not installed"
@@ -179,9 +179,9 @@ check_handshake() {
 	[ -s "$dir/config" ]
 	[ -s "$dir/version" ]
 	# A second run reuses the cache and prints the same path.
-	run -0 "$BATS_TEST_DIRNAME/../tools/build-kernel.sh"
+	run -0 "$BATS_TEST_DIRNAME/../libexec/mvm-build-kernel"
 	[ "$output" = "$VMLINUX" ]
-	run -0 "$BATS_TEST_DIRNAME/../tools/build-kernel.sh" --print-key
+	run -0 "$BATS_TEST_DIRNAME/../libexec/mvm-build-kernel" --print-key
 	[ "$output" = "$dir" ]
 	grep -qx 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y' "$dir/config"
 	grep -qx '# CONFIG_PCI is not set' "$dir/config"

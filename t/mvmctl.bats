@@ -46,7 +46,7 @@ setup() {
 @test "man page EXAMPLES: emit, up, invoke, down" {
 	need_guest_agent
 	echo "# boots one VM (TCG)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	mvmctl emit entry.py -o .mvm/workload-ir.json
 	# build with the cached kernel, as mvmctl up would
 	"$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -C . -o .mvm/image .mvm/workload-ir.json >/dev/null

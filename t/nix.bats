@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
-# nix/: the Nix lowering (mkFunctionWorkload, mkFunctionService, the language
-# registry, mkGuest), tested by evaluation against t/data/nix/stub-pkgs.nix
-# (nixpkgs cannot be fetched here), and compared byte for byte with what the
-# Debian backend (libexec/mvm-build-rootfs) bakes into a real image for the
-# same IR.  Nix runs with `--store dummy://`: nothing is written to /nix or to
+# nix/: the Nix backend (mkFunctionWorkload, mkFunctionService, the language
+# registry, mkGuest) over ir-lower's output (mvm-lower(5)), tested by
+# evaluation against t/data/nix/stub-pkgs.nix (nixpkgs cannot be fetched
+# here), and compared byte for byte with what the Debian backend
+# (libexec/mvm-build-rootfs) bakes into a real image from the same lowering.  Nix runs with `--store dummy://`: nothing is written to /nix or to
 # any store (see nix/README.md "Evaluating here").
 
 load helper
@@ -36,13 +36,17 @@ setup_file() {
 	for f in $FIXTURES; do
 		[ "$f" = seed ] || cp "$MVM_ROOT/t/data/nix/$f-ir.json" "$W/"
 	done
-	ir-canon "$W/seed-ir.json" >"$W/canon-ir.json"
+	cp "$MVM_ROOT/t/data/nix/no-primary-ir.json" "$W/"
+	# The one lowering both backends read (the Debian one runs ir-lower itself).
+	for f in $FIXTURES no-primary; do
+		ir-lower "$W/$f-ir.json" >"$W/$f-lowered.json"
+	done
 	# MVM_TEST_IMAGE_CACHE: keep the Debian images between runs (the builder
 	# reuses an image whose inputs did not change).
 	IMAGES=${MVM_TEST_IMAGE_CACHE:-$W/images}
 	export W IMAGES
-	echo "# the guest kernel: tools/build-kernel.sh (cached; minutes on a fresh machine)" >&3
-	KERNEL=$("$MVM_ROOT/tools/build-kernel.sh")
+	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
+	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	for f in $FIXTURES; do
 		echo "# the Debian backend builds the $f fixture" >&3
 		img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$IMAGES" "$W/$f-ir.json")
@@ -64,7 +68,7 @@ meta() { echo "$(cat "$W/$1.img")/mvm-meta.json"; }
 # A Nix expression with `mvm` (nix/lib over the stub pkgs) and `w IR` in scope.
 nixexpr() {
 	printf 'let mvm = import (/. + "%s/nix/lib") { pkgs = import (/. + "%s/t/data/nix/stub-pkgs.nix"); };
-	  w = ir: mvm.mkFunctionWorkload { irFile = /. + "%s/${ir}-ir.json"; };
+	  w = f: mvm.mkFunctionWorkload { loweredFile = /. + "%s/${f}-lowered.json"; };
 	  lib = /. + "%s/nix/lib";
 	in %s' "$MVM_ROOT" "$MVM_ROOT" "$W" "$MVM_ROOT" "$1"
 }
@@ -86,6 +90,12 @@ nixfile() { # FIXTURE PATH OUT
 
 @test "runtime.json, wrapper.json and /etc/mvm/entrypoint are byte-identical to the Debian image's" {
 	for f in $FIXTURES; do
+		# nix/lib writes ir-lower's content strings as they are
+		for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint; do
+			nixfile "$f" "$p" "$BATS_TEST_TMPDIR/nix.out"
+			jq -j --arg p "$p" '.files[$p].content' "$W/$f-lowered.json" | cmp - "$BATS_TEST_TMPDIR/nix.out" ||
+				fail "$f: $p is not ir-lower's"
+		done
 		for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint; do
 			nixfile "$f" "$p" "$BATS_TEST_TMPDIR/nix.out"
 			dbg "cat $p" "$(img "$f")" >"$BATS_TEST_TMPDIR/deb.out"
@@ -96,7 +106,7 @@ nixfile() { # FIXTURE PATH OUT
 	done
 }
 
-@test "the seed's IR gives the seed's files" {
+@test "the seed's IR gives the seed's files; without primary: true, the same (a lone function is its own primary)" {
 	nixfile seed /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt"
 	run -0 cat "$BATS_TEST_TMPDIR/rt"
 	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
@@ -105,6 +115,10 @@ nixfile() { # FIXTURE PATH OUT
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
 	nixfile seed /etc/mvm/entrypoint "$BATS_TEST_TMPDIR/ep"
 	printf '/usr/lib/mvm/wrappers/runner\n' | cmp - "$BATS_TEST_TMPDIR/ep"
+	nixfile no-primary /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt-np"
+	cmp "$BATS_TEST_TMPDIR/rt" "$BATS_TEST_TMPDIR/rt-np"
+	nixfile no-primary /etc/mvm/wrapper.json "$BATS_TEST_TMPDIR/wr-np"
+	cmp "$BATS_TEST_TMPDIR/wr" "$BATS_TEST_TMPDIR/wr-np"
 }
 
 @test "concurrency is passed through into runtime.json and picks the longrunning runner" {
@@ -167,40 +181,46 @@ nixfile() { # FIXTURE PATH OUT
 	for f in seed concurrency node; do
 		run -0 nixev "(w \"$f\").passthru.mvm"
 		jq -S . <<<"$output" >"$BATS_TEST_TMPDIR/nix.json"
-		jq -S 'del(.artifacts, .build_key, .rootfs_size_mb, .ir_hash) | .backend = "nix"' "$(meta "$f")" \
+		jq -S 'del(.artifacts, .build_key, .rootfs_size_mb) | .backend = "nix"' "$(meta "$f")" \
 			>"$BATS_TEST_TMPDIR/deb.json"
 		diff -u "$BATS_TEST_TMPDIR/deb.json" "$BATS_TEST_TMPDIR/nix.json"
 	done
-	# ir_hash: present when the IR file holds canonical bytes, and then the Debian one
-	run -0 nixev '(w "canon").passthru.mvm.ir_hash'
-	assert_output "\"$(jq -r .ir_hash "$(meta seed)")\""
-	run -0 nixev '(w "seed").passthru.mvm ? ir_hash'
-	assert_output false
+	# ir_hash comes from the lowering: ir-hash of the IR as given, canonical or not
+	run -0 nixev '(w "seed").passthru.mvm.ir_hash'
+	assert_output "\"$(ir-hash "$W/seed-ir.json")\""
 }
 
-@test "each documented throw fires with its message" {
-	cp "$MVM_ROOT"/t/data/nix/{two-apps,oci,no-primary,two-primary,cobol}-ir.json "$W/"
-	run -1 nixev '(w "two-apps").passthru.mvm'
-	assert_output --partial 'error: mkFunctionWorkload: IR must have exactly one app (got 2).'
-	assert_output --partial 'mkFunctionService { ... } and mvm.lib.${system}.mkGuest { ... }'
-	run -1 nixev '(w "oci").mvmFactory.extraFiles'
-	assert_output --partial 'error: mkFunctionWorkload: app.image.kind must be "nix_packages" (got oci_base).'
-	assert_output --partial 'mkGuest'
-	run -1 nixev '(w "no-primary").passthru.mvm'
-	assert_output --partial 'error: mkFunctionWorkload: expected exactly one primary function entrypoint, got 0 primary out of 1 function entries.'
-	assert_output --partial 'mkFunctionService'
-	run -1 nixev '(w "two-primary").outPath'
-	assert_output --partial 'error: mkFunctionWorkload: expected exactly one primary function entrypoint, got 2 primary out of 2 function entries.'
+@test "what no backend builds is refused once, by ir-lower; nix/lib's own throws fire with their messages" {
+	cp "$MVM_ROOT"/t/data/nix/{two-apps,oci,two-primary,cobol}-ir.json "$W/"
+	run -1 ir-lower "$W/two-apps-ir.json"
+	assert_output --partial 'E_MULTI_APP_DEFERRED at /apps'
+	run -1 ir-lower "$W/oci-ir.json"
+	assert_output "ir-lower: $W/oci-ir.json: E_NOT_SUPPORTED at /apps/0/image/kind: image kind \"oci_base\" is not supported by this backend yet"
+	run -1 ir-lower "$W/two-primary-ir.json"
+	assert_output --partial 'E_MULTIPLE_PRIMARY_ENTRYPOINTS at /apps/0/entrypoints'
+	run -1 ir-lower "$W/cobol-ir.json"
+	assert_output --partial 'E_UNSUPPORTED_LANGUAGE at /apps/0/entrypoints/0/language'
+	# the Debian backend refuses them with ir-lower's words (one IR, one verdict)
+	for f in oci two-primary; do
+		run -1 "$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel /dev/null -o "$W/images" "$W/$f-ir.json"
+		assert_output --partial "ir-lower: $W/$f-ir.json: E_"
+	done
+	# nix/lib reads only a lowering: an IR is pointed at ir-lower
+	run -1 nixev "(mvm.mkFunctionWorkload { irFile = /. + \"$W/seed-ir.json\"; }).passthru.mvm"
+	assert_output --partial 'error: mkFunctionWorkload: irFile is no longer read here: lower the IR first (ir-lower workload-ir.json > workload-lowered.json'
+	# a lowering of another version
+	jq -c '.lower_version = 2' "$W/seed-lowered.json" >"$W/v2-lowered.json"
+	run -1 nixev '(w "v2").mvmFactory.extraFiles'
+	assert_output --partial 'error: mkFunctionService: lowered has lower_version 2; this nix/lib reads version 1 (mvm-lower(5))'
+	# a package nixpkgs does not have
+	jq -c '.packages = ["python3", "no-such-pkg"]' "$W/seed-lowered.json" >"$W/pkg-lowered.json"
+	run -1 nixev '(w "pkg").buildCommand'
+	assert_output --partial 'error: mkFunctionWorkload: app.image.packages: nixpkgs has no attribute "no-such-pkg".'
+	# a language without a registry file
+	jq -c '.language = "cobol"' "$W/seed-lowered.json" >"$W/cobol-lowered.json"
 	run -1 nixev '(w "cobol").mvmFactory.extraFiles'
 	assert_output --partial 'error: mkFunctionService: language "cobol" has no entry in the language registry (available: python, node, typescript).'
 	assert_output --partial 'nix/lib/factories/languages/cobol.nix'
-	# the long form throws the same for an unregistered language
-	run -1 nixev 'mvm.mkFunctionService { language = "wasm"; workloadId = "x"; module = "m"; function = "f"; format = "json"; }'
-	assert_output --partial 'error: mkFunctionService: language "wasm" has no entry in the language registry'
-	# the Debian backend refuses the same shapes (one IR, one verdict on both paths)
-	for f in oci no-primary; do
-		run -1 "$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel /dev/null -o "$W/images" "$W/$f-ir.json"
-	done
 }
 
 @test "builtins.toJSON alone is not RFC 8785: \\b, \\f, floats, big integers; the writer fixes or refuses" {
@@ -225,16 +245,12 @@ nixfile() { # FIXTURE PATH OUT
 	# keys: UTF-8 byte order is not UTF-16 order outside ASCII: refused
 	run -1 nixraw '(import (lib + "/canonical-json.nix")).toCanonicalJSON { "é" = 1; }'
 	assert_output --partial 'is not printable ASCII'
-	# a concurrency value the writer cannot write stops the factory
-	run -1 nixev 'mvm.mkFunctionService { language = "python"; workloadId = "x"; module = "m"; function = "f"; format = "json";
-		concurrency = { kind = "warm_process"; pool_size = 1.5; max_calls_per_worker = 100; max_rss_mb = 1; in_process = "serial"; }; }'
-	assert_output --partial 'concurrency/pool_size: the number 1.5 is not an integer'
 }
 
-@test "an IR with a \\u0000 escape is refused (fromJSON would cut the string)" {
+@test "an IR with a \\u0000 escape is refused by ir-lower (fromJSON would cut the string)" {
 	jq '.apps[0].entrypoints[0].module = "ap\u0000p"' "$MVM_ROOT/t/data/seed-ir.json" >"$W/nul-ir.json"
-	run -1 nixev '(w "nul").passthru.mvm'
-	assert_output --partial 'mkFunctionWorkload: the IR contains a \u0000 escape'
+	run -1 ir-lower "$W/nul-ir.json"
+	assert_output --partial '/apps/0/entrypoints/0/module'
 }
 
 @test "mkGuest keeps PID 1 apart from the per-call runner (upstream bug #537)" {
@@ -259,7 +275,8 @@ nixfile() { # FIXTURE PATH OUT
 	echo e >"$W/g/src/x.pyc"
 	jq '.apps[0].source.include = ["**/*.py", "notes.???"] | .apps[0].source.exclude = ["tests/**"]' \
 		"$MVM_ROOT/t/data/seed-ir.json" >"$W/g/glob-ir.json"
-	run -0 nixev "let x = mvm.mkFunctionWorkload { irFile = /. + \"$W/g/glob-ir.json\"; }; in
+	ir-lower "$W/g/glob-ir.json" >"$W/g/glob-lowered.json"
+	run -0 nixev "let x = mvm.mkFunctionWorkload { loweredFile = /. + \"$W/g/glob-lowered.json\"; }; in
 		{ app = builtins.match \".*-(hello-src)\" (baseNameOf (toString x.mvmFactory.service.app));
 		  sel = builtins.filter x.mvmSelectsSource [ \"app.py\" \"sub/m.py\" \"tests/t.py\" \"notes.txt\" \"x.pyc\" ]; }"
 	assert_output '{"app":["hello-src"],"sel":["app.py","sub/m.py","notes.txt"]}'
@@ -279,16 +296,18 @@ nixfile() { # FIXTURE PATH OUT
 	run -0 nixev 'let f = import (lib + "/../flake.nix");
 		o = f.outputs { self = o; nixpkgs.legacyPackages.x86_64-linux = import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix"); };
 		l = o.lib.x86_64-linux;
-	in { names = builtins.attrNames l; rt = (l.mkFunctionWorkload { irFile = /. + "'"$W"'/seed-ir.json"; }).mvmFactory.runtimeConfig.language;
-		inputs = f.inputs.nixpkgs.url; }'
-	assert_output '{"inputs":"github:NixOS/nixpkgs/nixos-25.11","names":["mkFunctionService","mkFunctionWorkload","mkGuest"],"rt":"python"}'
+	in { names = builtins.attrNames l; rt = (l.mkFunctionWorkload { loweredFile = /. + "'"$W"'/seed-lowered.json"; }).mvmFactory.runtimeConfig.language;
+		inputs = f.inputs.nixpkgs.url; hello = o.packages.x86_64-linux.hello.passthru.mvm.ir_hash; }'
+	assert_output "{\"hello\":\"$(ir-hash "$MVM_ROOT/t/data/seed-ir.json")\",\"inputs\":\"github:NixOS/nixpkgs/nixos-25.11\",\"names\":[\"mkFunctionService\",\"mkFunctionWorkload\",\"mkGuest\"],\"rt\":\"python\"}"
+	# the flake's hello package reads a committed lowering: it is ir-lower's
+	ir-lower "$MVM_ROOT/t/data/seed-ir.json" | cmp - "$MVM_ROOT/t/data/nix/seed-lowered.json"
 }
 
 @test "mvm-build-nix: without a nixpkgs it exits 4 and says what to do" {
 	# looking nixpkgs up must not create a store: a NIX_STATE_DIR that would be made shows it
 	export NIX_STATE_DIR="$BATS_TEST_TMPDIR/state"
 	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" "$W/seed-ir.json"
-	assert_output "mvm-build-nix: no nixpkgs: set MVM_NIXPKGS to a nixpkgs source tree (or NIX_PATH=nixpkgs=DIR); it is not fetched. Build with the Debian backend instead (MVM_BUILDER=debian, libexec/mvm-build-rootfs)"
+	assert_output "mvm-build-nix: no nixpkgs: set MVM_NIXPKGS to a nixpkgs source tree (or NIX_PATH=nixpkgs=DIR); it is not fetched. Build with the Debian backend instead (mvm-build --backend debian)"
 	run -4 env -u NIX_PATH MVM_NIXPKGS= "$MVM_ROOT/libexec/mvm-build-nix" --probe
 	run -4 env MVM_NIXPKGS="$BATS_TEST_TMPDIR/nowhere" "$MVM_ROOT/libexec/mvm-build-nix" --probe
 	run -2 "$MVM_ROOT/libexec/mvm-build-nix"
@@ -304,21 +323,21 @@ nixfile() { # FIXTURE PATH OUT
 @test "the long form (mkFunctionService + mkGuest by hand) of nix/README.md evaluates" {
 	run -0 nixev 'let g = import (/. + "'"$MVM_ROOT"'/t/data/nix/long-form.nix") {
 			inherit mvm; pkgs = import (/. + "'"$MVM_ROOT"'/t/data/nix/stub-pkgs.nix");
-			irFile = /. + "'"$MVM_ROOT"'/t/data/ir/valid-full.json"; appPkg = /. + "'"$MVM_ROOT"'/examples/hello/src"; };
-		in { meta = g.passthru.mvm; script = builtins.stringLength g.buildCommand > 0; }'
-	assert_output '{"meta":{"accessible":false,"agent_binary":"/usr/bin/mvm-agent","backend":"nix","entrypointKind":"function","expected_boot_ms":1000,"init_system":"busybox","initrd_present":false,"name":"hello","rootless_entrypoint":true,"runner":"longrunning","sealed":true,"vmlinux_present":true},"script":true}'
-	run -0 nixraw 'let svc = mvm.mkFunctionService { language = "python"; workloadId = "hello"; module = "app"; function = "farewell"; format = "msgpack";
-		concurrency = { kind = "warm_process"; max_calls_per_worker = 500; max_rss_mb = 64; pool_size = 4; in_process = "serial"; }; };
+			loweredFile = /. + "'"$W"'/concurrency-lowered.json"; appPkg = /. + "'"$MVM_ROOT"'/examples/hello/src"; };
+		in { meta = g.passthru.mvm; script = builtins.stringLength g.buildCommand > 0;
+		     curl = builtins.any (p: p.name or "" == "curl") g.mvmPackages; motd = g.mvmFiles."/etc/motd".content; }'
+	assert_output "{\"curl\":true,\"meta\":{\"accessible\":false,\"agent_binary\":\"/usr/bin/mvm-agent\",\"backend\":\"nix\",\"entrypointKind\":\"function\",\"expected_boot_ms\":1000,\"init_system\":\"busybox\",\"initrd_present\":false,\"ir_hash\":\"$(ir-hash "$W/concurrency-ir.json")\",\"name\":\"hello\",\"rootless_entrypoint\":true,\"runner\":\"longrunning\",\"sealed\":true,\"vmlinux_present\":true},\"motd\":\"hello\\n\",\"script\":true}"
+	run -0 nixraw 'let svc = mvm.mkFunctionService { lowered = builtins.fromJSON (builtins.readFile (/. + "'"$W"'/concurrency-lowered.json")); };
 		in svc.extraFiles."/etc/mvm/runtime.json".content'
-	assert_output '{"concurrency":{"in_process":"serial","kind":"warm_process","max_calls_per_worker":500,"max_rss_mb":64,"pool_size":4},"format":"msgpack","function":"farewell","language":"python","module":"app","source_path":"/app"}'
+	assert_output "$(jq -j '.files["/etc/mvm/runtime.json"].content' "$W/concurrency-lowered.json")"
 }
 
 @test "passthru.mvm plus what the build adds is a valid mvm-meta.json (schemas/mvm-meta.schema.json)" {
 	[ -r "$MVM_ROOT/schemas/mvm-meta.schema.json" ] || skip "no schemas/mvm-meta.schema.json yet"
 	run -0 nixev '(w "concurrency").passthru.mvm'
 	# what mk-guest.nix's builder and libexec/mvm-build-nix add
-	jq -c --arg h "$(ir-hash "$W/concurrency-ir.json")" --arg k "$(printf x | sha256sum | cut -c1-64)" \
-		'. + {ir_hash: $h, build_key: $k, rootfs_size_mb: 40, artifacts: {"rootfs.ext4": $k, vmlinux: $k}}' \
+	jq -c --arg k "$(printf x | sha256sum | cut -c1-64)" \
+		'. + {build_key: $k, rootfs_size_mb: 40, artifacts: {"rootfs.ext4": $k, vmlinux: $k}}' \
 		<<<"$output" >"$BATS_TEST_TMPDIR/meta.json"
 	/usr/bin/python3 -c '
 import json, sys, jsonschema
@@ -335,7 +354,7 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	# files into a private store (read-write mode, NIX_STORE_DIR in the test dir).
 	S="$BATS_TEST_TMPDIR/stub"
 	mkdir -p "$S"
-	for f in canon node typescript; do
+	for f in seed node typescript; do
 		rm -rf "$S" "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/b"
 		mkdir -p "$S" "$BATS_TEST_TMPDIR/b"
 		run -0 env MVM_STUB_OUT="$S" NIX_STORE_DIR="$BATS_TEST_TMPDIR/store" NIX_STATE_DIR="$BATS_TEST_TMPDIR/state" \
@@ -364,7 +383,7 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 			bash -euo pipefail "$BATS_TEST_TMPDIR/build.sh") || fail "$f: the builder script failed"
 		R="$BATS_TEST_TMPDIR/out/rootfs.ext4"
 		e2fsck -fn "$R" >/dev/null 2>&1 || fail "$f: e2fsck"
-		d=$f; [ "$f" = canon ] && d=seed
+		d=$f
 		for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint /usr/lib/mvm/wrappers/runner \
 			/sbin/init /usr/bin/mvm-agent /etc/passwd /etc/group /etc/hostname /app/app.py /app/app.ts; do
 			cmp <(dbg "cat $p" "$R") <(dbg "cat $p" "$(img "$d")") || fail "$f: $p differs from the Debian image's"
@@ -381,14 +400,13 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 			[ -n "$output" ] || fail "typescript: no /app/app.mjs"
 			cmp <(dbg 'cat /app/app.mjs' "$R") <(dbg 'cat /app/app.mjs' "$(img typescript)")
 		fi
-		# mvm-meta.json: the Debian image's keys less build_key, which mvm-build-nix
-		# adds, as it adds ir_hash when the IR file is not canonical (node's)
+		# mvm-meta.json: the Debian image's keys less build_key, which mvm-build-nix adds
 		jq -e . "$BATS_TEST_TMPDIR/out/mvm-meta.json" >/dev/null
-		[ "$(jq -c 'keys' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(jq -c "del(.build_key$([ "$f" = canon ] || echo ', .ir_hash')) | keys" "$(meta "$d")")" ] ||
+		[ "$(jq -c 'keys' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(jq -c "del(.build_key) | keys" "$(meta "$d")")" ] ||
 			fail "$f: mvm-meta.json keys: $(jq -c keys "$BATS_TEST_TMPDIR/out/mvm-meta.json")"
 		[ "$(jq -r '.artifacts["rootfs.ext4"]' "$BATS_TEST_TMPDIR/out/mvm-meta.json")" = "$(sha256sum <"$R" | cut -c1-64)" ]
 		# reproducible: a second run of the script gives the same image
-		if [ "$f" = canon ]; then
+		if [ "$f" = seed ]; then
 			sha=$(sha256sum <"$R")
 			rm -rf "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/b"
 			mkdir -p "$BATS_TEST_TMPDIR/b"
@@ -400,7 +418,7 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	done
 }
 
-@test "mvm-build-nix: with a nixpkgs (the stub), --probe succeeds and the IR's throw is exit 1" {
+@test "mvm-build-nix: with a nixpkgs (the stub), --probe succeeds and ir-lower's refusal is exit 1" {
 	mkdir -p "$BATS_TEST_TMPDIR/nixpkgs"
 	printf '{ ... }: import (/. + "%s/t/data/nix/stub-pkgs.nix")\n' "$MVM_ROOT" >"$BATS_TEST_TMPDIR/nixpkgs/default.nix"
 	export MVM_NIXPKGS="$BATS_TEST_TMPDIR/nixpkgs" NIX_STORE_DIR="$BATS_TEST_TMPDIR/store" \
@@ -409,8 +427,15 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	assert_output ''
 	cp "$MVM_ROOT/t/data/nix/oci-ir.json" "$W/"
 	run -1 "$MVM_ROOT/libexec/mvm-build-nix" -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
-	assert_output --partial 'mkFunctionWorkload: app.image.kind must be "nix_packages" (got oci_base).'
-	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be lowered by nix/lib (see above)"
+	assert_output --partial "ir-lower: $W/oci-ir.json: E_NOT_SUPPORTED at /apps/0/image/kind: image kind \"oci_base\" is not supported by this backend yet"
+	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	# mvm-build: --backend nix runs it, and so does auto, whose probe now succeeds
+	run -1 mvm-build --backend nix -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	run -1 mvm-build -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	MVM_NIXPKGS= run -1 env -u NIX_PATH "$MVM_ROOT/bin/mvm-build" -q --kernel /dev/null -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
+	assert_line "mvm-build-rootfs: $W/oci-ir.json: the IR cannot be built (see above)"
 	[ ! -e "$BATS_TEST_TMPDIR/images" ] || [ -z "$(ls -A "$BATS_TEST_TMPDIR/images")" ]
 }
 

@@ -1,7 +1,9 @@
 # nix/lib — the mvm Nix library, usable with or without the flake:
 #
 #   let mvm = import ./nix/lib { pkgs = import <nixpkgs> { }; }; in
-#   mvm.mkFunctionWorkload { irFile = ./workload-ir.json; appPkg = ./src; }
+#   mvm.mkFunctionWorkload { loweredFile = ./workload-lowered.json; appPkg = ./src; }
+#
+# where workload-lowered.json is ir-lower's output for the IR (mvm-lower(5)).
 #
 # pkgs: a nixpkgs package set (or, for evaluation tests, t/data/nix/stub-pkgs.nix).
 # mvmSrc: the mvm source tree (the wrappers, agent/init, the agent's C source,

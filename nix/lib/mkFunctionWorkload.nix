@@ -1,83 +1,54 @@
-# mkFunctionWorkload — the one-line lowering of a Workload IR (the seed's Layer 3).
+# mkFunctionWorkload — the one-line build of a lowered Workload IR (the seed's Layer 3).
 #
-#   mvm.lib.${system}.mkFunctionWorkload { irFile = ./workload-ir.json; appPkg = ./src; }
+#   ir-lower workload-ir.json > workload-lowered.json       # mvm-lower(5)
+#   mvm.lib.${system}.mkFunctionWorkload { loweredFile = ./workload-lowered.json; appPkg = ./src; }
 #
-# Reads the IR at evaluation time (builtins.fromJSON (builtins.readFile irFile)),
-# checks that it has the one shape this helper lowers — exactly one app, a
-# nix_packages image, exactly one primary function entrypoint — and throws with
-# the seed's messages otherwise, pointing at the long form (mkFunctionService +
-# mkGuest).  Then it calls mkFunctionService with the primary entrypoint's
-# fields and mkGuest with the factory's files and packages plus the IR's
-# image.packages (pkgs.<name> each).
-#
-# It accepts what the Debian backend (libexec/mvm-build-rootfs) accepts, so
-# that one IR gives the same /etc/mvm on both: a lone function entrypoint that
-# is not marked primary is refused here as there (upstream accepted it).
+# The IR is lowered once, by ir-lower(1), for every backend: this reads its
+# output (builtins.fromJSON (builtins.readFile loweredFile)), the same bytes
+# the Debian backend (libexec/mvm-build-rootfs) reads, so both bake the same
+# /etc/mvm.  ir-lower has already validated the IR and refused what no
+# backend delivers (one app, a nix_packages image, one primary function —
+# a lone function is its own primary — and nothing else declared).  Then it
+# calls mkFunctionService with the lowering and mkGuest with the factory's
+# files and packages plus the lowering's packages (pkgs.<name> each).
 { pkgs, mvmSrc, mkFunctionService, mkGuest }:
-{ irFile
-, appPkg ? null          # default: the IR's source.path (local_path), filtered by include/exclude
-, sourceRoot ? null      # the directory a relative source.path is resolved against (default: the IR's)
+{ loweredFile ? null     # ir-lower's output for the IR
+, irFile ? null          # gone: an IR is lowered by ir-lower first
+, appPkg ? null          # default: the lowering's source.path, filtered by include/exclude
+, sourceRoot ? null      # the directory a relative source.path is resolved against
+                         # (the declaration's; default: loweredFile's directory)
 , kernel ? null          # a vmlinux file (or a derivation with one); see mk-guest.nix
 , extraPackages ? [ ]
 , extraExtraFiles ? { }
-, rootfsSizeMb ? null
+, rootfsSizeMb ? null    # default: the IR's resources.rootfs_size_mb, else fit to content
 }:
 let
-  cj = import ./canonical-json.nix;
+  fail = msg: throw "mkFunctionWorkload: ${msg}";
 
-  help = ''
-
-    mkFunctionWorkload lowers the common shape only: one app, a nix_packages
-    image, one primary function entrypoint.  For anything richer, call
-    mvm.lib.''${system}.mkFunctionService { ... } and mvm.lib.''${system}.mkGuest { ... }
-    yourself (see nix/README.md, "The long form").'';
-  fail = msg: throw "mkFunctionWorkload: ${msg}${help}";
-
-  irText = builtins.readFile irFile;
-  ir =
-    if cj.hasNulEscape irText then
-      fail "the IR contains a \\u0000 escape; Nix strings cannot hold NUL (builtins.fromJSON would cut the string there), and ir-validate refuses it"
-    else builtins.fromJSON irText;
-
-  apps = if ir ? apps then ir.apps else fail "IR has no `apps` field.";
-  app =
-    if builtins.isList apps && builtins.length apps == 1 then builtins.head apps
-    else fail "IR must have exactly one app (got ${toString (if builtins.isList apps then builtins.length apps else 0)}).";
-
-  image = if app ? image then app.image else fail "app has no `image` field.";
-  imageKind = image.kind or "<missing>";
-  checkedImage =
-    if imageKind == "nix_packages" then image
-    else fail ''app.image.kind must be "nix_packages" (got ${imageKind}). Other image shapes haven't been wired through this helper yet.'';
-
-  entrypoints = if app ? entrypoints then app.entrypoints else fail "app has no `entrypoints` field.";
-  functions = builtins.filter (e: (e.kind or null) == "function") entrypoints;
-  primaries = builtins.filter (e: (e.primary or false) == true) functions;
-  ep =
-    if builtins.length primaries == 1 then builtins.head primaries
-    else fail "expected exactly one primary function entrypoint, got ${toString (builtins.length primaries)} primary out of ${toString (builtins.length functions)} function entries.";
-
-  orDefault = v: d: if v == null then d else v;
-  workingDir = orDefault (ep.working_dir or null) "/app";
+  lowered =
+    if loweredFile == null then
+      fail (if irFile != null
+        then "irFile is no longer read here: lower the IR first (ir-lower workload-ir.json > workload-lowered.json, or mvm-build --backend nix) and pass loweredFile."
+        else "loweredFile (ir-lower's output) is required.")
+    else builtins.fromJSON (builtins.readFile loweredFile);
 
   factory = mkFunctionService {
-    inherit (ep) language module function format;
-    workloadId = ir.id;
+    inherit lowered;
     appPkg = if appPkg != null then appPkg else defaultApp;
-    sourcePath = workingDir;
-    concurrency = ep.concurrency or null;
   };
+
+  orDefault = v: d: if v == null then d else v;
 
   imagePackages = map
     (p:
       if pkgs ? ${p} then pkgs.${p}
       else fail "app.image.packages: nixpkgs has no attribute \"${p}\".")
-    (orDefault (checkedImage.packages or null) [ ]);
+    lowered.packages;
 
-  # ---- the app's source when appPkg is not given: source.path beside the IR,
+  # ---- the app's source when appPkg is not given: source.path beside the declaration,
   # selected by include/exclude as the Debian backend does (** spans
   # directories, * and ? stay within one).
-  source = app.source or { };
+  source = lowered.source;
   globRegex = g:
     let
       step = acc: c:
@@ -101,42 +72,31 @@ let
     matchesAny (orDefault (source.include or null) [ "**" ]) rel
     && !(matchesAny (orDefault (source.exclude or null) [ ]) rel);
   defaultApp =
-    if (source.kind or null) != "local_path" then
-      fail "app.source.kind is \"${source.kind or "<missing>"}\": pass appPkg, or use the long form."
-    else if sourceRoot == null && builtins.isString irFile && builtins.substring 0 1 source.path != "/" then
-      fail "irFile is a string, so source.path \"${source.path}\" cannot be resolved beside it: pass appPkg or sourceRoot."
+    if sourceRoot == null && builtins.isString loweredFile && builtins.substring 0 1 source.path != "/" then
+      fail "loweredFile is a string, so source.path \"${source.path}\" cannot be resolved beside it: pass appPkg or sourceRoot."
     else
       let
         root =
           if builtins.substring 0 1 source.path == "/" then /. + source.path
-          else (if sourceRoot != null then sourceRoot else dirOf irFile) + "/${source.path}";
+          else (if sourceRoot != null then sourceRoot else dirOf loweredFile) + "/${source.path}";
         rootStr = toString root;
       in
       builtins.path {
         path = root;
-        name = "${ir.id}-src";
+        name = "${lowered.id}-src";
         filter = p: type:
           let rel = builtins.substring (builtins.stringLength rootStr + 1) (-1) (toString p); in
           type == "directory" || selects rel;
       };
-
-  # The IR's hash, when the file holds the canonical bytes (what mvm-emit and
-  # ir-canon write): sha256 of the file.  Otherwise null here, and
-  # libexec/mvm-build-nix adds it with ir-hash.
-  canon = builtins.tryEval (cj.toCanonicalJSON ir);
-  irHash = if canon.success && canon.value == irText then builtins.hashString "sha256" irText else null;
-
-  # The shape checks, forced before anything is returned and in this order,
-  # so that whatever attribute a caller evaluates, a bad IR throws first.
-  checked = builtins.seq app (builtins.seq checkedImage (builtins.seq ep true));
 in
-assert checked;
 mkGuest {
-  name = app.name;
+  name = lowered.name;
   extraFiles = factory.extraFiles // extraExtraFiles;
   packages = factory.servicePackages ++ imagePackages ++ extraPackages;
   service = factory.service;
-  inherit kernel irHash rootfsSizeMb;
+  irHash = lowered.ir_hash;
+  rootfsSizeMb = if rootfsSizeMb != null then rootfsSizeMb else lowered.resources.rootfs_size_mb or null;
+  inherit kernel;
 }
 // {
   # For inspection and tests (nix eval .#default.mvmFactory.runtimeConfig).

@@ -1,22 +1,16 @@
-# The long form (nix/README.md): mkFunctionService + mkGuest by hand, for a
-# shape mkFunctionWorkload does not lower — here the second function of an
-# IR with several, served warm, plus a package of our own.
-{ mvm, pkgs, irFile, appPkg }:
+# The long form (nix/README.md): mkFunctionService + mkGuest by hand, for what
+# mkFunctionWorkload does not add — here a package and a file of our own
+# beside ir-lower's lowering of the IR.
+{ mvm, pkgs, loweredFile, appPkg }:
 let
-  ir = builtins.fromJSON (builtins.readFile irFile);
-  app = builtins.head ir.apps;
-  ep = builtins.head (builtins.filter (e: e.kind == "function" && e.function == "farewell") app.entrypoints);
-  svc = mvm.mkFunctionService {
-    inherit (ep) language module function format;
-    workloadId = ir.id;
-    inherit appPkg;
-    sourcePath = ep.working_dir or "/app";
-    concurrency = { kind = "warm_process"; max_calls_per_worker = 500; max_rss_mb = 64; pool_size = 4; in_process = "serial"; };
-  };
+  lowered = builtins.fromJSON (builtins.readFile loweredFile);
+  svc = mvm.mkFunctionService { inherit lowered appPkg; };
+  packages = svc.servicePackages ++ map (p: pkgs.${p}) lowered.packages ++ [ pkgs.curl ];
+  extraFiles = svc.extraFiles // { "/etc/motd" = { content = "hello\n"; mode = "0444"; }; };
 in
 mvm.mkGuest {
-  name = app.name;
-  extraFiles = svc.extraFiles;
-  packages = svc.servicePackages ++ [ pkgs.curl ];
+  name = lowered.name;
+  irHash = lowered.ir_hash;
+  inherit extraFiles packages;
   service = svc.service;
-}
+} // { mvmPackages = packages; mvmFiles = extraFiles; }
