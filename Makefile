@@ -1,5 +1,6 @@
 # mvm — one non-recursive GNU Makefile.
-#   make                     build the tools in bin/ (and the guest agent)
+#   make                     build the tools in bin/ (and the guest agent); install the
+#                            TypeScript SDK's pinned dependencies when missing (npm ci)
 #   make hello               install what is missing, build, run examples/hello
 #   make check               build with -Werror, run the unit tests, bats t/, man lint
 #   make check SANITIZE=address,undefined   the same under sanitizers
@@ -57,8 +58,8 @@ deps:
 hello: deps
 	$(MAKE) all
 	@libexec/mvm-build-kernel >/dev/null
-	$(MAKE) -C examples/hello invoke INPUT=name=Alice
-	$(MAKE) -C examples/hello down audit-verify
+	$(MAKE) -C examples/hello mvm-invoke MVM_INPUT=name=Alice
+	$(MAKE) -C examples/hello mvm-down mvm-audit-verify
 
 # Rebuild everything when the compiler or its flags change.
 FLAGS_ID := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
@@ -132,8 +133,16 @@ SDK_NODE_MODULES := sdk/typescript/node_modules/.package-lock.json
 .PHONY: sdk-check sdk-models
 sdk-models:
 	$(SDK_PYTHON) tools/gen-sdk-models.py
+# `make` installs them when missing or older than the lockfile, so that
+# `mvm-emit entry.ts` works after it; without npm it says so and goes on.
+all: $(SDK_NODE_MODULES)
 $(SDK_NODE_MODULES): sdk/typescript/package-lock.json sdk/typescript/package.json
-	cd sdk/typescript && $(NPM) ci --no-audit --no-fund
+	@if ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "sdk/typescript: $(NPM) not found: not installing the TypeScript SDK's dependencies (mvm-emit entry.ts needs them; make deps installs npm)"; \
+	else \
+		echo "sdk/typescript: installing the pinned dependencies (npm ci; mvm-emit needs them for entry.ts)"; \
+		cd sdk/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error; \
+	fi
 bats-check: $(SDK_NODE_MODULES)
 sdk-check: $(SDK_NODE_MODULES)
 	$(SDK_PYTHON) tools/gen-sdk-models.py --check

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1246,12 +1249,81 @@ static int has_function(const struct jdoc *d, jref app)
 	return 0;
 }
 
-static int same_str(const struct jdoc *d, jref a, jref b)
-{
+/* ---- duplicate checks: a set of string pairs ----
+ * rule_entrypoints and rule_addons ask, for each entry, "did an earlier
+ * entry have the same (module, function) / (name, alias)?".  Asked
+ * pairwise that was quadratic (20,000 functions: 10 s); here each pair seen
+ * goes into an open-addressing table with at least twice as many slots as
+ * entries, so a look-up is expected O(1) and each rule linear.  The slot
+ * comes from SipHash-2-4 (libsodium's crypto_shorthash) under a key drawn
+ * once per process: a hostile document cannot be built to make its keys
+ * collide.  The second string may be absent (an addon without an alias),
+ * which equals only another absent one. */
+struct strpair {
+	const char *a, *b;              /* b NULL: absent; a NULL: free slot */
 	size_t an, bn;
-	const char *as = sget(d, a, &an), *bs = sget(d, b, &bn);
+};
+struct pairset {
+	struct strpair *slot;
+	size_t mask;                    /* slots - 1, slots a power of two */
+};
 
-	return as && bs && an == bn && memcmp(as, bs, an) == 0;
+static unsigned char pair_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t pair_once = PTHREAD_ONCE_INIT;
+
+static void pair_keygen(void)
+{
+	/* without libsodium's generator the key stays zero: still correct */
+	if (sodium_init() >= 0)
+		randombytes_buf(pair_key, sizeof pair_key);
+}
+
+static uint64_t pair_hash(const struct strpair *p)
+{
+	unsigned char ha[crypto_shorthash_BYTES], hb[crypto_shorthash_BYTES];
+	uint64_t x = 0, y = 0;
+
+	crypto_shorthash(ha, (const unsigned char *)p->a, p->an, pair_key);
+	if (p->b)
+		crypto_shorthash(hb, (const unsigned char *)p->b, p->bn, pair_key);
+	for (int i = 0; i < 8; i++) {
+		x = x << 8 | ha[i];
+		y = y << 8 | (p->b ? hb[i] : 0xff);
+	}
+	return x ^ (y * 0x9e3779b97f4a7c15u + (p->b != NULL));
+}
+
+/* 0, or -1 when memory runs out (the caller sets c->oom). */
+static int pairset_init(struct pairset *s, size_t n)
+{
+	size_t cap = 16;
+
+	if (pthread_once(&pair_once, pair_keygen) != 0)
+		return -1;
+	while (cap / 2 < n) {
+		if (cap > SIZE_MAX / 2 / sizeof *s->slot)
+			return -1;
+		cap *= 2;
+	}
+	s->slot = calloc(cap, sizeof *s->slot);
+	s->mask = cap - 1;
+	return s->slot ? 0 : -1;
+}
+
+/* 1 if the pair was already in the set; else adds it and returns 0.  At
+ * most n pairs go into a set made for n (half full at most). */
+static int pairset_seen(struct pairset *s, const struct strpair *p)
+{
+	size_t i = (size_t)pair_hash(p) & s->mask;
+
+	for (; s->slot[i].a; i = (i + 1) & s->mask) {
+		const struct strpair *q = &s->slot[i];
+		if (q->an == p->an && memcmp(q->a, p->a, p->an) == 0 && !q->b == !p->b &&
+		    (!p->b || (q->bn == p->bn && memcmp(q->b, p->b, p->bn) == 0)))
+			return 1;
+	}
+	s->slot[i] = *p;
+	return 0;
 }
 
 jref ir_primary(const struct jdoc *d, jref app)
@@ -1282,7 +1354,7 @@ static void rule_entrypoints(struct vctx *c, jref app)
 	const struct jdoc *d = c->d;
 	jref eps = get(d, app, "entrypoints");
 	size_t nfunc = 0, nprim = 0, i, old, old2;
-	jref x, y;
+	jref x;
 	char qb[400], qb2[160];
 
 	if (!is_type(d, eps, J_ARR))
@@ -1298,25 +1370,25 @@ static void rule_entrypoints(struct vctx *c, jref app)
 			nprim++;
 	}
 	if (nfunc > 1) {
-		for (i = 0, x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x), i++) {
+		/* a function entrypoint whose (module, function), both strings,
+		 * an earlier function entrypoint already had */
+		struct pairset seen = { NULL, 0 };
+		if (pairset_init(&seen, nfunc) != 0)
+			c->oom = 1;
+		for (i = 0, x = json_first(d, eps); seen.slot && x != JREF_NONE; x = json_next(d, x), i++) {
 			if (!str_is(d, get(d, x, "kind"), "function"))
 				continue;
-			for (y = json_first(d, eps); y != x; y = json_next(d, y)) {
-				if (str_is(d, get(d, y, "kind"), "function") &&
-				    same_str(d, get(d, x, "module"), get(d, y, "module")) &&
-				    same_str(d, get(d, x, "function"), get(d, y, "function"))) {
-					size_t mn, fn;
-					const char *m = sget(d, get(d, x, "module"), &mn);
-					const char *f = sget(d, get(d, x, "function"), &fn);
-					old2 = push_idx(c, i);
-					add(c, "E_DUPLICATE_ENTRYPOINT_FUNCTION",
-						"module %s function %s is declared twice",
-						q(qb, sizeof qb, m, mn), q(qb2, sizeof qb2, f, fn));
-					pop(c, old2);
-					break;
-				}
-			}
+			struct strpair p = { NULL, NULL, 0, 0 };
+			p.a = sget(d, get(d, x, "module"), &p.an);
+			p.b = sget(d, get(d, x, "function"), &p.bn);
+			if (!p.a || !p.b || !pairset_seen(&seen, &p))
+				continue;
+			old2 = push_idx(c, i);
+			add(c, "E_DUPLICATE_ENTRYPOINT_FUNCTION", "module %s function %s is declared twice",
+				q(qb, sizeof qb, p.a, p.an), q(qb2, sizeof qb2, p.b, p.bn));
+			pop(c, old2);
 		}
+		free(seen.slot);
 		if (nprim == 0 && ir_primary(d, app) == JREF_NONE)
 			add(c, "E_NO_PRIMARY_ENTRYPOINT",
 				"%zu function entrypoints and none is primary: mark exactly one \"primary\": true",
@@ -1390,12 +1462,17 @@ static void rule_network(struct vctx *c, jref app)
 static void rule_addons(struct vctx *c, jref app)
 {
 	const struct jdoc *d = c->d;
-	jref addons = get(d, app, "addons"), a, b;
+	jref addons = get(d, app, "addons"), a;
 	size_t old, old2, old3, i;
 	char qb[400];
+	struct pairset seen;
 
 	if (!is_type(d, addons, J_ARR))
 		return;
+	if (pairset_init(&seen, json_len(d, addons)) != 0) {
+		c->oom = 1;
+		return;
+	}
 	old = push_name(c, "addons");
 	for (i = 0, a = json_first(d, addons); a != JREF_NONE; a = json_next(d, a), i++) {
 		old2 = push_idx(c, i);
@@ -1408,19 +1485,15 @@ static void rule_addons(struct vctx *c, jref app)
 			check_id(c, alias, "addon alias");
 			pop(c, old3);
 		}
-		for (b = json_first(d, addons); b != a; b = json_next(d, b)) {
-			jref balias = get(d, b, "alias");
-			int na = !is_type(d, alias, J_STR), nb = !is_type(d, balias, J_STR);
-			if (same_str(d, get(d, a, "name"), get(d, b, "name")) &&
-			    ((na && nb) || same_str(d, alias, balias))) {
-				size_t n;
-				const char *nm = sget(d, get(d, a, "name"), &n);
-				add(c, "E_ADDON_ENV_COLLISION",
-					"addon %s is attached twice with the same alias; give each a distinct alias",
-					q(qb, sizeof qb, nm, n));
-				break;
-			}
-		}
+		/* an earlier addon had the same name (a string) and the same
+		 * alias, or like this one no alias (a non-string counts as none) */
+		struct strpair p = { NULL, NULL, 0, 0 };
+		p.a = sget(d, get(d, a, "name"), &p.an);
+		p.b = sget(d, alias, &p.bn);
+		if (p.a && (is_type(d, alias, J_STR) ? p.b != NULL : 1) && pairset_seen(&seen, &p))
+			add(c, "E_ADDON_ENV_COLLISION",
+				"addon %s is attached twice with the same alias; give each a distinct alias",
+				q(qb, sizeof qb, p.a, p.an));
 		if (str_is(d, get(d, a, "tier"), "in_vm")) {
 			old3 = push_name(c, "tier");
 			add(c, "E_ADDON_TIER_NOT_IMPLEMENTED", "tier \"in_vm\" is not implemented; use \"separate\"");
@@ -1458,6 +1531,7 @@ static void rule_addons(struct vctx *c, jref app)
 		pop(c, old2);
 	}
 	pop(c, old);
+	free(seen.slot);
 }
 
 static int rule_lockfile(struct vctx *c, jref app, struct merr *e)

@@ -28,7 +28,7 @@ setup() {
 
 teardown_file() {
 	# whatever a failed test left running
-	for p in "$BATS_FILE_TMPDIR"/*/.mvm/run/pid "$BATS_FILE_TMPDIR"/run-*/pid; do
+	for p in "$BATS_FILE_TMPDIR"/*/.mvm/run/*/pid "$BATS_FILE_TMPDIR"/*/.mvm/run/pid "$BATS_FILE_TMPDIR"/run-*/pid; do
 		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
 	done
 }
@@ -37,14 +37,12 @@ mk() { make --no-print-directory -C "$W" MVM="$MVM_ROOT" MVM_BUILD_OPTS="--kerne
 audit_log() { echo "$MVM_HOME/audit/local.jsonl"; }
 events() { jq -r .event <"$(audit_log)"; }
 
-@test "make invoke: entry.py -> emit -> build -> plan -> admit -> boot -> greet = hello, Alice" {
-	mk .mvm/plan.dsse.json >/dev/null
-	cp "$W/.mvm/plan.dsse.json" "$BATS_FILE_TMPDIR/spent.dsse.json"
-	run -0 mk invoke INPUT=name=Alice
+@test "make mvm-invoke: entry.py -> emit -> build -> plan -> admit -> boot -> greet = hello, Alice" {
+	run -0 mk mvm-invoke MVM_INPUT=name=Alice
 	assert_line --index $((${#lines[@]} - 1)) 'hello, Alice'
 	# the IR is the seed's, byte for byte
 	ir-canon "$SEED_IR" | cmp - "$W/.mvm/workload-ir.json"
-	[ -S "$W/.mvm/run/v.sock" ]
+	[ -S "$W/.mvm/run/hello/v.sock" ]
 }
 
 @test "the audit log holds plan.admitted then plan.launched, and verifies" {
@@ -57,14 +55,18 @@ events() { jq -r .event <"$(audit_log)"; }
 }
 
 @test "the VM answers a second call and its agent's status" {
-	run -0 vsock-call -s "$W/.mvm/run/v.sock" -r greet --input name=Bob
+	run -0 vsock-call -s "$W/.mvm/run/hello/v.sock" -r greet --input name=Bob
 	assert_output 'hello, Bob'
-	run -0 vsock-call -s "$W/.mvm/run/v.sock" --status
+	run -0 vsock-call -s "$W/.mvm/run/hello/v.sock" --status
 	assert_output --partial '"entrypoint":"ok","language":"python","tier":"cold"'
 }
 
 @test "the same signed plan a second time is refused, recorded as rejected, nothing booted" {
 	img="$W/.mvm/image/$(cat "$W/.mvm/image.key")"
+	# a signed plan, admitted once (its nonce spent) by plan-verify
+	mk mvm-plan >/dev/null
+	cp "$W/.mvm/plan.dsse.json" "$BATS_FILE_TMPDIR/spent.dsse.json"
+	plan-verify --ir "$W/.mvm/workload-ir.json" --image "$img" "$BATS_FILE_TMPDIR/spent.dsse.json" >/dev/null
 	run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-replay" -i "$img" "$BATS_FILE_TMPDIR/spent.dsse.json"
 	assert_output --partial 'not admitted; nothing booted'
 	[ ! -e "$BATS_FILE_TMPDIR/run-replay/console.log" ]
@@ -86,15 +88,15 @@ events() { jq -r .event <"$(audit_log)"; }
 	[[ "$(events | tail -n 1)" == plan.rejected.* ]]
 }
 
-@test "make down: the guest shuts itself down, the VM stops, no QEMU process or socket is left" {
-	pid=$(cat "$W/.mvm/run/pid")
-	run -0 mk down
+@test "make mvm-down: the guest shuts itself down, the VM stops, no QEMU process or socket is left" {
+	pid=$(cat "$W/.mvm/run/hello/pid")
+	run -0 mk mvm-down
 	! kill -0 "$pid" 2>/dev/null
 	# a clean guest shutdown: the agent was asked, init stopped the guest
-	run -0 tr -d '\r' <"$W/.mvm/run/console.log"   # a serial console's CRLF
+	run -0 tr -d '\r' <"$W/.mvm/run/hello/console.log"   # a serial console's CRLF
 	assert_line "mvm-agent: shutdown asked by the host"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
-	[ ! -e "$W/.mvm/run/v.sock" ] && [ ! -e "$W/.mvm/run/agent.serial" ]
+	[ ! -e "$W/.mvm/run/hello/v.sock" ] && [ ! -e "$W/.mvm/run/hello/agent.serial" ]
 	run -1 pgrep -f "qemu-system.*$W"
 }
 

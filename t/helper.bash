@@ -1,10 +1,10 @@
 # t/helper.bash — loaded by every test file (`load helper`).
 bats_require_minimum_version 1.5.0
 # Puts the freshly built bin/ first on PATH, points MVM_HOME at the test's
-# own directory, and finds the shared test vectors.
+# own directory, and finds the test vectors (t/data/vectors, see its README.md).
 MVM_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PATH="$MVM_ROOT/bin:$PATH"
-: "${MVM_TESTDATA:=$(cd "$MVM_ROOT/../shared/testdata" 2>/dev/null && pwd)}"
+: "${MVM_TESTDATA:=$MVM_ROOT/t/data/vectors}"
 LC_ALL=C
 export MVM_ROOT PATH MVM_TESTDATA LC_ALL
 export BATS_LIB_PATH="${BATS_LIB_PATH:-/usr/lib/bats}"
@@ -14,10 +14,10 @@ bats_load_library bats-assert
 # Every test gets a private MVM_HOME.
 export MVM_HOME="$BATS_TEST_TMPDIR/mvm-home"
 
-# The shared vectors are part of the test suite: missing means failure.
+# The vectors are part of the test suite: missing means failure.
 need_testdata() {
 	[ -n "$MVM_TESTDATA" ] && [ -d "$MVM_TESTDATA/jcs" ] ||
-		fail "test vectors not found: set MVM_TESTDATA to the shared testdata directory"
+		fail "test vectors not found in $MVM_TESTDATA (t/data/vectors, or MVM_TESTDATA=DIR holding jcs/)"
 }
 
 # The seed's worked-example IR, whitespace re-added as in the seed.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# ir-canon: RFC 8785 canonical form, checked against the shared JCS vectors.
+# ir-canon: RFC 8785 canonical form, checked against the JCS vectors (t/data/vectors).
 
 load helper
 
@@ -106,7 +106,7 @@ check_pairs() { # dir-of-inputs dir-of-outputs
 	[ "$n" -eq 6 ]
 }
 
-# Policy decisions (testdata/jcs/policy), documented in ir-canon(1).
+# Policy decisions (t/data/vectors/jcs/policy), documented in ir-canon(1).
 @test "policy: a UTF-8 byte order mark is rejected (as the oracle does)" {
 	run -3 ir-canon "$J/policy/bom-utf8.json"
 	assert_output "ir-canon: $J/policy/bom-utf8.json: 1:1: byte order mark not allowed"

@@ -630,3 +630,49 @@ dep_ir() { # kind tool dir lockfile
 	run -0 ir-validate ex.json
 	[ "$(ir-hash ex.json)" = "$(ir-hash "$SEED_IR")" ]
 }
+
+# Duplicate checks on 20,000 entries (bench/gen-ir-wide.py --dups: a third of
+# the entries repeat an earlier one, some are near misses).  The expected
+# reports, t/data/ir-wide/*.gz, are the output of ir-validate built from main
+# at b076e56, before the checks used hash sets (pairwise, 10-20 s a file).
+wide_case() { # functions|addons, sha256 of the generated input
+	cd "$BATS_TEST_TMPDIR"
+	python3 "$MVM_ROOT/bench/gen-ir-wide.py" "$1" 20000 --dups >"$1-20000-dups.json"
+	[ "$(sha256sum <"$1-20000-dups.json" | cut -c1-64)" = "$2" ] ||
+		fail "bench/gen-ir-wide.py $1 20000 --dups no longer writes the input the expected report was made from"
+	run -1 --separate-stderr ir-validate "$1-20000-dups.json"
+	[ -z "$output" ]
+	printf '%s\n' "$stderr" >got
+	zcat "$MVM_ROOT/t/data/ir-wide/$1-20000-dups.stderr.gz" | cmp - got
+	run -1 ir-validate -j "$1-20000-dups.json"
+	printf '%s\n' "$output" >got.json
+	zcat "$MVM_ROOT/t/data/ir-wide/$1-20000-dups.report.json.gz" | cmp - got.json
+}
+
+@test "20,000 function entrypoints: duplicates reported exactly as the pairwise check did" {
+	wide_case functions e5960867cdb2301bf3904723624d8d02c7822cd8a84d1f1a698ced6dd90944d5
+	# 5,483 duplicates, the first of them
+	[ "$(wc -l <got)" -eq 5483 ]
+	run -0 head -n 1 got
+	assert_output 'ir-validate: functions-20000-dups.json: E_DUPLICATE_ENTRYPOINT_FUNCTION at /apps/0/entrypoints/7: module "m6" function "f6" is declared twice'
+}
+
+@test "20,000 addons: collisions reported exactly as the pairwise check did" {
+	wide_case addons 9fc0d5dd92a918bf32fd9eac9292ee47fd9b62a22e836ea7a2ce41d8f889f20d
+	[ "$(wc -l <got)" -eq 4114 ]
+}
+
+@test "addon collisions: the same name and alias, or both without one (null is none)" {
+	cd "$BATS_TEST_TMPDIR"
+	# written by hand: 0 r; 1 r alias null = 0; 2 r "x"; 3 r "x" = 2; 4 r "y";
+	# 5 s; 6 r = 0 again; 7 s "x" (another name)
+	a() { printf '{"name":"%s",%s"tier":"separate","ref":{"kind":"local","path":"a"},"sha256":"b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c"}' "$1" "${2:+\"alias\":$2,}"; }
+	list="$(a r),$(a r null),$(a r '"x"'),$(a r '"x"'),$(a r '"y"'),$(a s),$(a r),$(a s '"x"')"
+	jq -c --argjson l "[$list]" '.apps[0].addons = $l' "$SEED_IR" >ad.json
+	run -1 ir-validate ad.json
+	assert_output - <<-'EOF'
+	ir-validate: ad.json: E_ADDON_ENV_COLLISION at /apps/0/addons/1: addon "r" is attached twice with the same alias; give each a distinct alias
+	ir-validate: ad.json: E_ADDON_ENV_COLLISION at /apps/0/addons/3: addon "r" is attached twice with the same alias; give each a distinct alias
+	ir-validate: ad.json: E_ADDON_ENV_COLLISION at /apps/0/addons/6: addon "r" is attached twice with the same alias; give each a distinct alias
+	EOF
+}

@@ -15,7 +15,7 @@ setup() {
 
 need_ts() {
 	[ -f "$MVM_ROOT/sdk/typescript/node_modules/esbuild/package.json" ] ||
-		fail "sdk/typescript/node_modules missing: run make check (it runs npm ci)"
+		fail "sdk/typescript/node_modules missing: run make (it runs npm ci)"
 }
 
 need_cargo() {

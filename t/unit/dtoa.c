@@ -1,8 +1,8 @@
 /* t/unit/dtoa.c — dtoa_es() against known answers and round-trip properties
  *
  * Known answers: the JCS number vectors in $MVM_TESTDATA/jcs/numbers/
- * (default ../shared/testdata from the repository root, where `make
- * unit-check` runs this): es6testfile-first100k.txt (hexbits,expected) and
+ * (default t/data/vectors, see its README.md: from the repository root,
+ * where `make unit-check` runs this, or found from argv[0]): es6testfile-first100k.txt (hexbits,expected) and
  * edge-cases.txt (hexbits,input-literal,expected; for those rows strtod of
  * the literal must also give hexbits exactly, and "-" rows must overflow).
  * Missing test data is a failure, not a skip.
@@ -96,14 +96,14 @@ find_testdata(const char *argv0)
 			fclose(f);
 		return f ? env : NULL;
 	}
-	if ((f = open_data("../shared/testdata", "edge-cases.txt"))) {
+	if ((f = open_data("t/data/vectors", "edge-cases.txt"))) {
 		fclose(f);
-		return "../shared/testdata";
+		return "t/data/vectors";
 	}
 	/* run from elsewhere: argv0 is REPO/t/unit/dtoa */
 	const char *slash = strrchr(argv0, '/');
 	if (slash && (size_t)(slash - argv0) + 40 < sizeof buf) {
-		snprintf(buf, sizeof buf, "%.*s/../../../shared/testdata",
+		snprintf(buf, sizeof buf, "%.*s/../data/vectors",
 		    (int)(slash - argv0), argv0);
 		if ((f = open_data(buf, "edge-cases.txt"))) {
 			fclose(f);
@@ -357,7 +357,7 @@ main(int argc, char **argv)
 
 	if (!dir) {
 		fprintf(stderr, "dtoa: FAIL: test data not found: set MVM_TESTDATA "
-		    "or run from the repository root with ../shared/testdata\n");
+		    "or run from the repository root (t/data/vectors)\n");
 		return 1;
 	}
 	run_es6(dir);
