@@ -80,6 +80,23 @@ int rmtree(const char *path);
 #define RESPAWN_BACKOFF_MS 1000
 /* One read() from a connection, the mux or a runner. */
 #define RD_CHUNK 65536
+/*
+ * Back-pressure (mvm-agent-protocol(5) "Back-pressure").  Output the
+ * peer has not read yet: CONN_OUT_MAX per connection (a mux stream's
+ * share of the mux's unsent bytes counts as its own), OUT_TOTAL_MAX over
+ * every connection and the mux together.  While a connection is over
+ * either bound (conn_full) the agent serves no further request of it,
+ * does not read it (a mux stream: the mux as a whole, which carries no
+ * per-stream credit), and reads no output of its call's runner, which
+ * then blocks on its pipe.  A reply already decided is still queued
+ * whole, so a connection's unsent output stays below CONN_OUT_MAX plus
+ * one reply: at most RD_CHUNK of chunks (a cold runner) or one warm
+ * result (FRAME_PAYLOAD_MAX + FRAME_HDR + envelope).
+ */
+#define CONN_OUT_MAX (1u << 20)
+#define OUT_TOTAL_MAX (4u << 20)
+/* The mux's output is compacted once this much of it has been written. */
+#define OUT_COMPACT 65536u
 
 /* ---- options and global state (setup.c sets them before the loop) ---- */
 
@@ -138,6 +155,9 @@ struct conn {
 	int rd_eof;                     /* peer sends no more */
 	int closing;                    /* fatal: close after flushing */
 	int guest_closed;               /* CONN_STREAM: our CLOSE sent */
+	int held;                       /* requests wait: conn_full() stopped the pump */
+	size_t unsent;                  /* CONN_STREAM: its bytes in mux.out not yet written */
+	unsigned gen;                   /* which use of the slot (mux accounting) */
 	struct call *call;              /* the run in flight (requests are in order) */
 };
 
@@ -158,6 +178,16 @@ void conn_pump(struct conn *c);
 /* Poll said readable / writable (CONN_FD only).  May release c. */
 void conn_read(struct conn *c);
 void conn_write(struct conn *c);
+/* Output of c not written yet (c NULL: 0). */
+size_t conn_unsent(const struct conn *c);
+/* Over CONN_OUT_MAX, or every connection together over OUT_TOTAL_MAX
+ * (c NULL, an orphaned call: never). */
+int conn_full(const struct conn *c);
+/* Every connection and the mux together over OUT_TOTAL_MAX. */
+int out_total_full(void);
+/* Serve again the connections whose requests conn_full() held, now
+ * that output has drained (called once per loop turn). */
+void conn_resume(void);
 /* SIGTERM or a shutdown request: drop every connection (their calls are
  * killed) and kill the workers; the loop then ends. */
 void begin_quit(void);
@@ -185,6 +215,15 @@ extern struct agent_mux {
 } mux;
 
 void mux_hello(void);                   /* queue a HELLO record */
+/* Queue one record on the mux for c (NULL: the mux's own, stream 0 or a
+ * stream that is gone), counted in c->unsent until written. */
+void mux_emit(struct conn *c, uint32_t stream, enum mux_kind kind, const void *p, size_t n);
+/* Drop every unsent byte (the host is gone, or a reset). */
+void mux_out_clear(void);
+/* Unsent bytes of the mux. */
+size_t mux_unsent(void);
+/* Is any stream conn_full()?  Then the mux is not read. */
+int mux_full(void);
 /* Poll said readable / writable.  mux_read parses every whole record;
  * a malformed one resets the mux (every stream closed, HELLO again). */
 void mux_read(void);

@@ -134,7 +134,7 @@ void cold_read(struct call *k, int i)
 		*cnt += (size_t)n;
 		if (!k->capped && !k->timed_out)
 			send_chunks(k->conn, i == 2, b, (size_t)n);
-		if ((size_t)n < sizeof b)
+		if ((size_t)n < sizeof b || (!k->exited && conn_full(k->conn)))
 			return;
 	}
 }
@@ -162,10 +162,10 @@ void cold_finish(struct call *k)
 	int st = k->status;
 
 	kill_group(k->pid, SIGKILL);   /* whatever it left behind */
-	if (k->fds[1] >= 0)
-		cold_read(k, 1);
 	if (k->fds[2] >= 0)
 		cold_read(k, 2);
+	if (k->fds[1] >= 0)
+		cold_read(k, 1);
 	close_fd(&k->fds[0]);
 	close_fd(&k->fds[1]);
 	close_fd(&k->fds[2]);

@@ -146,14 +146,48 @@ void conn_send(struct conn *c, const void *p, size_t n)
 	while (n) {
 		size_t k = n > MUX_DATA_MAX ? MUX_DATA_MAX : n;
 
-		mux_put(&mux.out, c->stream, MUX_DATA, s, k);
+		mux_emit(c, c->stream, MUX_DATA, s, k);
 		s += k;
 		n -= k;
 	}
 }
 
+size_t conn_unsent(const struct conn *c)
+{
+	if (!c)
+		return 0;
+	return c->kind == CONN_FD ? c->out.len - c->out_off : c->unsent;
+}
+
+int out_total_full(void)
+{
+	size_t t = mux_unsent();
+
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i].used && conns[i].kind == CONN_FD)
+			t += conns[i].out.len - conns[i].out_off;
+	return t >= OUT_TOTAL_MAX;
+}
+
+int conn_full(const struct conn *c)
+{
+	return c && (conn_unsent(c) >= CONN_OUT_MAX || out_total_full());
+}
+
+void conn_resume(void)
+{
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->used && c->held && !conn_full(c))
+			conn_pump(c);
+	}
+}
+
 struct conn *conn_new(enum conn_kind kind)
 {
+	static unsigned gen;
+
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (!conns[i].used) {
 			struct conn *c = &conns[i];
@@ -164,6 +198,7 @@ struct conn *conn_new(enum conn_kind kind)
 			c->used = 1;
 			c->kind = kind;
 			c->rfd = c->wfd = -1;
+			c->gen = ++gen;
 			return c;
 		}
 	return NULL;
@@ -185,9 +220,11 @@ void begin_quit(void)
 }
 
 /* Serve the complete requests buffered on c, in order, while no call is
- * in flight on it; close it when it is done. */
+ * in flight on it and its output is not over the bounds; close it when
+ * it is done. */
 void conn_pump(struct conn *c)
 {
+	c->held = 0;
 	while (c->used && !c->call && !c->closing && !c->guest_closed) {
 		const char *p = c->in.p + c->in_off;
 		size_t avail = c->in.len - c->in_off, need;
@@ -203,6 +240,10 @@ void conn_pump(struct conn *c)
 		}
 		if (r == FRAME_NEED)
 			break;
+		if (conn_full(c)) {
+			c->held = 1;    /* conn_resume() goes on */
+			break;
+		}
 		c->in_off += FRAME_HDR + len;
 		switch (req_parse(p + FRAME_HDR, len, &q, &e)) {
 		case 0:
@@ -247,10 +288,10 @@ void conn_pump(struct conn *c)
 		c->in.len -= c->in_off;
 		c->in_off = 0;
 	}
-	if (!c->call && (c->closing || c->rd_eof)) {
+	if (!c->call && !c->held && (c->closing || c->rd_eof)) {
 		if (c->kind == CONN_STREAM) {
 			if (!c->guest_closed) {
-				mux_put(&mux.out, c->stream, MUX_CLOSE, NULL, 0);
+				mux_emit(c, c->stream, MUX_CLOSE, NULL, 0);
 				c->guest_closed = 1;
 			}
 			if (c->rd_eof)
@@ -284,8 +325,14 @@ void conn_read(struct conn *c)
 			break;
 		}
 		c->in.len += (size_t)n;
-		/* back-pressure: stop at one whole frame while a call runs */
+		/* back-pressure: stop at one whole frame while a call runs,
+		 * and while the output is over its bounds */
 		if (c->call || (size_t)n < RD_CHUNK)
+			break;
+		conn_pump(c);
+		if (!c->used)
+			return;
+		if (c->call || c->held)
 			break;
 	}
 	conn_pump(c);
@@ -305,6 +352,11 @@ void conn_write(struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		if (c->out_off >= OUT_COMPACT && c->out_off < c->out.len) {
+			memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
+			c->out.len -= c->out_off;
+			c->out_off = 0;
+		}
 	}
 	c->out.len = c->out_off = 0;
 	if (c->closing && !c->call)

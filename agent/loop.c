@@ -44,7 +44,7 @@ static int watch(struct pollset *s, int sfd)
 	if (mux.on) {
 		short ev = 0;
 
-		if (!mux.hup && !quitting)
+		if (!mux.hup && !quitting && !mux_full())
 			ev |= POLLIN;
 		if (mux.out.len > mux.out_off && !(mux.hup && !mux.is_stdio))
 			ev |= POLLOUT;
@@ -67,28 +67,35 @@ static int watch(struct pollset *s, int sfd)
 		busy = 1;
 		if (c->kind != CONN_FD)
 			continue;
-		if (!c->rd_eof && !c->closing && !(c->call && c->in.len >= FRAME_HDR + FRAME_MAX))
+		if (!c->rd_eof && !c->closing && !(c->call && c->in.len >= FRAME_HDR + FRAME_MAX) &&
+		    !c->held && !conn_full(c))
 			add(s, c->rfd, POLLIN, c, EV_CONN_IN);
 		if (c->out.len > c->out_off)
 			add(s, c->wfd, POLLOUT, c, EV_CONN_OUT);
 	}
+	/* a runner whose connection is full is not read: it blocks */
 	for (struct call *k = running; k; k = k->next) {
+		int full = conn_full(k->conn);
+
 		busy = 1;
 		if (k->fds[0] >= 0)
 			add(s, k->fds[0], POLLOUT, k, EV_COLD_IN);
-		if (k->fds[1] >= 0)
-			add(s, k->fds[1], POLLIN, k, EV_COLD_OUT);
-		if (k->fds[2] >= 0)
+		/* stderr first: a runner past the stderr cap is caught before
+		 * the result it wrote after it is sent */
+		if (k->fds[2] >= 0 && !full)
 			add(s, k->fds[2], POLLIN, k, EV_COLD_ERR);
+		if (k->fds[1] >= 0 && !full)
+			add(s, k->fds[1], POLLIN, k, EV_COLD_OUT);
 	}
 	for (unsigned i = 0; rt.warm && i < rt.pool_size; i++) {
 		struct worker *w = &workers[i];
+		int full = w->call && conn_full(w->call->conn);
 
 		if (w->fds[0] >= 0 && w->tx.len > w->tx_off)
 			add(s, w->fds[0], POLLOUT, w, EV_WARM_IN);
-		if (w->fds[1] >= 0)
+		if (w->fds[1] >= 0 && !full)
 			add(s, w->fds[1], POLLIN, w, EV_WARM_OUT);
-		if (w->fds[2] >= 0)
+		if (w->fds[2] >= 0 && !full)
 			add(s, w->fds[2], POLLIN, w, EV_WARM_ERR);
 	}
 	return busy | (queue_head != NULL);
@@ -212,6 +219,7 @@ void agent_loop(int sfd)
 			if (s.pf[i].revents)
 				dispatch(&s, i, sfd);
 		reap();
+		conn_resume();
 		if (mux.on && mux.hup && !mux.is_stdio)
 			mux_reconnect();
 		if (mux_stdio_done())

@@ -12,11 +12,110 @@
 
 struct agent_mux mux;
 
+/*
+ * Who the unsent bytes of mux.out belong to: a queue of segments, in
+ * mux.out's order, each naming a connection slot and its use (gen), so
+ * that bytes of a stream closed and reopened meanwhile are not charged
+ * to the new one.  slot -1: the mux's own records.
+ */
+static struct seg {
+	int slot;
+	unsigned gen;
+	size_t left;
+} *segs;
+static size_t seg_head, seg_n, seg_cap;
+
+void mux_emit(struct conn *c, uint32_t stream, enum mux_kind kind, const void *p, size_t n)
+{
+	size_t before = mux.out.len, add;
+	int slot = c ? (int)(c - conns) : -1;
+	struct seg *t = seg_n > seg_head ? &segs[seg_n - 1] : NULL;
+
+	mux_put(&mux.out, stream, kind, p, n);
+	if (mux.out.err || mux.out.len == before)
+		return;
+	add = mux.out.len - before;
+	if (c)
+		c->unsent += add;
+	if (t && t->slot == slot && (!c || t->gen == c->gen)) {
+		t->left += add;
+		return;
+	}
+	if (seg_n == seg_cap) {
+		size_t cap = seg_cap ? 2 * seg_cap : 64;
+		struct seg *q;
+
+		if (seg_head) {         /* reuse the written part first */
+			memmove(segs, segs + seg_head, (seg_n - seg_head) * sizeof *segs);
+			seg_n -= seg_head;
+			seg_head = 0;
+		}
+		if (seg_n == seg_cap) {
+			if (!(q = realloc(segs, cap * sizeof *q)))
+				die(4, "out of memory");
+			segs = q;
+			seg_cap = cap;
+		}
+	}
+	segs[seg_n++] = (struct seg){ slot, c ? c->gen : 0, add };
+}
+
+/* n more bytes of mux.out were written: uncharge their connections. */
+static void mux_sent(size_t n)
+{
+	while (n && seg_head < seg_n) {
+		struct seg *g = &segs[seg_head];
+		size_t k = n < g->left ? n : g->left;
+
+		if (g->slot >= 0) {
+			struct conn *c = &conns[g->slot];
+
+			if (c->used && c->gen == g->gen)
+				c->unsent -= k < c->unsent ? k : c->unsent;
+		}
+		g->left -= k;
+		n -= k;
+		if (!g->left)
+			seg_head++;
+	}
+	if (seg_head == seg_n)
+		seg_head = seg_n = 0;
+	/* the written part of mux.out is kept no longer than it needs */
+	if (mux.out_off >= OUT_COMPACT && mux.out_off < mux.out.len) {
+		memmove(mux.out.p, mux.out.p + mux.out_off, mux.out.len - mux.out_off);
+		mux.out.len -= mux.out_off;
+		mux.out_off = 0;
+	}
+}
+
+void mux_out_clear(void)
+{
+	mux.out.len = mux.out_off = 0;
+	seg_head = seg_n = 0;
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i].unsent = 0;
+}
+
+size_t mux_unsent(void)
+{
+	return mux.out.len - mux.out_off;
+}
+
+int mux_full(void)
+{
+	if (out_total_full())
+		return 1;
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i].used && conns[i].kind == CONN_STREAM && conns[i].unsent >= CONN_OUT_MAX)
+			return 1;
+	return 0;
+}
+
 void mux_hello(void)
 {
 	static const char h[] = "{\"agent\":\"mvm-agent\",\"version\":1}";
 
-	mux_put(&mux.out, 0, MUX_HELLO, h, sizeof h - 1);
+	mux_emit(NULL, 0, MUX_HELLO, h, sizeof h - 1);
 }
 
 static struct conn *stream_find(uint32_t id)
@@ -36,7 +135,7 @@ static void mux_reset(const char *why)
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i].used && conns[i].kind == CONN_STREAM) {
 			if (!conns[i].guest_closed)
-				mux_put(&mux.out, conns[i].stream, MUX_CLOSE, NULL, 0);
+				mux_emit(&conns[i], conns[i].stream, MUX_CLOSE, NULL, 0);
 			conn_release(&conns[i]);
 		}
 	mux.in.len = 0;
@@ -55,7 +154,7 @@ static void mux_record(const struct mux_rec *r)
 	case MUX_OPEN:
 		if (c) {
 			if (!c->guest_closed) {
-				mux_put(&mux.out, r->stream, MUX_CLOSE, NULL, 0);
+				mux_emit(c, r->stream, MUX_CLOSE, NULL, 0);
 				c->guest_closed = 1;
 				conn_orphan_call(c);
 			}
@@ -63,7 +162,7 @@ static void mux_record(const struct mux_rec *r)
 		}
 		c = conn_new(CONN_STREAM);
 		if (!c) {
-			mux_put(&mux.out, r->stream, MUX_CLOSE, NULL, 0);
+			mux_emit(NULL, r->stream, MUX_CLOSE, NULL, 0);
 			return;   /* the host's CLOSE will find no stream: ignored */
 		}
 		c->stream = r->stream;
@@ -76,8 +175,9 @@ static void mux_record(const struct mux_rec *r)
 			conn_release(c);
 			return;
 		}
-		/* a stream may hold one whole frame beyond the one being served */
-		if (c->call && c->in.len > FRAME_HDR + FRAME_MAX + FRAME_HDR + FRAME_MAX) {
+		/* a stream may hold one whole frame beyond the one being served
+		 * (or held) */
+		if ((c->call || c->held) && c->in.len > FRAME_HDR + FRAME_MAX + FRAME_HDR + FRAME_MAX) {
 			send_error(c, ERRK_PAYLOAD_CAP, "too much input buffered on the stream");
 			c->closing = 1;
 			conn_orphan_call(c);
@@ -128,13 +228,13 @@ void mux_read(void)
 					if (conns[i].used && conns[i].kind == CONN_STREAM)
 						conn_release(&conns[i]);
 				mux.in.len = 0;
-				mux.out.len = mux.out_off = 0;
+				mux_out_clear();
 			}
 			return;
 		}
 		if (mux.hup && !mux.is_stdio) {
 			mux.hup = 0;
-			mux.out.len = mux.out_off = 0;
+			mux_out_clear();
 			mux_hello();
 		}
 		mux.in.len += (size_t)n;
@@ -150,7 +250,7 @@ void mux_read(void)
 		}
 		memmove(mux.in.p, mux.in.p + off, mux.in.len - off);
 		mux.in.len -= off;
-		if ((size_t)n < RD_CHUNK)
+		if ((size_t)n < RD_CHUNK || mux_full())
 			return;
 	}
 }
@@ -167,15 +267,15 @@ void mux_write(void)
 		if (n < 0) {
 			if (mux.is_stdio)
 				die(4, "cannot write to the host: %s", strerror(errno));
-			mux.out.len = mux.out_off = 0;  /* host gone: drop */
+			mux_out_clear();  /* host gone: drop */
 			mux.hup = 1;
 			return;
 		}
 		mux.out_off += (size_t)n;
+		mux_sent((size_t)n);
 	}
 	mux.out.len = mux.out_off = 0;
 }
-
 
 void mux_reconnect(void)
 {
@@ -189,7 +289,7 @@ void mux_reconnect(void)
 				conn_release(&conns[i]);
 		mux.hup = 0;
 		mux.in.len = 0;
-		mux.out.len = mux.out_off = 0;
+		mux_out_clear();
 		mux_hello();
 		if (q.revents & POLLIN)
 			mux_read();

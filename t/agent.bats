@@ -627,3 +627,25 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	agent-exit 0
 	EOF
 }
+
+# A peer that writes and never reads: the agent stops reading it once its
+# unsent output passes CONN_OUT_MAX (1 MiB, mvm-agent-protocol(5)
+# "Back-pressure"), so its resident set stays small; it answers every ping
+# once the peer reads.  (Today's bound: VmHWM about 2.5 MiB; unbounded, a
+# million pongs are 51 MB.)
+@test "back-pressure: a million pings, nothing read: VmHWM under 16 MiB, then every ping is answered (stdio and mux)" {
+	[ -z "${MVM_SANITIZE:-}" ] || skip "SANITIZE=$MVM_SANITIZE: the sanitizer's own memory hides the agent's"
+	mkroot "$T/r" python oneshot json app greet
+	run -0 "$MVM_ROOT/t/data/agent_flood.py" 1000000 -- "$AGENT" --stdio --root "$T/r"
+	assert_line 'stalled yes'
+	assert_line 'pongs 1000000'
+	assert_line 'agent-exit 0'
+	hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
+	[ "$hwm" -lt 16384 ] || fail "VmHWM $hwm kB"
+	run -0 "$MVM_ROOT/t/data/agent_flood.py" --mux 1000000 -- "$AGENT" --serial-stdio --root "$T/r"
+	assert_line 'stalled yes'
+	assert_line 'pongs 1000000'
+	assert_line 'agent-exit 0'
+	hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
+	[ "$hwm" -lt 16384 ] || fail "VmHWM $hwm kB"
+}
