@@ -52,12 +52,21 @@ struct spawn {
 
 /* Build the seccomp program once (0, or -1 with msg). */
 int seccomp_prepare(const char *tier, char *msg, size_t msglen);
+/* RLIMIT_NPROC of a runner that changes uid: the processes and threads
+ * of the runner uid together, every call and worker included (a warm
+ * pool of 64 Node workers is about 700 threads). */
+#define RUN_NPROC 1024
 /* Fork and exec the runner with pipes on 0, 1, 2 (returned non-blocking,
  * close-on-exec, in fds[0] = its stdin's write end, fds[1] = stdout read
  * end, fds[2] = stderr read end), in its own process group.  Returns the
  * pid or -1 with errno. */
 pid_t spawn_runner(const struct spawn *s, int fds[3]);
-/* Remove a directory tree without following symlinks: 0 or -1. */
+/* Remove the directory tree path (its parent trusted, the tree not: a
+ * process may still be changing it) without following a symlink or
+ * crossing a mount: each step is an openat(O_NOFOLLOW) or unlinkat
+ * relative to a directory already open, never a path walked again.
+ * Depth is limited to RMTREE_DEPTH.  0, or -1 (something is left). */
+#define RMTREE_DEPTH 256
 int rmtree(const char *path);
 
 /* ==================================================================
@@ -336,6 +345,16 @@ void worker_reaped(struct worker *w, int status);
 void pool_init(void);
 void pool_start(void);
 void pool_stop(void);
+
+/* ---- containment (contain.c) ----
+ * SIGKILL every process descending from the agent that is neither a live
+ * runner (a cold call in `running` not yet exited, a worker not W_EMPTY)
+ * nor a descendant of one, and also the descendants of the worker strip
+ * (0: none), whose call just ended.  Found in /proc (no cgroups in the
+ * guest kernel); repeated until a scan finds none, as the killed hand
+ * their children to the agent (a subreaper).  Called when a call ends,
+ * before its directory is removed. */
+void contain_sweep(pid_t strip);
 
 /* ---- setup (setup.c) and the loop (loop.c) ---- */
 

@@ -170,6 +170,8 @@ void cold_finish(struct call *k)
 	close_fd(&k->fds[1]);
 	close_fd(&k->fds[2]);
 	cold_unlink(k);
+	/* what it started outside its group too, before its directory goes */
+	contain_sweep(0);
 	if (k->tmpdir[0] && rmtree(k->tmpdir) != 0 && opt.verbose)
 		logmsg("cannot remove %s: %s", k->tmpdir, strerror(errno));
 	if (k->capped) {

@@ -164,6 +164,7 @@ static void worker_frame(struct worker *w, const unsigned char *p, size_t n)
 	}
 	w->call = NULL;
 	w->calls++;
+	contain_sweep(w->pid);  /* the worker stays, what the call started goes */
 	if (w->calls >= rt.max_calls_per_worker || rss_mb(w->pid) > rt.max_rss_mb) {
 		/* recycle: EOF on its stdin ends it; it is respawned when reaped */
 		w->recycle = 1;
@@ -307,6 +308,7 @@ void worker_reaped(struct worker *w, int status)
 		stats.crashed++;
 	w->pid = 0;
 	w->state = W_EMPTY;
+	contain_sweep(0);
 	w->respawn_at = was_starting ? now_ms() + RESPAWN_BACKOFF_MS : 0;
 	if (!quitting && !warm_failed && !w->respawn_at)
 		worker_spawn(w);

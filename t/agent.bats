@@ -649,3 +649,80 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
 	[ "$hwm" -lt 16384 ] || fail "VmHWM $hwm kB"
 }
+
+# gone PID: the process has ended (or is a zombie the agent has not reaped yet)
+gone() {
+	local st
+	for _ in $(seq 50); do
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || true
+		[ -z "$st" ] || [ "$st" = Z ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "contained calls: a setsid() child, a double-forked daemon and a detached Node child are gone after the call" {
+	mkroot "$T/p" python oneshot json ops f
+	mkroot "$T/n" node oneshot json ops f
+	script 'run json [["setsid"],{}]' 'run json [["daemon"],{}]' 'ping'
+	run -0 agent "$T/p" "$T/script"
+	assert_line 'pong'
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${#pids[@]}" -eq 2 ]
+	for pid in "${pids[@]}"; do
+		gone "$pid" || { kill -9 "$pid"; fail "process $pid outlived its call"; }
+	done
+	script 'run json [["detached"],{}]' 'ping'
+	run -0 agent "$T/n" "$T/script"
+	assert_line 'pong'
+	pid=$(sed -n 's/^stdout //p' <<<"$output")
+	[ -n "$pid" ]
+	gone "$pid" || { kill -9 "$pid"; fail "process $pid outlived its call"; }
+}
+
+@test "contained calls: a warm call's setsid() child is gone after the call; the worker stays" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	script 'run json [["setsid"],{}]' 'run json [["pid"],{}]' 'run json [["pid"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${#pids[@]}" -eq 3 ]
+	[ "${pids[1]}" = "${pids[2]}" ]
+	gone "${pids[0]}" || { kill -9 "${pids[0]}"; fail "process ${pids[0]} outlived its call"; }
+}
+
+@test "contained calls: the runner's RLIMIT_NPROC is 1024 (the runner's uid, mvm-agent(8))" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid (the limit is set with the uid)"
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["nproc"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout [1024,1024]'
+}
+
+@test "contained calls: the call's directory goes, a symlink in it is removed, not followed" {
+	mkroot "$T/r" python oneshot json ops f
+	mkdir -p "$T/outside/d"
+	echo keep >"$T/outside/d/file"
+	chmod -R a+rwX "$T/outside"
+	cat >"$T/r/app/mk.py" <<-EOF
+	import glob, os
+	def f():
+	    # the call's directory (the wrapper has moved to working_dir)
+	    os.chdir(glob.glob("$T/calls/mvm-call-*")[0])
+	    os.makedirs("a/b/c")
+	    os.symlink("$T/outside/d", "a/b/link")
+	    os.symlink("$T/outside", "top")
+	    open("a/b/c/x", "w").write("x")
+	    return "made"
+	EOF
+	chmod a+r "$T/r/app/mk.py"
+	chmod 0755 "$T/calls"    # (for the glob above)
+	printf '{"module":"mk","function":"f","format":"json","working_dir":"%s/app","mode":"prod"}' "$T/r" \
+		>"$T/r/etc/mvm/wrapper.json"
+	script 'run json [[],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout "made"'
+	run -0 find "$T/calls" -mindepth 1
+	assert_output ""
+	run -0 cat "$T/outside/d/file"
+	assert_output keep
+}
