@@ -150,13 +150,65 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	done
 }
 
-@test "the runner gets an empty environment plus the request's env, without MVM_* names" {
+@test "the runner gets an empty environment plus the request's env; MVM_* names are refused" {
 	mkroot "$T/r" python oneshot json ops f
-	script 'run json [["env"],{}] env:A=1 env:MVM_WRAPPER_CONFIG=/x env:MVM_OTHER=2'
+	script 'run json [["env"],{}] env:A=1' 'run json [["env"],{}] env:A=1 env:MVM_WRAPPER_CONFIG=/x' \
+		'run json [["env"],{}] env:MVM_OTHER=2'
 	run -0 agent "$T/r" "$T/script"
 	# (Python itself adds LC_CTYPE when it coerces the C locale)
 	assert_line --regexp '^stdout \{"A":"1","PATH":"/usr/local/bin:/usr/bin:/bin","MVM_WRAPPER_CONFIG":"'"$T"'/r/etc/mvm/wrapper.json"(,"LC_CTYPE":"C.UTF-8")?\}$'
+	assert_line --index 2 'error bad_request'
+	assert_line --index 3 'error bad_request'
 	refute_output --partial MVM_OTHER
+}
+
+# A hook for each way a caller's env could run code before the wrapper's
+# checks; each one, if it ran, would create a marker file.
+hooks() {
+	mkdir -p "$T/hook" "$T/mark"
+	chmod 0777 "$T/mark"
+	printf 'open("%s/mark/python", "w").close()\n' "$T" >"$T/hook/inspect.py"
+	printf 'require("fs").writeFileSync("%s/mark/node", "")\n' "$T" >"$T/hook/r.js"
+	printf '#include <stdio.h>\n__attribute__((constructor)) static void m(void) { fclose(fopen("%s/mark/ld", "w")); }\n' \
+		"$T" >"$T/hook/p.c"
+	cc -shared -fPIC -o "$T/hook/p.so" "$T/hook/p.c"
+	mkdir -p "$T/hook/bin"
+	printf '#!/bin/sh\n: >"%s/mark/path"\nexec /usr/bin/python3 "$@"\n' "$T" >"$T/hook/bin/python3"
+	chmod -R a+rX "$T/hook"
+	chmod a+x "$T/hook/bin/python3"
+}
+
+@test "a request's env naming the loader or an interpreter's start-up hooks is refused: nothing runs" {
+	mkroot "$T/p" python oneshot json ops f
+	mkroot "$T/n" node oneshot json ops f
+	hooks
+	script "run json [[\"greet\",\"x\"],{}] env:PYTHONPATH=$T/hook" \
+		"run json [[\"greet\",\"x\"],{}] env:LD_PRELOAD=$T/hook/p.so" \
+		"run json [[\"greet\",\"x\"],{}] env:PATH=$T/hook/bin" 'ping'
+	run -0 agent "$T/p" "$T/script"
+	[ -z "$(ls -A "$T/mark")" ] || fail "a hook ran: $(ls "$T/mark")"
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	pong
+	closed
+	agent-exit 0
+	EOF
+	script "run json [[\"greet\",\"x\"],{}] env:NODE_OPTIONS=--require=$T/hook/r.js" 'ping'
+	run -0 agent "$T/n" "$T/script"
+	[ -z "$(ls -A "$T/mark")" ] || fail "a hook ran: $(ls "$T/mark")"
+	assert_line --index 0 'error bad_request'
+	# the hooks themselves work: run directly, each leaves its marker
+	PYTHONPATH=$T/hook /usr/bin/python3 -c 'import inspect'
+	NODE_OPTIONS=--require=$T/hook/r.js node -e 0
+	LD_PRELOAD=$T/hook/p.so /bin/true
+	run -0 ls "$T/mark"
+	assert_output - <<-'EOF'
+	ld
+	node
+	python
+	EOF
 }
 
 @test "cold runner: uid/gid 1000, only fds 0-3 from the agent, ptrace denied by seccomp" {
