@@ -52,9 +52,10 @@ struct spawn {
 
 /* Build the seccomp program once (0, or -1 with msg). */
 int seccomp_prepare(const char *tier, char *msg, size_t msglen);
-/* RLIMIT_NPROC of a runner that changes uid: the processes and threads
- * of the runner uid together, every call and worker included (a warm
- * pool of 64 Node workers is about 700 threads). */
+/* RLIMIT_NPROC of a runner that changes uid (or the agent's own hard
+ * limit, when lower): the processes and threads of the runner uid
+ * together, every call and worker included (a warm pool of 64 Node
+ * workers is about 700 threads). */
 #define RUN_NPROC 1024
 /* Fork and exec the runner with pipes on 0, 1, 2 (returned non-blocking,
  * close-on-exec, in fds[0] = its stdin's write end, fds[1] = stdout read

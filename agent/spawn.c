@@ -168,9 +168,15 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 		if (setrlimit(RLIMIT_CORE, &rl) != 0)
 			child_fail(sfd, 4);
 		if (s->set_ids) {
-			/* (counted per uid: every runner together) */
-			struct rlimit np = { RUN_NPROC, RUN_NPROC };
+			/* (counted per uid: every runner together); never above
+			 * the hard limit the agent has, which it may not raise */
+			struct rlimit np;
 
+			if (getrlimit(RLIMIT_NPROC, &np) != 0)
+				child_fail(sfd, 4);
+			if (np.rlim_max == RLIM_INFINITY || np.rlim_max > RUN_NPROC)
+				np.rlim_max = RUN_NPROC;
+			np.rlim_cur = np.rlim_max;
 			if (setrlimit(RLIMIT_NPROC, &np) != 0)
 				child_fail(sfd, 4);
 			if (setgroups(0, NULL) != 0 || setresgid(s->gid, s->gid, s->gid) != 0 ||

@@ -742,12 +742,18 @@ gone() {
 	gone "${pids[0]}" || { kill -9 "${pids[0]}"; fail "process ${pids[0]} outlived its call"; }
 }
 
-@test "contained calls: the runner's RLIMIT_NPROC is 1024 (the runner's uid, mvm-agent(8))" {
+@test "contained calls: the runner's RLIMIT_NPROC is 1024, or the agent's lower hard limit (mvm-agent(8))" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change uid (the limit is set with the uid)"
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["nproc"],{}]'
 	run -0 agent "$T/r" "$T/script"
 	assert_line 'stdout [1024,1024]'
+	# a guest with little memory has a lower hard limit, which the agent
+	# (uid 990 without CAP_SYS_RESOURCE) cannot raise: the runner gets it
+	run -0 bash -c 'ulimit -u 300 && "$@"' - "$CLIENT" --log "$T/agent.log" "$T/script" -- \
+		"$AGENT" --stdio --root "$T/r" --wrapper-config "$T/r/etc/mvm/wrapper.json" --tmp "$T/calls" \
+		--user 990:990 --run-uid 1000:1000
+	assert_line 'stdout [300,300]'
 }
 
 @test "contained calls: the call's directory goes, a symlink in it is removed, not followed" {
