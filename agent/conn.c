@@ -332,7 +332,7 @@ void conn_read(struct conn *c)
 		conn_pump(c);
 		if (!c->used)
 			return;
-		if (c->call || c->held)
+		if (c->call || c->held || c->closing)
 			break;
 	}
 	conn_pump(c);
