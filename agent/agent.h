@@ -1,10 +1,15 @@
-/* agent.h — what the parts of mvm-agent share (not a library interface). */
+/* agent.h — what the parts of mvm-agent share (not a library interface).
+ * First the pieces config.c and spawn.c provide, then the agent process's
+ * units, each section a contract: who owns the state, what each call does. */
 #ifndef MVM_AGENT_H
 #define MVM_AGENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "buf.h"
+#include "frame.h"
 
 #define WRAPPERS_DIR "/usr/lib/mvm/wrappers/"
 #define POOL_MAX 64
@@ -47,12 +52,334 @@ struct spawn {
 
 /* Build the seccomp program once (0, or -1 with msg). */
 int seccomp_prepare(const char *tier, char *msg, size_t msglen);
+/* RLIMIT_NPROC of a runner that changes uid (or the agent's own hard
+ * limit, when lower): the processes and threads of the runner uid
+ * together, every call and worker included (a warm pool of 64 Node
+ * workers is about 700 threads). */
+#define RUN_NPROC 1024
 /* Fork and exec the runner with pipes on 0, 1, 2 (returned non-blocking,
  * close-on-exec, in fds[0] = its stdin's write end, fds[1] = stdout read
  * end, fds[2] = stderr read end), in its own process group.  Returns the
  * pid or -1 with errno. */
 pid_t spawn_runner(const struct spawn *s, int fds[3]);
-/* Remove a directory tree without following symlinks: 0 or -1. */
+/* Remove the directory tree path (its parent trusted, the tree not: a
+ * process may still be changing it) without following a symlink or
+ * crossing a mount: each step is an openat(O_NOFOLLOW) or unlinkat
+ * relative to a directory already open, never a path walked again.
+ * Depth is limited to RMTREE_DEPTH.  0, or -1 (something is left). */
+#define RMTREE_DEPTH 256
 int rmtree(const char *path);
+
+/* ==================================================================
+ * The agent process (mvm-agent(8)).  Everything below is shared by the
+ * units of one single-threaded process: one poll() loop (loop.c) calls
+ * into connections (conn.c), the mux (mux.c), scheduling (sched.c) and
+ * the two tiers (cold.c, warm.c).  No function here blocks, none is
+ * re-entered from a signal handler (signals arrive on a signalfd), and
+ * every byte read from a connection, the mux or a runner is hostile.
+ * ================================================================== */
+
+#define AGENT_PORT 5252
+#define MAX_CONNS 64
+/* What one call may produce: a result of FRAME_PAYLOAD_MAX on stdout,
+ * 1 MiB on stderr (mvm-agent-protocol(5) "Limits"). */
+#define STDOUT_CAP FRAME_PAYLOAD_MAX
+#define STDERR_CAP (1u << 20)
+#define KILL_GRACE_MS 1000
+#define READY_TIMEOUT_MS 60000
+#define RESPAWN_BACKOFF_MS 1000
+/* One read() from a connection, the mux or a runner. */
+#define RD_CHUNK 65536
+/*
+ * Back-pressure (mvm-agent-protocol(5) "Back-pressure").  Output the
+ * peer has not read yet: CONN_OUT_MAX per connection (a mux stream's
+ * share of the mux's unsent bytes counts as its own), OUT_TOTAL_MAX over
+ * every connection and the mux together.  While a connection is over
+ * either bound (conn_full) the agent serves no further request of it,
+ * does not read it (a mux stream: the mux as a whole, which carries no
+ * per-stream credit), and reads no output of its call's runner, which
+ * then blocks on its pipe.  A reply already decided is still queued
+ * whole, so a connection's unsent output stays below CONN_OUT_MAX plus
+ * one reply: at most RD_CHUNK of chunks (a cold runner) or one warm
+ * result (FRAME_PAYLOAD_MAX + FRAME_HDR + envelope).
+ */
+#define CONN_OUT_MAX (1u << 20)
+#define OUT_TOTAL_MAX (4u << 20)
+/* The mux's output is compacted once this much of it has been written. */
+#define OUT_COMPACT 65536u
+
+/* ---- options and global state (setup.c sets them before the loop) ---- */
+
+struct agent_opt {
+	const char *root;               /* "" = / */
+	char etc[PATH_MAX];
+	const char *tmp;
+	const char *wrapper_config;
+	const char *seccomp;
+	int insecure_owner;
+	int run_uid, run_gid;           /* -1: unchanged */
+	unsigned max_calls;             /* cold slots */
+	int verbose;
+};
+
+extern const char *progname;
+extern struct agent_opt opt;
+extern struct entry entry;
+extern struct runtime rt;
+extern char **base_env;                 /* PATH and MVM_WRAPPER_CONFIG */
+extern size_t nbase_env;
+extern volatile int quitting;           /* SIGTERM or shutdown: wind down */
+extern int shutdown_asked;              /* the host asked: exit AGENT_EXIT_SHUTDOWN */
+extern int exit_when_idle;              /* stdio transports: exit when done */
+extern struct agent_stats {
+	unsigned long calls, recycled, respawned, crashed;
+} stats;
+
+/* Small helpers (setup.c).  logmsg and die write "mvm-agent: ..." to
+ * stderr; die exits with code (2 usage, 4 system, 1 refused). */
+uint64_t now_ms(void);                  /* CLOCK_MONOTONIC, ms */
+void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+void close_fd(int *fd);                 /* close if >= 0, set -1 */
+void kill_group(pid_t pid, int sig);    /* kill(-pid) when pid > 0 */
+
+/* ---- connections (conn.c) ----
+ * A connection carries requests in order: at most one call is in flight
+ * on it (c->call), later frames wait buffered in c->in.  CONN_FD is a
+ * descriptor pair (stdio, a vsock socket); CONN_STREAM is a mux stream,
+ * whose output goes into mux.out as DATA records. */
+
+enum conn_kind { CONN_FD, CONN_STREAM };
+
+struct call;
+
+struct conn {
+	int used;
+	enum conn_kind kind;
+	int rfd, wfd;                   /* CONN_FD */
+	uint32_t stream;                /* CONN_STREAM */
+	struct buf in;
+	size_t in_off;                  /* consumed bytes of in */
+	struct buf out;                 /* CONN_FD: pending output */
+	size_t out_off;
+	int rd_eof;                     /* peer sends no more */
+	int closing;                    /* fatal: close after flushing */
+	int guest_closed;               /* CONN_STREAM: our CLOSE sent */
+	int held;                       /* requests wait: conn_full() stopped the pump */
+	size_t unsent;                  /* CONN_STREAM: its bytes in mux.out not yet written */
+	unsigned gen;                   /* which use of the slot (mux accounting) */
+	struct call *call;              /* the run in flight (requests are in order) */
+};
+
+extern struct conn conns[MAX_CONNS];
+extern int listen_fd;                   /* vsock listener, or -1 */
+
+/* A free slot set up as kind, or NULL when all MAX_CONNS are in use. */
+struct conn *conn_new(enum conn_kind kind);
+/* Close c now: its call is orphaned (conn_orphan_call), fds closed,
+ * buffers freed, the slot free again. */
+void conn_release(struct conn *c);
+/* Detach c's call: a queued one is freed, a cold one killed (reaping
+ * frees it), a warm one finishes with its output discarded. */
+void conn_orphan_call(struct conn *c);
+/* Serve the whole requests buffered on c while no call is in flight;
+ * close c when it is done.  c may be released on return (c->used 0). */
+void conn_pump(struct conn *c);
+/* Poll said readable / writable (CONN_FD only).  May release c. */
+void conn_read(struct conn *c);
+void conn_write(struct conn *c);
+/* Output of c not written yet (c NULL: 0). */
+size_t conn_unsent(const struct conn *c);
+/* Over CONN_OUT_MAX, or every connection together over OUT_TOTAL_MAX
+ * (c NULL, an orphaned call: never). */
+int conn_full(const struct conn *c);
+/* Every connection and the mux together over OUT_TOTAL_MAX. */
+int out_total_full(void);
+/* Serve again the connections whose requests conn_full() held, now
+ * that output has drained (called once per loop turn). */
+void conn_resume(void);
+/* SIGTERM or a shutdown request: drop every connection (their calls are
+ * killed) and kill the workers; the loop then ends. */
+void begin_quit(void);
+
+/* Replies.  c NULL (an orphaned call) discards.  Never fail: out of
+ * memory drops the reply (the buffer's err flag). */
+void conn_send(struct conn *c, const void *p, size_t n);
+void send_buf(struct conn *c, struct buf *b);   /* sends b, empties it */
+void send_error(struct conn *c, const char *kind, const char *msg);
+/* p[0..n) as stdout (is_stderr 0) or stderr chunks of <= FRAME_CHUNK. */
+void send_chunks(struct conn *c, int is_stderr, const unsigned char *p, size_t n);
+void send_exit(struct conn *c, int code);
+void send_status(struct conn *c);
+
+/* ---- the mux (mux.c): mvm-agent-protocol(5) over one serial stream ---- */
+
+extern struct agent_mux {
+	int on;
+	int rfd, wfd;
+	struct buf in;
+	struct buf out;
+	size_t out_off;
+	int hup;                        /* host gone (or EOF on stdio) */
+	int is_stdio;
+} mux;
+
+void mux_hello(void);                   /* queue a HELLO record */
+/* Queue one record on the mux for c (NULL: the mux's own, stream 0 or a
+ * stream that is gone), counted in c->unsent until written. */
+void mux_emit(struct conn *c, uint32_t stream, enum mux_kind kind, const void *p, size_t n);
+/* Drop every unsent byte (the host is gone, or a reset). */
+void mux_out_clear(void);
+/* Unsent bytes of the mux. */
+size_t mux_unsent(void);
+/* Is any stream conn_full()?  Then the mux is not read. */
+int mux_full(void);
+/* Poll said readable / writable.  mux_read parses every whole record;
+ * a malformed one resets the mux (every stream closed, HELLO again). */
+void mux_read(void);
+void mux_write(void);
+/* A serial port whose host went away: if it is back, drop the old
+ * streams, say HELLO and read. */
+void mux_reconnect(void);
+
+/* ---- calls and scheduling (sched.c) ---- */
+
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+
+struct worker;
+
+struct call {
+	struct call *next;              /* queue / list */
+	struct conn *conn;              /* NULL: orphaned, output discarded */
+	struct req req;
+	enum call_state state;
+	uint64_t deadline;
+	int timed_out, capped;
+	const char *cap_what;
+	uint64_t kill_at;               /* SIGKILL time after SIGTERM */
+	/* cold */
+	pid_t pid;
+	int fds[3];
+	size_t in_off, out_n, err_n;
+	int exited, status;
+	char tmpdir[PATH_MAX];
+	/* warm */
+	struct worker *w;
+};
+
+extern struct call *queue_head, *queue_tail;
+extern unsigned nqueued;
+extern struct call *running;            /* cold calls in flight (list) */
+extern unsigned nrunning;
+
+/* A run request from c (r is taken over): refused (entrypoint_invalid,
+ * busy, internal) or queued and started when a slot is free. */
+void submit(struct conn *c, struct req *r);
+/* Start queued calls while slots (cold) or idle workers (warm) allow. */
+void start_calls(void);
+/* A call has sent its terminal frame (or was orphaned): free it and let
+ * its connection go on with the next request. */
+void call_free(struct call *k);
+/* Remove k from the queue (no-op when it is not queued). */
+void dequeue(struct call *k);
+/* Reap every exited child and finish what it ran. */
+void reap(void);
+/* Deadlines: timeouts, kill escalation, worker readiness and respawn.
+ * Returns the next deadline (now_ms() clock) or UINT64_MAX. */
+uint64_t timers(void);
+
+/* ---- cold tier (cold.c): one runner process per call ---- */
+
+/* The runner's environment: the request's pairs, then base_env's names
+ * the request did not set.  malloc'd array of borrowed strings, or NULL. */
+char **call_env(const struct req *r);
+/* The spawn settings every runner shares (env and cwd left to fill). */
+struct spawn base_spawn(void);
+/* Make the call's directory and start its runner; on failure the call
+ * is answered (internal) and freed. */
+void cold_start(struct call *k);
+/* A cap was breached (or the call orphaned): kill it, answer at reaping. */
+void cold_breach(struct call *k, const char *what);
+/* Poll events on the runner's stdin (cold_write) or stdout/stderr. */
+void cold_write(struct call *k);
+void cold_read(struct call *k, int i);
+/* The runner was reaped: drain, answer, clean up, free k. */
+void cold_finish(struct call *k);
+
+/* ---- warm tier (warm.c): a pool of long-running workers ---- */
+
+enum wstate { W_EMPTY, W_STARTING, W_IDLE, W_BUSY, W_STOPPING };
+
+struct worker {
+	enum wstate state;
+	pid_t pid;
+	int fds[3];
+	struct buf rx;                  /* frames from its stdout */
+	struct buf tx;                  /* request frame being written */
+	size_t tx_off;
+	unsigned long calls;
+	struct call *call;
+	uint64_t ready_by, respawn_at, kill_at;
+	int recycle;
+	size_t err_n;
+};
+
+extern struct worker workers[POOL_MAX];
+extern int warm_failed;                 /* a worker failed to start at boot */
+
+/* Start w's process (state W_STARTING), or -1 with a respawn time set. */
+int worker_spawn(struct worker *w);
+/* Kill w; reaping respawns it. */
+void worker_kill(struct worker *w);
+/* Hand k to the idle w. */
+void warm_start(struct worker *w, struct call *k);
+/* End w's call (if any) with an error reply. */
+void warm_call_error(struct worker *w, const char *kind, const char *msg);
+/* Poll events on the worker's stdin, stdout, stderr. */
+void worker_write(struct worker *w);
+void worker_read(struct worker *w);
+void worker_drain_err(struct worker *w);
+/* w's process was reaped with status. */
+void worker_reaped(struct worker *w, int status);
+/* Set the slots up empty; start rt.pool_size workers (warm_failed set
+ * when one cannot start); at exit, close and kill every worker and wait. */
+void pool_init(void);
+void pool_start(void);
+void pool_stop(void);
+
+/* ---- containment (contain.c) ----
+ * SIGKILL every process descending from the agent that is neither a live
+ * runner (a cold call in `running` not yet exited, a worker not W_EMPTY)
+ * nor a descendant of one, and also the descendants of the worker strip
+ * (0: none), whose call just ended.  Found in /proc (no cgroups in the
+ * guest kernel); repeated until a scan finds none, as the killed hand
+ * their children to the agent (a subreaper).  Called when a call ends,
+ * before its directory is removed. */
+void contain_sweep(pid_t strip);
+
+/* ---- setup (setup.c) and the loop (loop.c) ---- */
+
+enum transport { T_NONE, T_STDIO, T_SERIAL_STDIO, T_VSOCK, T_SERIAL };
+
+struct args {
+	enum transport transport;
+	const char *serial;             /* T_SERIAL: a path or "auto" */
+	unsigned long port;             /* T_VSOCK */
+	int check;                      /* --check: report and exit */
+	int user_uid, user_gid;         /* --user, -1: stay */
+};
+
+/* Block the signals the loop reads; returns the signalfd (dies on error). */
+int signals_init(void);
+/* Parse argv into opt and a; usage errors exit 2. */
+void args_parse(int argc, char **argv, struct args *a);
+/* Fill base_env from opt. */
+void base_env_init(void);
+/* Open the transport a names (dies on error). */
+void transport_open(const struct args *a);
+/* Become uid:gid keeping only the capabilities the agent still needs. */
+void drop_to(int uid, int gid);
+/* Serve until idle (stdio transports) or quitting; sfd: the signalfd. */
+void agent_loop(int sfd);
 
 #endif

@@ -189,7 +189,7 @@ static int get_uint(const struct jdoc *d, jref v, unsigned long lo, unsigned lon
 
 #define BAD(...) do { snprintf(msg, msglen, __VA_ARGS__); goto out; } while (0)
 
-static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, char *msg,
+static int load_concurrency(const struct jdoc *d, jref c, struct runtime *cfg, char *msg,
 	size_t msglen)
 {
 	int have_calls = 0, have_rss = 0, have_pool = 0, have_inp = 0, kind = 0;
@@ -208,13 +208,13 @@ static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, ch
 			}
 			kind = 1;
 		} else if (json_str_eq(d, k, "max_calls_per_worker")) {
-			if (get_uint(d, v, 1, 1000000000, &rt->max_calls_per_worker) != 0) {
+			if (get_uint(d, v, 1, 1000000000, &cfg->max_calls_per_worker) != 0) {
 				snprintf(msg, msglen, "/concurrency/max_calls_per_worker: not an integer from 1");
 				return -1;
 			}
 			have_calls = 1;
 		} else if (json_str_eq(d, k, "max_rss_mb")) {
-			if (get_uint(d, v, 1, 1048576, &rt->max_rss_mb) != 0) {
+			if (get_uint(d, v, 1, 1048576, &cfg->max_rss_mb) != 0) {
 				snprintf(msg, msglen, "/concurrency/max_rss_mb: not an integer from 1 to 1048576");
 				return -1;
 			}
@@ -222,7 +222,7 @@ static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, ch
 		} else if (json_str_eq(d, k, "pool_size")) {
 			double x = json_type(d, v) == J_NUM ? json_num(d, v) : -1;
 
-			if (get_uint(d, v, 1, POOL_MAX, &rt->pool_size) != 0) {
+			if (get_uint(d, v, 1, POOL_MAX, &cfg->pool_size) != 0) {
 				snprintf(msg, msglen, "/concurrency/pool_size: %s%g out of range; must be in [1, 64]",
 					json_type(d, v) == J_NUM ? "" : "not a number ", x);
 				return -1;
@@ -239,11 +239,11 @@ static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, ch
 			}
 			have_inp = 1;
 		} else if (json_str_eq(d, k, "max_queue_depth")) {
-			if (get_uint(d, v, 0, 4096, &rt->max_queue_depth) != 0) {
+			if (get_uint(d, v, 0, 4096, &cfg->max_queue_depth) != 0) {
 				snprintf(msg, msglen, "/concurrency/max_queue_depth: not an integer from 0 to 4096");
 				return -1;
 			}
-			rt->has_queue_depth = 1;
+			cfg->has_queue_depth = 1;
 		} else {
 			snprintf(msg, msglen, "/concurrency: unknown member");
 			return -1;
@@ -253,13 +253,13 @@ static int load_concurrency(const struct jdoc *d, jref c, struct runtime *rt, ch
 		snprintf(msg, msglen, "/concurrency: kind, max_calls_per_worker, max_rss_mb, pool_size and in_process are required");
 		return -1;
 	}
-	rt->warm = 1;
-	if (!rt->has_queue_depth)
-		rt->max_queue_depth = 2 * rt->pool_size;
+	cfg->warm = 1;
+	if (!cfg->has_queue_depth)
+		cfg->max_queue_depth = 2 * cfg->pool_size;
 	return 0;
 }
 
-int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen)
+int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen)
 {
 	struct jopts o = { .max_depth = 64 };
 	struct buf b = BUF_INIT;
@@ -268,7 +268,7 @@ int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen)
 	int rc = -1, have = 0;
 	jref root;
 
-	memset(rt, 0, sizeof *rt);
+	memset(cfg, 0, sizeof *cfg);
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;               /* no runtime.json: cold tier */
 	if (read_file(path, &b, &e) != 0)
@@ -284,29 +284,29 @@ int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen)
 		jref v = json_value(k);
 
 		if (json_str_eq(d, k, "language")) {
-			if (copy_str(d, v, rt->language, sizeof rt->language))
+			if (copy_str(d, v, cfg->language, sizeof cfg->language))
 				BAD("/language: not a non-empty string");
 			have |= 1;
 		} else if (json_str_eq(d, k, "module")) {
-			if (copy_str(d, v, rt->module, sizeof rt->module))
+			if (copy_str(d, v, cfg->module, sizeof cfg->module))
 				BAD("/module: not a non-empty string");
 			have |= 2;
 		} else if (json_str_eq(d, k, "function")) {
-			if (copy_str(d, v, rt->function, sizeof rt->function))
+			if (copy_str(d, v, cfg->function, sizeof cfg->function))
 				BAD("/function: not a non-empty string");
 			have |= 4;
 		} else if (json_str_eq(d, k, "format")) {
 			if (!json_str_eq(d, v, "json") && !json_str_eq(d, v, "msgpack"))
 				BAD("/format: must be \"json\" or \"msgpack\"");
-			copy_str(d, v, rt->format, sizeof rt->format);
+			copy_str(d, v, cfg->format, sizeof cfg->format);
 			have |= 8;
 		} else if (json_str_eq(d, k, "source_path")) {
-			if (copy_str(d, v, rt->source_path, sizeof rt->source_path) ||
-			    rt->source_path[0] != '/')
+			if (copy_str(d, v, cfg->source_path, sizeof cfg->source_path) ||
+			    cfg->source_path[0] != '/')
 				BAD("/source_path: not an absolute path");
 			have |= 16;
 		} else if (json_str_eq(d, k, "concurrency")) {
-			if (load_concurrency(d, v, rt, msg, msglen) != 0)
+			if (load_concurrency(d, v, cfg, msg, msglen) != 0)
 				goto out;
 		} else {
 			size_t kn;
@@ -317,7 +317,7 @@ int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen)
 	}
 	if (have != 31)
 		BAD("language, module, function, format and source_path are required");
-	rt->present = 1;
+	cfg->present = 1;
 	rc = 0;
 out:
 	json_free(d);

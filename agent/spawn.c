@@ -1,7 +1,7 @@
 /* spawn.c — starting a runner: fork, harden, exec the held file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -168,6 +168,17 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 		if (setrlimit(RLIMIT_CORE, &rl) != 0)
 			child_fail(sfd, 4);
 		if (s->set_ids) {
+			/* (counted per uid: every runner together); never above
+			 * the hard limit the agent has, which it may not raise */
+			struct rlimit np;
+
+			if (getrlimit(RLIMIT_NPROC, &np) != 0)
+				child_fail(sfd, 4);
+			if (np.rlim_max == RLIM_INFINITY || np.rlim_max > RUN_NPROC)
+				np.rlim_max = RUN_NPROC;
+			np.rlim_cur = np.rlim_max;
+			if (setrlimit(RLIMIT_NPROC, &np) != 0)
+				child_fail(sfd, 4);
 			if (setgroups(0, NULL) != 0 || setresgid(s->gid, s->gid, s->gid) != 0 ||
 			    setresuid(s->uid, s->uid, s->uid) != 0)
 				child_fail(sfd, 5);
@@ -230,14 +241,52 @@ fail:
 	return -1;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+/* Remove the entry name of the directory dfd (on device dev). */
+static int rm_at(int dfd, const char *name, dev_t dev, int depth)
 {
-	(void)sb;
-	(void)f;
-	return (flag == FTW_DP ? rmdir(p) : unlink(p)) != 0 && errno != ENOENT ? -1 : 0;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -1;
+		/* not a directory (a symlink included): the entry itself */
+		return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	}
+	if (fstat(fd, &st) != 0 || st.st_dev != dev || depth >= RMTREE_DEPTH ||
+	    !(d = fdopendir(fd))) {
+		close(fd);
+		return -1;      /* a mount point, or too deep: left alone */
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    rm_at(dirfd(d), de->d_name, dev, depth + 1) != 0)
+			rc = -1;
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
 }
 
 int rmtree(const char *path)
 {
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	struct stat st;
+	int dfd, rc;
+
+	if (slash)
+		snprintf(parent, sizeof parent, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	else
+		snprintf(parent, sizeof parent, ".");
+	if (!*base || (dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fstat(dfd, &st) == 0 ? rm_at(dfd, base, st.st_dev, 0) : -1;
+	close(dfd);
+	return rc;
 }

@@ -29,8 +29,10 @@ static void check_req(const char *body, size_t n)
 		    r.timeout_ms > REQ_TIMEOUT_MAX))
 			abort();
 		for (size_t i = 0; i < r.nenv; i++)
-			if (!strchr(r.env[i], '=') || !strncmp(r.env[i], "MVM_", 4) || r.env[i][0] == '=')
-				abort();
+			if (!strchr(r.env[i], '=') || !strncmp(r.env[i], "MVM_", 4) || r.env[i][0] == '=' ||
+			    !strncmp(r.env[i], "LD_", 3) || !strncmp(r.env[i], "PYTHON", 6) ||
+			    !strncmp(r.env[i], "NODE_OPTIONS=", 13) || !strncmp(r.env[i], "PATH=", 5))
+				abort();   /* reserved names are refused, never kept */
 		req_free(&r);
 	} else if (rc != EX_DATA && rc != EX_NO) {
 		abort();

@@ -131,14 +131,29 @@ void req_free(struct req *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Is this environment pair one the runner may get? */
+/* Is this environment pair one the runner may get?  (Malformed ones are
+ * dropped; reserved names are refused, env_reserved.) */
 static int env_ok(const char *k, size_t kn, const char *v, size_t vn)
 {
-	if (kn == 0 || memchr(k, '=', kn) || memchr(k, 0, kn) || memchr(v, 0, vn))
-		return 0;
-	if (kn >= 4 && memcmp(k, "MVM_", 4) == 0)
-		return 0;
-	return 1;
+	return !(kn == 0 || memchr(k, '=', kn) || memchr(k, 0, kn) || memchr(v, 0, vn));
+}
+
+/* A name that would let the caller run code before the runner's checks:
+ * the dynamic loader's, an interpreter's start-up hooks, the interpreter
+ * lookup itself (the runners start with #!/usr/bin/env), or mvm's own. */
+static int env_reserved(const char *k, size_t kn)
+{
+	static const char *const prefix[] = { "LD_", "PYTHON", "MVM_", "BASH_FUNC_" };
+	static const char *const name[] = { "NODE_OPTIONS", "NODE_PATH", "BASH_ENV", "ENV",
+		"GLIBC_TUNABLES", "GCONV_PATH", "PATH", "HOME" };
+
+	for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++)
+		if (kn >= strlen(prefix[i]) && memcmp(k, prefix[i], strlen(prefix[i])) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof name / sizeof name[0]; i++)
+		if (kn == strlen(name[i]) && memcmp(k, name[i], kn) == 0)
+			return 1;
+	return 0;
 }
 
 static int bad(struct merr *e, const char *where, const char *msg)
@@ -178,9 +193,17 @@ static int parse_run(const struct jdoc *d, jref root, struct req *r, struct merr
 			n = json_len(d, v);
 			if (n > REQ_ENV_MAX)
 				return bad(e, "/env", "env has more than 256 members");
-			for (ek = json_first_key(d, v); ek != JREF_NONE; ek = json_next_key(d, ek))
+			for (ek = json_first_key(d, v); ek != JREF_NONE; ek = json_next_key(d, ek)) {
+				size_t kn;
+				const char *ks = json_str(d, ek, &kn);
+
 				if (json_type(d, json_value(ek)) != J_STR)
 					return bad(e, "/env", "env values must be strings");
+				if (env_reserved(ks, kn))
+					return bad(e, "/env", "env names a reserved variable (LD_*, PYTHON*, "
+						"NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, BASH_FUNC_*, "
+						"GLIBC_TUNABLES, GCONV_PATH, PATH, HOME, MVM_*)");
+			}
 			r->env = calloc(n + 1, sizeof *r->env);
 			if (!r->env)
 				return merr_sys(e, "allocate env");

@@ -88,8 +88,9 @@ struct req {
 	unsigned char *in;
 	size_t inlen;
 	uint32_t timeout_ms;
-	/* run: "K=V" strings (malloc'd), kept pairs only; MVM_* and invalid
-	 * names/values are dropped as the protocol says. */
+	/* run: "K=V" strings (malloc'd), kept pairs only; invalid names and
+	 * values are dropped as the protocol says (reserved names, such as
+	 * LD_* and MVM_*, make the request EX_DATA). */
 	char **env;
 	size_t nenv;
 	size_t env_dropped;

@@ -150,13 +150,65 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	done
 }
 
-@test "the runner gets an empty environment plus the request's env, without MVM_* names" {
+@test "the runner gets an empty environment plus the request's env; MVM_* names are refused" {
 	mkroot "$T/r" python oneshot json ops f
-	script 'run json [["env"],{}] env:A=1 env:MVM_WRAPPER_CONFIG=/x env:MVM_OTHER=2'
+	script 'run json [["env"],{}] env:A=1' 'run json [["env"],{}] env:A=1 env:MVM_WRAPPER_CONFIG=/x' \
+		'run json [["env"],{}] env:MVM_OTHER=2'
 	run -0 agent "$T/r" "$T/script"
 	# (Python itself adds LC_CTYPE when it coerces the C locale)
 	assert_line --regexp '^stdout \{"A":"1","PATH":"/usr/local/bin:/usr/bin:/bin","MVM_WRAPPER_CONFIG":"'"$T"'/r/etc/mvm/wrapper.json"(,"LC_CTYPE":"C.UTF-8")?\}$'
+	assert_line --index 2 'error bad_request'
+	assert_line --index 3 'error bad_request'
 	refute_output --partial MVM_OTHER
+}
+
+# A hook for each way a caller's env could run code before the wrapper's
+# checks; each one, if it ran, would create a marker file.
+hooks() {
+	mkdir -p "$T/hook" "$T/mark"
+	chmod 0777 "$T/mark"
+	printf 'open("%s/mark/python", "w").close()\n' "$T" >"$T/hook/inspect.py"
+	printf 'require("fs").writeFileSync("%s/mark/node", "")\n' "$T" >"$T/hook/r.js"
+	printf '#include <stdio.h>\n__attribute__((constructor)) static void m(void) { fclose(fopen("%s/mark/ld", "w")); }\n' \
+		"$T" >"$T/hook/p.c"
+	cc -shared -fPIC -o "$T/hook/p.so" "$T/hook/p.c"
+	mkdir -p "$T/hook/bin"
+	printf '#!/bin/sh\n: >"%s/mark/path"\nexec /usr/bin/python3 "$@"\n' "$T" >"$T/hook/bin/python3"
+	chmod -R a+rX "$T/hook"
+	chmod a+x "$T/hook/bin/python3"
+}
+
+@test "a request's env naming the loader or an interpreter's start-up hooks is refused: nothing runs" {
+	mkroot "$T/p" python oneshot json ops f
+	mkroot "$T/n" node oneshot json ops f
+	hooks
+	script "run json [[\"greet\",\"x\"],{}] env:PYTHONPATH=$T/hook" \
+		"run json [[\"greet\",\"x\"],{}] env:LD_PRELOAD=$T/hook/p.so" \
+		"run json [[\"greet\",\"x\"],{}] env:PATH=$T/hook/bin" 'ping'
+	run -0 agent "$T/p" "$T/script"
+	[ -z "$(ls -A "$T/mark")" ] || fail "a hook ran: $(ls "$T/mark")"
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	pong
+	closed
+	agent-exit 0
+	EOF
+	script "run json [[\"greet\",\"x\"],{}] env:NODE_OPTIONS=--require=$T/hook/r.js" 'ping'
+	run -0 agent "$T/n" "$T/script"
+	[ -z "$(ls -A "$T/mark")" ] || fail "a hook ran: $(ls "$T/mark")"
+	assert_line --index 0 'error bad_request'
+	# the hooks themselves work: run directly, each leaves its marker
+	PYTHONPATH=$T/hook /usr/bin/python3 -c 'import inspect'
+	NODE_OPTIONS=--require=$T/hook/r.js node -e 0
+	LD_PRELOAD=$T/hook/p.so /bin/true
+	run -0 ls "$T/mark"
+	assert_output - <<-'EOF'
+	ld
+	node
+	python
+	EOF
 }
 
 @test "cold runner: uid/gid 1000, only fds 0-3 from the agent, ptrace denied by seccomp" {
@@ -626,4 +678,109 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 	closed
 	agent-exit 0
 	EOF
+}
+
+# A peer that writes and never reads: the agent stops reading it once its
+# unsent output passes CONN_OUT_MAX (1 MiB, mvm-agent-protocol(5)
+# "Back-pressure"), so its resident set stays small; it answers every ping
+# once the peer reads.  (Today's bound: VmHWM about 2.5 MiB; unbounded, a
+# million pongs are 51 MB.)
+@test "back-pressure: a million pings, nothing read: VmHWM under 16 MiB, then every ping is answered (stdio and mux)" {
+	[ -z "${MVM_SANITIZE:-}" ] || skip "SANITIZE=$MVM_SANITIZE: the sanitizer's own memory hides the agent's"
+	mkroot "$T/r" python oneshot json app greet
+	run -0 "$MVM_ROOT/t/data/agent_flood.py" 1000000 -- "$AGENT" --stdio --root "$T/r"
+	assert_line 'stalled yes'
+	assert_line 'pongs 1000000'
+	assert_line 'agent-exit 0'
+	hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
+	[ "$hwm" -lt 16384 ] || fail "VmHWM $hwm kB"
+	run -0 "$MVM_ROOT/t/data/agent_flood.py" --mux 1000000 -- "$AGENT" --serial-stdio --root "$T/r"
+	assert_line 'stalled yes'
+	assert_line 'pongs 1000000'
+	assert_line 'agent-exit 0'
+	hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
+	[ "$hwm" -lt 16384 ] || fail "VmHWM $hwm kB"
+}
+
+# gone PID: the process has ended (or is a zombie the agent has not reaped yet)
+gone() {
+	local st
+	for _ in $(seq 50); do
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || true
+		[ -z "$st" ] || [ "$st" = Z ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "contained calls: a setsid() child, a double-forked daemon and a detached Node child are gone after the call" {
+	mkroot "$T/p" python oneshot json ops f
+	mkroot "$T/n" node oneshot json ops f
+	script 'run json [["setsid"],{}]' 'run json [["daemon"],{}]' 'ping'
+	run -0 agent "$T/p" "$T/script"
+	assert_line 'pong'
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${#pids[@]}" -eq 2 ]
+	for pid in "${pids[@]}"; do
+		gone "$pid" || { kill -9 "$pid"; fail "process $pid outlived its call"; }
+	done
+	script 'run json [["detached"],{}]' 'ping'
+	run -0 agent "$T/n" "$T/script"
+	assert_line 'pong'
+	pid=$(sed -n 's/^stdout //p' <<<"$output")
+	[ -n "$pid" ]
+	gone "$pid" || { kill -9 "$pid"; fail "process $pid outlived its call"; }
+}
+
+@test "contained calls: a warm call's setsid() child is gone after the call; the worker stays" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	script 'run json [["setsid"],{}]' 'run json [["pid"],{}]' 'run json [["pid"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	mapfile -t pids < <(sed -n 's/^stdout //p' <<<"$output")
+	[ "${#pids[@]}" -eq 3 ]
+	[ "${pids[1]}" = "${pids[2]}" ]
+	gone "${pids[0]}" || { kill -9 "${pids[0]}"; fail "process ${pids[0]} outlived its call"; }
+}
+
+@test "contained calls: the runner's RLIMIT_NPROC is 1024, or the agent's lower hard limit (mvm-agent(8))" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid (the limit is set with the uid)"
+	mkroot "$T/r" python oneshot json ops f
+	script 'run json [["nproc"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout [1024,1024]'
+	# a guest with little memory has a lower hard limit, which the agent
+	# (uid 990 without CAP_SYS_RESOURCE) cannot raise: the runner gets it
+	run -0 bash -c 'ulimit -u 300 && "$@"' - "$CLIENT" --log "$T/agent.log" "$T/script" -- \
+		"$AGENT" --stdio --root "$T/r" --wrapper-config "$T/r/etc/mvm/wrapper.json" --tmp "$T/calls" \
+		--user 990:990 --run-uid 1000:1000
+	assert_line 'stdout [300,300]'
+}
+
+@test "contained calls: the call's directory goes, a symlink in it is removed, not followed" {
+	mkroot "$T/r" python oneshot json ops f
+	mkdir -p "$T/outside/d"
+	echo keep >"$T/outside/d/file"
+	chmod -R a+rwX "$T/outside"
+	cat >"$T/r/app/mk.py" <<-EOF
+	import glob, os
+	def f():
+	    # the call's directory (the wrapper has moved to working_dir)
+	    os.chdir(glob.glob("$T/calls/mvm-call-*")[0])
+	    os.makedirs("a/b/c")
+	    os.symlink("$T/outside/d", "a/b/link")
+	    os.symlink("$T/outside", "top")
+	    open("a/b/c/x", "w").write("x")
+	    return "made"
+	EOF
+	chmod a+r "$T/r/app/mk.py"
+	chmod 0755 "$T/calls"    # (for the glob above)
+	printf '{"module":"mk","function":"f","format":"json","working_dir":"%s/app","mode":"prod"}' "$T/r" \
+		>"$T/r/etc/mvm/wrapper.json"
+	script 'run json [[],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line 'stdout "made"'
+	run -0 find "$T/calls" -mindepth 1
+	assert_output ""
+	run -0 cat "$T/outside/d/file"
+	assert_output keep
 }

@@ -135,12 +135,30 @@ static void requests(void)
 	/* env: kept and dropped pairs */
 	{
 		static const char body[] = "{\"type\":\"run\",\"stdin\":\"\",\"env\":{\"A\":\"1\","
-			"\"MVM_WRAPPER_CONFIG\":\"/x\",\"\":\"e\",\"B=C\":\"d\",\"N\":\"a\\u0000b\",\"PATH\":\"/p\"}}";
+			"\"\":\"e\",\"B=C\":\"d\",\"N\":\"a\\u0000b\",\"LANG\":\"C\"}}";
+		static const char *const reserved[] = { "MVM_WRAPPER_CONFIG", "LD_PRELOAD",
+			"LD_", "PYTHONPATH", "PYTHONSTARTUP", "NODE_OPTIONS", "NODE_PATH", "BASH_ENV",
+			"ENV", "BASH_FUNC_f%%", "GLIBC_TUNABLES", "GCONV_PATH", "PATH", "HOME" };
 
 		check(req_parse(body, sizeof body - 1, &q, &e) == 0 && q.nenv == 2 &&
-			strcmp(q.env[0], "A=1") == 0 && strcmp(q.env[1], "PATH=/p") == 0 &&
-			q.env_dropped == 4, "env filter");
+			strcmp(q.env[0], "A=1") == 0 && strcmp(q.env[1], "LANG=C") == 0 &&
+			q.env_dropped == 3, "env filter");
 		req_free(&q);
+		for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+			char b[256];
+			int n = snprintf(b, sizeof b, "{\"type\":\"run\",\"stdin\":\"\","
+				"\"env\":{\"A\":\"1\",\"%s\":\"x\"}}", reserved[i]);
+
+			check(req_parse(b, (size_t)n, &q, &e) == EX_DATA, "env %s refused", reserved[i]);
+		}
+		/* near misses are names like any other */
+		{
+			static const char ok[] = "{\"type\":\"run\",\"stdin\":\"\",\"env\":"
+				"{\"ENVX\":\"1\",\"NODE_ENV\":\"p\",\"MYPATH\":\"/\",\"LD\":\"1\",\"PYTHO\":\"1\"}}";
+
+			check(req_parse(ok, sizeof ok - 1, &q, &e) == 0 && q.nenv == 5, "env near misses kept");
+			req_free(&q);
+		}
 	}
 	/* depth: 64 fine, 65 refused */
 	{

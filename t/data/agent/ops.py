@@ -50,6 +50,36 @@ def f(op, arg=None):
     if op == "sleeper":
         p = subprocess.Popen(["sleep", "300"])
         return p.pid
+    if op == "setsid":
+        # a child in its own session, out of the runner's process group
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            time.sleep(300)
+            os._exit(0)
+        return pid
+    if op == "daemon":
+        # a double fork: the grandchild (own session) is orphaned at once
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            g = os.fork()
+            if g == 0:
+                time.sleep(300)
+                os._exit(0)
+            os.write(w, str(g).encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        os.close(w)
+        g = int(os.read(r, 32))
+        if arg:
+            # then the call goes on a while with its orphan around
+            time.sleep(arg)
+        return g
+    if op == "nproc":
+        import resource
+        return list(resource.getrlimit(resource.RLIMIT_NPROC))
     if op == "print":
         print("user output")
         return "printed"

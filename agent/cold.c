@@ -1,0 +1,196 @@
+/* cold.c — the cold tier: one runner process per call. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "agent.h"
+#include "json.h"
+#include <sys/wait.h>
+
+char **call_env(const struct req *r)
+{
+	char **env = calloc(nbase_env + r->nenv + 1, sizeof *env);
+	size_t n = 0;
+
+	if (!env)
+		return NULL;
+	/* request pairs first; a base name given by the request is replaced
+	 * except MVM_* (already dropped by req_parse) — PATH may be set */
+	for (size_t i = 0; i < r->nenv; i++)
+		env[n++] = r->env[i];
+	for (size_t i = 0; i < nbase_env; i++) {
+		const char *eq = strchr(base_env[i], '=');
+		size_t kn = (size_t)(eq - base_env[i]);
+		int dup = 0;
+
+		for (size_t j = 0; j < r->nenv; j++)
+			if (strncmp(r->env[j], base_env[i], kn + 1) == 0)
+				dup = 1;
+		if (!dup)
+			env[n++] = base_env[i];
+	}
+	env[n] = NULL;
+	return env;
+}
+
+struct spawn base_spawn(void)
+{
+	struct spawn s = {
+		.runner_fd = entry.fd,
+		.argv0 = entry.path,
+		.set_ids = opt.run_uid >= 0,
+		.uid = (uid_t)opt.run_uid,
+		.gid = (gid_t)opt.run_gid,
+		.seccomp = opt.seccomp,
+	};
+
+	return s;
+}
+
+void cold_start(struct call *k)
+{
+	struct spawn s = base_spawn();
+	char **env;
+
+	snprintf(k->tmpdir, sizeof k->tmpdir, "%s/mvm-call-XXXXXX", opt.tmp);
+	if (!mkdtemp(k->tmpdir)) {
+		k->tmpdir[0] = 0;
+		send_error(k->conn, ERRK_INTERNAL, "cannot create the call's directory");
+		call_free(k);
+		return;
+	}
+	if (s.set_ids && chown(k->tmpdir, s.uid, s.gid) != 0) {
+		rmtree(k->tmpdir);
+		send_error(k->conn, ERRK_INTERNAL, "cannot hand the call's directory over");
+		call_free(k);
+		return;
+	}
+	env = call_env(&k->req);
+	s.env = env;
+	s.cwd = k->tmpdir;
+	k->pid = env ? spawn_runner(&s, k->fds) : -1;
+	free(env);
+	if (k->pid < 0) {
+		if (opt.verbose)
+			logmsg("cannot start the runner: %s", strerror(errno));
+		rmtree(k->tmpdir);
+		send_error(k->conn, ERRK_INTERNAL, "cannot start the runner");
+		call_free(k);
+		return;
+	}
+	k->state = CALL_RUNNING;
+	k->next = running;
+	running = k;
+	nrunning++;
+	if (k->req.inlen == 0)
+		close_fd(&k->fds[0]);
+}
+
+static void cold_unlink(struct call *k)
+{
+	for (struct call **p = &running; *p; p = &(*p)->next)
+		if (*p == k) {
+			*p = k->next;
+			nrunning--;
+			return;
+		}
+}
+
+void cold_breach(struct call *k, const char *what)
+{
+	if (k->capped || k->timed_out)
+		return;
+	k->capped = 1;
+	k->cap_what = what;
+	kill_group(k->pid, SIGKILL);
+	close_fd(&k->fds[0]);
+	close_fd(&k->fds[1]);
+	close_fd(&k->fds[2]);
+}
+
+/* Read what a cold runner wrote on fd i (1 stdout, 2 stderr). */
+void cold_read(struct call *k, int i)
+{
+	unsigned char b[RD_CHUNK];
+
+	for (;;) {
+		ssize_t n = read(k->fds[i], b, sizeof b);
+		size_t *cnt = i == 1 ? &k->out_n : &k->err_n;
+		size_t cap = i == 1 ? STDOUT_CAP : STDERR_CAP;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN)
+				close_fd(&k->fds[i]);
+			return;
+		}
+		if (*cnt + (size_t)n > cap) {
+			cold_breach(k, i == 1 ? "stdout exceeded 16 MiB" : "stderr exceeded 1 MiB");
+			return;
+		}
+		*cnt += (size_t)n;
+		if (!k->capped && !k->timed_out)
+			send_chunks(k->conn, i == 2, b, (size_t)n);
+		if ((size_t)n < sizeof b || (!k->exited && conn_full(k->conn)))
+			return;
+	}
+}
+
+void cold_write(struct call *k)
+{
+	while (k->fds[0] >= 0 && k->in_off < k->req.inlen) {
+		ssize_t n = write(k->fds[0], k->req.in + k->in_off, k->req.inlen - k->in_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno != EAGAIN)
+				close_fd(&k->fds[0]);  /* EPIPE: it stopped reading */
+			return;
+		}
+		k->in_off += (size_t)n;
+	}
+	close_fd(&k->fds[0]);
+}
+
+/* The runner has been reaped: drain, answer, clean up. */
+void cold_finish(struct call *k)
+{
+	int st = k->status;
+
+	kill_group(k->pid, SIGKILL);   /* whatever it left behind */
+	if (k->fds[2] >= 0)
+		cold_read(k, 2);
+	if (k->fds[1] >= 0)
+		cold_read(k, 1);
+	close_fd(&k->fds[0]);
+	close_fd(&k->fds[1]);
+	close_fd(&k->fds[2]);
+	cold_unlink(k);
+	/* what it started outside its group too, before its directory goes */
+	contain_sweep(0);
+	if (k->tmpdir[0] && rmtree(k->tmpdir) != 0 && opt.verbose)
+		logmsg("cannot remove %s: %s", k->tmpdir, strerror(errno));
+	if (k->capped) {
+		send_error(k->conn, ERRK_PAYLOAD_CAP, k->cap_what);
+	} else if (k->timed_out) {
+		send_error(k->conn, ERRK_TIMEOUT, "the call exceeded its timeout");
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) <= 5) {
+		send_exit(k->conn, WEXITSTATUS(st));
+	} else {
+		char m[96];
+
+		stats.crashed++;
+		if (WIFSIGNALED(st))
+			snprintf(m, sizeof m, "the runner died of signal %d", WTERMSIG(st));
+		else
+			snprintf(m, sizeof m, "the runner exited with status %d", WEXITSTATUS(st));
+		send_error(k->conn, ERRK_CRASHED, m);
+	}
+	call_free(k);
+	start_calls();
+}
+
