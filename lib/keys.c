@@ -110,6 +110,13 @@ static int decode32(const char *p, size_t n, unsigned char out[32])
 	return r;
 }
 
+static void wipe_buf(struct buf *b)
+{
+	if (b->p)
+		sodium_memzero(b->p, b->cap);
+	buf_free(b);
+}
+
 /* Read a small file through fd into b (at most 4 KiB is meaningful). */
 static int read_small(int fd, struct buf *b, const char *path, struct merr *e)
 {
@@ -117,16 +124,11 @@ static int read_small(int fd, struct buf *b, const char *path, struct merr *e)
 		char msg[sizeof e->msg];
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		merr_set(e, EX_SYS, NULL, "%s: %s", path, msg);
+		/* a failed read (a directory: EISDIR) may have grown b */
+		wipe_buf(b);
 		return EX_SYS;
 	}
 	return 0;
-}
-
-static void wipe_buf(struct buf *b)
-{
-	if (b->p)
-		sodium_memzero(b->p, b->cap);
-	buf_free(b);
 }
 
 int key_load_secret(const char *path, struct mvm_key *k, struct merr *e)
