@@ -21,7 +21,16 @@ struct runtime {
 	int warm;                       /* concurrency present */
 	unsigned long max_calls_per_worker, max_rss_mb, pool_size, max_queue_depth;
 	int has_queue_depth;
+	/* "env": the IR's literal variables, "K=V" (malloc'd) */
+	char **env;
+	size_t nenv;
+	/* "functions": every function of the image by name, primary first
+	 * (malloc'd); a run request names one (fn_find) */
+	char **fn;
+	size_t nfn;
 };
+#define RT_ENV_MAX 256
+#define RT_FN_MAX 256
 
 /* The validated entrypoint. */
 struct entry {
@@ -37,6 +46,8 @@ struct entry {
 void entry_check(const char *root, const char *etc, int insecure_owner, struct entry *en);
 /* Parse runtime.json: 0, or -1 with msg set (the agent refuses to start). */
 int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen);
+/* Is name one of rt's functions (0), or not (-1)? */
+int fn_find(const struct runtime *rt, const char *name);
 
 /* How to start a runner process. */
 struct spawn {
@@ -290,9 +301,21 @@ uint64_t timers(void);
 
 /* ---- cold tier (cold.c): one runner process per call ---- */
 
-/* The runner's environment: the request's pairs, then base_env's names
- * the request did not set.  malloc'd array of borrowed strings, or NULL. */
+/* The runner's environment, built here and nowhere else: the request's
+ * pairs (none of them an IR name: call_check), then the function's own
+ * (fn_env), then base_env's names the request did not set.  malloc'd
+ * array of borrowed strings, or NULL. */
 char **call_env(const struct req *r);
+/* The variables the image gives every call of a function: the IR's
+ * literal env (runtime.json), and for a call by name, MVM_WRAPPER_CONFIG
+ * naming that function's wrapper.json.  Writes at most RT_ENV_MAX + 1
+ * borrowed strings into out; returns how many.  (Secrets delivered as
+ * variables join here.) */
+size_t fn_env(const struct req *r, char **out);
+/* Before a run is queued: its function is known (else unknown_function,
+ * listing the names) and its env sets no IR name (else bad_request,
+ * naming it).  0: go on; -1: c was answered. */
+int call_check(struct conn *c, const struct req *r);
 /* The spawn settings every runner shares (env and cwd left to fill). */
 struct spawn base_spawn(void);
 /* Make the call's directory and start its runner; on failure the call

@@ -5,34 +5,86 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 #include "agent.h"
 #include "json.h"
 #include <sys/wait.h>
 
+size_t fn_env(const struct req *r, char **out)
+{
+	static char cfg[PATH_MAX + 300];
+	size_t n = 0;
+
+	for (size_t i = 0; i < rt.nenv; i++)
+		out[n++] = rt.env[i];
+	if (r->function) {
+		/* call_check found the name in runtime.json: no '/', no leading '.' */
+		snprintf(cfg, sizeof cfg, "MVM_WRAPPER_CONFIG=%s/fn/%s.json", opt.etc, r->function);
+		out[n++] = cfg;
+	}
+	return n;
+}
+
+/* Does the "K=V" pair p set the name of "K=V" pair q? */
+static int same_name(const char *p, const char *q)
+{
+	size_t kn = (size_t)(strchr(q, '=') - q);
+
+	return strncmp(p, q, kn + 1) == 0;
+}
+
 char **call_env(const struct req *r)
 {
-	char **env = calloc(nbase_env + r->nenv + 1, sizeof *env);
-	size_t n = 0;
+	char **env = calloc(nbase_env + r->nenv + RT_ENV_MAX + 2, sizeof *env);
+	size_t n = 0, nf;
 
 	if (!env)
 		return NULL;
-	/* request pairs first; a base name given by the request is replaced
-	 * except MVM_* (already dropped by req_parse) — PATH may be set */
+	/* request pairs first (call_check refused IR names, req_parse the
+	 * reserved ones), then the function's, then base names not set yet */
 	for (size_t i = 0; i < r->nenv; i++)
 		env[n++] = r->env[i];
+	nf = fn_env(r, env + n);
+	n += nf;
 	for (size_t i = 0; i < nbase_env; i++) {
-		const char *eq = strchr(base_env[i], '=');
-		size_t kn = (size_t)(eq - base_env[i]);
 		int dup = 0;
 
-		for (size_t j = 0; j < r->nenv; j++)
-			if (strncmp(r->env[j], base_env[i], kn + 1) == 0)
+		for (size_t j = 0; j < n; j++)
+			if (same_name(env[j], base_env[i]))
 				dup = 1;
 		if (!dup)
 			env[n++] = base_env[i];
 	}
 	env[n] = NULL;
 	return env;
+}
+
+int call_check(struct conn *c, const struct req *r)
+{
+	if (r->function && fn_find(&rt, r->function) != 0) {
+		struct buf m = BUF_INIT;
+
+		buf_puts(&m, "no function of that name in this image; its functions:");
+		for (size_t i = 0; i < rt.nfn && m.len < 900; i++)
+			buf_printf(&m, " %s", rt.fn[i]);
+		if (!rt.nfn)
+			buf_puts(&m, " none (no runtime.json)");
+		send_error(c, ERRK_UNKNOWN_FUNCTION, m.err ? "no function of that name" : m.p);
+		buf_free(&m);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nenv; i++)
+		for (size_t j = 0; j < rt.nenv; j++)
+			if (same_name(r->env[i], rt.env[j])) {
+				char m[320];
+				int kn = (int)(strchr(rt.env[j], '=') - rt.env[j]);
+
+				snprintf(m, sizeof m, "env sets %.*s, which the image's IR declares",
+					kn > 255 ? 255 : kn, rt.env[j]);
+				send_error(c, ERRK_BAD_REQUEST, m);
+				return -1;
+			}
+	return 0;
 }
 
 struct spawn base_spawn(void)

@@ -259,6 +259,88 @@ static int load_concurrency(const struct jdoc *d, jref c, struct runtime *cfg, c
 	return 0;
 }
 
+/* "env": {"NAME":"value",...}, names and values as the protocol's rule
+ * for a request's env (no reserved name, no '=' or NUL). */
+static int load_env(const struct jdoc *d, jref v, struct runtime *cfg, char *msg, size_t msglen)
+{
+	if (json_type(d, v) != J_OBJ || json_len(d, v) > RT_ENV_MAX) {
+		snprintf(msg, msglen, "/env: not an object of at most %d strings", RT_ENV_MAX);
+		return -1;
+	}
+	if (!(cfg->env = calloc(json_len(d, v) + 1, sizeof *cfg->env))) {
+		snprintf(msg, msglen, "/env: out of memory");
+		return -1;
+	}
+	for (jref k = json_first_key(d, v); k != JREF_NONE; k = json_next_key(d, k)) {
+		size_t kn, vn;
+		const char *ks = json_str(d, k, &kn), *vs;
+		char *s;
+
+		if (json_type(d, json_value(k)) != J_STR || kn == 0 || memchr(ks, '=', kn) ||
+		    memchr(ks, 0, kn) || req_env_reserved(ks, kn)) {
+			snprintf(msg, msglen, "/env: a name the agent reserves or a value that is not a string");
+			return -1;
+		}
+		vs = json_str(d, json_value(k), &vn);
+		if (memchr(vs, 0, vn) || !(s = malloc(kn + vn + 2))) {
+			snprintf(msg, msglen, "/env: a value with NUL");
+			return -1;
+		}
+		memcpy(s, ks, kn);
+		s[kn] = '=';
+		memcpy(s + kn + 1, vs, vn);
+		s[kn + vn + 1] = 0;
+		cfg->env[cfg->nenv++] = s;
+	}
+	return 0;
+}
+
+/* "functions": [{"name","module","function","format","primary"},...]. */
+static int load_functions(const struct jdoc *d, jref v, struct runtime *cfg, char *msg,
+	size_t msglen)
+{
+	if (json_type(d, v) != J_ARR || json_len(d, v) == 0 || json_len(d, v) > RT_FN_MAX) {
+		snprintf(msg, msglen, "/functions: not an array of 1 to %d functions", RT_FN_MAX);
+		return -1;
+	}
+	if (!(cfg->fn = calloc(json_len(d, v), sizeof *cfg->fn))) {
+		snprintf(msg, msglen, "/functions: out of memory");
+		return -1;
+	}
+	for (jref x = json_first(d, v); x != JREF_NONE; x = json_next(d, x)) {
+		jref nm = json_type(d, x) == J_OBJ ? json_get(d, x, "name") : JREF_NONE;
+		char name[256];
+
+		if (nm == JREF_NONE || copy_str(d, nm, name, sizeof name) != 0 ||
+		    strchr(name, '/') || name[0] == '.' || fn_find(cfg, name) == 0) {
+			snprintf(msg, msglen, "/functions: a function without a unique name "
+				"(1 to 255 bytes, no '/', not starting with '.')");
+			return -1;
+		}
+		for (jref k = json_first_key(d, x); k != JREF_NONE; k = json_next_key(d, k))
+			if (!json_str_eq(d, k, "name") && !json_str_eq(d, k, "module") &&
+			    !json_str_eq(d, k, "function") && !json_str_eq(d, k, "format") &&
+			    !json_str_eq(d, k, "primary")) {
+				snprintf(msg, msglen, "/functions: unknown member");
+				return -1;
+			}
+		if (!(cfg->fn[cfg->nfn] = strdup(name))) {
+			snprintf(msg, msglen, "/functions: out of memory");
+			return -1;
+		}
+		cfg->nfn++;
+	}
+	return 0;
+}
+
+int fn_find(const struct runtime *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nfn; i++)
+		if (strcmp(cfg->fn[i], name) == 0)
+			return 0;
+	return -1;
+}
+
 int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen)
 {
 	struct jopts o = { .max_depth = 64 };
@@ -308,6 +390,12 @@ int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen
 		} else if (json_str_eq(d, k, "concurrency")) {
 			if (load_concurrency(d, v, cfg, msg, msglen) != 0)
 				goto out;
+		} else if (json_str_eq(d, k, "env")) {
+			if (load_env(d, v, cfg, msg, msglen) != 0)
+				goto out;
+		} else if (json_str_eq(d, k, "functions")) {
+			if (load_functions(d, v, cfg, msg, msglen) != 0)
+				goto out;
 		} else {
 			size_t kn;
 			const char *ks = json_str(d, k, &kn);
@@ -317,6 +405,11 @@ int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen
 	}
 	if (have != 31)
 		BAD("language, module, function, format and source_path are required");
+	if (cfg->nfn == 0) {    /* no list: the primary alone, by its function */
+		if (!(cfg->fn = calloc(1, sizeof *cfg->fn)) || !(cfg->fn[0] = strdup(cfg->function)))
+			BAD("out of memory");
+		cfg->nfn = 1;
+	}
 	cfg->present = 1;
 	rc = 0;
 out:

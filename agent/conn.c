@@ -276,6 +276,8 @@ void conn_pump(struct conn *c)
 			shutdown_asked = 1;
 			begin_quit();
 			return;
+		} else if (call_check(c, &q) != 0) {
+			req_free(&q);
 		} else {
 			submit(c, &q);
 		}

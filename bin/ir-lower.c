@@ -12,11 +12,12 @@
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-		"usage: %s [-L] [-C dir] [file]\n"
+		"usage: %s [-L] [--dev] [-C dir] [file]\n"
 		"Validate a Workload IR (as ir-validate does), then print its lowering\n"
 		"(mvm-lower(5), RFC 8785 canonical JSON) on standard output.\n"
 		"  -C dir  resolve lockfiles against dir (default: the IR file's directory)\n"
 		"  -L      do not check lockfiles\n"
+		"  --dev   a dev image: the wrappers' mode \"dev\" (tracebacks kept)\n"
 		"Errors and refusals on standard error as\n"
 		"  %s: file: CODE at /json/pointer: detail\n"
 		"Exit: 0 lowered, 1 invalid or not supported, 2 usage, 3 malformed JSON,\n"
@@ -81,8 +82,10 @@ int main(int argc, char **argv)
 	char dir[PATH_MAX], *base = NULL;
 	const char *file = NULL, *cdir = NULL;
 	int c, nolock = 0;
+	unsigned flags = 0;
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "dev", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -91,6 +94,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'L': nolock = 1; break;
 		case 'C': cdir = optarg; break;
+		case 'D': flags |= LOWER_DEV; break;
 		case 'h': usage(0);
 		/* fallthrough */
 		default: usage(EX_USAGE);
@@ -121,7 +125,7 @@ int main(int argc, char **argv)
 	if (ir_validate(d, &cfg, &errs, &e) != 0)
 		tool_fail(file, &e);
 	buf_init_fd(&out, STDOUT_FILENO);
-	if (errs.n == 0 && ir_lower(d, &out, &errs, &e) != 0)
+	if (errs.n == 0 && ir_lower(d, flags, &out, &errs, &e) != 0)
 		tool_fail(file, &e);
 	report(file, &errs);
 	tool_flush(&out);

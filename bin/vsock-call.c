@@ -186,8 +186,8 @@ int main(int argc, char **argv)
 		usage(EX_USAGE);
 	if (argc - optind > 1 || (json_args && kw.len) || (ping && status))
 		usage(EX_USAGE);
-	/* The function operand names the image's one function; the agent
-	 * serves only that one, so it is informational. */
+	/* The function operand names which of the image's functions runs
+	 * (runtime.json's names); without it the agent runs the primary. */
 
 	if (!ping && !status) {
 		if (json_args || kw.len) {
@@ -224,7 +224,8 @@ int main(int argc, char **argv)
 	else if (status)
 		req_put_status(&req);
 	else
-		req_put_run(&req, payload.p, payload.len, (uint32_t)(timeout * 1000), env, nenv);
+		req_put_run(&req, payload.p, payload.len, (uint32_t)(timeout * 1000), env, nenv,
+			argc - optind == 1 ? argv[optind] : NULL);
 	if (write_all(fd, req.p, req.len) < 0)
 		tool_die(EX_SELF, "unable to send the request: %s", strerror(errno));
 	/* no shutdown(SHUT_WR): an agent may read a half-close as the end of the connection */

@@ -111,7 +111,7 @@ static void roundtrip(const uint8_t *p, size_t n)
 	char env0[] = "K=v", *env[] = { env0 };
 
 	/* a run request carrying the first half */
-	req_put_run(&b, p, half, 1 + (uint32_t)(n % REQ_TIMEOUT_MAX), env, 1);
+	req_put_run(&b, p, half, 1 + (uint32_t)(n % REQ_TIMEOUT_MAX), env, 1, NULL);
 	if (b.err || frame_parse(b.p, b.len, FRAME_MAX, &len, &need) != FRAME_OK ||
 	    need != b.len)
 		abort();

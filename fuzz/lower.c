@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ir_validate(d, &cfg, &errs, &e) != 0)
 		abort();
 	if (errs.n == 0) {
-		if (ir_lower(d, &out, &errs, &e) != 0)
+		if (ir_lower(d, 0, &out, &errs, &e) != 0)
 			abort();
 		for (size_t i = 0; i < errs.n; i++)
 			if (strcmp(errs.v[i].code, E_NOT_SUPPORTED) != 0 ||

@@ -128,6 +128,7 @@ void req_free(struct req *r)
 	for (size_t i = 0; i < r->nenv; i++)
 		free(r->env[i]);
 	free(r->env);
+	free(r->function);
 	memset(r, 0, sizeof *r);
 }
 
@@ -141,7 +142,7 @@ static int env_ok(const char *k, size_t kn, const char *v, size_t vn)
 /* A name that would let the caller run code before the runner's checks:
  * the dynamic loader's, an interpreter's start-up hooks, the interpreter
  * lookup itself (the runners start with #!/usr/bin/env), or mvm's own. */
-static int env_reserved(const char *k, size_t kn)
+int req_env_reserved(const char *k, size_t kn)
 {
 	static const char *const prefix[] = { "LD_", "PYTHON", "MVM_", "BASH_FUNC_" };
 	static const char *const name[] = { "NODE_OPTIONS", "NODE_PATH", "BASH_ENV", "ENV",
@@ -184,6 +185,14 @@ static int parse_run(const struct jdoc *d, jref root, struct req *r, struct merr
 			if (json_type(d, v) != J_NUM || !num_in(json_num(d, v), 1, REQ_TIMEOUT_MAX))
 				return bad(e, "/timeout_ms", "timeout_ms must be an integer from 1 to 3600000");
 			r->timeout_ms = (uint32_t)json_num(d, v);
+		} else if (json_str_eq(d, k, "function")) {
+			size_t fn;
+			const char *fs = json_type(d, v) == J_STR ? json_str(d, v, &fn) : NULL;
+
+			if (!fs || fn == 0 || fn > REQ_FUNCTION_MAX || memchr(fs, 0, fn))
+				return bad(e, "/function", "function must be a string of 1 to 255 bytes");
+			if (!(r->function = strndup(fs, fn)))
+				return merr_sys(e, "allocate function");
 		} else if (json_str_eq(d, k, "env")) {
 			jref ek;
 			size_t n;
@@ -199,7 +208,7 @@ static int parse_run(const struct jdoc *d, jref root, struct req *r, struct merr
 
 				if (json_type(d, json_value(ek)) != J_STR)
 					return bad(e, "/env", "env values must be strings");
-				if (env_reserved(ks, kn))
+				if (req_env_reserved(ks, kn))
 					return bad(e, "/env", "env names a reserved variable (LD_*, PYTHON*, "
 						"NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, BASH_FUNC_*, "
 						"GLIBC_TUNABLES, GCONV_PATH, PATH, HOME, MVM_*)");
@@ -336,13 +345,17 @@ void req_put_status(struct buf *b)
 }
 
 void req_put_run(struct buf *b, const void *in, size_t n, uint32_t timeout_ms,
-	char *const *env, size_t nenv)
+	char *const *env, size_t nenv, const char *function)
 {
 	size_t off = frame_begin(b);
 
 	buf_puts(b, "{\"type\":\"run\",\"stdin\":\"");
 	put_b64(b, in, n);
 	buf_putc(b, '"');
+	if (function) {
+		buf_puts(b, ",\"function\":");
+		json_put_str(b, function, strlen(function));
+	}
 	if (timeout_ms)
 		buf_printf(b, ",\"timeout_ms\":%u", timeout_ms);
 	if (nenv) {

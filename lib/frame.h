@@ -94,7 +94,16 @@ struct req {
 	char **env;
 	size_t nenv;
 	size_t env_dropped;
+	/* run: the function's name (malloc'd, 1 to REQ_FUNCTION_MAX bytes,
+	 * no NUL), or NULL: the image's primary function. */
+	char *function;
 };
+#define REQ_FUNCTION_MAX 255u
+
+/* Is k[0..kn) a name no run request may set (the dynamic loader's, an
+ * interpreter's start-up hooks, PATH, HOME, MVM_*: mvm-agent-protocol(5))?
+ * ir-lower(1) refuses an IR env entry with such a name too. */
+int req_env_reserved(const char *k, size_t kn);
 
 /*
  * Parse one request body.  Returns 0, or:
@@ -111,9 +120,10 @@ void req_free(struct req *r);
 void req_put_ping(struct buf *b);
 void req_put_status(struct buf *b);
 void req_put_shutdown(struct buf *b);
-/* timeout_ms 0 leaves the member out (agent default). */
+/* timeout_ms 0 leaves the member out (agent default); function NULL
+ * leaves it out (the primary). */
 void req_put_run(struct buf *b, const void *in, size_t n, uint32_t timeout_ms,
-	char *const *env, size_t nenv);
+	char *const *env, size_t nenv, const char *function);
 
 /* ---- replies (agent -> host) ---- */
 
@@ -127,6 +137,7 @@ enum rep_type { REP_PONG = 1, REP_STATUS, REP_STDOUT, REP_STDERR, REP_EXIT, REP_
 #define ERRK_INVALID "entrypoint_invalid"
 #define ERRK_BAD_REQUEST "bad_request"
 #define ERRK_INTERNAL "internal"
+#define ERRK_UNKNOWN_FUNCTION "unknown_function"
 
 /* Append reply frames (agent).  Chunks: n <= FRAME_CHUNK. */
 void rep_put_pong(struct buf *b);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "enc.h"
+#include "frame.h"
 #include "lower.h"
 
 /* The per-call marker the agent execs: every function image has it. */
@@ -101,31 +102,198 @@ static void kind_only(struct lctx *c, jref obj, const char *field, const char *w
 	c->ptr.len = old;
 }
 
-static void check_entrypoints(struct lctx *c, jref app, jref prim)
+/* Is the JSON Schema s (at the current pointer) within the subset the
+ * wrappers check (mvm-ir(5) "Schemas")?  Every keyword outside it, and a
+ * keyword whose value is not of the subset's shape, is refused: a keyword
+ * the wrappers would not check is never accepted silently. */
+static void schema_check(struct lctx *c, jref s)
+{
+	static const char *const types[] = { "null", "boolean", "object", "array", "number",
+		"integer", "string", NULL };
+	enum jtype t = json_type(c->d, s);
+
+	if (t == J_TRUE || t == J_FALSE)
+		return;
+	if (t != J_OBJ) {
+		refuse(c, NULL, "a schema that is not an object or a boolean is not supported by this backend yet");
+		return;
+	}
+	for (jref k = json_first_key(c->d, s); k != JREF_NONE; k = json_next_key(c->d, k)) {
+		jref v = json_value(k);
+		enum jtype vt = json_type(c->d, v);
+		size_t n, old = c->ptr.len;
+		const char *ks = json_str(c->d, k, &n);
+		int ok = 1;
+
+		json_ptr_push(&c->ptr, ks, n);
+		if (json_str_eq(c->d, k, "type")) {
+			size_t tn;
+			const char *ts;
+
+			if (vt == J_STR) {
+				ts = json_str(c->d, v, &tn);
+				ok = in(types, ts, tn);
+			} else if (vt == J_ARR && json_len(c->d, v) > 0) {
+				for (jref x = json_first(c->d, v); x != JREF_NONE; x = json_next(c->d, x))
+					if (json_type(c->d, x) != J_STR ||
+					    !in(types, (ts = json_str(c->d, x, &tn)), tn))
+						ok = 0;
+			} else {
+				ok = 0;
+			}
+		} else if (json_str_eq(c->d, k, "enum")) {
+			ok = vt == J_ARR;
+		} else if (json_str_eq(c->d, k, "const") || json_str_eq(c->d, k, "default") ||
+		    json_str_eq(c->d, k, "examples")) {
+			ok = 1;    /* a value (const), or annotations that check nothing */
+		} else if (json_str_eq(c->d, k, "title") || json_str_eq(c->d, k, "description") ||
+		    json_str_eq(c->d, k, "$comment")) {
+			ok = vt == J_STR;
+		} else if (json_str_eq(c->d, k, "$schema")) {
+			ok = str_is(c, v, "https://json-schema.org/draft/2020-12/schema");
+		} else if (json_str_eq(c->d, k, "properties")) {
+			ok = vt == J_OBJ;
+			for (jref p = ok ? json_first_key(c->d, v) : JREF_NONE; p != JREF_NONE;
+			     p = json_next_key(c->d, p)) {
+				size_t pn, o2 = c->ptr.len;
+				const char *ps = json_str(c->d, p, &pn);
+
+				json_ptr_push(&c->ptr, ps, pn);
+				schema_check(c, json_value(p));
+				c->ptr.len = o2;
+			}
+		} else if (json_str_eq(c->d, k, "required")) {
+			ok = vt == J_ARR;
+			for (jref x = ok ? json_first(c->d, v) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x))
+				if (json_type(c->d, x) != J_STR)
+					ok = 0;
+		} else if (json_str_eq(c->d, k, "additionalProperties") || json_str_eq(c->d, k, "items")) {
+			schema_check(c, v);    /* items as an array is the old draft's: refused there */
+		} else if (json_str_eq(c->d, k, "minimum") || json_str_eq(c->d, k, "maximum")) {
+			ok = vt == J_NUM;
+		} else if (json_str_eq(c->d, k, "minLength") || json_str_eq(c->d, k, "maxLength")) {
+			double x = vt == J_NUM ? json_num(c->d, v) : -1;
+
+			ok = x >= 0 && x <= 4294967295.0 && x == (double)(unsigned long)x;
+		} else {
+			refuse(c, NULL, "the schema keyword \"%.*s\" is not supported by this backend yet "
+				"(the wrappers check type, enum, const, properties, required, "
+				"additionalProperties, items, minimum, maximum, minLength, maxLength)",
+				(int)(n > 64 ? 64 : n), ks);
+		}
+		if (!ok)
+			refuse(c, NULL, "this value of the schema keyword \"%.*s\" is not supported by "
+				"this backend yet", (int)(n > 64 ? 64 : n), ks);
+		c->ptr.len = old;
+	}
+}
+
+/* Do a and b hold the same string (or are both absent)? */
+static int same_str(const struct lctx *c, jref a, jref b)
+{
+	size_t an, bn;
+	const char *as, *bs;
+
+	if (a == JREF_NONE || b == JREF_NONE)
+		return a == b;
+	if (json_type(c->d, a) != J_STR || json_type(c->d, b) != J_STR)
+		return 0;
+	as = json_str(c->d, a, &an);
+	bs = json_str(c->d, b, &bn);
+	return an == bn && memcmp(as, bs, an) == 0;
+}
+
+/* Every function entrypoint is baked: each is checked like the primary,
+ * against it (one runner, one source tree, one tier) and by its name (its
+ * "function", which a run request names).  x is at index i of eps. */
+static void check_function(struct lctx *c, jref eps, jref x, size_t i, jref prim, size_t nfn)
 {
 	static const char *const fn_ok[] = { "kind", "language", "module", "function", "format",
-		"primary", "working_dir", "concurrency", NULL };
+		"primary", "working_dir", "concurrency", "args_schema", "return_schema", NULL };
+	static const char *const schemas[] = { "args_schema", "return_schema", NULL };
+	size_t old = c->ptr.len, j = 0;
+
+	json_ptr_push_index(&c->ptr, i);
+	only(c, x, fn_ok, "the function's");
+	for (const char *const *k = schemas; *k; k++) {
+		jref v = get(c, x, *k);
+		size_t o2 = c->ptr.len;
+
+		if (v == JREF_NONE || json_type(c->d, v) == J_NULL)
+			continue;
+		json_ptr_push(&c->ptr, *k, strlen(*k));
+		schema_check(c, v);
+		c->ptr.len = o2;
+	}
+	if (nfn > 1 && get(c, x, "concurrency") != JREF_NONE)
+		refuse(c, "concurrency", "a warm pool in an app of more than one function is not "
+			"supported by this backend yet (a pool serves one function)");
+	if (prim != JREF_NONE && x != prim) {
+		if (!same_str(c, get(c, x, "language"), get(c, prim, "language")))
+			refuse(c, "language", "functions of another language than the primary's are not "
+				"supported by this backend yet (an image has one runner)");
+		if (!same_str(c, get(c, x, "working_dir"), get(c, prim, "working_dir")))
+			refuse(c, "working_dir", "a working_dir other than the primary's is not supported "
+				"by this backend yet (an image has one source tree)");
+	}
+	/* the name: unique in the app */
+	for (jref y = json_first(c->d, eps); y != JREF_NONE && y != x; y = json_next(c->d, y), j++)
+		if (str_is(c, get(c, y, "kind"), "function") &&
+		    same_str(c, get(c, y, "function"), get(c, x, "function"))) {
+			refuse(c, "function", "a second function entrypoint named like entrypoint %zu is "
+				"not supported by this backend yet (a call names a function by its "
+				"\"function\")", j);
+			break;
+		}
+	c->ptr.len = old;
+}
+
+static void check_entrypoints(struct lctx *c, jref app, jref prim)
+{
 	jref eps = get(c, app, "entrypoints");
-	size_t i = 0, old = c->ptr.len;
+	size_t i = 0, nfn = 0, old = c->ptr.len;
 	char idx[24];
 
 	json_ptr_push(&c->ptr, "entrypoints", 11);
+	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x))
+		nfn += str_is(c, get(c, x, "kind"), "function");
 	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x), i++) {
-		size_t o2 = c->ptr.len;
 		snprintf(idx, sizeof idx, "%zu", i);
-		if (x == prim) {
-			json_ptr_push(&c->ptr, idx, strlen(idx));
-			only(c, x, fn_ok, "the function's");
-		} else if (str_is(c, get(c, x, "kind"), "function")) {
-			refuse(c, idx, "a function entrypoint besides the primary is not supported "
-				"by this backend yet (only the primary is baked)");
-		} else {
+		if (str_is(c, get(c, x, "kind"), "function"))
+			check_function(c, eps, x, i, prim, nfn);
+		else
 			refuse(c, idx, "a command entrypoint is not supported by this backend yet");
-		}
-		c->ptr.len = o2;
 	}
 	if (prim == JREF_NONE && i == 0)
 		refuse(c, NULL, "an app without a function entrypoint is not supported by this backend yet");
+	c->ptr.len = old;
+}
+
+/* The app's env: literals are delivered (runtime.json "env"); a
+ * secret_ref is not yet; a name the agent reserves is refused. */
+static void check_env(struct lctx *c, jref env)
+{
+	size_t old = c->ptr.len;
+
+	json_ptr_push(&c->ptr, "env", 3);
+	for (jref k = env != JREF_NONE ? json_first_key(c->d, env) : JREF_NONE; k != JREF_NONE;
+	     k = json_next_key(c->d, k)) {
+		size_t n, o2 = c->ptr.len;
+		const char *ks = json_str(c->d, k, &n);
+		jref kind = get(c, json_value(k), "kind");
+
+		json_ptr_push(&c->ptr, ks, n);
+		if (req_env_reserved(ks, n))
+			refuse(c, NULL, "an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, "
+				"PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) is not supported by this "
+				"backend yet");
+		else if (str_is(c, kind, "secret_ref"))
+			/* the launch side delivers these (issue 15): until then, refused */
+			refuse(c, "kind", "a secret_ref env entry is not supported by this backend yet");
+		else if (!str_is(c, kind, "literal"))
+			refuse(c, "kind", "this env entry kind is not supported by this backend yet");
+		c->ptr.len = o2;
+	}
 	c->ptr.len = old;
 }
 
@@ -135,7 +303,7 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	static const char *const top_ok[] = { "schema_version", "id", "apps", "volumes",
 		"extensions", NULL };
 	static const char *const app_ok[] = { "name", "source", "image", "entrypoints",
-		"resources", "dependencies", "network", NULL };
+		"resources", "dependencies", "network", "env", NULL };
 	static const char *const res_ok[] = { "vcpus", "memory_mb", "boot_timeout_secs",
 		"rootfs_size_mb", NULL };
 	static const char *const net_ok[] = { "mode", NULL };
@@ -184,6 +352,7 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 		only(c, x, res_ok, "the resource");
 		c->ptr.len = 7;
 	}
+	check_env(c, get(c, app, "env"));
 	*primp = ir_primary(c->d, app);
 	check_entrypoints(c, app, *primp);
 	c->ptr.len = 0;
@@ -211,7 +380,7 @@ static void put_file(struct buf *o, const char *path, const char *mode)
 
 /* The lowering of the valid, normalized IR d, whose original's canonical
  * SHA-256 is hash: one JSON text appended to o (canonicalized later). */
-static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, struct buf *o,
+static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int dev, struct buf *o,
 	struct merr *e)
 {
 	struct buf w = BUF_INIT, r = BUF_INIT;
@@ -240,49 +409,102 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, struc
 	json_canon(d, json_get(d, app, "resources"), o);
 	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
 
-	/* /etc/mvm/wrapper.json and runtime.json, as the wrappers and the
-	 * agent read them (schemas/wrapper.schema.json, runtime.schema.json). */
+	/* /etc/mvm/runtime.json, as the agent reads it
+	 * (schemas/runtime.schema.json), and a wrapper.json per function
+	 * (schemas/wrapper.schema.json): /etc/mvm/fn/<function>.json, the
+	 * primary's also at /etc/mvm/wrapper.json. */
 	static const char *const common[] = { "module", "function", "format", NULL };
-	buf_puts(&w, "{\"mode\":\"prod\"");
+	jref env = json_get(d, app, "env"), eps = json_get(d, app, "entrypoints");
+
 	buf_puts(&r, "{\"language\":");
 	json_canon(d, json_get(d, fn, "language"), &r);
 	for (const char *const *k = common; *k; k++) {
-		buf_printf(&w, ",\"%s\":", *k);
-		json_canon(d, json_get(d, fn, *k), &w);
 		buf_printf(&r, ",\"%s\":", *k);
 		json_canon(d, json_get(d, fn, *k), &r);
 	}
-	buf_puts(&w, ",\"working_dir\":");
 	buf_puts(&r, ",\"source_path\":");
-	if (wd != JREF_NONE) {
-		json_canon(d, wd, &w);
+	if (wd != JREF_NONE)
 		json_canon(d, wd, &r);
-	} else {
-		buf_puts(&w, "\"/app\"");
+	else
 		buf_puts(&r, "\"/app\"");
-	}
 	if (conc != JREF_NONE) {
 		buf_puts(&r, ",\"concurrency\":");
 		json_canon(d, conc, &r);
 	}
-	buf_putc(&w, '}');
-	buf_putc(&r, '}');
+	if (env != JREF_NONE && json_len(d, env) > 0) {
+		/* literals only: check() refused every other kind */
+		buf_puts(&r, ",\"env\":{");
+		for (jref k = json_first_key(d, env); k != JREF_NONE; k = json_next_key(d, k)) {
+			if (k != json_first_key(d, env))
+				buf_putc(&r, ',');
+			json_canon(d, k, &r);
+			buf_putc(&r, ':');
+			json_canon(d, json_get(d, json_value(k), "value"), &r);
+		}
+		buf_putc(&r, '}');
+	}
+	buf_puts(&r, ",\"functions\":[");
 
 	buf_puts(o, ",\"files\":{");
 	put_file(o, "/etc/mvm/entrypoint", "0644");
 	buf_puts(o, "\"" RUNNER "\\n\"},");
+	for (jref x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x)) {
+		size_t n;
+		const char *name;
+		char path[64 + 300];
+
+		if (!json_str_eq(d, json_get(d, x, "kind"), "function"))
+			continue;
+		if (x != json_first(d, eps) && r.len && r.p[r.len - 1] != '[')
+			buf_putc(&r, ',');
+		buf_puts(&r, "{\"name\":");
+		json_canon(d, json_get(d, x, "function"), &r);
+		w.len = 0;
+		buf_puts(&w, dev ? "{\"mode\":\"dev\"" : "{\"mode\":\"prod\"");
+		for (const char *const *k = common; *k; k++) {
+			buf_printf(&w, ",\"%s\":", *k);
+			json_canon(d, json_get(d, x, *k), &w);
+			buf_printf(&r, ",\"%s\":", *k);
+			json_canon(d, json_get(d, x, *k), &r);
+		}
+		buf_printf(&r, ",\"primary\":%s}", x == fn ? "true" : "false");
+		buf_puts(&w, ",\"working_dir\":");
+		if (wd != JREF_NONE)
+			json_canon(d, wd, &w);
+		else
+			buf_puts(&w, "\"/app\"");
+		for (const char *k = "args_schema"; k; k = strcmp(k, "args_schema") ? NULL : "return_schema") {
+			jref v = json_get(d, x, k);
+
+			if (v == JREF_NONE || json_type(d, v) == J_NULL)
+				continue;
+			buf_printf(&w, ",\"%s\":", k);
+			json_canon(d, v, &w);
+		}
+		buf_putc(&w, '}');
+		/* the name is a Python or JavaScript identifier (ir-validate) */
+		name = json_str(d, json_get(d, x, "function"), &n);
+		snprintf(path, sizeof path, "/etc/mvm/fn/%.*s.json", (int)(n > 255 ? 255 : n), name);
+		put_file(o, path, "0444");
+		put_canon_str(o, &w, e, &oom);
+		buf_puts(o, "},");
+		if (x == fn) {
+			put_file(o, "/etc/mvm/wrapper.json", "0444");
+			put_canon_str(o, &w, e, &oom);
+			buf_puts(o, "},");
+		}
+	}
+	buf_puts(&r, "]}");
 	put_file(o, "/etc/mvm/runtime.json", "0444");
 	put_canon_str(o, &r, e, &oom);
-	buf_puts(o, "},");
-	put_file(o, "/etc/mvm/wrapper.json", "0444");
-	put_canon_str(o, &w, e, &oom);
 	buf_puts(o, "}}}");
 	buf_free(&w);
 	buf_free(&r);
 	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
 }
 
-int ir_lower(const struct jdoc *d, struct buf *out, struct ir_errors *refused, struct merr *e)
+int ir_lower(const struct jdoc *d, unsigned flags, struct buf *out, struct ir_errors *refused,
+	struct merr *e)
 {
 	struct buf canon = BUF_INIT, norm = BUF_INIT, o = BUF_INIT;
 	struct jdoc *n = NULL;
@@ -316,7 +538,7 @@ int ir_lower(const struct jdoc *d, struct buf *out, struct ir_errors *refused, s
 		rc = merr_set(e, EX_SYS, NULL, "internal error: lowering an IR that is not valid");
 		goto done;
 	}
-	if ((rc = emit(n, app, fn, hash, &o, e)) != 0)
+	if ((rc = emit(n, app, fn, hash, !!(flags & LOWER_DEV), &o, e)) != 0)
 		goto done;
 	rc = json_canonicalize(o.p, o.len, NULL, out, e);
 done:

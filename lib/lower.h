@@ -33,6 +33,10 @@
  *   0        > 0          unchanged
  *   EX_SYS   any          unspecified (out of memory; e set)
  */
-int ir_lower(const struct jdoc *d, struct buf *out, struct ir_errors *refused, struct merr *e);
+int ir_lower(const struct jdoc *d, unsigned flags, struct buf *out, struct ir_errors *refused,
+	struct merr *e);
+/* flags: LOWER_DEV writes the wrappers' mode "dev" (tracebacks kept,
+ * mvm-build --dev) instead of "prod". */
+#define LOWER_DEV 1u
 
 #endif

@@ -1101,3 +1101,76 @@ invalid c-wd.json"
 		assert_line --index 5 --partial 'config_error: '
 	done
 }
+
+# ---------------------------------------------------------------- schemas (issue 15)
+
+# sconfig FUNCTION ARGS_SCHEMA RETURN_SCHEMA: wrapper.json with both schemas
+sconfig() {
+	printf '{"module":"sch","function":"%s","format":"json","working_dir":"%s","mode":"prod","args_schema":%s,"return_schema":%s}\n' \
+		"$1" "$APPDIR" "$2" "$3" >"$T/wrapper.json"
+}
+
+write_sch() {
+	# the function leaves a marker: a refused call never ran it
+	cat >"$APPDIR/sch.py" <<'EOF2'
+def mark(**kw):
+    open("marker", "w").close()
+    return kw.get("ret", {"n": 1})
+EOF2
+	cat >"$APPDIR/sch.mjs" <<'EOF2'
+import { writeFileSync } from 'node:fs';
+export function mark(kw = {}) { writeFileSync('marker', ''); return kw.ret ?? { n: 1 }; }
+EOF2
+}
+
+# the schema: JSON Schema 2020-12 (the subset of PROTOCOL.md section 5)
+ARGS='{"type":"object","required":["name"],"additionalProperties":false,"properties":{"name":{"type":"string","minLength":2,"maxLength":5},"n":{"type":"integer","minimum":1,"maximum":3},"tags":{"type":"array","items":{"enum":["a","b"]}},"ret":true}}'
+RET='{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}'
+
+check_schema() { # LANG RUNNER
+	use "$1" "$2"
+	write_sch
+	sconfig mark "$ARGS" "$RET"
+	call_one() { # JSON: one call, oneshot or through a longrunning frame
+		rm -f "$APPDIR/marker"
+		if [ "$2" = oneshot ]; then
+			call "$(input json "$1")" || true
+			tail -n 1 "$T/err" >"$T/last"
+			[ -s "$T/out" ] && cat "$T/out" >"$T/last"
+		else
+			mvmw frames json "$1" >"$T/req"
+			call "$T/req" || true
+			mvmw unframe json <"$T/out" | tail -n 1 >"$T/last"
+		fi
+		cat "$T/last"
+	}
+	# a good call runs and returns
+	run -0 call_one '[[],{"name":"Al","n":2,"tags":["a"]}]' "$2"
+	assert_output --regexp '"n": ?1\}'
+	[ -e "$APPDIR/marker" ]
+	# each breach: bad_input naming the JSON Pointer, the function never ran
+	for c in '[[],{"name":"A"}]|/name: shorter than minLength 2' \
+		'[[],{"name":"Alice6"}]|/name: longer than maxLength 5' \
+		'[[],{"name":"Al","n":4}]|/n: above maximum 3' \
+		'[[],{"name":"Al","n":0}]|/n: below minimum 1' \
+		'[[],{"name":"Al","n":1.5}]|/n: not of type integer' \
+		'[[],{"name":"Al","tags":["a","c"]}]|/tags/1: not one of the enum values' \
+		'[[],{"n":1}]|(root): missing required member \"name\"' \
+		'[[],{"name":"Al","zzz":1}]|(root): a member the schema does not declare' \
+		'[["Al"],{}]|positional arguments'; do
+		run -0 call_one "${c%%|*}" "$2"
+		assert_output --partial '"kind":"bad_input"'
+		assert_output --partial "${c#*|}"
+		refute_output --partial zzz   # prod: input keys are never echoed
+		[ ! -e "$APPDIR/marker" ] || fail "the function ran for ${c%%|*}"
+	done
+	# a result that breaks return_schema: bad_output, after the call
+	run -0 call_one '[[],{"name":"Al","ret":{"n":"x"}}]' "$2"
+	assert_output --partial '"kind":"bad_output"'
+	assert_output --partial 'at /n: not of type integer'
+}
+
+@test "py oneshot: args_schema refuses bad arguments before the function runs (bad_input + JSON Pointer); return_schema bad_output" { check_schema py oneshot; }
+@test "py longrunning: args_schema and return_schema checked per call" { check_schema py longrunning; }
+@test "node oneshot: args_schema refuses bad arguments before the function runs (bad_input + JSON Pointer); return_schema bad_output" { check_schema node oneshot; }
+@test "node longrunning: args_schema and return_schema checked per call" { check_schema node longrunning; }

@@ -74,7 +74,7 @@ static void run_greet(void)
 	struct rep r;
 	struct merr e;
 
-	req_put_run(&b, "[[\"Alice\"],{}]", 14, 5000, NULL, 0);
+	req_put_run(&b, "[[\"Alice\"],{}]", 14, 5000, NULL, 0, NULL);
 	check(b.len == 4 + sizeof run - 1 && memcmp(b.p + 4, run, sizeof run - 1) == 0,
 		"run bytes as in the man page");
 	check(req_parse(b.p + 4, b.len - 4, &q, &e) == 0 && q.type == REQ_RUN && q.inlen == 14 &&
@@ -198,12 +198,12 @@ static void payload_cap(void)
 		return;
 	}
 	memset(p, 'a', n + 1);
-	req_put_run(&b, p, n, 0, NULL, 0);
+	req_put_run(&b, p, n, 0, NULL, 0, NULL);
 	check(frame_parse(b.p, b.len, FRAME_MAX, &len, &need) == FRAME_OK, "16 MiB run fits a frame");
 	check(req_parse(b.p + 4, len, &q, &e) == 0 && q.inlen == n, "16 MiB accepted");
 	req_free(&q);
 	b.len = 0;
-	req_put_run(&b, p, n + 1, 0, NULL, 0);
+	req_put_run(&b, p, n + 1, 0, NULL, 0, NULL);
 	check(frame_parse(b.p, b.len, FRAME_MAX, &len, &need) == FRAME_OK, "16 MiB + 1 fits a frame");
 	check(req_parse(b.p + 4, len, &q, &e) == EX_NO, "16 MiB + 1 is payload_cap");
 	buf_free(&b);

@@ -131,7 +131,9 @@ class Worker {
         throw new mw.WrapperError('config_error', 'cannot restore working_dir', { detail: String(e) });
       }
       const [args, kwargs] = mw.decodeCall(fmt, payload);
+      mw.checkArgs(this.cfg, args, kwargs);
       const result = await mw.invoke(this.target, args, kwargs);
+      mw.checkReturn(this.cfg, result);
       return [STATUS_OK, mw.encodeResult(fmt, result)];
     } catch (e) {
       const err = e instanceof mw.WrapperError ? e : mw.internalError(e);

@@ -47,6 +47,8 @@ const KIND_EXIT = {
   import_error: EXIT_CONFIG,
   encode_error: EXIT_ENCODE,
   result_too_large: EXIT_ENCODE,
+  bad_input: EXIT_INPUT,
+  bad_output: EXIT_ENCODE,
   io_error: EXIT_INTERNAL,
   internal_error: EXIT_INTERNAL,
 };
@@ -54,6 +56,7 @@ const KIND_EXIT = {
 const WRAPPER_DIR_URL = pathToFileURL(dirname(fileURLToPath(import.meta.url))).href + '/';
 
 const CONFIG_KEYS = ['module', 'function', 'format', 'working_dir', 'mode'];
+const SCHEMA_KEYS = ['args_schema', 'return_schema']; // optional
 const NODE_MODULE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 const NODE_FUNCTION = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -166,6 +169,13 @@ export function loadConfig(path = configPath()) {
     throw configError('wrapper config must be a JSON object');
   }
   for (const k of Object.keys(cfg)) {
+    if (SCHEMA_KEYS.includes(k)) {
+      const v = cfg[k];
+      if (typeof v !== 'boolean' && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+        throw configError(`wrapper config: '${k}' must be a schema`);
+      }
+      continue;
+    }
     if (!CONFIG_KEYS.includes(k)) throw configError('wrapper config: unknown key', JSON.stringify(k));
   }
   for (const k of CONFIG_KEYS) {
@@ -760,4 +770,116 @@ export function encodeResult(format, value) {
     throw new WrapperError('result_too_large', `encoded result is larger than ${MAX_PAYLOAD} bytes`);
   }
   return out;
+}
+
+// ------------------------------------------------------------ schemas
+//
+// args_schema / return_schema (PROTOCOL.md section 5): the JSON Schema
+// 2020-12 subset ir-lower(1) lets through -- type, enum, const, properties,
+// required, additionalProperties, items, minimum, maximum, minLength,
+// maxLength, and annotations that check nothing.  ir-lower refuses every
+// other keyword, so none is ever ignored here.
+
+function isObj(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function typeOk(t, v) {
+  switch (t) {
+    case 'null': return v === null || v === undefined;
+    case 'boolean': return typeof v === 'boolean';
+    case 'string': return typeof v === 'string';
+    case 'array': return Array.isArray(v);
+    case 'object': return isObj(v);
+    case 'number': return typeof v === 'number';
+    case 'integer': return typeof v === 'number' && Number.isInteger(v);
+    default: return false;
+  }
+}
+
+function jsonEqual(a, b) {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length &&
+      a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isObj(a) || isObj(b)) {
+    if (!isObj(a) || !isObj(b)) return false;
+    const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && jsonEqual(a[k], b[k]));
+  }
+  return a === b;
+}
+
+const tok = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+// The first place value breaks schema: [pointer, safe, reason], or null.
+// safe is the pointer cut before the first member name that came from
+// the value rather than from the schema (prod mode shows only that).
+export function schemaError(schema, value) {
+  const stack = [[schema, value, '', null]];
+  while (stack.length) {
+    const [s, v, ptr, safe] = stack.pop();
+    if (s === true) continue;
+    if (s === false) return [ptr, safe, 'no value is allowed here'];
+    const has = (k) => Object.hasOwn(s, k);
+    if (has('type')) {
+      const ts = typeof s.type === 'string' ? [s.type] : s.type;
+      if (!ts.some((t) => typeOk(t, v))) return [ptr, safe, `not of type ${ts.join(' or ')}`];
+    }
+    if (has('enum') && !s.enum.some((x) => jsonEqual(v, x))) return [ptr, safe, 'not one of the enum values'];
+    if (has('const') && !jsonEqual(v, s.const)) return [ptr, safe, 'not the const value'];
+    if (typeof v === 'string') {
+      const n = [...v].length;
+      if (has('minLength') && n < s.minLength) return [ptr, safe, `shorter than minLength ${s.minLength}`];
+      if (has('maxLength') && n > s.maxLength) return [ptr, safe, `longer than maxLength ${s.maxLength}`];
+    }
+    if (typeof v === 'number') {
+      if (has('minimum') && v < s.minimum) return [ptr, safe, `below minimum ${s.minimum}`];
+      if (has('maximum') && v > s.maximum) return [ptr, safe, `above maximum ${s.maximum}`];
+    }
+    const later = [];
+    if (isObj(v)) {
+      for (const k of has('required') ? s.required : []) {
+        if (!Object.hasOwn(v, k) || v[k] === undefined) return [ptr, safe, `missing required member ${JSON.stringify(k)}`];
+      }
+      const props = has('properties') ? s.properties : {};
+      const extra = has('additionalProperties') ? s.additionalProperties : true;
+      for (const k of Object.keys(v).sort()) {
+        if (v[k] === undefined) continue; // the encoders drop it
+        if (Object.hasOwn(props, k)) later.push([props[k], v[k], `${ptr}/${tok(k)}`, safe]);
+        else if (extra === false) return [ptr, safe, 'a member the schema does not declare'];
+        else later.push([extra, v[k], `${ptr}/${tok(k)}`, safe === null ? ptr : safe]);
+      }
+    } else if (Array.isArray(v) && has('items')) {
+      v.forEach((x, i) => later.push([s.items, x, `${ptr}/${i}`, safe]));
+    }
+    stack.push(...later.reverse());
+  }
+  return null;
+}
+
+function schemaCheck(cfg, key, value, kind, what) {
+  if (!Object.hasOwn(cfg, key)) return;
+  const found = schemaError(cfg[key], value);
+  if (found === null) return;
+  const [ptr, safe, reason] = found;
+  const shown = safe === null ? ptr : `${safe} (inside a member the schema does not name)`;
+  throw new WrapperError(kind, `${what} ${key} at ${shown || '(root)'}: ${reason}`,
+    { detail: `at ${ptr || '(root)'}` });
+}
+
+// args_schema describes the keyword arguments as one object; under it a
+// call with positional arguments is bad_input.  Checked before the module
+// is imported.
+export function checkArgs(cfg, args, kwargs) {
+  if (!Object.hasOwn(cfg, 'args_schema')) return;
+  if (args.length) {
+    throw new WrapperError('bad_input', 'the call has positional arguments, which args_schema does not describe');
+  }
+  schemaCheck(cfg, 'args_schema', kwargs, 'bad_input', 'the arguments do not match');
+}
+
+// return_schema describes the return value; checked before encoding.
+export function checkReturn(cfg, value) {
+  schemaCheck(cfg, 'return_schema', value, 'bad_output', 'the result does not match');
 }

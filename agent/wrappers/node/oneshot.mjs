@@ -35,9 +35,11 @@ export async function dispatch(cfg, data) {
     dispatched = true;
     await mw.loadCodecs(cfg);
     const [args, kwargs] = mw.decodeCall(cfg.format, data);
+    mw.checkArgs(cfg, args, kwargs);
     mw.enterWorkingDir(cfg);
     const target = await mw.loadFunction(cfg);
     const result = await mw.invoke(target, args, kwargs);
+    mw.checkReturn(cfg, result);
     return { code: mw.EXIT_OK, body: mw.encodeResult(cfg.format, result) };
   } catch (e) {
     const err = e instanceof mw.WrapperError ? e : mw.internalError(e);

@@ -86,8 +86,10 @@ class Worker:
                                       e.strerror) from None
             args, kwargs = mw.decode_call(fmt, payload)
             del payload
+            mw.check_args(self.cfg, args, kwargs)
             result = mw.invoke(self.fn, args, kwargs)
             del args, kwargs
+            mw.check_result(self.cfg, result)
             return STATUS_OK, mw.encode_result(fmt, result)
         except mw.WrapperError as e:
             return STATUS_ERROR, mw.envelope(e, self.cfg["mode"])

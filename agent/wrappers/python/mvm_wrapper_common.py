@@ -46,11 +46,14 @@ KIND_EXIT = {
     "import_error": EXIT_CONFIG,
     "encode_error": EXIT_ENCODE,
     "result_too_large": EXIT_ENCODE,
+    "bad_input": EXIT_INPUT,
+    "bad_output": EXIT_ENCODE,
     "io_error": EXIT_INTERNAL,
     "internal_error": EXIT_INTERNAL,
 }
 
 CONFIG_KEYS = ("module", "function", "format", "working_dir", "mode")
+SCHEMA_KEYS = ("args_schema", "return_schema")   # optional
 _PY_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _PY_FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -133,6 +136,10 @@ def load_config(path=None):
     if not isinstance(cfg, dict):
         raise WrapperError("config_error", "wrapper config must be a JSON object")
     for k in cfg:
+        if k in SCHEMA_KEYS:
+            if not isinstance(cfg[k], (dict, bool)):
+                raise WrapperError("config_error", "wrapper config: '%s' must be a schema" % k)
+            continue
         if k not in CONFIG_KEYS:
             raise WrapperError("config_error", "wrapper config: unknown key", repr(k))
     for k in CONFIG_KEYS:
@@ -446,3 +453,127 @@ def encode_result(fmt, value):
         raise WrapperError("result_too_large",
                            "encoded result is larger than %d bytes" % MAX_PAYLOAD)
     return out
+
+
+# ---------------------------------------------------------------- schemas
+#
+# args_schema / return_schema (PROTOCOL.md section 5): the JSON Schema
+# 2020-12 subset ir-lower(1) lets through -- type, enum, const, properties,
+# required, additionalProperties, items, minimum, maximum, minLength,
+# maxLength, and annotations that check nothing.  ir-lower refuses every
+# other keyword, so none is ever ignored here.
+
+
+def _type_ok(t, v):
+    if t == "null":
+        return v is None
+    if t == "boolean":
+        return isinstance(v, bool)
+    if t == "string":
+        return isinstance(v, str)
+    if t == "array":
+        return isinstance(v, (list, tuple))
+    if t == "object":
+        return isinstance(v, dict)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return t == "number" or (isinstance(v, int) or v.is_integer())
+
+
+def _json_equal(a, b):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def _tok(s):
+    return s.replace("~", "~0").replace("/", "~1")
+
+
+def schema_error(schema, value):
+    """The first place value breaks schema: (pointer, safe, reason), or
+    None.  safe is the pointer cut before the first member name that came
+    from the value rather than from the schema (prod mode shows only
+    that)."""
+    stack = [(schema, value, "", None)]
+    while stack:
+        s, v, ptr, safe = stack.pop()
+        if s is True:
+            continue
+        if s is False:
+            return ptr, safe, "no value is allowed here"
+        t = s.get("type")
+        if t is not None:
+            ts = [t] if isinstance(t, str) else t
+            if not any(_type_ok(x, v) for x in ts):
+                return ptr, safe, "not of type %s" % " or ".join(ts)
+        if "enum" in s and not any(_json_equal(v, x) for x in s["enum"]):
+            return ptr, safe, "not one of the enum values"
+        if "const" in s and not _json_equal(v, s["const"]):
+            return ptr, safe, "not the const value"
+        if isinstance(v, str):
+            n = len(v)
+            if "minLength" in s and n < s["minLength"]:
+                return ptr, safe, "shorter than minLength %d" % s["minLength"]
+            if "maxLength" in s and n > s["maxLength"]:
+                return ptr, safe, "longer than maxLength %d" % s["maxLength"]
+        if _type_ok("number", v):
+            if "minimum" in s and v < s["minimum"]:
+                return ptr, safe, "below minimum %s" % s["minimum"]
+            if "maximum" in s and v > s["maximum"]:
+                return ptr, safe, "above maximum %s" % s["maximum"]
+        later = []
+        if isinstance(v, dict):
+            for k in s.get("required", ()):
+                if k not in v:
+                    return ptr, safe, "missing required member %s" % json.dumps(k)
+            props = s.get("properties", {})
+            extra = s.get("additionalProperties", True)
+            for k in sorted(v):
+                if k in props:
+                    later.append((props[k], v[k], ptr + "/" + _tok(k), safe))
+                elif extra is False:
+                    return ptr, safe, "a member the schema does not declare"
+                else:
+                    later.append((extra, v[k], ptr + "/" + _tok(k), ptr if safe is None else safe))
+        elif isinstance(v, (list, tuple)) and "items" in s:
+            for i, x in enumerate(v):
+                later.append((s["items"], x, "%s/%d" % (ptr, i), safe))
+        stack.extend(reversed(later))
+    return None
+
+
+def _schema_check(cfg, key, value, kind, what):
+    schema = cfg.get(key)
+    if schema is None:
+        return
+    found = schema_error(schema, value)
+    if found is None:
+        return
+    ptr, safe, reason = found
+    shown = ptr if safe is None else safe + " (inside a member the schema does not name)"
+    raise WrapperError(kind, "%s %s at %s: %s" % (what, key, shown or "(root)", reason),
+                       "at %s" % (ptr or "(root)"))
+
+
+def check_args(cfg, args, kwargs):
+    """args_schema describes the keyword arguments as one object; under
+    it a call with positional arguments is bad_input.  Checked before the
+    module is imported."""
+    if "args_schema" not in cfg:
+        return
+    if args:
+        raise WrapperError("bad_input", "the call has positional arguments, which args_schema "
+                           "does not describe")
+    _schema_check(cfg, "args_schema", kwargs, "bad_input", "the arguments do not match")
+
+
+def check_result(cfg, value):
+    """return_schema describes the return value; checked before encoding."""
+    _schema_check(cfg, "return_schema", value, "bad_output", "the result does not match")

@@ -41,10 +41,12 @@ def dispatch(cfg, data):
         fmt = cfg["format"]
         args, kwargs = mw.decode_call(fmt, data)
         del data
+        mw.check_args(cfg, args, kwargs)
         mw.enter_working_dir(cfg)
         fn = mw.load_function(cfg)
         result = mw.invoke(fn, args, kwargs)
         del args, kwargs
+        mw.check_result(cfg, result)
         return mw.EXIT_OK, mw.encode_result(fmt, result)
     except mw.WrapperError as e:
         return e.exit_code, mw.envelope(e, cfg["mode"])
