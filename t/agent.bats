@@ -784,3 +784,88 @@ gone() {
 	run -0 cat "$T/outside/d/file"
 	assert_output keep
 }
+
+# irfns ROOT ENV_JSON: runtime.json as ir-lower writes it for an app of two
+# functions (ops.f, the primary, and app.greet) with the IR's env ENV_JSON,
+# and a wrapper.json per function under /etc/mvm/fn/
+irfns() {
+	local R=$1 lang fmt conc
+	lang=$(jq -r .language "$R/etc/mvm/runtime.json")
+	fmt=$(jq -r .format "$R/etc/mvm/runtime.json")
+	conc=$(jq -c '.concurrency // empty' "$R/etc/mvm/runtime.json")
+	mkdir -p "$R/etc/mvm/fn"
+	for f in ops:f app:greet; do
+		printf '{"module":"%s","function":"%s","format":"%s","working_dir":"%s/app","mode":"prod"}' \
+			"${f%%:*}" "${f#*:}" "$fmt" "$R" >"$R/etc/mvm/fn/${f#*:}.json"
+	done
+	jq -c --argjson env "$2" --arg conc "$conc" '. + {"env": $env, "functions": ([
+		{"name": "f", "module": "ops", "function": "f", "format": .format, "primary": true}]
+		+ (if $conc == "" then [{"name": "greet", "module": "app", "function": "greet", "format": .format, "primary": false}] else [] end))}' \
+		"$R/etc/mvm/runtime.json" >"$R/rt" && mv "$R/rt" "$R/etc/mvm/runtime.json"
+	chmod -R a+rX "$R"
+}
+
+@test "issue 15: the IR's env reaches every call (cold and warm, python and node); a request cannot override it" {
+	mkroot "$T/p" python oneshot json ops f
+	irfns "$T/p" '{"GREETING":"hi there","EMPTY":""}'
+	script 'run json [["getenv","GREETING"],{}]' 'run json [["getenv","EMPTY"],{}]' \
+		'run json [["getenv","GREETING"],{}] fn:f' \
+		'run json [["getenv","GREETING"],{}] env:GREETING=other +msg' \
+		'run json [["getenv","OTHER"],{}] env:OTHER=1'
+	run -0 agent "$T/p" "$T/script"
+	assert_output - <<-'EOF'
+	stdout "hi there"
+	exit 0
+	stdout ""
+	exit 0
+	stdout "hi there"
+	exit 0
+	error bad_request: env sets GREETING, which the image's IR declares
+	stdout "1"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+	mkroot "$T/w" python longrunning json ops f "$(pool 100 512 1)"
+	irfns "$T/w" '{"GREETING":"warm"}'
+	mkroot "$T/n" node oneshot json ops f
+	irfns "$T/n" '{"GREETING":"node"}'
+	mkroot "$T/nw" node longrunning json ops f "$(pool 100 512 1)"
+	irfns "$T/nw" '{"GREETING":"node warm"}'
+	for r in w:warm n:node nw:'node warm'; do
+		script 'waitready 1' 'run json [["getenv","GREETING"],{}]'
+		[ "${r%%:*}" = w ] || [ "${r%%:*}" = nw ] || script 'run json [["getenv","GREETING"],{}]'
+		run -0 agent "$T/${r%%:*}" "$T/script"
+		assert_line --index 0 "stdout \"${r#*:}\""
+	done
+}
+
+@test "issue 15: a call names its function; an unknown name is unknown_function, listing the names" {
+	mkroot "$T/p" python oneshot json ops f
+	irfns "$T/p" '{}'
+	script 'run json [["Alice"],{}] fn:greet' 'run json [["greet","Bob"],{}] fn:f' \
+		'run json [["greet","Bob"],{}]' 'run json [["Alice"],{}] fn:nope +msg' \
+		'run json [["Alice"],{}] fn:../wrapper +msg' 'ping'
+	run -0 agent "$T/p" "$T/script"
+	assert_output - <<-'EOF'
+	stdout "hello, Alice"
+	exit 0
+	stdout "hello, Bob"
+	exit 0
+	stdout "hello, Bob"
+	exit 0
+	error unknown_function: no function of that name in this image; its functions: f greet
+	error unknown_function: no function of that name in this image; its functions: f greet
+	pong
+	closed
+	agent-exit 0
+	EOF
+	# a runtime.json whose functions list is wrong: the agent refuses to start
+	mkdir -p "$T/r/etc/mvm"
+	for bad in '.functions += [{"name": "f"}]' '.functions += [{"name": "../x"}]' \
+		'.env += {"LD_PRELOAD": "/x.so"}' '.functions = []'; do
+		jq -c "$bad" "$T/p/etc/mvm/runtime.json" >"$T/r/etc/mvm/runtime.json"
+		run -1 "$AGENT" --stdio --root "$T/r" </dev/null
+		assert_output --partial "mvm-agent: fatal: $T/r/etc/mvm/runtime.json: /"
+	done
+}

@@ -24,7 +24,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
 	# the seed's worked example shows these files (independent text)
 	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' "$BATS_TEST_TMPDIR/l.json"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	run -0 jq -j '.files["/etc/mvm/wrapper.json"].content' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
 	jq -j '.files["/etc/mvm/entrypoint"].content' "$BATS_TEST_TMPDIR/l.json" |
@@ -58,7 +58,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -0 jq -c '[.runner, .working_dir, .resources.rootfs_size_mb]' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '["longrunning","/srv/app",300]'
 	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' "$BATS_TEST_TMPDIR/l.json"
-	assert_output '{"concurrency":{"in_process":"serial","kind":"warm_process","max_calls_per_worker":1000,"max_rss_mb":128,"pool_size":2},"format":"json","function":"greet","language":"python","module":"app","source_path":"/srv/app"}'
+	assert_output '{"concurrency":{"in_process":"serial","kind":"warm_process","max_calls_per_worker":1000,"max_rss_mb":128,"pool_size":2},"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/srv/app"}'
 	run -0 jq -j '.files["/etc/mvm/wrapper.json"].content' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/srv/app"}'
 }
@@ -67,7 +67,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	edit '.apps[0].entrypoints[0].primary = false'
 	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
 	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' <<<"$output"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	edit 'del(.apps[0].entrypoints[0].primary)'
 	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
 	edit '.apps[0].entrypoints[0].primary = false | .apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye"]'
@@ -96,7 +96,10 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 			fail "$1: $stderr"
 	}
 	local ns='is not supported by this backend yet'
-	check '.apps[0].env = {"A": {"kind": "literal", "value": "1"}}' /apps/0/env "the app's \"env\" $ns"
+	check '.apps[0].env = {"DB": {"kind": "secret_ref", "ref": {"name": "db", "mount": {"kind": "env", "var": "DB"}, "auth_type": "bearer", "allowed_hosts": ["db.example"]}}}' \
+		/apps/0/env/DB/kind "a secret_ref env entry $ns"
+	check '.apps[0].env = {"LD_PRELOAD": {"kind": "literal", "value": "/x.so"}}' /apps/0/env/LD_PRELOAD \
+		"an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) $ns"
 	check '.apps[0].mounts = [{"target": "/mnt/data", "source": {"kind": "tmpfs", "size_mb": 8}, "mode": "rw"}]' \
 		/apps/0/mounts "the app's \"mounts\" $ns"
 	check '.volumes = [{"name": "data", "size_mb": 8, "persist": false}]' /volumes/0 "volumes are not supported by this backend yet"
@@ -106,11 +109,21 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].network = {"mode": "bridge"}' /apps/0/network/mode "a network other than mode \"none\" $ns"
 	check '.apps[0].image = {"kind": "oci_base", "reference": "docker.io/library/debian", "digest": "sha256:'"$(printf '%064d' 0)"'"}' \
 		/apps/0/image/kind "image kind \"oci_base\" $ns"
-	check '.apps[0].entrypoints[0].args_schema = {"type": "object"}' /apps/0/entrypoints/0/args_schema "the function's \"args_schema\" $ns"
-	check '.apps[0].entrypoints[0].return_schema = {"type": "string"}' /apps/0/entrypoints/0/return_schema "the function's \"return_schema\" $ns"
+	check '.apps[0].entrypoints[0].args_schema = {"type": "object", "properties": {"a": {"pattern": "x"}}}' \
+		/apps/0/entrypoints/0/args_schema/properties/a/pattern \
+		"the schema keyword \"pattern\" $ns (the wrappers check type, enum, const, properties, required, additionalProperties, items, minimum, maximum, minLength, maxLength)"
+	check '.apps[0].entrypoints[0].return_schema = {"items": [{"type": "string"}]}' /apps/0/entrypoints/0/return_schema/items \
+		"a schema that is not an object or a boolean $ns"
+	check '.apps[0].entrypoints[0].return_schema = {"type": "str"}' /apps/0/entrypoints/0/return_schema/type \
+		"this value of the schema keyword \"type\" $ns"
 	check '.apps[0].entrypoints[0].extra_imports = ["json"]' /apps/0/entrypoints/0/extra_imports "the function's \"extra_imports\" $ns"
-	check '.apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye" | .primary = false]' \
-		/apps/0/entrypoints/1 "a function entrypoint besides the primary $ns (only the primary is baked)"
+	check '.apps[0].entrypoints += [.apps[0].entrypoints[0] | .module = "other" | .primary = false]' \
+		/apps/0/entrypoints/1/function "a second function entrypoint named like entrypoint 0 $ns (a call names a function by its \"function\")"
+	check '.apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye" | .primary = false | .language = "node"]' \
+		/apps/0/entrypoints/1/language "functions of another language than the primary's are not supported by this backend yet (an image has one runner)"
+	check '.apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye" | .primary = false
+		| .concurrency = {"kind":"warm_process","max_calls_per_worker":1000,"max_rss_mb":128,"pool_size":2,"in_process":"serial"}]' \
+		/apps/0/entrypoints/1/concurrency "a warm pool in an app of more than one function $ns (a pool serves one function)"
 	check '.apps[0].entrypoints += [{"kind": "command", "command": ["/usr/bin/python3", "-m", "w"]}]' \
 		/apps/0/entrypoints/1 "a command entrypoint $ns"
 	# defaults are not declarations: spelled out, they are accepted
@@ -118,6 +131,32 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 		| .apps[0].network = {"mode": "none"} | .apps[0].entrypoints[0].extra_imports = [] | .apps[0].entrypoints[0].args_schema = null'
 	run -0 ir-lower -L "$BATS_TEST_TMPDIR/ir.json"
 	[ "$(jq -c 'del(.ir_hash)' <<<"$output")" = "$(ir-lower "$SEED_IR" | jq -c 'del(.ir_hash)')" ]
+}
+
+@test "issue 15: env literals, every function, schemas and --dev are lowered into the guest files" {
+	edit '.apps[0].env = {"GREETING": {"kind": "literal", "value": "hi"}, "EMPTY": {"kind": "literal", "value": ""}}
+		| .apps[0].entrypoints[0].args_schema = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 8}}, "additionalProperties": false, "title": "t"}
+		| .apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye" | .format = "msgpack" | .primary = false
+			| del(.args_schema) | .return_schema = {"enum": ["bye", null]}]'
+	run -0 ir-lower -L "$BATS_TEST_TMPDIR/ir.json"
+	echo "$output" >"$BATS_TEST_TMPDIR/l.json"
+	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' "$BATS_TEST_TMPDIR/l.json"
+	assert_output '{"env":{"EMPTY":"","GREETING":"hi"},"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true},{"format":"msgpack","function":"bye","module":"app","name":"bye","primary":false}],"language":"python","module":"app","source_path":"/app"}'
+	run -0 jq -j '.files["/etc/mvm/fn/greet.json"].content' "$BATS_TEST_TMPDIR/l.json"
+	assert_output '{"args_schema":{"additionalProperties":false,"properties":{"name":{"maxLength":8,"type":"string"}},"required":["name"],"title":"t","type":"object"},"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
+	[ "$(jq -j '.files["/etc/mvm/wrapper.json"].content' "$BATS_TEST_TMPDIR/l.json")" = "$output" ]
+	run -0 jq -j '.files["/etc/mvm/fn/bye.json"].content' "$BATS_TEST_TMPDIR/l.json"
+	assert_output '{"format":"msgpack","function":"bye","mode":"prod","module":"app","return_schema":{"enum":["bye",null]},"working_dir":"/app"}'
+	# the guest files follow the schemas the agent and the wrappers follow
+	for f in runtime:runtime fn/greet:wrapper fn/bye:wrapper; do
+		jq -j ".files[\"/etc/mvm/${f%%:*}.json\"].content" "$BATS_TEST_TMPDIR/l.json" >"$BATS_TEST_TMPDIR/f.json"
+		schema_ok "$MVM_ROOT/schemas/${f#*:}.schema.json" "$BATS_TEST_TMPDIR/f.json"
+	done
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
+	# --dev: the same files with mode "dev"
+	run -0 ir-lower -L --dev "$BATS_TEST_TMPDIR/ir.json"
+	run -0 jq -j '.files | [.["/etc/mvm/wrapper.json"], .["/etc/mvm/fn/bye.json"]] | map(.content | fromjson | .mode) | join(" ")' <<<"$output"
+	assert_output 'dev dev'
 }
 
 @test "lockfiles resolve against -C: dependencies are then refused (nothing installs them yet)" {
@@ -135,11 +174,11 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -0 bash -c 'ir-lower t/data/seed-ir.json | jq -r .runner'
 	assert_output oneshot
 	run -0 bash -c "ir-lower t/data/seed-ir.json | jq -j '.files[\"/etc/mvm/runtime.json\"].content'"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
-	jq '.apps[0].env = {"MODE": {"kind": "literal", "value": "x"}}' \
-		t/data/seed-ir.json > env-ir.json
-	run -1 ir-lower -L env-ir.json
-	assert_output 'ir-lower: env-ir.json: E_NOT_SUPPORTED at /apps/0/env: the app'"'"'s "env" is not supported by this backend yet'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
+	jq '.apps[0].entrypoints[0].extra_imports = ["json"]' \
+		t/data/seed-ir.json > x-ir.json
+	run -1 ir-lower -L x-ir.json
+	assert_output 'ir-lower: x-ir.json: E_NOT_SUPPORTED at /apps/0/entrypoints/0/extra_imports: the function'"'"'s "extra_imports" is not supported by this backend yet'
 }
 
 @test "malformed or empty input exits 3; usage 2; an unwritable output 4" {
@@ -151,6 +190,6 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -2 ir-lower -x "$SEED_IR"
 	run -2 ir-lower a.json b.json
 	run -0 ir-lower --help
-	assert_output --partial 'usage: ir-lower [-L] [-C dir] [file]'
+	assert_output --partial 'usage: ir-lower [-L] [--dev] [-C dir] [file]'
 	run -4 bash -c 'ir-lower "$1" >/dev/full' _ "$SEED_IR"
 }

@@ -189,7 +189,7 @@ class Client:
         elif t == "exit":
             s["events"].append("exit %d" % r["code"])
         elif t == "error":
-            s["events"].append("error " + r["kind"])
+            s["events"].append("error " + r["kind"] + (": " + r["message"] if s.get("msgs") else ""))
         else:
             s["events"].append("unknown " + json.dumps(r))
         s["answered"] += 1
@@ -239,7 +239,7 @@ def run_script(c, lines):
                 rest = line.split(" ", 2)[2]
                 # ARGS_JSON runs to the first " timeout=" / " env:"
                 cut = len(rest)
-                for m in (" timeout=", " env:"):
+                for m in (" timeout=", " env:", " fn:", " +msg"):
                     i = rest.find(m)
                     if i >= 0:
                         cut = min(cut, i)
@@ -252,7 +252,12 @@ def run_script(c, lines):
                 data = b'[["len","' + b"a" * (int(words[1]) - 15) + b'"],{}]'
                 tail = words[2:]
             for w in tail:
-                if w.startswith("timeout="):
+                if w == "+msg":     # from now on, error replies on this stream show their message
+                    with c.cv:
+                        c.st(sid)["msgs"] = True
+                elif w.startswith("fn:"):
+                    opts["function"] = w[3:]
+                elif w.startswith("timeout="):
                     opts["timeout_ms"] = int(w[8:])
                 elif w.startswith("env:"):
                     k, _, v = w[4:].partition("=")

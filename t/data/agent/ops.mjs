@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 export function f(op, arg) {
   if (op === "greet") return "hello, " + arg;
   if (op === "pid") return process.pid;
+  if (op === "getenv") return process.env[arg] ?? null;
   if (op === "boom") throw new RangeError("secret /etc/passwd token-1234");
   if (op === "len") return arg.length;
   if (op === "slow") return new Promise((r) => setTimeout(() => r("slept"), arg * 1000));

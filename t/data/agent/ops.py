@@ -29,6 +29,8 @@ def f(op, arg=None):
         return "bye"
     if op == "env":
         return dict(os.environ)
+    if op == "getenv":
+        return os.environ.get(arg)
     if op == "ids":
         return [os.getuid(), os.getgid(), os.getcwd(), sorted(int(x) for x in os.listdir("/proc/self/fd"))]
     if op == "agentfds":
