@@ -59,6 +59,7 @@ struct spawn {
 	uid_t uid;
 	gid_t gid;
 	const char *seccomp;            /* "standard" or "unrestricted" */
+	char *const *argv;              /* NULL: { argv0 } */
 };
 
 /* Build the seccomp program once (0, or -1 with msg). */
@@ -276,6 +277,9 @@ struct call {
 	char tmpdir[PATH_MAX];
 	/* warm */
 	struct worker *w;
+#ifdef MVM_DEV
+	char **dev_argv;                /* an exec request's (dev.c), or NULL */
+#endif
 };
 
 extern struct call *queue_head, *queue_tail;
@@ -369,6 +373,19 @@ void worker_reaped(struct worker *w, int status);
 void pool_init(void);
 void pool_start(void);
 void pool_stop(void);
+
+#ifdef MVM_DEV
+/* ---- the dev agent's exec request (dev.c; mvm-agent-dev only) ----
+ * dev_exec_request: a frame body that is {"type":"exec",...} is answered
+ * or submitted as a cold call (1); anything else is left to req_parse (0).
+ * submit() takes the call's argv with dev_exec_take(); cold_start opens
+ * argv[0] under the root with dev_exec_open and runs it instead of the
+ * runner. */
+int dev_exec_request(struct conn *c, const char *body, size_t n);
+char **dev_exec_take(void);
+void dev_exec_free(char **argv);
+int dev_exec_open(const char *path);
+#endif
 
 /* ---- containment (contain.c) ----
  * SIGKILL every process descending from the agent that is neither a live

@@ -5,16 +5,32 @@
 # libsodium.a) so that it runs in a busybox rootfs without a dynamic
 # loader.  Sanitizers cannot link statically: under SANITIZE it is linked
 # dynamically instead (host tests only).  AGENT_STATIC=0 does the same.
-AGENT_OBJ := $(addprefix agent/,mvm-agent.o setup.o loop.o conn.o mux.o sched.o cold.o warm.o contain.o config.o spawn.o)
-AGENT_TARGETS := agent/mvm-agent
-AGENT_CLEAN := agent/mvm-agent $(AGENT_OBJ) agent/*.d
+#
+# agent/mvm-agent-dev is the dev images' agent (mvm-build --dev): the same
+# sources compiled again with -DMVM_DEV into agent/dev/, plus dev.c (the
+# exec request).  agent/mvm-agent has no exec path: none of dev.c is in it
+# (t/agent.bats checks its symbols).
+AGENT_SRC := mvm-agent setup loop conn mux sched cold warm contain config spawn
+AGENT_OBJ := $(patsubst %,agent/%.o,$(AGENT_SRC))
+AGENT_DEV_OBJ := $(patsubst %,agent/dev/%.o,$(AGENT_SRC) dev)
+AGENT_TARGETS := agent/mvm-agent agent/mvm-agent-dev
+AGENT_CLEAN := agent/mvm-agent agent/mvm-agent-dev $(AGENT_OBJ) agent/*.d agent/dev/*.o agent/dev/*.d
 AGENT_STATIC ?= $(if $(SANITIZE),0,1)
 AGENT_LDFLAGS := $(if $(filter 1,$(AGENT_STATIC)),-static)
 AGENT_LIBS := -lseccomp $(SODIUM_LIBS) -lm
 
 all: $(AGENT_TARGETS)
 
-$(AGENT_OBJ): override CPPFLAGS += -Iagent
+$(AGENT_OBJ) $(AGENT_DEV_OBJ): override CPPFLAGS += -Iagent
 
 agent/mvm-agent: $(AGENT_OBJ) lib/libmvm.a
 	$(CC) $(LDFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_OBJ) lib/libmvm.a $(AGENT_LIBS)
+
+agent/dev/%.o: agent/%.c .build-flags
+	@mkdir -p agent/dev
+	$(CC) $(CPPFLAGS) -DMVM_DEV $(CFLAGS) -MMD -MP -c -o $@ $<
+
+agent/mvm-agent-dev: $(AGENT_DEV_OBJ) lib/libmvm.a
+	$(CC) $(LDFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_DEV_OBJ) lib/libmvm.a $(AGENT_LIBS)
+
+-include $(wildcard agent/dev/*.d)

@@ -122,7 +122,18 @@ void cold_start(struct call *k)
 	env = call_env(&k->req);
 	s.env = env;
 	s.cwd = k->tmpdir;
+#ifdef MVM_DEV
+	if (k->dev_argv) {      /* an exec request (dev.c) */
+		s.runner_fd = dev_exec_open(k->dev_argv[0]);
+		s.argv = k->dev_argv;
+		s.argv0 = k->dev_argv[0];
+	}
+	k->pid = env && s.runner_fd >= 0 ? spawn_runner(&s, k->fds) : -1;
+	if (k->dev_argv && s.runner_fd >= 0)
+		close(s.runner_fd);
+#else
 	k->pid = env ? spawn_runner(&s, k->fds) : -1;
+#endif
 	free(env);
 	if (k->pid < 0) {
 		if (opt.verbose)

@@ -108,6 +108,9 @@ void conn_orphan_call(struct conn *c)
 	if (k->state == CALL_QUEUED) {
 		dequeue(k);
 		req_free(&k->req);
+#ifdef MVM_DEV
+		dev_exec_free(k->dev_argv);
+#endif
 		free(k);
 	} else if (!k->w) {
 		cold_breach(k, "orphaned");    /* kill it; reaping frees it */
@@ -245,6 +248,10 @@ void conn_pump(struct conn *c)
 			break;
 		}
 		c->in_off += FRAME_HDR + len;
+#ifdef MVM_DEV
+		if (dev_exec_request(c, p + FRAME_HDR, len))
+			continue;
+#endif
 		switch (req_parse(p + FRAME_HDR, len, &q, &e)) {
 		case 0:
 			break;

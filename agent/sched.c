@@ -22,6 +22,9 @@ void call_free(struct call *k)
 
 	stats.calls++;
 	req_free(&k->req);
+#ifdef MVM_DEV
+	dev_exec_free(k->dev_argv);
+#endif
 	free(k);
 	if (c) {
 		c->call = NULL;
@@ -116,6 +119,9 @@ void submit(struct conn *c, struct req *r)
 	}
 	k->conn = c;
 	k->req = *r;
+#ifdef MVM_DEV
+	k->dev_argv = dev_exec_take();
+#endif
 	k->fds[0] = k->fds[1] = k->fds[2] = -1;
 	k->deadline = now_ms() + k->req.timeout_ms;
 	k->state = CALL_QUEUED;

@@ -191,7 +191,7 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 		close_range((unsigned)sfd + 1, ~0U, 0);
 		if (prog.len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
 			child_fail(sfd, 8);
-		execve(exe, (char *const[]){ (char *)s->argv0, NULL }, s->env);
+		execve(exe, s->argv ? s->argv : (char *const[]){ (char *)s->argv0, NULL }, s->env);
 		child_fail(sfd, 9);
 	}
 	close(in[0]);

@@ -869,3 +869,31 @@ irfns() {
 		assert_output --partial "mvm-agent: fatal: $T/r/etc/mvm/runtime.json: /"
 	done
 }
+
+@test "issue 15: the prod agent has no exec path (nm); the dev agent's exec runs a program as a cold call does" {
+	DEV="$MVM_ROOT/agent/mvm-agent-dev"
+	[ -x "$DEV" ] || fail "agent/mvm-agent-dev is not built"
+	# the symbol check: dev.c's functions are in the dev agent only
+	run -0 nm "$DEV"
+	assert_output --partial ' T dev_exec_request'
+	run -0 nm "$AGENT"
+	refute_output --partial dev_exec
+	mkroot "$T/r" python oneshot json ops f
+	# the prod agent: exec is an unknown request type
+	script 'frame {"type":"exec","argv":["/usr/bin/id","-u"]}' 'ping'
+	run -0 agent "$T/r" "$T/script"
+	assert_line --index 0 'error bad_request'
+	# the dev agent runs it (under the root; the runner's environment, its
+	# call directory)
+	mkdir -p "$T/r/usr/bin" && cp /usr/bin/env /bin/sh "$T/r/usr/bin/"
+	script 'frame {"type":"exec","argv":["/usr/bin/env"]}' \
+		'frame {"type":"exec","argv":["/usr/bin/sh","-c","pwd; exit 3"]}' \
+		'frame {"type":"exec","argv":["relative"]}' 'ping'
+	AGENT=$DEV run -0 agent "$T/r" "$T/script"
+	assert_line --index 0 --regexp '^stdout .*PATH=/usr/local/bin:/usr/bin:/bin'
+	assert_line --index 1 'exit 0'
+	assert_line --index 2 --regexp "^stdout $T/calls/mvm-call-"
+	assert_line --index 3 'exit 3'
+	assert_line --index 4 'error bad_request'
+	assert_line --index 5 'pong'
+}
