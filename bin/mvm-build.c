@@ -12,14 +12,15 @@
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-		"usage: %s [--backend debian|nix|auto] [-q] [-C srcdir] [-o cachedir]\n"
+		"usage: %s [--backend debian|nix|auto] [--dev] [-q] [-C srcdir] [-o cachedir]\n"
 		"       [--kernel vmlinux] [--agent file] [--init file] [--size-mb n]\n"
 		"       [--print-key] IR.json\n"
 		"Build rootfs.ext4, vmlinux and mvm-meta.json for a Workload IR into\n"
 		"cachedir/<key>/ (default .mvm/image) and print that directory.\n"
 		"  --backend  debian, nix, or auto (default): nix when\n"
 		"             libexec/mvm-build-nix --probe succeeds, else debian\n"
-		"  --agent, --init, --size-mb, --print-key: the debian backend only\n"
+		"  --dev      a dev image: tracebacks kept, the dev agent (exec), \"sealed\": false\n"
+		"  --dev, --agent, --init, --size-mb, --print-key: the debian backend only\n"
 		"Exit: 0 built or reused, 1 the IR cannot be built, 2 usage, 4 system error.\n",
 		progname);
 	exit(code);
@@ -67,7 +68,7 @@ static int probe(const char *nix)
 
 int main(int argc, char **argv)
 {
-	enum { O_BACKEND = 256, O_KERNEL, O_AGENT, O_INIT, O_SIZE, O_KEY };
+	enum { O_BACKEND = 256, O_KERNEL, O_AGENT, O_INIT, O_SIZE, O_KEY, O_DEV };
 	static const struct option lopts[] = {
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
 		{ "init", required_argument, NULL, O_INIT },
 		{ "size-mb", required_argument, NULL, O_SIZE },
 		{ "print-key", no_argument, NULL, O_KEY },
+		{ "dev", no_argument, NULL, O_DEV },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 		case O_INIT: debian_only = "--init"; av[k++] = (char *)"--init"; av[k++] = optarg; break;
 		case O_SIZE: debian_only = "--size-mb"; av[k++] = (char *)"--size-mb"; av[k++] = optarg; break;
 		case O_KEY: debian_only = "--print-key"; av[k++] = (char *)"--print-key"; break;
+		case O_DEV: debian_only = "--dev"; av[k++] = (char *)"--dev"; break;
 		case O_BACKEND: backend = optarg; break;
 		case 'h': usage(0);
 		/* fallthrough */

@@ -180,18 +180,23 @@ static int cmd_build(int argc, char **argv)
 	return r;
 }
 
-/* Build, then a fresh plan, signed (the key made first if there is none). */
-static int plan(const char *ir, char *image, size_t n)
+/* Build, then a fresh plan, signed (the key made first if there is none);
+ * prod: the plan requires a prod image (plan-new --require-prod). */
+static int plan(const char *ir, char *image, size_t n, int prod)
 {
 	char t1[PATH_MAX], t2[PATH_MAX], t3[PATH_MAX], key[PATH_MAX];
 	char *kg[] = { tool(t1, "plan-keygen"), NULL };
-	char *pn[] = { tool(t2, "plan-new"), (char *)"--image", image, (char *)ir, NULL };
+	char *pn[] = { tool(t2, "plan-new"), (char *)"--image", image, (char *)ir, NULL, NULL };
 	char *ps[] = { tool(t3, "plan-sign"), (char *)MVM_DIR "/plan.json", NULL };
 	struct merr e;
 	int r;
 
 	if ((r = build(ir, image, n)) != 0)
 		return r;
+	if (prod) {
+		pn[4] = (char *)"--require-prod";
+		pn[5] = (char *)ir;
+	}
 	if (key_default_secret(key, sizeof key, &e) != 0)
 		tool_fail(NULL, &e);
 	if (access(key, F_OK) != 0 && (r = run_to(kg, NULL)) != 0)
@@ -204,7 +209,7 @@ static int plan(const char *ir, char *image, size_t n)
 static int cmd_plan(int argc, char **argv)
 {
 	char image[PATH_MAX];
-	int r = plan(argc ? argv[0] : DEFAULT_IR, image, sizeof image);
+	int r = plan(argc ? argv[0] : DEFAULT_IR, image, sizeof image, 0);
 
 	if (r == 0)
 		printf("%s/plan.dsse.json\n", MVM_DIR);
@@ -215,11 +220,17 @@ static int cmd_up(int argc, char **argv)
 {
 	char t[PATH_MAX], id[RUN_ID_MAX + 1], dir[PATH_MAX], image[PATH_MAX], sock[PATH_MAX];
 	char p[PATH_MAX + 32];
-	const char *ir = argc ? argv[0] : DEFAULT_IR;
+	/* --prod: the plan refuses a dev image (plan-new --require-prod) */
+	int prod = argc && !strcmp(argv[0], "--prod");
+	const char *ir = argc > prod ? argv[prod] : DEFAULT_IR;
 	struct buf b = BUF_INIT;
-	struct jdoc *d = ir_read(ir, &b);
+	struct jdoc *d;
 	struct merr e;
 	int r;
+
+	if (argc > prod + 1)
+		tool_die(EX_USAGE, "up: [--prod] [IR]");
+	d = ir_read(ir, &b);
 
 	if (ir_id(d, id, sizeof id, &e) != 0)
 		tool_fail(ir, &e);
@@ -232,7 +243,7 @@ static int cmd_up(int argc, char **argv)
 	if (mkdir_p(dir, 0700, &e) != 0 || write_atomic(p, b.p, b.len, 0600, &e) != 0)
 		tool_fail(p, &e);
 	buf_free(&b);
-	if ((r = plan(ir, image, sizeof image)) != 0)
+	if ((r = plan(ir, image, sizeof image, prod)) != 0)
 		return r;
 	char *vb[] = { tool(t, "vm-boot"), (char *)"-d", (char *)"-S", dir, (char *)"-i",
 		image, (char *)MVM_DIR "/plan.dsse.json", NULL };
@@ -349,7 +360,7 @@ static const struct verb {
 	{ "build", "[IR]", "the image (mvm-build -C . -o .mvm/image); prints its dir", cmd_build, 0, 1, 1 },
 	{ "keygen", "", "the host signing key, once (plan-keygen)", cmd_keygen, 0, 64, 0 },
 	{ "plan", "[IR]", "build, plan-new, plan-sign -> .mvm/plan.dsse.json", cmd_plan, 0, 1, 1 },
-	{ "up", "[IR]", "build, plan, sign, admit and boot (vm-boot -d)", cmd_up, 0, 1, 1 },
+	{ "up", "[--prod] [IR]", "build, plan, sign, admit and boot (vm-boot -d); --prod: no dev image", cmd_up, 0, 2, 1 },
 	{ "invoke", "ID [vsock-call args]", "call the VM's function, e.g. --input name=Alice", cmd_invoke, 1, 65, 0 },
 	{ "down", "ID", "stop a VM", cmd_down, 1, 1, 0 },
 	{ "ps", "", "list running VMs (every .mvm/run/ID/)", cmd_ps, 0, 0, 0 },

@@ -17,13 +17,14 @@ static void usage(int code)
 		"       [--tenant t] [--valid-for secs] [--not-before time] [--runtime-profile p]\n"
 		"       [--intent i] [--seccomp tier] [--profile-id id] [--network-policy r]\n"
 		"       [--fs-policy r] [--egress-policy r] [--tool-policy r] [--secret-release s]\n"
-		"       [--require-label name]... [ir.json]\n"
+		"       [--require-label name]... [--require-prod] [ir.json]\n"
 		"Write an unsigned ExecutionPlan (RFC 8785 canonical JSON) for a Workload IR.\n"
 		"  --image dir        hash dir/rootfs.ext4, dir/vmlinux, dir/initrd (if any),\n"
 		"                     dir/mvm-meta.json\n"
 		"  --valid-for secs   validity window length (default 600)\n"
 		"  --not-before time  window start, YYYY-MM-DDTHH:MM:SSZ (default now)\n"
 		"  --seccomp tier     essential, minimal, standard (default), network, unrestricted\n"
+		"  --require-prod     admission refuses a dev image (mvm-build --dev)\n"
 		"Exit: 0 ok, 1 image built from another IR, 2 usage, 3 malformed input, 4 system error.\n",
 		progname);
 	exit(code);
@@ -32,7 +33,7 @@ static void usage(int code)
 enum {
 	O_IMAGE = 256, O_ROOTFS, O_KERNEL, O_INITRD, O_META, O_TENANT, O_VALID, O_NOTBEFORE,
 	O_RUNTIME, O_INTENT, O_SECCOMP, O_PROFILE, O_NETPOL, O_FSPOL, O_EGRESS, O_TOOLPOL,
-	O_SECRET, O_LABEL,
+	O_SECRET, O_LABEL, O_PROD,
 };
 
 static char *xstrdup(const char *s)
@@ -143,6 +144,7 @@ int main(int argc, char **argv)
 		{ "tool-policy", required_argument, NULL, O_TOOLPOL },
 		{ "secret-release", required_argument, NULL, O_SECRET },
 		{ "require-label", required_argument, NULL, O_LABEL },
+		{ "require-prod", no_argument, NULL, O_PROD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -207,6 +209,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
+		case O_PROD: p.require_prod = 1; break;
 		case 'h': usage(0);
 		/* fallthrough */
 		default: usage(EX_USAGE);

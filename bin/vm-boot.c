@@ -64,6 +64,8 @@ static int have_key;
  * p, or, when the envelope's plan could not be read, the envelope's
  * bytes (plan_id their SHA-256, ir_hash zeros: mvm-audit(5)).  0, or
  * the status of the failure (said on stderr). */
+static const char *admitted_image;     /* admission's image kind: "prod", "dev" */
+
 static int record(const struct plan *p, const struct buf *env, const char *what,
 	const char *key, const char *val)
 {
@@ -86,6 +88,11 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 	if (p && (r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0 &&
 	    strncmp(what, "rejected.", 9) != 0)
 		goto fail;
+	/* plan.admitted says which kind of image it admitted (mvm-audit(5)) */
+	if (p && r == 0 && admitted_image && !strcmp(what, "admitted") && n.nlabels < AUDIT_MAX_LABELS) {
+		n.lkey[n.nlabels] = "image";
+		n.lval[n.nlabels++] = admitted_image;
+	}
 	if (!p || r != 0) {
 		/* no plan, or a refusal of one whose labels we cannot give:
 		 * recorded all the same, under its ids or the envelope's bytes */
@@ -179,6 +186,7 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, in
 			"booted", envelope_path);
 	}
 	trust_free(&ts);
+	admitted_image = verdict.image_kind;
 	/* how the image's digests were checked: each file hashed now, or
 	 * some taken from the digest cache */
 	if (record(&verdict.plan, &envbytes, "admitted", "digests", verdict.cached ? "cached" :

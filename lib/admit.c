@@ -22,6 +22,7 @@ static const char *const names[ADMIT_NREASONS] = {
 	[ADMIT_REPLAY] = "replay",
 	[ADMIT_IR_DIGEST] = "ir_digest",
 	[ADMIT_IMAGE_DIGEST] = "image_digest",
+	[ADMIT_DEV_IMAGE] = "dev_image",
 };
 
 const char *admit_reason_name(enum admit_reason r)
@@ -93,6 +94,38 @@ static int image_check(const char *dir, const char *cache, struct admit_verdict 
 	return 0;
 }
 
+/* The image's kind from its mvm-meta.json (mvm-meta(5) "sealed"): the
+ * bytes read once, their digest checked against the plan's, then parsed:
+ * "prod" when it says "sealed": true, else "dev". */
+static int image_kind(const char *dir, struct admit_verdict *v)
+{
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	char path[PATH_MAX], h[DIGEST_LEN + 1];
+	jref s;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/mvm-meta.json", dir) >= sizeof path)
+		return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
+	if ((rc = read_file(path, &b, &v->e)) != 0)
+		goto out;
+	memcpy(h, "sha256:", 7);
+	sha256_hex(h + 7, b.p ? b.p : "", b.len);
+	if (strcmp(h, v->plan.meta) != 0) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s changed since its digest was checked", path);
+		goto out;
+	}
+	/* prod only when it says "sealed": true; anything else is not */
+	d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e);
+	s = d && json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "sealed") : JREF_NONE;
+	v->image_kind = s != JREF_NONE && json_type(d, s) == J_TRUE ? "prod" : "dev";
+	memset(&v->e, 0, sizeof v->e);
+out:
+	json_free(d);
+	buf_free(&b);
+	return rc;
+}
+
 int admit(const struct admit_req *r, struct admit_verdict *v)
 {
 	int rc, untrusted;
@@ -136,7 +169,21 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 		return stop(v, ADMIT_IR_DIGEST, rc);
 	if (r->image && (rc = image_check(r->image, r->digest_cache, v)) != 0)
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);
-	/* 8. Last: record the nonce (a concurrent admission loses here). */
+	if (r->image && (rc = image_kind(r->image, v)) != 0)
+		return stop(v, ADMIT_IMAGE_DIGEST, rc);
+	/* 8. A plan for production runs no dev image. */
+	if (v->plan.require_prod && !r->image) {
+		merr_set(&v->e, EX_NO, "/admission_profile/require_prod",
+			"the plan requires a prod image and no image was given to check");
+		return stop(v, ADMIT_DEV_IMAGE, EX_NO);
+	}
+	if (v->plan.require_prod && strcmp(v->image_kind, "prod") != 0) {
+		merr_set(&v->e, EX_NO, "/admission_profile/require_prod",
+			"the plan requires a prod image; %s/mvm-meta.json says \"sealed\": false "
+			"(mvm-build --dev)", r->image);
+		return stop(v, ADMIT_DEV_IMAGE, EX_NO);
+	}
+	/* 9. Last: record the nonce (a concurrent admission loses here). */
 	if (r->consume) {
 		nonce_prune(r->nonces);
 		if ((rc = nonce_consume(r->nonces, v->plan.nonce, v->plan.plan_id,

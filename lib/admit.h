@@ -21,6 +21,11 @@
  *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
  *                  mvm-meta.json, when given, have the plan's digests
  *                  (and no initrd when the plan names none)
+ *   dev_image      the image is a dev image (its mvm-meta.json does not
+ *                  say "sealed": true) and the plan says require_prod, or the plan
+ *                  says require_prod and no image was given to check;
+ *                  the kind ("prod" or "dev") is read from the
+ *                  mvm-meta.json bytes whose digest is checked here
  *   replay         then the nonce is recorded (O_EXCL: a concurrent
  *                  admission of the same plan loses here)
  *
@@ -50,11 +55,13 @@ enum admit_reason {
 	ADMIT_REPLAY,
 	ADMIT_IR_DIGEST,
 	ADMIT_IMAGE_DIGEST,
+	ADMIT_DEV_IMAGE,
 	ADMIT_NREASONS
 };
 
 /* "admitted", "envelope", "untrusted_key", "signature", "plan", "window",
- * "limits", "replay", "ir_digest", "image_digest"; NULL out of range. */
+ * "limits", "replay", "ir_digest", "image_digest", "dev_image"; NULL out
+ * of range. */
 const char *admit_reason_name(enum admit_reason r);
 
 struct admit_req {
@@ -80,6 +87,7 @@ struct admit_verdict {
 	char signer[KEYID_LEN + 1];  /* the verifying key, when reason > SIGNATURE */
 	size_t digests, cached;      /* image files checked; of them from the cache */
 	int recorded;                /* the nonce was recorded by this call */
+	const char *image_kind;      /* "prod", "dev", or NULL (no image given) */
 };
 
 /*

@@ -305,7 +305,7 @@ int plan_parse(const char *buf, size_t len, int flags, struct plan *p, struct me
 		{ "id", 1, 0 }, { "intent", 1, 0 }, { "seccomp_tier", 1, 0 },
 		{ "network_policy", 1, 0 }, { "fs_policy", 1, 0 }, { "egress_policy", 1, 0 },
 		{ "tool_policy", 1, 0 }, { "secret_release", 1, 0 }, { "audit", 1, 0 },
-		{ NULL, 0, 0 },
+		{ "require_prod", 0, 0 }, { NULL, 0, 0 },
 	};
 	struct field au[] = {
 		{ "event_prefix", 1, 0 }, { "required_labels", 1, 0 }, { NULL, 0, 0 },
@@ -404,6 +404,15 @@ int plan_parse(const char *buf, size_t len, int flags, struct plan *p, struct me
 		rc = merr_set(e, EX_NO, "/admission_profile/secret_release",
 			"must be one of none, plan_bound, attestation_bound");
 		goto out;
+	}
+	if (ap[9].v != JREF_NONE) {
+		/* written only when true: false is the member's absence */
+		if (json_type(d, ap[9].v) != J_TRUE) {
+			rc = merr_set(e, EX_NO, "/admission_profile/require_prod",
+				"must be true when present (absent: dev images are admitted)");
+			goto out;
+		}
+		p->require_prod = 1;
 	}
 	TRY(members(&r, ap[8].v, "/admission_profile/audit", au));
 	TRY(get_str(&r, au[0].v, "/admission_profile/audit/event_prefix", 64, &p->event_prefix));
@@ -543,7 +552,10 @@ static void plan_text(const struct plan *p, int with_id, struct buf *b)
 			buf_putc(b, ',');
 		json_put_str(b, p->required_labels[i], strlen(p->required_labels[i]));
 	}
-	buf_puts(b, "]}},");
+	buf_puts(b, "]}");
+	if (p->require_prod)
+		buf_puts(b, ",\"require_prod\":true");
+	buf_puts(b, "},");
 	kv_str(b, "valid_from", from);
 	buf_putc(b, ',');
 	kv_str(b, "valid_until", until);

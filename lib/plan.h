@@ -34,6 +34,8 @@ struct plan {
 		*tool_policy, *secret_release, *event_prefix;
 	char *required_labels[PLAN_MAX_LABELS];
 	size_t nrequired;
+	int require_prod;                /* admission_profile.require_prod: true, or
+	                                    absent (0): admission refuses a dev image */
 	int64_t valid_from, valid_until;
 	char nonce[33];
 };

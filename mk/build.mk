@@ -10,6 +10,8 @@
 #                  libexec/mvm-build-nix --probe succeeds, else Debian, decided
 #                  by mvm-build when the image is built            (auto)
 #   MVM_BUILD_OPTS more mvm-build options, e.g. --size-mb 256 or --kernel FILE
+#   MVM_DEV        1: a dev image (mvm-build --dev: tracebacks kept, the dev
+#                  agent's exec request, "sealed": false)               ()
 #   MVM_IMAGE      the image directory, for later rules (a shell expression)
 #
 # Targets:
@@ -27,6 +29,7 @@ MVM_DIR ?= .mvm
 MVM_BUILD ?= $(MVM)/bin/mvm-build
 MVM_BACKEND ?= auto
 MVM_BUILD_OPTS ?=
+MVM_DEV ?=
 MVM_IMAGE = $(MVM_DIR)/image/$$(cat $(MVM_DIR)/image.key)
 
 .PHONY: mvm-image mvm-force
@@ -35,7 +38,7 @@ MVM_IMAGE = $(MVM_DIR)/image/$$(cat $(MVM_DIR)/image.key)
 # second, so it runs every time; image.key changes only when the image does.
 # -C .: the declaration's directory, where source paths and lockfiles resolve.
 $(MVM_DIR)/image.key: $(MVM_DIR)/workload-ir.json mvm-force
-	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(MVM_BUILD_OPTS) -C . -o $(MVM_DIR)/image $<) && \
+	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(if $(filter 1,$(MVM_DEV)),--dev) $(MVM_BUILD_OPTS) -C . -o $(MVM_DIR)/image $<) && \
 	basename "$$dir" > $@.tmp && \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 

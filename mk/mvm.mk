@@ -19,7 +19,7 @@
 #   MVM_ENTRY      the declaration                         (entry.py)
 #   MVM_DIR        generated state                         (.mvm)
 #   MVM_SOURCES    files whose change re-emits the IR      (MVM_ENTRY, src/**)
-#   MVM_BACKEND, MVM_BUILD, MVM_BUILD_OPTS, MVM_IMAGE: see mk/build.mk (included
+#   MVM_BACKEND, MVM_BUILD, MVM_BUILD_OPTS, MVM_DEV, MVM_IMAGE: see mk/build.mk (included
 #                  from here)
 #   MVM_PLAN_OPTS  extra plan-new options                  (--valid-for 600)
 #   MVM_BOOT_OPTS  extra vm-boot options                   ()
