@@ -443,3 +443,25 @@ PY
 	run -1 plan-verify --now $NOW "$E"
 	assert_output --partial "replay: nonce $(jq -r .nonce "$P") was already admitted"
 }
+
+@test "require_prod (plan-new --require-prod): a dev image, or no image, is refused as dev_image; a sealed one is admitted" {
+	mk_plan --require-prod --not-before 2030-01-01T00:00:00Z >"$BATS_TEST_TMPDIR/rp.json"
+	[ "$(jq -c .admission_profile.require_prod "$BATS_TEST_TMPDIR/rp.json")" = true ]
+	plan-sign "$BATS_TEST_TMPDIR/rp.json" >"$BATS_TEST_TMPDIR/rp.dsse.json"
+	# the tiny image's mvm-meta.json does not say "sealed": true: a dev image
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$BATS_TEST_TMPDIR/rp.dsse.json"
+	assert_output --partial 'dev_image: /admission_profile/require_prod: the plan requires a prod image'
+	run -1 plan-verify --no-consume --now $NOW "$BATS_TEST_TMPDIR/rp.dsse.json"
+	assert_output --partial 'dev_image: /admission_profile/require_prod: the plan requires a prod image and no image was given'
+	# without require_prod the dev image is admitted, and the plan has no member
+	jq -e '.admission_profile | has("require_prod") | not' "$P" >/dev/null
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	# sealed: true (the Debian backend's prod images)
+	printf '{"ir_hash":"%s","name":"hello","sealed":true}' "$(ir-hash "$SEED_IR")" >"$IMG/mvm-meta.json"
+	mk_plan --require-prod --not-before 2030-01-01T00:00:00Z | plan-sign >"$BATS_TEST_TMPDIR/rp2.dsse.json"
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$BATS_TEST_TMPDIR/rp2.dsse.json"
+	# "require_prod": false is not a plan (absent is how it says false)
+	replan '.admission_profile.require_prod = false' <"$P" >"$BATS_TEST_TMPDIR/f.json"
+	run -1 plan-sign "$BATS_TEST_TMPDIR/f.json"
+	assert_output --partial '/admission_profile/require_prod: must be true when present'
+}

@@ -142,7 +142,7 @@ static void window(void)
 static void reasons(void)
 {
 	static const char *const doc[] = { "admitted", "envelope", "untrusted_key", "signature",
-		"plan", "window", "limits", "replay", "ir_digest", "image_digest" };
+		"plan", "window", "limits", "replay", "ir_digest", "image_digest", "dev_image" };
 	size_t i;
 
 	check(ADMIT_NREASONS == sizeof doc / sizeof doc[0], "%d reasons, %zu documented",
