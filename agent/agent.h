@@ -311,8 +311,8 @@ uint64_t timers(void);
  * array of borrowed strings, or NULL. */
 char **call_env(const struct req *r);
 /* The variables the image gives every call of a function: the IR's
- * literal env (runtime.json), and for a call by name, MVM_WRAPPER_CONFIG
- * naming that function's wrapper.json.  Writes at most RT_ENV_MAX + 1
+ * literal env (runtime.json), and for a call of another function than
+ * the primary, MVM_WRAPPER_CONFIG naming that function's wrapper.json.  Writes at most RT_ENV_MAX + 1
  * borrowed strings into out; returns how many.  (Secrets delivered as
  * variables join here.) */
 size_t fn_env(const struct req *r, char **out);

@@ -17,8 +17,10 @@ size_t fn_env(const struct req *r, char **out)
 
 	for (size_t i = 0; i < rt.nenv; i++)
 		out[n++] = rt.env[i];
-	if (r->function) {
-		/* call_check found the name in runtime.json: no '/', no leading '.' */
+	if (r->function && strcmp(r->function, rt.function) != 0) {
+		/* call_check found the name in runtime.json: no '/', no leading
+		 * '.'; the primary's is the base wrapper.json (wrapper.json and
+		 * fn/<primary>.json are the same bytes) */
 		snprintf(cfg, sizeof cfg, "MVM_WRAPPER_CONFIG=%s/fn/%s.json", opt.etc, r->function);
 		out[n++] = cfg;
 	}

@@ -38,7 +38,7 @@ MVM_IMAGE = $(MVM_DIR)/image/$$(cat $(MVM_DIR)/image.key)
 # second, so it runs every time; image.key changes only when the image does.
 # -C .: the declaration's directory, where source paths and lockfiles resolve.
 $(MVM_DIR)/image.key: $(MVM_DIR)/workload-ir.json mvm-force
-	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(if $(filter 1,$(MVM_DEV)),--dev) $(MVM_BUILD_OPTS) -C . -o $(MVM_DIR)/image $<) && \
+	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(MVM_BUILD_OPTS)$(if $(filter 1,$(MVM_DEV)), --dev) -C . -o $(MVM_DIR)/image $<) && \
 	basename "$$dir" > $@.tmp && \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 

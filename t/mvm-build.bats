@@ -36,13 +36,13 @@ setup() {
 	# The seed's runtime.json and wrapper.json, as canonical JSON (what Nix's
 	# builtins.toJSON writes too): independent text, not the builder's output.
 	run -0 dbg 'cat /etc/mvm/runtime.json' "$IMG/rootfs.ext4"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	run -0 dbg 'cat /etc/mvm/wrapper.json' "$IMG/rootfs.ext4"
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
 	run -0 dbg 'cat /etc/mvm/entrypoint' "$IMG/rootfs.ext4"
 	assert_output '/usr/lib/mvm/wrappers/runner'
 	ir-lower "$S/ir.json" >"$BATS_TEST_TMPDIR/lowered.json"
-	for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/entrypoint; do
+	for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/greet.json /etc/mvm/entrypoint; do
 		jq -j --arg p "$p" '.files[$p].content' "$BATS_TEST_TMPDIR/lowered.json" |
 			cmp - <(dbg "cat $p" "$IMG/rootfs.ext4") || fail "$p is not ir-lower's"
 	done
@@ -172,9 +172,9 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	d=$BATS_TEST_TMPDIR/env
 	mkdir -p "$d"
 	cp -R "$S/src" "$d/"
-	jq '.apps[0].env = {"MODE": {"kind": "literal", "value": "x"}}' "$S/ir.json" >"$d/ir.json"
+	jq '.apps[0].entrypoints[0].extra_imports = ["json"]' "$S/ir.json" >"$d/ir.json"
 	run -1 mvm-build --backend debian --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
-	assert_line "ir-lower: $d/ir.json: E_NOT_SUPPORTED at /apps/0/env: the app's \"env\" is not supported by this backend yet"
+	assert_line "ir-lower: $d/ir.json: E_NOT_SUPPORTED at /apps/0/entrypoints/0/extra_imports: the function's \"extra_imports\" is not supported by this backend yet"
 	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
 }
 
@@ -232,6 +232,11 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output 'debian --size-mb 9 ir.json'
 	run -2 mvm-build --backend nix --agent a ir.json
 	assert_output 'mvm-build: --agent: only the debian backend takes it (--backend debian)'
+	# --dev (issue 15): a dev image, the Debian backend's
+	run -0 mvm-build --backend debian --dev ir.json
+	assert_output 'debian --dev ir.json'
+	run -2 mvm-build --backend nix --dev ir.json
+	assert_output 'mvm-build: --dev: only the debian backend takes it (--backend debian)'
 	run -2 mvm-build --backend podman ir.json
 	assert_output 'mvm-build: --backend: debian, nix or auto, not podman'
 	run -2 mvm-build
@@ -261,6 +266,10 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output '--backend debian -C . -o .mvm/image .mvm/workload-ir.json'
 	run -0 cat "$d/.mvm/image.key"
 	assert_output k1
+	# MVM_DEV=1: a dev image (issue 15)
+	run -0 make -C "$d" -s mvm-image MVM_BUILD="$d/fake-build" MVM_BACKEND=debian MVM_DEV=1
+	run -0 tail -n 1 "$d/ran"
+	assert_output '--backend debian --dev -C . -o .mvm/image .mvm/workload-ir.json'
 	# the default: auto, and mvm-build from the checkout
 	run -0 make -C "$d" -s -n mvm-image
 	assert_output --partial "$MVM_ROOT/bin/mvm-build --backend auto  -C . -o .mvm/image .mvm/workload-ir.json"
