@@ -256,6 +256,43 @@ static int cmd_up(int argc, char **argv)
 	return r;
 }
 
+/* The function operand among vsock-call's arguments (NULL: none, the
+ * primary): the first word that is neither an option nor an option's
+ * argument (vsock-call(1)'s -s -f -t -e --input --input-json --json). */
+static const char *fn_operand(int argc, char **argv)
+{
+	static const char *const witharg[] = { "-s", "-f", "-t", "-e", "--input", "--input-json",
+		"--json", NULL };
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		if (argv[i][0] != '-')
+			return argv[i];
+		for (const char *const *w = witharg; *w; w++)
+			if (!strcmp(argv[i], *w))
+				i++;
+	}
+	return NULL;
+}
+
+/* The format of the IR's function entrypoint named name, into fmt (left
+ * as it is when there is none: vsock-call's agent answers unknown_function). */
+static void fn_format(const struct jdoc *d, const char *name, char fmt[8])
+{
+	jref app = json_first(d, json_get(d, json_root(d), "apps"));
+	jref eps = app != JREF_NONE ? json_get(d, app, "entrypoints") : JREF_NONE;
+
+	for (jref x = eps != JREF_NONE ? json_first(d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
+		jref f = json_get(d, x, "format");
+
+		if (json_str_eq(d, json_get(d, x, "kind"), "function") &&
+		    json_str_eq(d, json_get(d, x, "function"), name) &&
+		    (json_str_eq(d, f, "json") || json_str_eq(d, f, "msgpack")))
+			snprintf(fmt, 8, "%s", json_str_eq(d, f, "json") ? "json" : "msgpack");
+	}
+}
+
 static int cmd_invoke(int argc, char **argv)
 {
 	char t[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 8], ir[PATH_MAX + 32], fmt[8];
@@ -277,6 +314,9 @@ static int cmd_invoke(int argc, char **argv)
 	d = ir_read(ir, &b);
 	if (ir_format(d, fmt, &e) != 0)
 		tool_fail(ir, &e);
+	/* a call by name: that function's format (issue 15) */
+	if (fn_operand(argc - 1, argv + 1))
+		fn_format(d, fn_operand(argc - 1, argv + 1), fmt);
 	exec_with(tool(t, "vsock-call"), pre, 5, argc - 1, argv + 1);
 }
 

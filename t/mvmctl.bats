@@ -130,3 +130,40 @@ teardown() {
 	run -0 mvmctl audit verify "$MVM_HOME/audit/local.jsonl"
 	assert_output --regexp '^2 entries'
 }
+
+@test "invoke ID NAME calls that function, with its own format (no VM: the real agent behind a fake vsock socket)" {
+	T=$BATS_TEST_TMPDIR
+	d=$T
+	while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+	mkdir -m 0711 "$T/calls"
+	# a guest root: the app of t/data/deliver, its primary greet (json)
+	# and env (msgpack), as ir-lower lowers the IR below
+	jq '.apps[0].env = {"GREETING": {"kind": "literal", "value": "hi"}}
+		| .apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "env" | .format = "msgpack" | .primary = false]' \
+		"$SEED_IR" >ir.json
+	R=$T/root w=$T/root/usr/lib/mvm/wrappers
+	mkdir -p "$w" "$R/app" "$R/etc/mvm/fn"
+	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
+	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
+	cp "$MVM_ROOT/t/data/deliver/app.py" "$R/app/app.py"
+	chmod 0555 "$w/runner"
+	ir-lower -L ir.json >lowered.json
+	for f in /etc/mvm/entrypoint /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/greet.json /etc/mvm/fn/env.json; do
+		jq -j --arg f "$f" '.files[$f].content' lowered.json | sed "s|\"/app\"|\"$R/app\"|" >"$R$f"
+	done
+	chmod -R a+rX "$R"
+	# the VM's run directory, as mvmctl up leaves it
+	mkdir -p .mvm/run/hello
+	cp ir.json .mvm/run/hello/workload-ir.json
+	sleep 300 &
+	echo $! >.mvm/run/hello/pid
+	"$MVM_ROOT/t/data/fake-vsock.py" .mvm/run/hello/v.sock -- "$MVM_ROOT/agent/mvm-agent" --stdio \
+		--root "$R" --tmp "$T/calls" 2>>"$T/agent.log" &
+	FAKE=$!
+	for _ in $(seq 100); do [ -S .mvm/run/hello/v.sock ] && break; sleep 0.05; done
+	run -0 mvmctl invoke hello env --input name=GREETING
+	assert_output hi
+	kill "$FAKE" 2>/dev/null || true
+	# up --prod takes at most the IR
+	run -2 mvmctl up --prod a.json b.json
+}
