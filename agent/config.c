@@ -405,6 +405,8 @@ int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen
 	}
 	if (have != 31)
 		BAD("language, module, function, format and source_path are required");
+	if (cfg->warm && cfg->nfn > 1)    /* ir-lower refuses it too */
+		BAD("/functions: a warm pool serves one function, not %zu", cfg->nfn);
 	if (cfg->nfn == 0) {    /* no list: the primary alone, by its function */
 		if (!(cfg->fn = calloc(1, sizeof *cfg->fn)) || !(cfg->fn[0] = strdup(cfg->function)))
 			BAD("out of memory");

@@ -863,7 +863,8 @@ irfns() {
 	# a runtime.json whose functions list is wrong: the agent refuses to start
 	mkdir -p "$T/r/etc/mvm"
 	for bad in '.functions += [{"name": "f"}]' '.functions += [{"name": "../x"}]' \
-		'.env += {"LD_PRELOAD": "/x.so"}' '.functions = []'; do
+		'.env += {"LD_PRELOAD": "/x.so"}' '.functions = []' \
+		'.concurrency = {"kind":"warm_process","max_calls_per_worker":100,"max_rss_mb":64,"pool_size":1,"in_process":"serial"}'; do
 		jq -c "$bad" "$T/p/etc/mvm/runtime.json" >"$T/r/etc/mvm/runtime.json"
 		run -1 "$AGENT" --stdio --root "$T/r" </dev/null
 		assert_output --partial "mvm-agent: fatal: $T/r/etc/mvm/runtime.json: /"
