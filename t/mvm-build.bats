@@ -194,7 +194,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output '[{"format":"json","function":"greet","kind":"function","language":"python","module":"app","primary":false}]'
 	run -0 ir-lower "$d/workload-ir.json"
 	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' <<<"$output"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	img=$(mvm-build --backend debian -q --kernel "$KERNEL" -C "$d" -o "$d/images" "$d/workload-ir.json")
 	run -0 dbg 'cat /etc/mvm/wrapper.json' "$img/rootfs.ext4"
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
@@ -208,7 +208,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -0 --separate-stderr mvm-build --backend debian -q -C "$MVM_ROOT/examples/hello" -o images "$MVM_ROOT/t/data/seed-ir.json"
 	assert_output "images/$(basename "$IMG")"
 	run -0 debugfs -R 'cat /etc/mvm/runtime.json' images/current/rootfs.ext4
-	assert_line '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_line '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	run -0 mvm-build --backend debian --print-key -C "$MVM_ROOT/examples/hello" "$MVM_ROOT/t/data/seed-ir.json"
 	assert_output "$(basename "$IMG")"
 }

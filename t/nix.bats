@@ -109,7 +109,7 @@ nixfile() { # FIXTURE PATH OUT
 @test "the seed's IR gives the seed's files; without primary: true, the same (a lone function is its own primary)" {
 	nixfile seed /etc/mvm/runtime.json "$BATS_TEST_TMPDIR/rt"
 	run -0 cat "$BATS_TEST_TMPDIR/rt"
-	assert_output '{"format":"json","function":"greet","language":"python","module":"app","source_path":"/app"}'
+	assert_output '{"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true}],"language":"python","module":"app","source_path":"/app"}'
 	nixfile seed /etc/mvm/wrapper.json "$BATS_TEST_TMPDIR/wr"
 	run -0 cat "$BATS_TEST_TMPDIR/wr"
 	assert_output '{"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
