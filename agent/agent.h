@@ -24,8 +24,8 @@ struct runtime {
 	/* "env": the IR's literal variables, "K=V" (malloc'd) */
 	char **env;
 	size_t nenv;
-	/* "functions": every function of the image by name, primary first
-	 * (malloc'd); a run request names one (fn_find) */
+	/* "functions": every function of the image by name, in the IR's
+	 * order (malloc'd); a run request names one (fn_find) */
 	char **fn;
 	size_t nfn;
 };
@@ -46,7 +46,8 @@ struct entry {
 void entry_check(const char *root, const char *etc, int insecure_owner, struct entry *en);
 /* Parse runtime.json: 0, or -1 with msg set (the agent refuses to start). */
 int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen);
-/* Is name one of rt's functions (0), or not (-1)? */
+/* The index of name among rt's functions (its wrapper configuration is
+ * <etc>/fn/<index>.json), or -1. */
 int fn_find(const struct runtime *rt, const char *name);
 
 /* How to start a runner process. */

@@ -17,11 +17,11 @@ size_t fn_env(const struct req *r, char **out)
 
 	for (size_t i = 0; i < rt.nenv; i++)
 		out[n++] = rt.env[i];
-	if (r->function && strcmp(r->function, rt.function) != 0) {
-		/* call_check found the name in runtime.json: no '/', no leading
-		 * '.'; the primary's is the base wrapper.json (wrapper.json and
-		 * fn/<primary>.json are the same bytes) */
-		snprintf(cfg, sizeof cfg, "MVM_WRAPPER_CONFIG=%s/fn/%s.json", opt.etc, r->function);
+	if (r->function && strcmp(r->function, rt.function) != 0 && fn_find(&rt, r->function) >= 0) {
+		/* (call_check found the name); the primary's is the base
+		 * wrapper.json, the same bytes as its fn/<i>.json */
+		snprintf(cfg, sizeof cfg, "MVM_WRAPPER_CONFIG=%s/fn/%d.json", opt.etc,
+			fn_find(&rt, r->function));
 		out[n++] = cfg;
 	}
 	return n;
@@ -63,7 +63,7 @@ char **call_env(const struct req *r)
 
 int call_check(struct conn *c, const struct req *r)
 {
-	if (r->function && fn_find(&rt, r->function) != 0) {
+	if (r->function && fn_find(&rt, r->function) < 0) {
 		struct buf m = BUF_INIT;
 
 		buf_puts(&m, "no function of that name in this image; its functions:");

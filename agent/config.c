@@ -312,9 +312,9 @@ static int load_functions(const struct jdoc *d, jref v, struct runtime *cfg, cha
 		char name[256];
 
 		if (nm == JREF_NONE || copy_str(d, nm, name, sizeof name) != 0 ||
-		    strchr(name, '/') || name[0] == '.' || fn_find(cfg, name) == 0) {
+		    fn_find(cfg, name) >= 0) {
 			snprintf(msg, msglen, "/functions: a function without a unique name "
-				"(1 to 255 bytes, no '/', not starting with '.')");
+				"(1 to 255 bytes, no NUL)");
 			return -1;
 		}
 		for (jref k = json_first_key(d, x); k != JREF_NONE; k = json_next_key(d, k))
@@ -337,7 +337,7 @@ int fn_find(const struct runtime *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->nfn; i++)
 		if (strcmp(cfg->fn[i], name) == 0)
-			return 0;
+			return (int)i;
 	return -1;
 }
 

@@ -411,10 +411,12 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 
 	/* /etc/mvm/runtime.json, as the agent reads it
 	 * (schemas/runtime.schema.json), and a wrapper.json per function
-	 * (schemas/wrapper.schema.json): /etc/mvm/fn/<function>.json, the
-	 * primary's also at /etc/mvm/wrapper.json. */
+	 * (schemas/wrapper.schema.json): /etc/mvm/fn/<i>.json for the i-th
+	 * function of runtime.json's functions, the primary's also at
+	 * /etc/mvm/wrapper.json. */
 	static const char *const common[] = { "module", "function", "format", NULL };
 	jref env = json_get(d, app, "env"), eps = json_get(d, app, "entrypoints");
+	size_t nf = 0;
 
 	buf_puts(&r, "{\"language\":");
 	json_canon(d, json_get(d, fn, "language"), &r);
@@ -449,9 +451,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	put_file(o, "/etc/mvm/entrypoint", "0644");
 	buf_puts(o, "\"" RUNNER "\\n\"},");
 	for (jref x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x)) {
-		size_t n;
-		const char *name;
-		char path[64 + 300];
+		char path[64];
 
 		if (!json_str_eq(d, json_get(d, x, "kind"), "function"))
 			continue;
@@ -482,9 +482,9 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 			json_canon(d, v, &w);
 		}
 		buf_putc(&w, '}');
-		/* the name is a Python or JavaScript identifier (ir-validate) */
-		name = json_str(d, json_get(d, x, "function"), &n);
-		snprintf(path, sizeof path, "/etc/mvm/fn/%.*s.json", (int)(n > 255 ? 255 : n), name);
+		/* named by its place among the functions: a function name is any
+		 * string (the runner refuses what it cannot call), never a path */
+		snprintf(path, sizeof path, "/etc/mvm/fn/%zu.json", nf++);
 		put_file(o, path, "0444");
 		put_canon_str(o, &w, e, &oom);
 		buf_puts(o, "},");

@@ -787,16 +787,18 @@ gone() {
 
 # irfns ROOT ENV_JSON: runtime.json as ir-lower writes it for an app of two
 # functions (ops.f, the primary, and app.greet) with the IR's env ENV_JSON,
-# and a wrapper.json per function under /etc/mvm/fn/
+# and a wrapper.json per function, /etc/mvm/fn/<index>.json
 irfns() {
 	local R=$1 lang fmt conc
 	lang=$(jq -r .language "$R/etc/mvm/runtime.json")
 	fmt=$(jq -r .format "$R/etc/mvm/runtime.json")
 	conc=$(jq -c '.concurrency // empty' "$R/etc/mvm/runtime.json")
 	mkdir -p "$R/etc/mvm/fn"
+	i=0
 	for f in ops:f app:greet; do
 		printf '{"module":"%s","function":"%s","format":"%s","working_dir":"%s/app","mode":"prod"}' \
-			"${f%%:*}" "${f#*:}" "$fmt" "$R" >"$R/etc/mvm/fn/${f#*:}.json"
+			"${f%%:*}" "${f#*:}" "$fmt" "$R" >"$R/etc/mvm/fn/$i.json"
+		i=$((i + 1))
 	done
 	jq -c --argjson env "$2" --arg conc "$conc" '. + {"env": $env, "functions": ([
 		{"name": "f", "module": "ops", "function": "f", "format": .format, "primary": true}]
@@ -862,7 +864,7 @@ irfns() {
 	EOF
 	# a runtime.json whose functions list is wrong: the agent refuses to start
 	mkdir -p "$T/r/etc/mvm"
-	for bad in '.functions += [{"name": "f"}]' '.functions += [{"name": "../x"}]' \
+	for bad in '.functions += [{"name": "f"}]' '.functions += [{"name": ""}]' \
 		'.env += {"LD_PRELOAD": "/x.so"}' '.functions = []' \
 		'.concurrency = {"kind":"warm_process","max_calls_per_worker":100,"max_rss_mb":64,"pool_size":1,"in_process":"serial"}'; do
 		jq -c "$bad" "$T/p/etc/mvm/runtime.json" >"$T/r/etc/mvm/runtime.json"

@@ -142,20 +142,20 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	echo "$output" >"$BATS_TEST_TMPDIR/l.json"
 	run -0 jq -j '.files["/etc/mvm/runtime.json"].content' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '{"env":{"EMPTY":"","GREETING":"hi"},"format":"json","function":"greet","functions":[{"format":"json","function":"greet","module":"app","name":"greet","primary":true},{"format":"msgpack","function":"bye","module":"app","name":"bye","primary":false}],"language":"python","module":"app","source_path":"/app"}'
-	run -0 jq -j '.files["/etc/mvm/fn/greet.json"].content' "$BATS_TEST_TMPDIR/l.json"
+	run -0 jq -j '.files["/etc/mvm/fn/0.json"].content' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '{"args_schema":{"additionalProperties":false,"properties":{"name":{"maxLength":8,"type":"string"}},"required":["name"],"title":"t","type":"object"},"format":"json","function":"greet","mode":"prod","module":"app","working_dir":"/app"}'
 	[ "$(jq -j '.files["/etc/mvm/wrapper.json"].content' "$BATS_TEST_TMPDIR/l.json")" = "$output" ]
-	run -0 jq -j '.files["/etc/mvm/fn/bye.json"].content' "$BATS_TEST_TMPDIR/l.json"
+	run -0 jq -j '.files["/etc/mvm/fn/1.json"].content' "$BATS_TEST_TMPDIR/l.json"
 	assert_output '{"format":"msgpack","function":"bye","mode":"prod","module":"app","return_schema":{"enum":["bye",null]},"working_dir":"/app"}'
 	# the guest files follow the schemas the agent and the wrappers follow
-	for f in runtime:runtime fn/greet:wrapper fn/bye:wrapper; do
+	for f in runtime:runtime fn/0:wrapper fn/1:wrapper; do
 		jq -j ".files[\"/etc/mvm/${f%%:*}.json\"].content" "$BATS_TEST_TMPDIR/l.json" >"$BATS_TEST_TMPDIR/f.json"
 		schema_ok "$MVM_ROOT/schemas/${f#*:}.schema.json" "$BATS_TEST_TMPDIR/f.json"
 	done
 	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
 	# --dev: the same files with mode "dev"
 	run -0 ir-lower -L --dev "$BATS_TEST_TMPDIR/ir.json"
-	run -0 jq -j '.files | [.["/etc/mvm/wrapper.json"], .["/etc/mvm/fn/bye.json"]] | map(.content | fromjson | .mode) | join(" ")' <<<"$output"
+	run -0 jq -j '.files | [.["/etc/mvm/wrapper.json"], .["/etc/mvm/fn/1.json"]] | map(.content | fromjson | .mode) | join(" ")' <<<"$output"
 	assert_output 'dev dev'
 }
 

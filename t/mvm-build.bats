@@ -42,7 +42,7 @@ setup() {
 	run -0 dbg 'cat /etc/mvm/entrypoint' "$IMG/rootfs.ext4"
 	assert_output '/usr/lib/mvm/wrappers/runner'
 	ir-lower "$S/ir.json" >"$BATS_TEST_TMPDIR/lowered.json"
-	for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/greet.json /etc/mvm/entrypoint; do
+	for p in /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/0.json /etc/mvm/entrypoint; do
 		jq -j --arg p "$p" '.files[$p].content' "$BATS_TEST_TMPDIR/lowered.json" |
 			cmp - <(dbg "cat $p" "$IMG/rootfs.ext4") || fail "$p is not ir-lower's"
 	done

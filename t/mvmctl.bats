@@ -148,7 +148,7 @@ teardown() {
 	cp "$MVM_ROOT/t/data/deliver/app.py" "$R/app/app.py"
 	chmod 0555 "$w/runner"
 	ir-lower -L ir.json >lowered.json
-	for f in /etc/mvm/entrypoint /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/greet.json /etc/mvm/fn/env.json; do
+	for f in /etc/mvm/entrypoint /etc/mvm/runtime.json /etc/mvm/wrapper.json /etc/mvm/fn/0.json /etc/mvm/fn/1.json; do
 		jq -j --arg f "$f" '.files[$f].content' lowered.json | sed "s|\"/app\"|\"$R/app\"|" >"$R$f"
 	done
 	chmod -R a+rX "$R"
