@@ -169,3 +169,29 @@ int netcfg_wait_port(unsigned port, double secs)
 	} while (mono() < end);
 	return 0;
 }
+
+void netcfg_ports_text(const char *dir, char out[NETCFG_PORTS_TEXT])
+{
+	char path[4096];
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	struct merr e;
+	size_t l = 0, i = 0;
+
+	snprintf(out, NETCFG_PORTS_TEXT, "-");
+	snprintf(path, sizeof path, "%s/ports.json", dir);
+	if (read_file(path, &b, &e) != 0 || b.len > NETCFG_META_MAX ||
+	    !(d = json_parse(b.p ? b.p : "", b.len, NULL, &e)) || json_type(d, json_root(d)) != J_ARR)
+		goto out;
+	for (jref p = json_first(d, json_root(d)); p != JREF_NONE && i < NETCFG_PORTS_MAX;
+	    p = json_next(d, p), i++) {
+		unsigned g = port_num(d, p, "guest"), h = port_num(d, p, "host");
+		if (!g || !h || l >= NETCFG_PORTS_TEXT)
+			continue;
+		l += (size_t)snprintf(out + l, NETCFG_PORTS_TEXT - l, "%s127.0.0.1:%u->%u/%s",
+			l ? "," : "", h, g, json_str_eq(d, json_get(d, p, "proto"), "udp") ? "udp" : "tcp");
+	}
+out:
+	json_free(d);
+	buf_free(&b);
+}

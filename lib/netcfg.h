@@ -68,6 +68,11 @@ void netcfg_qemu_netdev(const struct netcfg *n, char out[NETCFG_NETDEV_MAX]);
  * [{"address":"127.0.0.1","guest":G,"host":H,"proto":"tcp"},...]. */
 void netcfg_ports_json(const struct netcfg *n, struct buf *b);
 
+/* The ports of the run in state directory dir (its ports.json), as
+ * "127.0.0.1:H->G/tcp,..." for mvmctl ps; "-" when none or unreadable. */
+#define NETCFG_PORTS_TEXT (NETCFG_PORTS_MAX * 32)
+void netcfg_ports_text(const char *dir, char out[NETCFG_PORTS_TEXT]);
+
 /*
  * Whether a service listens behind 127.0.0.1:port, forwarded by QEMU's
  * user-mode network.  QEMU accepts a forwarded connection at once, then
