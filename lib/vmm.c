@@ -137,7 +137,7 @@ static void exec_vmm(const struct vmm *vm)
 	char mem[16], smp[16], kernel[PATH_MAX + 16], drive[PATH_MAX + 80], chr[PATH_MAX + 64];
 	char serial[PATH_MAX + 16], append[sizeof vmm_cmdline_qemu + 64];
 	char netdev[NETCFG_NETDEV_MAX];
-	const char *nic[5] = { NULL };
+	const char *nic[4] = { NULL };   /* nic[0] NULL (no NIC) ends the argv there */
 	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
 
 	if (vm->kind == VMM_FIRECRACKER) {
