@@ -75,6 +75,12 @@ int seccomp_prepare(const char *tier, char *msg, size_t msglen);
  * end, fds[2] = stderr read end), in its own process group.  Returns the
  * pid or -1 with errno. */
 pid_t spawn_runner(const struct spawn *s, int fds[3]);
+/* Install the prepared seccomp filter in the calling process (none for
+ * "unrestricted").  0, or -1 with errno. */
+int seccomp_apply(void);
+/* `mvm-agent --service FILE`: supervise the app's command service
+ * (service.c); returns the exit status. */
+int service_main(const char *path, const char *tier);
 /* Remove the directory tree path (its parent trusted, the tree not: a
  * process may still be changing it) without following a symlink or
  * crossing a mount: each step is an openat(O_NOFOLLOW) or unlinkat

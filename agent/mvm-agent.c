@@ -20,6 +20,10 @@ int main(int argc, char **argv)
 	struct args a;
 	char rtpath[PATH_MAX + 16], msg[512];
 	struct rlimit nocore = { 0, 0 };
+
+	/* issue #16: the command-service supervisor (service.c) */
+	if (argc == 5 && strcmp(argv[1], "--service") == 0 && strcmp(argv[3], "--seccomp") == 0)
+		return service_main(argv[2], argv[4]);
 	/* signals first: a SIGTERM during the boot checks is handled too */
 	int sfd = signals_init();
 

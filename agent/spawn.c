@@ -116,6 +116,11 @@ out:
 	return rc;
 }
 
+int seccomp_apply(void)
+{
+	return prog.len ? prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) : 0;
+}
+
 /* In the child: report errno on the status pipe and die. */
 static __attribute__((noreturn)) void child_fail(int sfd, int step)
 {

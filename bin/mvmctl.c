@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "json.h"
 #include "keys.h"
+#include "netcfg.h"
 #include "runstate.h"
 #include "tool.h"
 
@@ -345,7 +346,7 @@ static int cmd_ps(int argc, char **argv)
 	struct dirent *de;
 
 	(void)argc, (void)argv;
-	printf("%-20s %8s  %s\n", "ID", "PID", "SOCKET");
+	printf("%-20s %8s  %s  %s\n", "ID", "PID", "SOCKET", "PORTS");
 	while (d && (de = readdir(d)) != NULL) {
 		char dir[PATH_MAX];
 		pid_t pid;
@@ -353,8 +354,11 @@ static int cmd_ps(int argc, char **argv)
 		if (!run_id_ok(de->d_name, strlen(de->d_name)))
 			continue;
 		snprintf(dir, sizeof dir, "%s/%s", RUN_ROOT, de->d_name);
-		if ((pid = run_pid(dir)))
-			printf("%-20s %8ld  %s/v.sock\n", de->d_name, (long)pid, dir);
+		if ((pid = run_pid(dir))) {
+			char ports[NETCFG_PORTS_TEXT];   /* vm-boot's ports.json, in short */
+			netcfg_ports_text(dir, ports);
+			printf("%-20s %8ld  %s/v.sock  %s\n", de->d_name, (long)pid, dir, ports);
+		}
 	}
 	if (d)
 		closedir(d);

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "keys.h"
 #include "muxhost.h"
+#include "netcfg.h"
 #include "plan.h"
 #include "tool.h"
 #include "vmm.h"
@@ -333,10 +334,45 @@ static void on_signal(int sig)
 }
 
 static double t0;
+static struct netcfg net;
+static unsigned boot_secs;
 
+/* The agent answered; a command service with a port must accept too. */
 static void on_ready(void *ctx)
 {
+	unsigned port = netcfg_service_port(&net);
+	double left = boot_secs - (now_s() - t0);
+
+	if (port && !netcfg_wait_port(port, left > 1 ? left : 1))
+		fprintf(stderr, "%s: warning: the service does not accept on 127.0.0.1:%u\n",
+			progname, port);
 	announce_ready(ctx, t0);
+}
+
+/* Load the image's network (lib/netcfg.h) into vm->net; print and record
+ * the forwarded ports once state is known (statedir/ports.json). */
+static void net_load(struct vmm *vm, const struct plan *p)
+{
+	char path[PATH_MAX + 16];
+	struct merr e;
+
+	snprintf(path, sizeof path, "%s/mvm-meta.json", vm->image);
+	if (netcfg_load(&net, path, p->meta, p->plan_id, &e) != 0)
+		tool_fail(path, &e);
+	vm->net = &net;
+}
+
+static void net_record(const struct vmm *vm)
+{
+	struct buf b = BUF_INIT;
+
+	netcfg_ports_json(&net, &b);
+	buf_putc(&b, '\n');
+	state_file(vm, "ports.json", b.p, b.len);
+	buf_free(&b);
+	for (size_t i = 0; i < net.nports; i++)
+		fprintf(stderr, "%s: port %s 127.0.0.1:%u -> guest %u\n", progname,
+			net.port[i].udp ? "udp" : "tcp", net.port[i].host, net.port[i].guest);
 }
 
 static void on_warn(void *ctx, const struct merr *e)
@@ -456,6 +492,7 @@ int main(int argc, char **argv)
 			tool_fail(NULL, &e);
 		vm.vcpus = (unsigned)plan.vcpus;
 		vm.memory_mb = (unsigned)plan.memory_mb;
+		net_load(&vm, &plan);
 		vmm_firecracker_config(&vm, &out);
 		buf_putc(&out, '\n');
 		fwrite(out.p, 1, out.len, stdout);
@@ -470,7 +507,10 @@ int main(int argc, char **argv)
 		tool_fail(NULL, &e);
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
+	net_load(&vm, &verdict.plan);
 	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
+	net_record(&vm);
+	boot_secs = (unsigned)verdict.plan.boot_timeout_secs;
 	if (detached)
 		detach(&vm);
 	{

@@ -248,27 +248,6 @@ static void check_function(struct lctx *c, jref eps, jref x, size_t i, jref prim
 	c->ptr.len = old;
 }
 
-static void check_entrypoints(struct lctx *c, jref app, jref prim)
-{
-	jref eps = get(c, app, "entrypoints");
-	size_t i = 0, nfn = 0, old = c->ptr.len;
-	char idx[24];
-
-	json_ptr_push(&c->ptr, "entrypoints", 11);
-	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x))
-		nfn += str_is(c, get(c, x, "kind"), "function");
-	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x), i++) {
-		snprintf(idx, sizeof idx, "%zu", i);
-		if (str_is(c, get(c, x, "kind"), "function"))
-			check_function(c, eps, x, i, prim, nfn);
-		else
-			refuse(c, idx, "a command entrypoint is not supported by this backend yet");
-	}
-	if (prim == JREF_NONE && i == 0)
-		refuse(c, NULL, "an app without a function entrypoint is not supported by this backend yet");
-	c->ptr.len = old;
-}
-
 /* The app's env: literals are delivered (runtime.json "env"); a
  * secret_ref is not yet; a name the agent reserves is refused. */
 static void check_env(struct lctx *c, jref env)
@@ -297,6 +276,57 @@ static void check_env(struct lctx *c, jref env)
 	c->ptr.len = old;
 }
 
+static void check_entrypoints(struct lctx *c, jref app, jref prim)
+{
+	static const char *const cmd_ok[] = { "kind", "command", "working_dir", "env", NULL };
+	jref eps = get(c, app, "entrypoints");
+	size_t i = 0, nfn = 0, ncmd = 0, old = c->ptr.len;
+	char idx[24];
+
+	json_ptr_push(&c->ptr, "entrypoints", 11);
+	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x))
+		nfn += str_is(c, get(c, x, "kind"), "function");
+	for (jref x = eps != JREF_NONE ? json_first(c->d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x), i++) {
+		snprintf(idx, sizeof idx, "%zu", i);
+		if (str_is(c, get(c, x, "kind"), "function")) {
+			check_function(c, eps, x, i, prim, nfn);
+		} else if (ncmd++) {
+			refuse(c, idx, "a second command entrypoint is not supported by this backend yet");
+		} else {
+			/* issue #16: one command service (service.json) */
+			size_t o2 = c->ptr.len;
+
+			json_ptr_push(&c->ptr, idx, strlen(idx));
+			only(c, x, cmd_ok, "the command's");
+			check_env(c, get(c, x, "env"));
+			c->ptr.len = o2;
+		}
+	}
+	if (prim == JREF_NONE && ncmd == 0)
+		refuse(c, NULL, "an app without a function or command entrypoint is not supported by this backend yet");
+	c->ptr.len = old;
+}
+
+static void check_network(struct lctx *c, jref x, const char *const *net_ok)
+{
+	jref ports = get(c, x, "ports"), eg = get(c, x, "egress"), peers = get(c, x, "peers");
+	jref dns = get(c, x, "dns");
+	int none = str_is(c, get(c, x, "mode"), "none");
+
+	only(c, x, net_ok, "the network's");
+	if (!none && !str_is(c, get(c, x, "mode"), "bridge"))
+		refuse(c, "mode", "a network mode other than \"none\" or \"bridge\" is not supported by this backend yet");
+	/* (ports with mode "none": ir-validate's E_NETWORK_PORTS_WITH_NONE) */
+	if (ports != JREF_NONE && json_len(c->d, ports) > 16)
+		refuse(c, "ports", "more than 16 ports are not supported by this backend yet");
+	if (eg != JREF_NONE && json_type(c->d, eg) != J_NULL)
+		refuse(c, "egress", "an egress allowlist is not supported by this backend yet");
+	if (peers != JREF_NONE && json_len(c->d, peers) > 0)
+		refuse(c, "peers", "peers are not supported by this backend yet");
+	if (dns != JREF_NONE && json_type(c->d, dns) != J_NULL && !str_is(c, get(c, dns, "kind"), "none"))
+		refuse(c, "dns", "a guest resolver is not supported by this backend (only the egress proxy resolves)");
+}
+
 /* Everything the backends do not deliver, refused (lower.h). */
 static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 {
@@ -306,7 +336,7 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 		"resources", "dependencies", "network", "env", NULL };
 	static const char *const res_ok[] = { "vcpus", "memory_mb", "boot_timeout_secs",
 		"rootfs_size_mb", NULL };
-	static const char *const net_ok[] = { "mode", NULL };
+	static const char *const net_ok[] = { "mode", "ports", "egress", "peers", "dns", NULL };
 	jref apps = get(c, root, "apps"), x;
 	jref app = apps != JREF_NONE ? json_first(c->d, apps) : JREF_NONE;
 	size_t i;
@@ -339,11 +369,10 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	kind_only(c, app, "dependencies", "none");
 	x = get(c, app, "network");
 	if (x != JREF_NONE) {
-		/* mode "none" is what an image without a NIC delivers. */
+		/* mode "none": no NIC; "bridge": one NIC behind the host's
+		 * user-mode network, ports forwarded from 127.0.0.1 (issue #16) */
 		buf_puts(&c->ptr, "/network");
-		only(c, x, net_ok, "the network's");
-		if (!str_is(c, get(c, x, "mode"), "none"))
-			refuse(c, "mode", "a network other than mode \"none\" is not supported by this backend yet");
+		check_network(c, x, net_ok);
 		c->ptr.len = 7;
 	}
 	x = get(c, app, "resources");
@@ -378,14 +407,109 @@ static void put_file(struct buf *o, const char *path, const char *mode)
 	buf_puts(o, "\",\"content\":");
 }
 
+/* The app's command entrypoint (at most one is lowered), or JREF_NONE. */
+static jref command_of(const struct jdoc *d, jref app)
+{
+	jref eps = json_get(d, app, "entrypoints");
+
+	for (jref x = eps != JREF_NONE ? json_first(d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(d, x))
+		if (json_str_eq(d, json_get(d, x, "kind"), "command"))
+			return x;
+	return JREF_NONE;
+}
+
+/* The network (mode "bridge": a NIC and its ports) and the command service
+ * (issue #16), appended to o: ",\"network\":...,\"service\":..." or
+ * nothing; the service's /etc/mvm/service.json into sj. */
+static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, struct buf *sj)
+{
+	jref net = json_get(d, app, "network"), wd, env;
+
+	if (net != JREF_NONE && json_type(d, net) == J_OBJ &&
+	    json_str_eq(d, json_get(d, net, "mode"), "bridge")) {
+		jref ports = json_get(d, net, "ports");
+		buf_puts(o, ",\"network\":{\"ports\":");
+		if (ports != JREF_NONE)
+			json_canon(d, ports, o);
+		else
+			buf_puts(o, "[]");
+		buf_putc(o, '}');
+	}
+	if (cmd == JREF_NONE)
+		return;
+	wd = json_get(d, cmd, "working_dir");
+	env = json_get(d, cmd, "env");
+	buf_puts(sj, "{\"command\":");
+	json_canon(d, json_get(d, cmd, "command"), sj);
+	buf_puts(sj, ",\"env\":{");   /* NAME: the literal's value */
+	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
+	    k = json_next_key(d, k)) {
+		size_t n;
+		const char *ks = json_str(d, k, &n);
+		buf_puts(sj, sj->p[sj->len - 1] == '{' ? "" : ",");
+		json_put_str(sj, ks, n);
+		buf_putc(sj, ':');
+		json_canon(d, json_get(d, json_value(k), "value"), sj);
+	}
+	buf_putc(sj, '}');
+	buf_puts(sj, ",\"working_dir\":");
+	if (wd != JREF_NONE)
+		json_canon(d, wd, sj);
+	else
+		buf_puts(sj, "\"/app\"");
+	buf_putc(sj, '}');
+	buf_puts(o, ",\"service\":");
+	buf_put(o, sj->p, sj->len);
+}
+
+/* An app with a command entrypoint and no function: language and runner
+ * "none", no entrypoint marker, only /etc/mvm/service.json. */
+static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, const char *hash,
+	struct buf *o, struct merr *e)
+{
+	struct buf sj = BUF_INIT;
+	int oom = 0;
+
+	buf_printf(o, "{\"lower_version\":%d,\"ir_hash\":\"%s\",\"id\":", LOWER_VERSION, hash);
+	json_canon(d, json_get(d, json_root(d), "id"), o);
+	buf_puts(o, ",\"name\":");
+	json_canon(d, json_get(d, app, "name"), o);
+	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
+	buf_puts(o, ",\"working_dir\":");
+	if (wd != JREF_NONE)
+		json_canon(d, wd, o);
+	else
+		buf_puts(o, "\"/app\"");
+	buf_puts(o, ",\"packages\":");
+	json_canon(d, json_get(d, json_get(d, app, "image"), "packages"), o);
+	buf_puts(o, ",\"source\":");
+	json_canon(d, json_get(d, app, "source"), o);
+	buf_puts(o, ",\"resources\":");
+	json_canon(d, json_get(d, app, "resources"), o);
+	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
+	emit_net(d, app, cmd, o, &sj);
+	buf_puts(o, ",\"files\":{");
+	put_file(o, "/etc/mvm/service.json", "0444");
+	put_canon_str(o, &sj, e, &oom);
+	buf_puts(o, "}}}");
+	buf_free(&sj);
+	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
+}
+
 /* The lowering of the valid, normalized IR d, whose original's canonical
  * SHA-256 is hash: one JSON text appended to o (canonicalized later). */
 static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int dev, struct buf *o,
 	struct merr *e)
 {
-	struct buf w = BUF_INIT, r = BUF_INIT;
-	jref wd = json_get(d, fn, "working_dir"), conc = json_get(d, fn, "concurrency");
+	struct buf w = BUF_INIT, r = BUF_INIT, sj = BUF_INIT;
+	jref cmd = command_of(d, app);
+	jref wd = fn != JREF_NONE ? json_get(d, fn, "working_dir") :
+		json_get(d, cmd, "working_dir");
+	jref conc = fn != JREF_NONE ? json_get(d, fn, "concurrency") : JREF_NONE;
 	int oom = 0;
+
+	if (fn == JREF_NONE)
+		return emit_command_only(d, app, cmd, wd, hash, o, e);
 
 	buf_printf(o, "{\"lower_version\":%d,\"ir_hash\":\"%s\",\"id\":", LOWER_VERSION, hash);
 	json_canon(d, json_get(d, json_root(d), "id"), o);
@@ -408,6 +532,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
 	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
+	emit_net(d, app, cmd, o, &sj);
 
 	/* /etc/mvm/runtime.json, as the agent reads it
 	 * (schemas/runtime.schema.json), and a wrapper.json per function
@@ -497,9 +622,17 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	buf_puts(&r, "]}");
 	put_file(o, "/etc/mvm/runtime.json", "0444");
 	put_canon_str(o, &r, e, &oom);
-	buf_puts(o, "}}}");
+	buf_putc(o, '}');
+	if (sj.len) {
+		buf_putc(o, ',');
+		put_file(o, "/etc/mvm/service.json", "0444");
+		put_canon_str(o, &sj, e, &oom);
+		buf_putc(o, '}');
+	}
+	buf_puts(o, "}}");
 	buf_free(&w);
 	buf_free(&r);
+	buf_free(&sj);
 	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
 }
 
@@ -534,7 +667,7 @@ int ir_lower(const struct jdoc *d, unsigned flags, struct buf *out, struct ir_er
 	}
 	if (refused->n)
 		goto done;
-	if (app == JREF_NONE || fn == JREF_NONE) {   /* not a valid IR */
+	if (app == JREF_NONE || (fn == JREF_NONE && command_of(n, app) == JREF_NONE)) {
 		rc = merr_set(e, EX_SYS, NULL, "internal error: lowering an IR that is not valid");
 		goto done;
 	}

@@ -105,11 +105,21 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
 	json_put_str(&j, path, strlen(path));
 	buf_puts(&j, ",\"boot_args\":");
-	json_put_str(&j, vmm_cmdline_firecracker, strlen(vmm_cmdline_firecracker));
+	if (vm->net && vm->net->nic) {
+		snprintf(path, sizeof path, "%s %s", vmm_cmdline_firecracker, NETCFG_GUEST_ARGS);
+		json_put_str(&j, path, strlen(path));
+	} else {
+		json_put_str(&j, vmm_cmdline_firecracker, strlen(vmm_cmdline_firecracker));
+	}
 	buf_puts(&j, "},\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":");
 	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
 	json_put_str(&j, path, strlen(path));
 	buf_puts(&j, ",\"is_root_device\":true,\"is_read_only\":true}],");
+	if (vm->net && vm->net->nic) {
+		buf_puts(&j, "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":");
+		json_put_str(&j, vm->net->tap, strlen(vm->net->tap));
+		buf_puts(&j, "}],");
+	}
 	buf_printf(&j, "\"machine-config\":{\"vcpu_count\":%u,\"mem_size_mib\":%u,\"smt\":false},",
 		vm->vcpus, vm->memory_mb);
 	buf_puts(&j, "\"vsock\":{\"guest_cid\":3,\"uds_path\":");
@@ -125,7 +135,9 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 static void exec_vmm(const struct vmm *vm)
 {
 	char mem[16], smp[16], kernel[PATH_MAX + 16], drive[PATH_MAX + 80], chr[PATH_MAX + 64];
-	char serial[PATH_MAX + 16];
+	char serial[PATH_MAX + 16], append[sizeof vmm_cmdline_qemu + 64];
+	char netdev[NETCFG_NETDEV_MAX];
+	const char *nic[4] = { NULL };   /* nic[0] NULL (no NIC) ends the argv there */
 	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
 
 	if (vm->kind == VMM_FIRECRACKER) {
@@ -140,14 +152,23 @@ static void exec_vmm(const struct vmm *vm)
 		vm->image);
 	snprintf(chr, sizeof chr, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
 	snprintf(serial, sizeof serial, "file:%s", vm->console);
+	snprintf(append, sizeof append, "%s", vmm_cmdline_qemu);
+	if (vm->net && vm->net->nic) {
+		/* issue #16: user-mode networking, restrict=on (netcfg.h) */
+		netcfg_qemu_netdev(vm->net, netdev);
+		snprintf(append, sizeof append, "%s %s", vmm_cmdline_qemu, NETCFG_GUEST_ARGS);
+		nic[0] = "-netdev", nic[1] = netdev;
+		nic[2] = "-device", nic[3] = "virtio-net-device,netdev=net0";
+	}
 	execlp(qemu, qemu, "-M", "microvm,acpi=off,rtc=on", "-accel", vm->kvm ? "kvm" : "tcg",
 		"-cpu", vm->kvm ? "host" : "max", "-m", mem, "-smp", smp,
 		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-		"-kernel", kernel, "-append", vmm_cmdline_qemu,
+		"-kernel", kernel, "-append", append,
 		"-drive", drive, "-device", "virtio-blk-device,drive=root",
 		"-device", "virtio-serial-device", "-chardev", chr,
 		"-device", "virtserialport,chardev=agent,name=org.mvm.agent",
-		"-device", "virtio-rng-device", "-serial", serial, (char *)NULL);
+		"-device", "virtio-rng-device", "-serial", serial,
+		nic[0], nic[1], nic[2], nic[3], (char *)NULL);
 }
 
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "buf.h"
 #include "err.h"
+#include "netcfg.h"
 
 /*
  * Socket paths live in the state directory, and a Unix socket path holds at
@@ -38,6 +39,9 @@ struct vmm {
 	char api[VMM_SUN_PATH + 1];       /* STATE/fc.api: Firecracker's API socket */
 	char console[PATH_MAX];           /* STATE/console.log: the serial console */
 	char fcconf[PATH_MAX];            /* STATE/firecracker.json */
+	/* The network (lib/netcfg.h), or NULL / net->nic 0: no NIC at all.
+	 * With a NIC, the kernel command line gets NETCFG_GUEST_ARGS. */
+	const struct netcfg *net;
 };
 
 /* The kernel command lines. */
@@ -72,7 +76,8 @@ const char *vmm_name(const struct vmm *vm);
 
 /* Firecracker's --config-file for vm, as canonical JSON (boot-source,
  * drives, machine-config, vsock on vm->vsock with guest CID 3, logger into
- * vm->console). */
+ * vm->console; with a NIC, network-interfaces: eth0 on the TAP device
+ * vm->net->tap, which the host must have made, vm-boot(1)). */
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
 
 /*

@@ -95,6 +95,8 @@ events() { jq -r .event <"$(audit_log)"; }
 	# a clean guest shutdown: the agent was asked, init stopped the guest
 	run -0 tr -d '\r' <"$W/.mvm/run/hello/console.log"   # a serial console's CRLF
 	assert_line "mvm-agent: shutdown asked by the host"
+	# no network in the IR: no NIC, seen from inside (init's glob of /sys/class/net)
+	assert_line "mvm-init: network interfaces: lo"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	[ ! -e "$W/.mvm/run/hello/v.sock" ] && [ ! -e "$W/.mvm/run/hello/agent.serial" ]
 	run -1 pgrep -f "qemu-system.*$W"

@@ -81,6 +81,7 @@ for_real() {
 	+ mkdir -p $R/mnt/data
 	+ mount -o noexec,nosuid,nodev $R/dev/vdd $R/mnt/data
 	mvm-init: data drive /dev/vdd on /mnt/data
+	mvm-init: network interfaces: none
 	+ $R/usr/bin/mvm-agent --serial auto --seccomp unrestricted --user 990:990 --run-uid 1000:1000 --root $R
 	+ wait forever
 	EOF
@@ -199,4 +200,25 @@ for_real() {
 	refute_output --partial "restarting"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
+}
+
+@test "dry run (issue #16): mvm.ip= configures lo and eth0; service.json starts the supervisor before the agent; a bad mvm.ip is ignored" {
+	echo "console=ttyS0 mvm.ip=10.0.2.15/24" >"$R/proc/cmdline"
+	echo '{"command":["true"]}' >"$R/etc/mvm/service.json"
+	mkdir -p "$R/sys/class/net/lo" "$R/sys/class/net/eth0"
+	run -0 dry
+	assert_line "mvm-init: network interfaces: eth0 lo"
+	assert_line "+ ip link set lo up"
+	assert_line "+ ip addr add 10.0.2.15/24 dev eth0"
+	assert_line "+ ip link set eth0 up"
+	assert_line "mvm-init: eth0 10.0.2.15/24"
+	assert_line "+ $R/usr/bin/mvm-agent --service /etc/mvm/service.json --seccomp standard &"
+	# the supervisor line comes before the agent's
+	[[ $output == *"--service /etc/mvm/service.json"*"--run-uid 1000:1000"* ]]
+	echo "console=ttyS0 mvm.ip=10.0.2.15;reboot" >"$R/proc/cmdline"
+	rm "$R/etc/mvm/service.json"
+	run -0 dry
+	assert_line "mvm-init: ignoring mvm.ip=10.0.2.15;reboot (not A.B.C.D/N)"
+	refute_line --partial "ip addr"
+	refute_line --partial "--service"
 }

@@ -106,7 +106,12 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].threat_tier = "trusted"' /apps/0/threat_tier "the app's \"threat_tier\" $ns"
 	check '.apps[0].addons = [{"name": "pg", "tier": "separate", "ref": {"kind": "local", "path": "x"}, "sha256": "'"$(printf '%064d' 0)"'"}]' \
 		/apps/0/addons "the app's \"addons\" $ns"
-	check '.apps[0].network = {"mode": "bridge"}' /apps/0/network/mode "a network other than mode \"none\" $ns"
+	check '.apps[0].network = {"mode": {"custom": {"provider": "x", "config": {}}}}' /apps/0/network/mode "a network mode other than \"none\" or \"bridge\" $ns"
+	check '.apps[0].network = {"mode": "bridge", "egress": {"allowlist": [{"host": "a.example", "port": 443}]}}' \
+		/apps/0/network/egress "an egress allowlist $ns"
+	check '.apps[0].network = {"mode": "bridge", "peers": ["db"]}' /apps/0/network/peers "peers are not supported by this backend yet"
+	check '.apps[0].network = {"mode": "bridge", "dns": {"kind": "system"}}' /apps/0/network/dns \
+		"a guest resolver is not supported by this backend (only the egress proxy resolves)"
 	check '.apps[0].image = {"kind": "oci_base", "reference": "docker.io/library/debian", "digest": "sha256:'"$(printf '%064d' 0)"'"}' \
 		/apps/0/image/kind "image kind \"oci_base\" $ns"
 	check '.apps[0].entrypoints[0].args_schema = {"type": "object", "properties": {"a": {"pattern": "x"}}}' \
@@ -124,8 +129,10 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye" | .primary = false
 		| .concurrency = {"kind":"warm_process","max_calls_per_worker":1000,"max_rss_mb":128,"pool_size":2,"in_process":"serial"}]' \
 		/apps/0/entrypoints/1/concurrency "a warm pool in an app of more than one function $ns (a pool serves one function)"
-	check '.apps[0].entrypoints += [{"kind": "command", "command": ["/usr/bin/python3", "-m", "w"]}]' \
-		/apps/0/entrypoints/1 "a command entrypoint $ns"
+	check '.apps[0].entrypoints += [{"kind": "command", "command": ["a"]}, {"kind": "command", "command": ["b"]}]' \
+		/apps/0/entrypoints/2 "a second command entrypoint $ns"
+	check '.apps[0].entrypoints += [{"kind": "command", "command": ["a"], "env": {"T": {"kind": "secret_ref", "ref": {"name": "t", "mount": {"kind": "env", "var": "T"}, "auth_type": "bearer", "allowed_hosts": ["a.example"]}}}}]' \
+		/apps/0/entrypoints/1/env/T/kind "a secret_ref env entry $ns"
 	# defaults are not declarations: spelled out, they are accepted
 	edit '.apps[0].env = {} | .apps[0].mounts = [] | .apps[0].addons = [] | .apps[0].threat_tier = "untrusted"
 		| .apps[0].network = {"mode": "none"} | .apps[0].entrypoints[0].extra_imports = [] | .apps[0].entrypoints[0].args_schema = null'
@@ -157,6 +164,24 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -0 ir-lower -L --dev "$BATS_TEST_TMPDIR/ir.json"
 	run -0 jq -j '.files | [.["/etc/mvm/wrapper.json"], .["/etc/mvm/fn/1.json"]] | map(.content | fromjson | .mode) | join(" ")' <<<"$output"
 	assert_output 'dev dev'
+}
+
+@test "issue #16: a bridge network's ports and a command entrypoint are lowered (network, service, /etc/mvm/service.json); a command alone has no runner" {
+	edit '.apps[0].network = {"mode": "bridge", "ports": [{"guest": 8000, "host": 18080, "proto": "tcp"}]}
+		| .apps[0].entrypoints += [{"kind": "command", "command": ["python3", "/app/s.py"], "working_dir": "/srv",
+			"env": {"B": {"kind": "literal", "value": "2"}, "A": {"kind": "literal", "value": "1"}}}]'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c .network <<<"$output")" = '{"ports":[{"guest":8000,"host":18080,"proto":"tcp"}]}' ]
+	[ "$(jq -c .service <<<"$output")" = '{"command":["python3","/app/s.py"],"env":{"A":"1","B":"2"},"working_dir":"/srv"}' ]
+	[ "$(jq -j '.files["/etc/mvm/service.json"].content' <<<"$output")" = \
+		'{"command":["python3","/app/s.py"],"env":{"A":"1","B":"2"},"working_dir":"/srv"}' ]
+	[ "$(jq -r .runner <<<"$output")" = oneshot ]
+	# without the function: no runner, only the service
+	edit '.apps[0].entrypoints = [{"kind": "command", "command": ["true"]}]'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '[.language, .runner, .entrypoint, .working_dir, (.files | keys)]' <<<"$output")" = \
+		'["none","none",null,"/app",["/etc/mvm/service.json"]]' ]
+	[ "$(jq -c .network <<<"$output")" = null ]
 }
 
 @test "lockfiles resolve against -C: dependencies are then refused (nothing installs them yet)" {

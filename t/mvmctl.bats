@@ -51,7 +51,7 @@ teardown() {
 
 @test "ps lists nothing; invoke, down and logs of a VM that is not running" {
 	run -0 mvmctl ps
-	assert_output --regexp '^ID +PID +SOCKET$'
+	assert_output --regexp '^ID +PID +SOCKET +PORTS$'
 	run -1 mvmctl invoke hello --input name=Alice
 	assert_output --partial 'hello is not running; mvmctl up first'
 	run -1 mvmctl down hello
@@ -83,8 +83,8 @@ teardown() {
 	mkdir .mvm/run/stale
 	sh -c 'echo $$' >.mvm/run/stale/pid
 	run -0 mvmctl ps
-	assert_line --index 0 --regexp '^ID +PID +SOCKET$'
-	assert_line --index 1 --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
+	assert_line --index 0 --regexp '^ID +PID +SOCKET +PORTS$'
+	assert_line --index 1 --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock +-$'
 	assert_equal "${#lines[@]}" 2
 	# the format from the project's IR (as for a VM make started) ...
 	run -0 mvmctl invoke hello --input name=Alice
@@ -98,7 +98,7 @@ teardown() {
 	assert_output 'fake-qemu: the serial console'
 	run -0 mvmctl down hello
 	run -0 mvmctl ps
-	assert_output --regexp '^ID +PID +SOCKET$'
+	assert_output --regexp '^ID +PID +SOCKET +PORTS$'
 	run -1 mvmctl invoke hello --input name=Alice
 	[ ! -e .mvm/run/hello/v.sock ]
 }
@@ -116,7 +116,7 @@ teardown() {
 	# up made the signing key first, its output discarded: /dev/null is still the device
 	[ -f "$MVM_HOME/keys/host-signer.ed25519" ] && [ -c /dev/null ]
 	run -0 mvmctl ps
-	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
+	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock +-$'
 	run -0 mvmctl invoke hello --input name=Alice
 	assert_output 'hello, Alice'
 	run -1 --separate-stderr mvmctl up

@@ -14,6 +14,7 @@ setup() {
 
 teardown() {
 	[ ! -f "$T/run/pid" ] || kill "$(cat "$T/run/pid")" 2>/dev/null || true
+	[ ! -f "$T/.mvm/run/hello/pid" ] || kill "$(cat "$T/.mvm/run/hello/pid")" 2>/dev/null || true
 }
 
 @test "usage errors exit 2; --help exits 0" {
@@ -236,6 +237,12 @@ events() {
 	assert_line "id=root,file=$IMG/rootfs.ext4,format=raw,if=none,readonly=on"
 	assert_line "socket,id=agent,path=$T/run/agent.serial,server=on,wait=off"
 	assert_line virtserialport,chardev=agent,name=org.mvm.agent
+	# no "network" in the image's meta: no NIC, no address for init
+	refute_line -- -netdev
+	refute_line --partial virtio-net
+	refute_line --partial mvm.ip=
+	run -0 cat "$T/run/ports.json"
+	assert_output '[]'
 	run -0 cat "$T/run/vmm"
 	assert_output qemu/tcg
 	# two clients on their own mux streams at once
@@ -255,4 +262,54 @@ events() {
 	# which the stand-in, like QEMU on the guest's reboot, exited 0)
 	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
 	run -0 grep -c "stopped by signal 15" "$T/run/vm-boot.log"
+}
+
+# net_image PORT: the image's meta declares a network forwarding PORT to the
+# guest's 8000 (as mvm-build-rootfs writes it from the lowering); a fresh plan.
+net_image() {
+	jq -c --argjson p "$1" '. + {network: {ports: [{guest: 8000, host: $p, proto: "tcp"}]}}' \
+		"$IMG/mvm-meta.json" >"$T/meta" && mv "$T/meta" "$IMG/mvm-meta.json"
+	plan-new --image "$IMG" "$SEED_IR" >"$T/plan.json"
+	plan-sign "$T/plan.json" >"$T/plan.dsse.json"
+}
+
+@test "issue #16 --print-config with a network: eth0 on the run's TAP device, mvm.ip on the kernel command line" {
+	net_image 18080
+	run -0 vm-boot --print-config -S "$T/st" -i "$IMG" "$T/plan.json"
+	id=$(jq -r .plan_id "$T/plan.json")
+	# Firecracker's network-interfaces (api_requests/network-interfaces): iface_id, host_dev_name
+	jq -e --arg tap "mvm${id:7:12}" '.["network-interfaces"] == [{"host_dev_name":$tap,"iface_id":"eth0"}]' <<<"$output"
+	jq -e '.["boot-source"].boot_args | endswith(" mvm.ip=10.0.2.15/24")' <<<"$output"
+	# and none without a network
+	fake_image "$SEED_IR"
+	run -0 vm-boot --print-config -S "$T/st" -i "$IMG" "$T/plan.json"
+	jq -e 'has("network-interfaces") | not' <<<"$output"
+	jq -e '.["boot-source"].boot_args | test("mvm.ip") | not' <<<"$output"
+}
+
+@test "issue #16 against a stand-in QEMU: a NIC in user mode with restrict=on, ports forwarded from 127.0.0.1 only, recorded and listed; a network edited after signing is refused" {
+	fake_root
+	fake_qemu
+	net_image 18080
+	export FAKE_QEMU_ARGS=$T/qemu-args
+	cd "$T"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S .mvm/run/hello -i "$IMG" "$T/plan.dsse.json"
+	[[ $stderr == *'vm-boot: port tcp 127.0.0.1:18080 -> guest 8000'* ]]
+	run -0 cat "$T/qemu-args"
+	assert_line user,id=net0,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:18080-:8000
+	assert_line virtio-net-device,netdev=net0
+	assert_line --regexp ' mvm\.ip=10\.0\.2\.15/24$'
+	run -0 jq -c . .mvm/run/hello/ports.json
+	assert_output '[{"address":"127.0.0.1","guest":8000,"host":18080,"proto":"tcp"}]'
+	run -0 mvmctl ps
+	assert_line --index 1 --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock +127\.0\.0\.1:18080->8000/tcp$'
+	run -0 mvmctl down hello
+	# a fresh plan, then the ports changed in the image: not the plan's meta
+	plan-new --image "$IMG" "$SEED_IR" >"$T/plan.json"
+	plan-sign "$T/plan.json" >"$T/plan.dsse.json"
+	jq -c '.network.ports[0].host = 18081' "$IMG/mvm-meta.json" >"$T/meta" && mv "$T/meta" "$IMG/mvm-meta.json"
+	rm "$T/qemu-args"
+	run -1 vm-boot -b qemu -a tcg -S .mvm/run/hello -i "$IMG" "$T/plan.dsse.json"
+	assert_output --partial 'mvm-meta.json'
+	[ ! -e "$T/qemu-args" ]   # nothing booted
 }

@@ -1,0 +1,173 @@
+/* service.c — `mvm-agent --service FILE [--seccomp TIER]`: run an app's
+ * command entrypoint (issue #16) as a supervised service.
+ *
+ * agent/init starts this as root when the image holds
+ * /etc/mvm/service.json (mvm-lower(5)): {"command":[ARGV...],
+ * "working_dir":DIR, "env":{NAME:VALUE,...}}.  The supervisor stays root
+ * (to start the service again) and does nothing else; each start forks a
+ * child that is hardened as a function's runner is (spawn.c): its own
+ * process group, no core files, RLIMIT_NPROC, uid and gid 1000 with no
+ * supplementary groups, no_new_privs, the seccomp tier.  Its stdin is
+ * /dev/null; stdout and stderr are the supervisor's (the console log).
+ *
+ * Restart policy: whenever the service exits (any status or signal) it is
+ * started again after a back-off of 1 s, doubled after each exit that
+ * follows a run shorter than SERVICE_STABLE_SECS, up to
+ * SERVICE_BACKOFF_MAX_SECS; a run that lasted SERVICE_STABLE_SECS resets
+ * it to 1 s.  SIGTERM/SIGINT stop the service (SIGTERM to its group, then
+ * SIGKILL 2 s later) and the supervisor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "buf.h"
+#include "io.h"
+#include "json.h"
+
+#define SERVICE_ARGS 256
+#define SERVICE_ENV 256
+#define SERVICE_STABLE_SECS 10
+#define SERVICE_BACKOFF_MAX_SECS 30
+#define SERVICE_UID 1000
+
+static volatile sig_atomic_t stop_sig;
+static void on_stop(int s) { stop_sig = s; }
+
+/* "mvm-service: WHAT ARG" on the console */
+static void say(const char *what, const char *arg)
+{
+	fprintf(stderr, "mvm-service: %s %s\n", what, arg);
+}
+
+/* Fill argv and env (NULL-terminated) from the service file; 0 or -1. */
+static int load(const char *path, struct buf *b, struct jdoc **dp, char **argv, char **env,
+	char **cwd)
+{
+	struct merr e;
+	struct jdoc *d;
+	jref c, x, k;
+	size_t n = 0, m = 0;
+
+	if (read_file(path, b, &e) != 0 || !(d = json_parse(b->p ? b->p : "", b->len, NULL, &e))) {
+		say("unreadable or not JSON:", path);
+		return -1;
+	}
+	*dp = d;
+	c = json_get(d, json_root(d), "command");
+	if (c == JREF_NONE || json_type(d, c) != J_ARR)
+		return say("no command array in", path), -1;
+	for (x = json_first(d, c); x != JREF_NONE && n < SERVICE_ARGS; x = json_next(d, x))
+		if (json_type(d, x) != J_STR || !(argv[n++] = json_strdup(d, x)))
+			return say("a command word is not a string in", path), -1;
+	argv[n] = NULL;
+	if (n == 0 || x != JREF_NONE)
+		return say("the command is empty or too long in", path), -1;
+	x = json_get(d, json_root(d), "working_dir");
+	*cwd = x != JREF_NONE && json_type(d, x) == J_STR ? json_strdup(d, x) : NULL;
+	x = json_get(d, json_root(d), "env");
+	env[m++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	env[m++] = (char *)"HOME=/tmp";
+	if (x != JREF_NONE && json_type(d, x) == J_OBJ)
+		for (k = json_first_key(d, x); k != JREF_NONE && m < SERVICE_ENV; k = json_next_key(d, k)) {
+			size_t kl, vl;
+			const char *ks = json_str(d, k, &kl), *vs;
+			struct buf kv = BUF_INIT;
+
+			if (json_type(d, json_value(k)) != J_STR)
+				return say("an env value is not a string in", path), -1;
+			vs = json_str(d, json_value(k), &vl);
+			if (memchr(ks, '\0', kl) || memchr(ks, '=', kl) || memchr(vs, '\0', vl))
+				return say("an env entry holds NUL or '=' in", path), -1;
+			buf_printf(&kv, "%.*s=%.*s", (int)kl, ks, (int)vl, vs);
+			if (!buf_cstr(&kv))
+				return -1;
+			env[m++] = kv.p;     /* kept for the supervisor's life */
+		}
+	env[m] = NULL;
+	return 0;
+}
+
+static pid_t start(char **argv, char **env, const char *cwd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	struct rlimit core = { 0, 0 }, np = { RUN_NPROC, RUN_NPROC };
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (setpgid(0, 0) != 0 || fd < 0 || dup2(fd, 0) != 0 ||
+	    (cwd && chdir(cwd) != 0) || setrlimit(RLIMIT_CORE, &core) != 0 ||
+	    setrlimit(RLIMIT_NPROC, &np) != 0 || setgroups(0, NULL) != 0 ||
+	    setresgid(SERVICE_UID, SERVICE_UID, SERVICE_UID) != 0 ||
+	    setresuid(SERVICE_UID, SERVICE_UID, SERVICE_UID) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || seccomp_apply() != 0) {
+		perror("mvm-service: cannot harden the service");
+		_exit(127);
+	}
+	close_range(3, ~0U, 0);
+	execvpe(argv[0], argv, env);
+	perror("mvm-service: cannot run the command");
+	_exit(127);
+}
+
+int service_main(const char *path, const char *tier)
+{
+	static char *argv[SERVICE_ARGS + 1], *env[SERVICE_ENV + 3];
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	char *cwd = NULL, msg[256];
+	unsigned backoff = 1;
+	int st;
+
+	if (load(path, &b, &d, argv, env, &cwd) != 0)
+		return 1;
+	if (seccomp_prepare(tier, msg, sizeof msg) != 0)
+		return say("seccomp:", msg), 2;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (!stop_sig) {
+		time_t t = time(NULL);
+		pid_t pid = start(argv, env, cwd);
+
+		if (pid < 0) {
+			say("fork failed:", strerror(errno));
+		} else {
+			say("started", argv[0]);
+			while (waitpid(pid, &st, 0) < 0)
+				if (errno == EINTR && stop_sig) {
+					kill(-pid, SIGTERM);
+					sleep(2);
+					kill(-pid, SIGKILL);
+				} else if (errno != EINTR) {
+					break;
+				}
+			if (stop_sig)
+				break;
+			fprintf(stderr, "mvm-service: %s exited (%s %d)", argv[0],
+				WIFSIGNALED(st) ? "signal" : "status",
+				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			if (time(NULL) - t >= SERVICE_STABLE_SECS)
+				backoff = 1;
+			fprintf(stderr, "; restarting in %u s\n", backoff);
+		}
+		sleep(backoff);
+		backoff = backoff * 2 > SERVICE_BACKOFF_MAX_SECS ? SERVICE_BACKOFF_MAX_SECS : backoff * 2;
+	}
+	return 0;
+}
