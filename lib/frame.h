@@ -72,7 +72,7 @@ void mux_put(struct buf *b, uint32_t stream, enum mux_kind kind, const void *dat
 
 /* ---- requests (host -> agent) ---- */
 
-enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN };
+enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN, REQ_PROVISION };
 
 /* mvm-agent's exit status after a shutdown request: agent/init then stops
  * the guest instead of starting the agent again. */
@@ -94,6 +94,9 @@ struct req {
 	char **env;
 	size_t nenv;
 	size_t env_dropped;
+	/* provision: the whole body (malloc'd, in/inlen), which the agent
+	 * reads itself (mvm-agent-protocol(5) "Provisioning"); it carries
+	 * secrets, so nothing here copies or logs it further. */
 };
 
 /*
