@@ -71,8 +71,8 @@ static int apply(const struct jdoc *d, char *msg, size_t ml)
 	size_t n, members = 2;
 	const char *t;
 
-	if (tier == JREF_NONE || json_type(d, tier) != J_STR ||
-	    !tame(t = json_str(d, tier, &n), n, "_-") || n > 32) {
+	if (tier == JREF_NONE || json_type(d, tier) != J_STR || !(t = json_str(d, tier, &n)) ||
+	    !tame(t, n, "_-") || n > 32) {
 		snprintf(msg, ml, "provision: /seccomp: a tier name");
 		return -1;
 	}

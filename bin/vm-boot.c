@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include "frame.h"
 #include "json.h"
 #include "keys.h"
+#include "launch.h"
 #include "muxhost.h"
 #include "plan.h"
 #include "tool.h"
@@ -64,6 +66,8 @@ static int have_key;
  * p, or, when the envelope's plan could not be read, the envelope's
  * bytes (plan_id their SHA-256, ir_hash zeros: mvm-audit(5)).  0, or
  * the status of the failure (said on stderr). */
+static const char *key2, *val2;   /* a second label (plan.launched: secrets) */
+
 static int record(const struct plan *p, const struct buf *env, const char *what,
 	const char *key, const char *val)
 {
@@ -86,6 +90,10 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 	if (p && (r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0 &&
 	    strncmp(what, "rejected.", 9) != 0)
 		goto fail;
+	if (p && r == 0 && key2 && n.nlabels < AUDIT_MAX_LABELS) {
+		n.lkey[n.nlabels] = key2;
+		n.lval[n.nlabels++] = val2;
+	}
 	if (!p || r != 0) {
 		/* no plan, or a refusal of one whose labels we cannot give:
 		 * recorded all the same, under its ids or the envelope's bytes */
@@ -245,6 +253,10 @@ static void state_open(struct vmm *vm, const char *state, const struct plan *p,
 
 static int ready_fd[2] = { -1, -1 };   /* --ready-fd, and -d's pipe */
 
+static struct launch launch;   /* drives, secrets, provisioning (lib/launch.h) */
+static char applied[LAUNCH_TIER_MAX + 1];
+static volatile sig_atomic_t refused;
+
 /* The agent answered: record the launch, tell whoever waits. */
 static void announce_ready(const struct vmm *vm, double t0)
 {
@@ -260,7 +272,11 @@ static void announce_ready(const struct vmm *vm, double t0)
 			strtod(p + strlen("mvm-init: agent started at "), NULL));
 	fprintf(stderr, "\n");
 	buf_free(&b);
-	audit("launched", NULL, NULL);
+	/* what ran: the tier the agent reports applied, the secrets released */
+	key2 = launch.names[0] ? "secrets" : NULL;
+	val2 = launch.names;
+	audit("launched", "seccomp_tier", applied);
+	key2 = NULL;
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
 			if (dprintf(ready_fd[i], "%s\n", vm->vsock) < 0)
@@ -326,9 +342,35 @@ static void on_signal(int sig)
 
 static double t0;
 
+/* Once the agent answers, a thread provisions it (lib/launch.h) while the
+ * VMM loop goes on serving its port; then the launch is announced, or, if
+ * the agent refused, recorded as failed and the guest stopped. */
+static pthread_t prov;
+static int prov_started;
+
+static void *provision_main(void *ctx)
+{
+	struct vmm *vm = ctx;
+	struct merr e;
+
+	if (launch_provision(&launch, vm->vsock, (int)verdict.plan.boot_timeout_secs * 1000,
+	    applied, &e) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, e.msg);
+		audit("failed", "reason", e.msg);
+		refused = 1 + (e.code != EX_NO);
+		got_signal = SIGTERM;
+		return NULL;
+	}
+	announce_ready(vm, t0);
+	return NULL;
+}
+
 static void on_ready(void *ctx)
 {
-	announce_ready(ctx, t0);
+	if (pthread_create(&prov, NULL, provision_main, ctx) == 0)
+		prov_started = 1;
+	else
+		refused = 2, got_signal = SIGTERM;
 }
 
 static void on_warn(void *ctx, const struct merr *e)
@@ -361,8 +403,13 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
 	t0 = now_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
+	if (prov_started)
+		pthread_join(prov, NULL);
+	launch_free(&launch);
 	snprintf(p, sizeof p, "%s/pid", vm->state);
 	unlink(p);
+	if (refused)
+		return refused == 1 ? EX_NO : EX_SYS;
 	switch (code) {
 	case VMM_SIGNALLED:
 		fprintf(stderr, "%s: stopped by signal %d\n", progname, (int)got_signal);
@@ -463,6 +510,16 @@ int main(int argc, char **argv)
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
 	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
+	if ((r = launch_prepare(&launch, &vm, verdict.plan.workload, verdict.plan.seccomp_tier,
+	    verdict.plan.secret_release, &e)) != 0) {
+		audit("failed", "reason", e.msg);
+		launch_free(&launch);
+		tool_die(r, "%s; nothing booted", e.msg);
+	}
+	if (vm.kind == VMM_FIRECRACKER && vm.ndrives) {   /* again, with the drives */
+		vmm_firecracker_config(&vm, &out);
+		state_file(&vm, "firecracker.json", out.p, out.len);
+	}
 	if (detached)
 		detach(&vm);
 	{

@@ -20,7 +20,9 @@
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
  *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
  *                  mvm-meta.json, when given, have the plan's digests
- *                  (and no initrd when the plan names none)
+ *                  (and no initrd when the plan names none); then the
+ *                  drive files mvm-meta.json's launch member lists (the
+ *                  config drives) have the digests the meta gives them
  *   replay         then the nonce is recorded (O_EXCL: a concurrent
  *                  admission of the same plan loses here)
  *
