@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -254,7 +253,6 @@ static void state_open(struct vmm *vm, const char *state, const struct plan *p,
 static int ready_fd[2] = { -1, -1 };   /* --ready-fd, and -d's pipe */
 
 static struct launch launch;   /* drives, secrets, provisioning (lib/launch.h) */
-static char applied[LAUNCH_TIER_MAX + 1];
 static volatile sig_atomic_t refused;
 
 /* The agent answered: record the launch, tell whoever waits. */
@@ -275,7 +273,7 @@ static void announce_ready(const struct vmm *vm, double t0)
 	/* what ran: the tier the agent reports applied, the secrets released */
 	key2 = launch.names[0] ? "secrets" : NULL;
 	val2 = launch.names;
-	audit("launched", "seccomp_tier", applied);
+	audit("launched", "seccomp_tier", launch.applied);
 	key2 = NULL;
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
@@ -342,34 +340,27 @@ static void on_signal(int sig)
 
 static double t0;
 
-/* Once the agent answers, a thread provisions it (lib/launch.h) while the
+/* Once the agent answers, lib/launch provisions it from a thread while the
  * VMM loop goes on serving its port; then the launch is announced, or, if
  * the agent refused, recorded as failed and the guest stopped. */
-static pthread_t prov;
-static int prov_started;
-
-static void *provision_main(void *ctx)
+static void provisioned(void *ctx, int rc, const struct merr *e)
 {
-	struct vmm *vm = ctx;
-	struct merr e;
-
-	if (launch_provision(&launch, vm->vsock, (int)verdict.plan.boot_timeout_secs * 1000,
-	    applied, &e) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, e.msg);
-		audit("failed", "reason", e.msg);
-		refused = 1 + (e.code != EX_NO);
-		got_signal = SIGTERM;
-		return NULL;
+	if (rc == 0) {
+		announce_ready(ctx, t0);
+		return;
 	}
-	announce_ready(vm, t0);
-	return NULL;
+	fprintf(stderr, "%s: %s\n", progname, e->msg);
+	audit("failed", "reason", e->msg);
+	refused = rc == EX_NO ? 1 : 2;
+	got_signal = SIGTERM;
 }
 
 static void on_ready(void *ctx)
 {
-	if (pthread_create(&prov, NULL, provision_main, ctx) == 0)
-		prov_started = 1;
-	else
+	struct vmm *vm = ctx;
+
+	if (launch_provision_start(&launch, vm->vsock, (int)verdict.plan.boot_timeout_secs * 1000,
+	    provisioned, vm) != 0)
 		refused = 2, got_signal = SIGTERM;
 }
 
@@ -403,8 +394,6 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
 	t0 = now_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
-	if (prov_started)
-		pthread_join(prov, NULL);
 	launch_free(&launch);
 	snprintf(p, sizeof p, "%s/pid", vm->state);
 	unlink(p);
@@ -509,17 +498,13 @@ int main(int argc, char **argv)
 		tool_fail(NULL, &e);
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
-	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
 	if ((r = launch_prepare(&launch, &vm, verdict.plan.workload, verdict.plan.seccomp_tier,
 	    verdict.plan.secret_release, &e)) != 0) {
 		audit("failed", "reason", e.msg);
 		launch_free(&launch);
 		tool_die(r, "%s; nothing booted", e.msg);
 	}
-	if (vm.kind == VMM_FIRECRACKER && vm.ndrives) {   /* again, with the drives */
-		vmm_firecracker_config(&vm, &out);
-		state_file(&vm, "firecracker.json", out.p, out.len);
-	}
+	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
 	if (detached)
 		detach(&vm);
 	{

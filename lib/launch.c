@@ -375,8 +375,36 @@ out:
 	return rc;
 }
 
+static void *provision_main(void *arg)
+{
+	struct launch *L = arg;
+	struct merr e = { 0 };
+	int rc = launch_provision(L, L->vsock, L->timeout_ms, L->applied, &e);
+
+	L->done(L->ctx, rc, &e);
+	return NULL;
+}
+
+int launch_provision_start(struct launch *L, const char *vsock, int timeout_ms,
+	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx)
+{
+	struct merr e;
+
+	L->vsock = vsock;
+	L->timeout_ms = timeout_ms;
+	L->done = done;
+	L->ctx = ctx;
+	if (pthread_create(&L->thread, NULL, provision_main, L) != 0)
+		return merr_set(&e, EX_SYS, NULL, "cannot start a thread"), EX_SYS;
+	L->started = 1;
+	return 0;
+}
+
 void launch_free(struct launch *L)
 {
+	if (L->started)
+		pthread_join(L->thread, NULL);
+	L->started = 0;
 	if (L->req.p)
 		explicit_bzero(L->req.p, L->req.len);
 	buf_free(&L->req);

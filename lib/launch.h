@@ -21,6 +21,7 @@
 #ifndef MVM_LAUNCH_H
 #define MVM_LAUNCH_H
 
+#include <pthread.h>
 #include "buf.h"
 #include "err.h"
 #include "vmm.h"
@@ -36,6 +37,13 @@ struct launch {
 	struct buf req;                   /* the provisioning frame: holds values */
 	char names[LAUNCH_SECRETS_MAX * 130]; /* the secrets' names, comma-separated */
 	char tier[LAUNCH_TIER_MAX + 1];
+	char applied[LAUNCH_TIER_MAX + 1];   /* what the agent reports (provisioned) */
+	/* launch_provision_start's: */
+	pthread_t thread;
+	int started, timeout_ms;
+	const char *vsock;
+	void (*done)(void *ctx, int rc, const struct merr *e);
+	void *ctx;
 };
 
 /*
@@ -72,7 +80,17 @@ int launch_prepare(struct launch *L, struct vmm *vm, const char *workload, const
 int launch_provision(struct launch *L, const char *vsock, int timeout_ms,
 	char applied[LAUNCH_TIER_MAX + 1], struct merr *e);
 
-/* Wipe the request, release the volumes' locks. */
+/*
+ * launch_provision(L, vsock, timeout_ms, L->applied, ...) on a thread of
+ * its own, then done(ctx, its status, its error): for a caller whose loop
+ * must go on meanwhile (vm-boot's, which serves QEMU's agent port).  0, or
+ * EX_SYS (no thread).  launch_free waits for the thread.
+ */
+int launch_provision_start(struct launch *L, const char *vsock, int timeout_ms,
+	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx);
+
+/* Wait for launch_provision_start's thread (if any), wipe the request,
+ * release the volumes' locks. */
 void launch_free(struct launch *L);
 
 #endif
