@@ -302,8 +302,26 @@ events() {
 	[ "$(stat -c %s "$MVM_HOME/volumes/hello/data")" = $((4 << 20)) ]
 	run -0 blkid -o value -s LABEL "$MVM_HOME/volumes/hello/data"
 	assert_output mvm-m1
+	echo kept >"$T/mark"
+	debugfs -w -R "write $T/mark mark" "$MVM_HOME/volumes/hello/data" >/dev/null 2>&1
 	kill "$(cat "$T/run/pid")"
 	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	# another workload (the plan's workload is the IR's id) never gets this
+	# volume: the same image's meta for an IR of id "other" makes its own
+	jq '.id = "other"' "$SEED_IR" >"$T/other-ir.json"
+	mkdir "$T/img2"
+	cp "$IMG/rootfs.ext4" "$IMG/vmlinux" "$IMG/m0.ext4" "$T/img2/"
+	jq -c --arg h "$(ir-hash "$T/other-ir.json")" '.ir_hash = $h | .launch.workload = "hello"' \
+		"$IMG/mvm-meta.json" >"$T/img2/mvm-meta.json"
+	plan-new --image "$T/img2" "$T/other-ir.json" | plan-sign >"$T/o.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run-o" -i "$T/img2" "$T/o.dsse.json"
+	run -0 cat "$T/qemu-args"
+	assert_line "file=$MVM_HOME/volumes/other/data,if=none,format=raw,id=d-m1"
+	refute_line --partial "volumes/hello"
+	kill "$(cat "$T/run-o/pid")"
+	for _ in $(seq 100); do [ -e "$T/run-o/pid" ] || break; sleep 0.1; done
+	run -0 --separate-stderr debugfs -R "cat mark" "$MVM_HOME/volumes/hello/data"
+	assert_output kept
 	# a config drive changed after signing: refused by admission, nothing booted
 	printf x >>"$IMG/m0.ext4"
 	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/d2.dsse.json"

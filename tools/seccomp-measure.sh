@@ -4,8 +4,10 @@
 # the host under strace -ff with each runner (Python and Node, oneshot and
 # longrunning) answering calls of examples/hello's greet, and prints the
 # sorted names each runner process made from its execve on (what the
-# filter, loaded just before that execve, sees).  Run as root, after make.
+# filter, loaded just before that execve, sees).  Run as root, after make;
+# needs strace (not in tools/install-deps.sh: no test runs this).
 set -euo pipefail
+command -v strace >/dev/null || { echo "seccomp-measure: strace is not installed (apt-get install strace)" >&2; exit 4; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 W=$here/agent/wrappers
 T=$(mktemp -d /tmp/mvm-sc.XXXXXX)
