@@ -139,6 +139,7 @@ struct agent_opt {
 	int run_uid, run_gid;           /* -1: unchanged */
 	unsigned max_calls;             /* cold slots */
 	int verbose;
+	int provision;                  /* --provision: wait for it */
 };
 
 extern const char *progname;
@@ -147,6 +148,18 @@ extern struct entry entry;
 extern struct runtime rt;
 extern char **base_env;                 /* PATH and MVM_WRAPPER_CONFIG */
 extern size_t nbase_env;
+/* Add "K=V" (malloc'd, now owned) to every runner's environment: the
+ * secrets provisioning delivers as env vars.  0, or -1 out of memory. */
+int base_env_add(char *kv);
+/* ---- provisioning (provision.c, mvm-agent-protocol(5)) ----
+ * With --provision, no call runs (not_provisioned) and no warm worker
+ * starts before the one provision request has set the seccomp tier and
+ * delivered the secrets; without it, --seccomp's tier applies and a
+ * provision request is still accepted once, before any call. */
+extern int provisioned;
+struct conn;
+void provision(struct conn *c, struct req *q);
+#define ERRK_NOT_PROVISIONED "not_provisioned"
 extern volatile int quitting;           /* SIGTERM or shutdown: wind down */
 extern int shutdown_asked;              /* the host asked: exit AGENT_EXIT_SHUTDOWN */
 extern int exit_when_idle;              /* stdio transports: exit when done */

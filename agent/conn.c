@@ -86,7 +86,10 @@ void send_status(struct conn *c)
 	else
 		buf_puts(&b, "null");
 	buf_printf(&b, ",\"tier\":\"%s\",\"seccomp\":", rt.warm ? "warm" : "cold");
-	json_put_str(&b, opt.seccomp, strlen(opt.seccomp));
+	if (opt.provision && !provisioned)
+		buf_puts(&b, "null");   /* no tier applied yet */
+	else
+		json_put_str(&b, opt.seccomp, strlen(opt.seccomp));
 	buf_printf(&b, ",\"pool\":{\"slots\":%u,\"busy\":%u,\"queued\":%u,\"max_queue\":%u,"
 		"\"calls\":%lu,\"recycled\":%lu,\"respawned\":%lu,\"crashed\":%lu}}",
 		slots, busy, nqueued, maxq, stats.calls, stats.recycled, stats.respawned,
@@ -283,6 +286,12 @@ void conn_pump(struct conn *c)
 			shutdown_asked = 1;
 			begin_quit();
 			return;
+		} else if (q.type == REQ_PROVISION) {
+			provision(c, &q);
+			req_free(&q);
+		} else if (opt.provision && !provisioned) {
+			send_error(c, ERRK_NOT_PROVISIONED, "the host has not provisioned the agent yet");
+			req_free(&q);
 		} else if (call_check(c, &q) != 0) {
 			req_free(&q);
 		} else {

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 	entry_check(opt.root, opt.etc, opt.insecure_owner, &entry);
 	if (!entry.ok)
 		logmsg("entrypoint invalid: %s (every run will be refused)", entry.detail);
-	if (seccomp_prepare(opt.seccomp, msg, sizeof msg) != 0)
+	if (!opt.provision && seccomp_prepare(opt.seccomp, msg, sizeof msg) != 0)
 		die(2, "%s", msg);
 	if (a.check) {
 		printf("entrypoint %s%s%s\ntier %s\n", entry.ok ? "ok" : "invalid",
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	transport_open(&a);
 	if (a.user_uid >= 0)
 		drop_to(a.user_uid, a.user_gid);
-	if (rt.warm && entry.ok)
+	if (rt.warm && entry.ok && !opt.provision)
 		pool_start();
 	if (mux.on)
 		mux_hello();

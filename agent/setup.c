@@ -81,7 +81,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s (--stdio | --serial-stdio | --vsock | --serial PATH|auto) [--port N]\n"
 		"       [--root DIR] [--etc DIR] [--tmp DIR] [--run-uid UID[:GID]] [--user UID[:GID]]\n"
-		"       [--seccomp standard|unrestricted] [--max-calls N] [--wrapper-config PATH]\n"
+		"       [--seccomp minimal|standard|unrestricted] [--provision] [--max-calls N]\n"
+		"       [--wrapper-config PATH]\n"
 		"       [--insecure-owner] [--check] [-v]\n", progname);
 	exit(2);
 }
@@ -169,6 +170,18 @@ static void set_nonblock(int fd)
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		die(4, "unable to make fd %d non-blocking: %s", fd, strerror(errno));
+}
+
+int base_env_add(char *kv)
+{
+	char **v = realloc(base_env, (nbase_env + 2) * sizeof *v);
+
+	if (!v)
+		return free(kv), -1;
+	base_env = v;
+	base_env[nbase_env++] = kv;
+	base_env[nbase_env] = NULL;
+	return 0;
 }
 
 void base_env_init(void)
@@ -274,6 +287,8 @@ void args_parse(int argc, char **argv, struct args *a)
 			opt.wrapper_config = v;
 		} else if (!strcmp(o, "--insecure-owner"))
 			opt.insecure_owner = 1;
+		else if (!strcmp(o, "--provision"))
+			opt.provision = 1;
 		else if (!strcmp(o, "--check"))
 			a->check = 1;
 		else if (!strcmp(o, "-v") || !strcmp(o, "--verbose"))

@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "json.h"
 #include "keys.h"
+#include "launch.h"
 #include "muxhost.h"
 #include "netcfg.h"
 #include "plan.h"
@@ -66,6 +67,7 @@ static int have_key;
  * bytes (plan_id their SHA-256, ir_hash zeros: mvm-audit(5)).  0, or
  * the status of the failure (said on stderr). */
 static const char *admitted_image;     /* admission's image kind: "prod", "dev" */
+static const char *key2, *val2;   /* a second label (plan.launched: secrets) */
 
 static int record(const struct plan *p, const struct buf *env, const char *what,
 	const char *key, const char *val)
@@ -93,6 +95,10 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 	if (p && r == 0 && admitted_image && !strcmp(what, "admitted") && n.nlabels < AUDIT_MAX_LABELS) {
 		n.lkey[n.nlabels] = "image";
 		n.lval[n.nlabels++] = admitted_image;
+	}
+	if (p && r == 0 && key2 && n.nlabels < AUDIT_MAX_LABELS) {
+		n.lkey[n.nlabels] = key2;
+		n.lval[n.nlabels++] = val2;
 	}
 	if (!p || r != 0) {
 		/* no plan, or a refusal of one whose labels we cannot give:
@@ -254,6 +260,9 @@ static void state_open(struct vmm *vm, const char *state, const struct plan *p,
 
 static int ready_fd[2] = { -1, -1 };   /* --ready-fd, and -d's pipe */
 
+static struct launch launch;   /* drives, secrets, provisioning (lib/launch.h) */
+static volatile sig_atomic_t refused;
+
 /* The agent answered: record the launch, tell whoever waits. */
 static void announce_ready(const struct vmm *vm, double t0)
 {
@@ -269,7 +278,11 @@ static void announce_ready(const struct vmm *vm, double t0)
 			strtod(p + strlen("mvm-init: agent started at "), NULL));
 	fprintf(stderr, "\n");
 	buf_free(&b);
-	audit("launched", NULL, NULL);
+	/* what ran: the tier the agent reports applied, the secrets released */
+	key2 = launch.names[0] ? "secrets" : NULL;
+	val2 = launch.names;
+	audit("launched", "seccomp_tier", launch.applied);
+	key2 = NULL;
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
 			if (dprintf(ready_fd[i], "%s\n", vm->vsock) < 0)
@@ -337,16 +350,35 @@ static double t0;
 static struct netcfg net;
 static unsigned boot_secs;
 
-/* The agent answered; a command service with a port must accept too. */
+/* Once the agent answers, lib/launch provisions it from a thread while the
+ * VMM loop goes on serving its port; then a command service with a port
+ * must accept too, and the launch is announced; or, if the agent refused,
+ * it is recorded as failed and the guest stopped. */
+static void provisioned(void *ctx, int rc, const struct merr *e)
+{
+	if (rc == 0) {
+		unsigned port = netcfg_service_port(&net);
+		double left = boot_secs - (now_s() - t0);
+
+		if (port && !netcfg_wait_port(port, left > 1 ? left : 1))
+			fprintf(stderr, "%s: warning: the service does not accept on 127.0.0.1:%u\n",
+				progname, port);
+		announce_ready(ctx, t0);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", progname, e->msg);
+	audit("failed", "reason", e->msg);
+	refused = rc == EX_NO ? 1 : 2;
+	got_signal = SIGTERM;
+}
+
 static void on_ready(void *ctx)
 {
-	unsigned port = netcfg_service_port(&net);
-	double left = boot_secs - (now_s() - t0);
+	struct vmm *vm = ctx;
 
-	if (port && !netcfg_wait_port(port, left > 1 ? left : 1))
-		fprintf(stderr, "%s: warning: the service does not accept on 127.0.0.1:%u\n",
-			progname, port);
-	announce_ready(ctx, t0);
+	if (launch_provision_start(&launch, vm->vsock, (int)verdict.plan.boot_timeout_secs * 1000,
+	    provisioned, vm) != 0)
+		refused = 2, got_signal = SIGTERM;
 }
 
 /* Load the image's network (lib/netcfg.h) into vm->net; print and record
@@ -405,8 +437,11 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
 	t0 = now_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
+	launch_free(&launch);
 	snprintf(p, sizeof p, "%s/pid", vm->state);
 	unlink(p);
+	if (refused)
+		return refused == 1 ? EX_NO : EX_SYS;
 	switch (code) {
 	case VMM_SIGNALLED:
 		fprintf(stderr, "%s: stopped by signal %d\n", progname, (int)got_signal);
@@ -508,6 +543,19 @@ int main(int argc, char **argv)
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
 	net_load(&vm, &verdict.plan);
+	/* init starts a command service before any provisioning: standard */
+	if (net.service && strcmp(verdict.plan.seccomp_tier, "standard") != 0) {
+		audit("failed", "reason", "a command service runs only under seccomp tier standard");
+		tool_die(1, "the image runs a command service, which runs under seccomp tier "
+			"\"standard\" only, and the plan says \"%s\"; nothing booted",
+			verdict.plan.seccomp_tier);
+	}
+	if ((r = launch_prepare(&launch, &vm, verdict.plan.workload, verdict.plan.seccomp_tier,
+	    verdict.plan.secret_release, &e)) != 0) {
+		audit("failed", "reason", e.msg);
+		launch_free(&launch);
+		tool_die(r, "%s; nothing booted", e.msg);
+	}
 	state_open(&vm, state, &verdict.plan, verdict.env.payload, verdict.env.plen);
 	net_record(&vm);
 	boot_secs = (unsigned)verdict.plan.boot_timeout_secs;

@@ -126,6 +126,75 @@ out:
 	return rc;
 }
 
+/*
+ * The drive files mvm-meta.json's launch member lists (mvm-meta(5): the
+ * config drives), each against the digest the meta gives it: the plan
+ * binds the meta's digest, so it binds these.  The meta is read once and
+ * its bytes are checked against the plan again before they are parsed (the
+ * file could have changed since image_check hashed it).
+ */
+static int drives_check(const char *dir, const char *cache, struct admit_verdict *v)
+{
+	char path[PATH_MAX], got[1][DIGEST_LEN + 1], want[DIGEST_LEN + 1];
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	jref drives, x;
+	size_t cached = 0, n;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "%s/mvm-meta.json", dir);
+	if (read_file(path, &b, &v->e) != 0)
+		return EX_SYS;
+	memcpy(want, "sha256:", 7);
+	sha256_hex(want + 7, b.p ? b.p : "", b.len);
+	if (strcmp(want, v->plan.meta) != 0) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s changed while it was checked", path);
+		goto out;
+	}
+	if (!(d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e))) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s: not JSON", path);
+		goto out;
+	}
+	drives = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "launch") : JREF_NONE;
+	drives = drives != JREF_NONE && json_type(d, drives) == J_OBJ ? json_get(d, drives, "drives") :
+		JREF_NONE;
+	for (x = drives != JREF_NONE && json_type(d, drives) == J_ARR ? json_first(d, drives) :
+	     JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
+		jref f = json_type(d, x) == J_OBJ ? json_get(d, x, "file") : JREF_NONE;
+		jref h = f != JREF_NONE ? json_get(d, x, "sha256") : JREF_NONE;
+		const char *fs, *hs, *p1 = path;
+		size_t hn;
+
+		if (f == JREF_NONE)
+			continue;
+		if (json_type(d, f) != J_STR || h == JREF_NONE || json_type(d, h) != J_STR ||
+		    (fs = json_str(d, f, &n)) == NULL || n == 0 || n > 64 ||
+		    strspn(fs, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n || fs[0] == '.' ||
+		    (hs = json_str(d, h, &hn)) == NULL || hn != 64) {
+			rc = merr_set(&v->e, EX_NO, NULL, "%s: /launch/drives: a file without a "
+				"plain name or a sha256", path);
+			goto out;
+		}
+		snprintf(path, sizeof path, "%s/%.*s", dir, (int)n, fs);
+		if (file_digests(1, &p1, cache, got, &cached, &v->e) != 0) {
+			rc = EX_SYS;
+			goto out;
+		}
+		v->digests++;
+		v->cached += cached;
+		snprintf(want, sizeof want, "sha256:%.64s", hs);
+		if (strcmp(got[0], want) != 0) {
+			rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %s", path,
+				got[0], want);
+			goto out;
+		}
+	}
+out:
+	json_free(d);
+	buf_free(&b);
+	return rc;
+}
+
 int admit(const struct admit_req *r, struct admit_verdict *v)
 {
 	int rc, untrusted;
@@ -167,7 +236,8 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_IR_DIGEST, rc);
-	if (r->image && (rc = image_check(r->image, r->digest_cache, v)) != 0)
+	if (r->image && ((rc = image_check(r->image, r->digest_cache, v)) != 0 ||
+	    (rc = drives_check(r->image, r->digest_cache, v)) != 0))
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);
 	if (r->image && (rc = image_kind(r->image, v)) != 0)
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);

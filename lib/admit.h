@@ -20,7 +20,9 @@
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
  *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
  *                  mvm-meta.json, when given, have the plan's digests
- *                  (and no initrd when the plan names none)
+ *                  (and no initrd when the plan names none); then the
+ *                  drive files mvm-meta.json's launch member lists (the
+ *                  config drives) have the digests the meta gives them
  *   dev_image      the image is a dev image (its mvm-meta.json does not
  *                  say "sealed": true) and the plan says require_prod, or the plan
  *                  says require_prod and no image was given to check;

@@ -297,6 +297,12 @@ int req_parse(const char *body, size_t n, struct req *r, struct merr *e)
 	} else if (json_str_eq(d, t, "run")) {
 		r->type = REQ_RUN;
 		rc = parse_run(d, root, r, e);
+	} else if (json_str_eq(d, t, "provision")) {
+		r->type = REQ_PROVISION;
+		if (!(r->in = malloc(n ? n : 1)))
+			rc = merr_set(e, EX_SYS, NULL, "out of memory");
+		else
+			memcpy(r->in, body, n), r->inlen = n;
 	} else {
 		rc = bad(e, "/type", "unknown request type");
 	}

@@ -72,7 +72,7 @@ void mux_put(struct buf *b, uint32_t stream, enum mux_kind kind, const void *dat
 
 /* ---- requests (host -> agent) ---- */
 
-enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN };
+enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN, REQ_PROVISION };
 
 /* mvm-agent's exit status after a shutdown request: agent/init then stops
  * the guest instead of starting the agent again. */
@@ -97,6 +97,9 @@ struct req {
 	/* run: the function's name (malloc'd, 1 to REQ_FUNCTION_MAX bytes,
 	 * no NUL), or NULL: the image's primary function. */
 	char *function;
+	/* provision: the whole body (malloc'd, in/inlen), which the agent
+	 * reads itself (mvm-agent-protocol(5) "Provisioning"); it carries
+	 * secrets, so nothing here copies or logs it further. */
 };
 #define REQ_FUNCTION_MAX 255u
 

@@ -250,7 +250,9 @@ static void check_function(struct lctx *c, jref eps, jref x, size_t i, jref prim
 
 /* The app's env: literals are delivered (runtime.json "env"); a
  * secret_ref is not yet; a name the agent reserves is refused. */
-static void check_env(struct lctx *c, jref env)
+static void check_secret(struct lctx *c, jref k);
+
+static void check_env(struct lctx *c, jref env, int secrets)
 {
 	size_t old = c->ptr.len;
 
@@ -266,9 +268,11 @@ static void check_env(struct lctx *c, jref env)
 			refuse(c, NULL, "an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, "
 				"PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) is not supported by this "
 				"backend yet");
+		else if (str_is(c, kind, "secret_ref") && secrets)
+			check_secret(c, k);    /* delivered by the provisioning */
 		else if (str_is(c, kind, "secret_ref"))
-			/* the launch side delivers these (issue 15): until then, refused */
-			refuse(c, "kind", "a secret_ref env entry is not supported by this backend yet");
+			refuse(c, "kind", "a secret_ref env entry of a command is not supported by "
+				"this backend yet");
 		else if (!str_is(c, kind, "literal"))
 			refuse(c, "kind", "this env entry kind is not supported by this backend yet");
 		c->ptr.len = o2;
@@ -298,7 +302,7 @@ static void check_entrypoints(struct lctx *c, jref app, jref prim)
 
 			json_ptr_push(&c->ptr, idx, strlen(idx));
 			only(c, x, cmd_ok, "the command's");
-			check_env(c, get(c, x, "env"));
+			check_env(c, get(c, x, "env"), 0);
 			c->ptr.len = o2;
 		}
 	}
@@ -327,13 +331,171 @@ static void check_network(struct lctx *c, jref x, const char *const *net_ok)
 		refuse(c, "dns", "a guest resolver is not supported by this backend (only the egress proxy resolves)");
 }
 
+/* ---- mounts, volumes, secrets (issue 15) ----
+ * A mount is delivered as a drive (config: a host_path copied into a
+ * read-only ext4 image at build time; volume: an ext4 file of the
+ * workload's, attached by vm-boot) or a tmpfs, mounted by agent/init at
+ * its target with nodev,nosuid,noexec (the IR has no field to ask for
+ * exec).  Secrets reach the guest only through the agent's provisioning
+ * request (mvm-agent-protocol(5)). */
+
+#define LOWER_DRIVES_MAX 8      /* config drives and volumes: lib/vmm.h's VMM_DRIVES_MAX less the deps volume and headroom */
+
+/* Guest directories a mount may not cover: the system's, and those init
+ * and the agent mount or write themselves. */
+static int target_ok(const char *t, size_t n)
+{
+	static const char *const sys[] = { "proc", "sys", "dev", "etc", "usr", "bin", "sbin",
+		"lib", "lib32", "lib64", "libx32", "boot", "run", "tmp", "root", "mnt/secrets",
+		NULL };
+
+	if (n < 2 || n > 200 || t[0] != '/' || t[n - 1] == '/')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		    (t[i] >= '0' && t[i] <= '9') || strchr("._-/", t[i])) ||
+		    (t[i] == '/' && i + 1 < n && t[i + 1] == '/') ||
+		    (t[i] == '/' && i + 1 < n && t[i + 1] == '.'))
+			return 0;
+	for (const char *const *s = sys; *s; s++) {
+		size_t k = strlen(*s);
+		if (n - 1 >= k && memcmp(t + 1, *s, k) == 0 && (n - 1 == k || t[1 + k] == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+static jref volume_named(const struct lctx *c, jref root, jref name)
+{
+	jref vols = get(c, root, "volumes");
+	size_t n, m;
+	const char *s = json_str(c->d, name, &n), *t;
+
+	for (jref v = vols != JREF_NONE ? json_first(c->d, vols) : JREF_NONE; v != JREF_NONE;
+	     v = json_next(c->d, v)) {
+		jref vn = get(c, v, "name");
+		if (vn != JREF_NONE && (t = json_str(c->d, vn, &m)) && m == n && memcmp(s, t, n) == 0)
+			return v;
+	}
+	return JREF_NONE;
+}
+
+static void check_mounts(struct lctx *c, jref root, jref app)
+{
+	jref ms = get(c, app, "mounts"), x, y;
+	size_t i = 0, j, drives = 0, n, old = c->ptr.len;
+	char idx[24];
+
+	json_ptr_push(&c->ptr, "mounts", 6);
+	for (x = ms != JREF_NONE ? json_first(c->d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x), i++) {
+		size_t o2 = c->ptr.len;
+		jref src = get(c, x, "source"), kind = get(c, src, "kind");
+		const char *t = json_str(c->d, get(c, x, "target"), &n);
+
+		snprintf(idx, sizeof idx, "%zu", i);
+		json_ptr_push(&c->ptr, idx, strlen(idx));
+		if (!target_ok(t, n))
+			refuse(c, "target", "a mount target other than a plain absolute path ([A-Za-z0-9._-] "
+				"components) outside /proc, /sys, /dev, /etc, /usr, /bin, /sbin, /lib*, "
+				"/boot, /run, /tmp, /root and /mnt/secrets is not supported by this backend yet");
+		j = 0;
+		for (y = json_first(c->d, ms); y != x; y = json_next(c->d, y), j++) {
+			size_t m;
+			const char *u = json_str(c->d, get(c, y, "target"), &m);
+			if (m == n && memcmp(u, t, n) == 0)
+				refuse(c, "target", "two mounts on one target are not supported by this backend yet");
+		}
+		if (str_is(c, kind, "host_path")) {
+			drives++;
+			if (!str_is(c, get(c, x, "mode"), "ro"))
+				refuse(c, "mode", "a host_path mount other than \"ro\" (it is copied into a "
+					"read-only config drive at build time) is not supported by this backend yet");
+		} else if (str_is(c, kind, "volume")) {
+			drives++;
+			if (volume_named(c, root, get(c, src, "name")) == JREF_NONE)
+				refuse(c, "source", "a mount of a volume the workload does not declare is not "
+					"supported by this backend yet");
+		} else if (!str_is(c, kind, "tmpfs")) {
+			json_ptr_push(&c->ptr, "source", 6);
+			refuse(c, "kind", "a mount source other than host_path, volume or tmpfs is not "
+				"supported by this backend yet");
+		}
+		if (drives > LOWER_DRIVES_MAX && (str_is(c, kind, "host_path") || str_is(c, kind, "volume")))
+			refuse(c, NULL, "more than %d host_path and volume mounts are not supported by "
+				"this backend yet", LOWER_DRIVES_MAX);
+		c->ptr.len = o2;
+	}
+	c->ptr.len = old;
+}
+
+/* The names a secret may not be delivered as (the agent's and the
+ * loaders' variables; as frame.c's env_reserved refuses them in a call). */
+static int env_name_ok(const char *k, size_t n)
+{
+	static const char *const pre[] = { "LD_", "MVM_", "PYTHON", "NODE_", "GCONV_", NULL };
+
+	if (n == 0 || n > 128 || (k[0] >= '0' && k[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+			return 0;
+	for (const char *const *p = pre; *p; p++)
+		if (n >= strlen(*p) && memcmp(k, *p, strlen(*p)) == 0)
+			return 0;
+	return !(n == 4 && memcmp(k, "PATH", 4) == 0) && !(n == 4 && memcmp(k, "HOME", 4) == 0);
+}
+
+static int secret_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 128 || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
+			return 0;
+	return 1;
+}
+
+/* A secret_ref env entry k of the app's (its pointer is current): a name
+ * and a mount this backend can deliver (through the provisioning). */
+static void check_secret(struct lctx *c, jref k)
+{
+	size_t sn, old = c->ptr.len;
+	const char *s;
+	jref v = json_value(k), ref = get(c, v, "ref"), m = get(c, ref, "mount");
+
+	json_ptr_push(&c->ptr, "ref", 3);
+	s = json_str(c->d, get(c, ref, "name"), &sn);
+	if (!secret_name_ok(s, sn))
+		refuse(c, "name", "a secret name other than 1 to 128 of [A-Za-z0-9._-] (not "
+			"starting with a dot) is not supported by this backend yet");
+	if (get(c, ref, "sigv4") != JREF_NONE)
+		refuse(c, "sigv4", "a secret's sigv4 signing is not supported by this backend yet");
+	json_ptr_push(&c->ptr, "mount", 5);
+	if (str_is(c, get(c, m, "kind"), "env")) {
+		s = json_str(c->d, get(c, m, "var"), &sn);
+		if (!env_name_ok(s, sn) || req_env_reserved(s, sn))
+			refuse(c, "var", "a secret env var named other than [A-Za-z_][A-Za-z0-9_]* "
+				"or named PATH, HOME, LD_*, MVM_*, PYTHON*, NODE_*, GCONV_* is "
+				"not supported by this backend yet");
+	} else {
+		s = json_str(c->d, get(c, m, "path"), &sn);
+		if (sn <= 13 || memcmp(s, "/mnt/secrets/", 13) != 0 ||
+		    !secret_name_ok(s + 13, sn - 13))
+			refuse(c, "path", "a secret file other than /mnt/secrets/NAME (NAME 1 to "
+				"128 of [A-Za-z0-9._-]) is not supported by this backend yet");
+	}
+	c->ptr.len = old;
+}
+
 /* Everything the backends do not deliver, refused (lower.h). */
 static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 {
 	static const char *const top_ok[] = { "schema_version", "id", "apps", "volumes",
 		"extensions", NULL };
 	static const char *const app_ok[] = { "name", "source", "image", "entrypoints",
-		"resources", "dependencies", "network", "env", NULL };
+		"resources", "dependencies", "network", "mounts", "env", NULL };
 	static const char *const res_ok[] = { "vcpus", "memory_mb", "boot_timeout_secs",
 		"rootfs_size_mb", NULL };
 	static const char *const net_ok[] = { "mode", "ports", "egress", "peers", "dns", NULL };
@@ -343,13 +505,6 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	char idx[40];
 
 	only(c, root, top_ok, "the workload's");
-	x = get(c, root, "volumes");
-	for (i = 0, x = x != JREF_NONE ? json_first(c->d, x) : JREF_NONE; x != JREF_NONE; x = json_next(c->d, x), i++) {
-		snprintf(idx, sizeof idx, "/volumes/%zu", i);
-		buf_puts(&c->ptr, idx);
-		refuse(c, NULL, "volumes are not supported by this backend yet");
-		c->ptr.len = 0;
-	}
 	for (i = 0, x = app; x != JREF_NONE; x = json_next(c->d, x), i++) {
 		if (i == 0)
 			continue;
@@ -381,9 +536,10 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 		only(c, x, res_ok, "the resource");
 		c->ptr.len = 7;
 	}
-	check_env(c, get(c, app, "env"));
 	*primp = ir_primary(c->d, app);
 	check_entrypoints(c, app, *primp);
+	check_mounts(c, root, app);
+	check_env(c, get(c, app, "env"), 1);
 	c->ptr.len = 0;
 }
 
@@ -462,12 +618,15 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 	buf_put(o, sj->p, sj->len);
 }
 
+static void emit_mounts(const struct jdoc *d, jref app, struct buf *o, struct buf *mt);
+
 /* An app with a command entrypoint and no function: language and runner
- * "none", no entrypoint marker, only /etc/mvm/service.json. */
+ * "none", no entrypoint marker, only /etc/mvm/service.json
+ * (and /etc/mvm/mounts). */
 static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, const char *hash,
 	struct buf *o, struct merr *e)
 {
-	struct buf sj = BUF_INIT;
+	struct buf sj = BUF_INIT, mt = BUF_INIT;
 	int oom = 0;
 
 	buf_printf(o, "{\"lower_version\":%d,\"ir_hash\":\"%s\",\"id\":", LOWER_VERSION, hash);
@@ -486,14 +645,118 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
+	emit_mounts(d, app, o, &mt);
 	emit_net(d, app, cmd, o, &sj);
 	buf_puts(o, ",\"files\":{");
+	if (mt.len) {
+		put_file(o, "/etc/mvm/mounts", "0444");
+		json_put_str(o, mt.p, mt.len);
+		buf_puts(o, "},");
+	}
 	put_file(o, "/etc/mvm/service.json", "0444");
 	put_canon_str(o, &sj, e, &oom);
 	buf_puts(o, "}}}");
+	oom |= mt.err != 0;
 	buf_free(&sj);
+	buf_free(&mt);
 	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
+}
+
+/*
+ * The members "drives" (the root, then each host_path and volume mount,
+ * named m<INDEX> after its place in the app's mounts: the drive's role,
+ * lib/vmm.h), "tmpfs" and "secrets" (names and where they go, never a
+ * value), and into mt the text of /etc/mvm/mounts, one line a mount for
+ * agent/init: "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB"
+ * (empty when there is no mount).
+ */
+static void emit_mounts(const struct jdoc *d, jref app, struct buf *o, struct buf *mt)
+{
+	jref ms = json_get(d, app, "mounts"), env = json_get(d, app, "env"), x;
+	jref root = json_root(d);
+	size_t i = 0, n;
+	int first = 1;
+
+	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}");
+	for (x = ms != JREF_NONE ? json_first(d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(d, x), i++) {
+		jref src = json_get(d, x, "source"), kind = json_get(d, src, "kind");
+		const char *t = json_str(d, json_get(d, x, "target"), &n);
+		const char *mode = json_str_eq(d, json_get(d, x, "mode"), "rw") ? "rw" : "ro";
+
+		if (json_str_eq(d, kind, "tmpfs")) {
+			buf_printf(mt, "- %.*s %s tmpfs ", (int)n, t, mode);
+			json_canon(d, json_get(d, src, "size_mb"), mt);
+			buf_putc(mt, '\n');
+			continue;
+		}
+		buf_printf(mt, "m%zu %.*s %s drive\n", i, (int)n, t, mode);
+		buf_printf(o, ",{\"name\":\"m%zu\",\"target\":", i);
+		json_canon(d, json_get(d, x, "target"), o);
+		buf_printf(o, ",\"mode\":\"%s\",\"kind\":", mode);
+		if (json_str_eq(d, kind, "host_path")) {
+			buf_puts(o, "\"config\",\"source\":");
+			json_canon(d, json_get(d, src, "path"), o);
+		} else {
+			jref vols = json_get(d, root, "volumes"), v;
+			const char *vn = json_str(d, json_get(d, src, "name"), &n);
+			buf_puts(o, "\"volume\",\"volume\":");
+			json_canon(d, json_get(d, src, "name"), o);
+			for (v = json_first(d, vols); v != JREF_NONE; v = json_next(d, v)) {
+				size_t m;
+				const char *w = json_str(d, json_get(d, v, "name"), &m);
+				if (m == n && memcmp(w, vn, n) == 0)
+					break;
+			}
+			if (v == JREF_NONE)    /* (check_mounts refused it) */
+				continue;
+			buf_puts(o, ",\"size_mb\":");
+			json_canon(d, json_get(d, v, "size_mb"), o);
+		}
+		buf_putc(o, '}');
+	}
+	buf_putc(o, ']');
+	size_t mark = o->len;
+	buf_puts(o, ",\"tmpfs\":[");
+	for (i = 0, x = ms != JREF_NONE ? json_first(d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
+		jref src = json_get(d, x, "source");
+		if (!json_str_eq(d, json_get(d, src, "kind"), "tmpfs"))
+			continue;
+		buf_puts(o, i++ ? ",{\"target\":" : "{\"target\":");
+		json_canon(d, json_get(d, x, "target"), o);
+		buf_puts(o, ",\"mode\":");
+		json_canon(d, json_get(d, x, "mode"), o);
+		buf_puts(o, ",\"size_mb\":");
+		json_canon(d, json_get(d, src, "size_mb"), o);
+		buf_putc(o, '}');
+	}
+	if (i == 0)
+		o->len = mark;    /* (members only when not empty) */
+	else
+		buf_putc(o, ']');
+	mark = o->len;
+	buf_puts(o, ",\"secrets\":[");
+	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
+	     k = json_next_key(d, k)) {
+		jref v = json_value(k), ref = json_get(d, v, "ref"), m;
+		if (!json_str_eq(d, json_get(d, v, "kind"), "secret_ref"))
+			continue;
+		m = json_get(d, ref, "mount");
+		buf_puts(o, first ? "{\"name\":" : ",{\"name\":");
+		first = 0;
+		json_canon(d, json_get(d, ref, "name"), o);
+		if (json_str_eq(d, json_get(d, m, "kind"), "env")) {
+			buf_puts(o, ",\"env\":");
+			json_canon(d, json_get(d, m, "var"), o);
+		} else {
+			buf_puts(o, ",\"file\":");
+			json_canon(d, json_get(d, m, "path"), o);
+		}
+		buf_putc(o, '}');
+	}
+	if (first)
+		o->len = mark;
+	else
+		buf_putc(o, ']');
 }
 
 /* The lowering of the valid, normalized IR d, whose original's canonical
@@ -501,7 +764,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int dev, struct buf *o,
 	struct merr *e)
 {
-	struct buf w = BUF_INIT, r = BUF_INIT, sj = BUF_INIT;
+	struct buf w = BUF_INIT, r = BUF_INIT, sj = BUF_INIT, mt = BUF_INIT;
 	jref cmd = command_of(d, app);
 	jref wd = fn != JREF_NONE ? json_get(d, fn, "working_dir") :
 		json_get(d, cmd, "working_dir");
@@ -531,7 +794,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
+	emit_mounts(d, app, o, &mt);
 	emit_net(d, app, cmd, o, &sj);
 
 	/* /etc/mvm/runtime.json, as the agent reads it
@@ -559,20 +822,32 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 		json_canon(d, conc, &r);
 	}
 	if (env != JREF_NONE && json_len(d, env) > 0) {
-		/* literals only: check() refused every other kind */
+		/* literals (a secret_ref goes into "secrets", emit_mounts) */
+		size_t mark = r.len;
+
 		buf_puts(&r, ",\"env\":{");
 		for (jref k = json_first_key(d, env); k != JREF_NONE; k = json_next_key(d, k)) {
-			if (k != json_first_key(d, env))
+			if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal"))
+				continue;
+			if (r.p[r.len - 1] != '{')
 				buf_putc(&r, ',');
 			json_canon(d, k, &r);
 			buf_putc(&r, ':');
 			json_canon(d, json_get(d, json_value(k), "value"), &r);
 		}
-		buf_putc(&r, '}');
+		if (r.p[r.len - 1] == '{')
+			r.len = mark;    /* secrets only: no "env" */
+		else
+			buf_putc(&r, '}');
 	}
 	buf_puts(&r, ",\"functions\":[");
 
 	buf_puts(o, ",\"files\":{");
+	if (mt.len) {
+		put_file(o, "/etc/mvm/mounts", "0444");
+		json_put_str(o, mt.p, mt.len);
+		buf_puts(o, "},");
+	}
 	put_file(o, "/etc/mvm/entrypoint", "0644");
 	buf_puts(o, "\"" RUNNER "\\n\"},");
 	for (jref x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x)) {
@@ -633,6 +908,8 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	buf_free(&w);
 	buf_free(&r);
 	buf_free(&sj);
+	oom |= mt.err != 0;
+	buf_free(&mt);
 	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
 }
 

@@ -224,6 +224,49 @@ hooks() {
 	refute_line 'stdout [-1,1]'
 }
 
+@test "provisioning (--provision): no call before it; then the tier and the secrets (env, a 0400 file of the runner's uid), once" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	mkdir -p "$T/r/mnt/secrets"
+	script 'run json [["env"],{}]' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"},{"name":"t","file":"/mnt/secrets/tok","value":"v-2"}]}' \
+		'run json [["env"],{}]' "run json [[\"read\",\"$T/r/mnt/secrets/tok\"],{}]" 'run json [["seccomp"],{}]' \
+		'frame {"type":"provision","seccomp":"standard"}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_line --index 0 'error not_provisioned'
+	assert_line --index 1 'unknown {"type": "provisioned", "seccomp": "minimal"}'
+	assert_line --regexp '^stdout \{.*"API_KEY": ?"v-1"'
+	assert_line 'stdout ["v-2","400",1000]'
+	# 2: SECCOMP_MODE_FILTER (proc(5))
+	assert_line 'stdout "2"'
+	# once only
+	assert_line --index 8 'error bad_request'
+	# the value is not logged
+	run -1 grep -e v-1 -e v-2 "$T/agent.log"
+}
+
+@test "provisioning: a tier the agent does not know is refused, and nothing runs; the minimal tier refuses what the runners do not need" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	script 'frame {"type":"provision","seccomp":"essential"}' 'run json [["pid"],{}]' \
+		'frame {"type":"provision","seccomp":"minimal","extra":1}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_output - <<-'EOF'
+	error bad_request
+	error not_provisioned
+	error bad_request
+	closed
+	agent-exit 0
+	EOF
+	# minimal is an allowlist: a socket, which standard allows, fails with EPERM (1)
+	script 'frame {"type":"provision","seccomp":"minimal"}' 'run json [["socket"],{}]'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_line 'stdout 1'
+	script 'frame {"type":"provision","seccomp":"standard"}' 'run json [["socket"],{}]'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_line 'stdout "made"'
+}
+
 @test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["slow",60],{}] timeout=300' 'ping'

@@ -11,10 +11,14 @@ setup() {
 	R=$BATS_TEST_TMPDIR/root
 	mkdir -p "$R/sys/block/vdb" "$R/sys/block/vdc" "$R/sys/block/vdd" "$R/sys/block/vde" \
 		"$R/sys/class/virtio-ports/vport1p1" "$R/proc" "$R/etc/mvm"
-	echo mvm-config >"$R/sys/block/vdb/serial"
+	echo mvm-m0 >"$R/sys/block/vdb/serial"
 	echo mvm-secrets >"$R/sys/block/vdc/serial"
-	echo mvm-data >"$R/sys/block/vdd/serial"
+	echo mvm-m2 >"$R/sys/block/vdd/serial"
 	echo something-else >"$R/sys/block/vde/serial"
+	# ir-lower's table (mvm-lower(5)): a config drive, a tmpfs, a volume, and
+	# one whose drive is not attached
+	printf '%s\n' 'm0 /mnt/config ro drive' '- /scratch rw tmpfs 8' 'm2 /var/data rw drive' \
+		'm3 /mnt/gone ro drive' >"$R/etc/mvm/mounts"
 	echo org.mvm.agent >"$R/sys/class/virtio-ports/vport1p1/name"
 	echo "console=ttyS0 reboot=t mvm.hostname=fn-1 mvm.seccomp=unrestricted" >"$R/proc/cmdline"
 	echo "0.42 0.10" >"$R/proc/uptime"
@@ -40,7 +44,7 @@ for_real() {
 		busybox sh "$INIT"
 }
 
-@test "dry run: mounts, hostname, users checked, /etc read-only, drives by serial, agent on the virtio port" {
+@test "dry run: mounts, hostname, users checked, /etc read-only, /etc/mvm/mounts by serial, agent on the virtio port" {
 	run -0 dry
 	assert_output - <<-EOF
 	+ mkdir -p $R/dev $R/tmp $R/run
@@ -54,6 +58,7 @@ for_real() {
 	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/run tmpfs nosuid,nodev,mode=0755 0 0
+	tmpfs $R/mnt/secrets tmpfs nosuid,nodev,noexec,mode=0711,size=1m 0 0
 	+ fstab
 	+ ln -s /proc/self/fd $R/dev/fd
 	+ ln -s /proc/self/fd/0 $R/dev/stdin
@@ -65,24 +70,15 @@ for_real() {
 	mvm-init: warning: /etc/group names no mvm-agent or no mvm-worker (the agent uses uids 990 and 1000 all the same)
 	+ mount --bind $R/etc $R/etc
 	+ mount -o remount,bind,ro,nosuid,nodev $R/etc
-	+ mkdir -p $R/mnt/config
-	+ mount -o ro,noexec,nosuid,nodev $R/dev/vdb $R/mnt/config
-	mvm-init: config drive /dev/vdb on /mnt/config
-	+ mkdir -p $R/mnt/secrets $R/run/mvm-secrets.src $R/run/mvm-secrets
-	+ mount -o ro,noexec,nosuid,nodev $R/dev/vdc $R/run/mvm-secrets.src
-	+ cp -a $R/run/mvm-secrets.src/. $R/run/mvm-secrets/
-	+ umount $R/run/mvm-secrets.src
-	+ rmdir $R/run/mvm-secrets.src
-	+ chown -R 0:1000 $R/run/mvm-secrets
-	+ chmod -R u=rX,g=rX,o= $R/run/mvm-secrets
-	+ mount --bind $R/run/mvm-secrets $R/mnt/secrets
-	+ mount -o remount,bind,ro,noexec,nosuid,nodev $R/mnt/secrets
-	mvm-init: secrets drive /dev/vdc copied to /mnt/secrets
-	+ mkdir -p $R/mnt/data
-	+ mount -o noexec,nosuid,nodev $R/dev/vdd $R/mnt/data
-	mvm-init: data drive /dev/vdd on /mnt/data
+	+ mount -t ext4 -o ro,nodev,nosuid,noexec $R/dev/vdb $R/mnt/config
+	mvm-init: drive /dev/vdb (mvm-m0) on /mnt/config (ro)
+	+ mount -t tmpfs -o rw,nodev,nosuid,noexec,size=8m,mode=1777 tmpfs $R/scratch
+	mvm-init: tmpfs on /scratch (rw, 8 MiB)
+	+ mount -t ext4 -o rw,nodev,nosuid,noexec $R/dev/vdd $R/var/data
+	mvm-init: drive /dev/vdd (mvm-m2) on /var/data (rw)
+	mvm-init: mounts: no drive mvm-m3 for /mnt/gone
 	mvm-init: network interfaces: none
-	+ $R/usr/bin/mvm-agent --serial auto --seccomp unrestricted --user 990:990 --run-uid 1000:1000 --root $R
+	+ $R/usr/bin/mvm-agent --serial auto --provision --user 990:990 --run-uid 1000:1000 --root $R
 	+ wait forever
 	EOF
 }
@@ -95,17 +91,17 @@ for_real() {
 	rm -r "$R/sys/class"
 	printf 'root:x:0:0::/:/bin/sh\nmvm-agent:x:990:990::/:/bin/false\nmvm-worker:x:1000:1000::/:/bin/false\n' >"$R/etc/passwd"
 	printf 'mvm-agent:x:990:\nmvm-worker:x:1000:\n' >"$R/etc/group"
-	rm -r "$R/sys/block" "$R/proc/cmdline"
+	rm -r "$R/sys/block" "$R/proc/cmdline" "$R/etc/mvm/mounts"
 	echo fn-name >"$R/etc/mvm/name"
 	: >"$R/dev/null"
 	run -0 dry
 	refute_output --partial "warning"
-	refute_output --partial "/mnt/"
+	refute_output --partial "mvm-init: drive"
 	refute_output --partial "devtmpfs"
 	refute_output --partial "mkdir -p $R/dev "
 	assert_line "+ mkdir -p $R/dev/pts $R/dev/shm"
 	assert_line "+ echo fn-name >$R/proc/sys/kernel/hostname"
-	assert_line "+ $R/usr/bin/mvm-agent --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
+	assert_line "+ $R/usr/bin/mvm-agent --vsock --provision --user 990:990 --run-uid 1000:1000 --root $R"
 }
 
 @test "dry run: /etc on a read-only mount (the guest's root is mounted ro) is not bound again" {
@@ -123,11 +119,22 @@ for_real() {
 	assert_line "+ mount --bind $R/etc $R/etc"
 }
 
-@test "dry run: hostile command-line values are not used" {
-	echo 'mvm.hostname=a;reboot mvm.seccomp=$(id)' >"$R/proc/cmdline"
+@test "dry run: hostile command-line values are not used; the seccomp tier never comes from it" {
+	echo 'mvm.hostname=a;reboot mvm.seccomp=unrestricted' >"$R/proc/cmdline"
 	run -0 dry
 	assert_line "+ echo mvm >$R/proc/sys/kernel/hostname"
-	assert_line --partial "--seccomp standard "
+	refute_output --partial "--seccomp"
+	assert_line --partial " --provision "
+}
+
+@test "dry run: a hostile /etc/mvm/mounts line is skipped" {
+	printf '%s\n' 'm0 relative ro drive' 'x;y /mnt/a ro drive' 'm0 /mnt/b rx drive' '- /mnt/c rw tmpfs 8;reboot' >"$R/etc/mvm/mounts"
+	run -0 dry
+	assert_line "mvm-init: mounts: bad target relative"
+	assert_line "mvm-init: mounts: bad role x;y"
+	assert_line "mvm-init: mounts: bad mode for /mnt/b"
+	assert_line "mvm-init: mounts: bad size for /mnt/c"
+	refute_output --partial "mvm-init: drive"
 }
 
 @test "dry run: no transport for the agent is an error" {
@@ -163,7 +170,7 @@ for_real() {
 	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
 	run -0 cat "$BATS_TEST_TMPDIR/agent.out"
 	# (the real /proc is mounted over the fake one: the host's command line has no mvm.*)
-	assert_line --index 0 "argv: --vsock --seccomp standard --user 990:990 --run-uid 1000:1000 --root $R"
+	assert_line --index 0 "argv: --vsock --provision --user 990:990 --run-uid 1000:1000 --root $R"
 	# proc, sys, dev, dev/pts, dev/shm, tmp, run and /etc (bind) at least
 	[ "${lines[1]}" -ge 8 ]
 	assert_line --index 2 0

@@ -96,13 +96,18 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 			fail "$1: $stderr"
 	}
 	local ns='is not supported by this backend yet'
-	check '.apps[0].env = {"DB": {"kind": "secret_ref", "ref": {"name": "db", "mount": {"kind": "env", "var": "DB"}, "auth_type": "bearer", "allowed_hosts": ["db.example"]}}}' \
-		/apps/0/env/DB/kind "a secret_ref env entry $ns"
 	check '.apps[0].env = {"LD_PRELOAD": {"kind": "literal", "value": "/x.so"}}' /apps/0/env/LD_PRELOAD \
 		"an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) $ns"
-	check '.apps[0].mounts = [{"target": "/mnt/data", "source": {"kind": "tmpfs", "size_mb": 8}, "mode": "rw"}]' \
-		/apps/0/mounts "the app's \"mounts\" $ns"
-	check '.volumes = [{"name": "data", "size_mb": 8, "persist": false}]' /volumes/0 "volumes are not supported by this backend yet"
+	check '.apps[0].mounts = [{"target": "/mnt/c", "source": {"kind": "host_path", "path": "/srv/c"}, "mode": "rw"}]' \
+		/apps/0/mounts/0/mode "a host_path mount other than \"ro\" (it is copied into a read-only config drive at build time) $ns"
+	check '.apps[0].mounts = [{"target": "/mnt/x", "source": {"kind": "external", "provider": "s3", "config": {}}, "mode": "ro"}]' \
+		/apps/0/mounts/0/source/kind "a mount source other than host_path, volume or tmpfs $ns"
+	check '.apps[0].mounts = [{"target": "/etc/x", "source": {"kind": "tmpfs", "size_mb": 8}, "mode": "rw"}]' \
+		/apps/0/mounts/0/target "a mount target other than a plain absolute path ([A-Za-z0-9._-] components) outside /proc, /sys, /dev, /etc, /usr, /bin, /sbin, /lib*, /boot, /run, /tmp, /root and /mnt/secrets $ns"
+	check '.apps[0].env = {"K": {"kind": "secret_ref", "ref": {"name": "k", "mount": {"kind": "env", "var": "LD_PRELOAD"}, "auth_type": "bearer", "allowed_hosts": ["a.example"]}}}' \
+		/apps/0/env/K/ref/mount/var "a secret env var named other than [A-Za-z_][A-Za-z0-9_]* or named PATH, HOME, LD_*, MVM_*, PYTHON*, NODE_*, GCONV_* $ns"
+	check '.apps[0].env = {"K": {"kind": "secret_ref", "ref": {"name": "k", "mount": {"kind": "file", "path": "/etc/k"}, "auth_type": "bearer", "allowed_hosts": ["a.example"]}}}' \
+		/apps/0/env/K/ref/mount/path "a secret file other than /mnt/secrets/NAME (NAME 1 to 128 of [A-Za-z0-9._-]) $ns"
 	check '.apps[0].threat_tier = "trusted"' /apps/0/threat_tier "the app's \"threat_tier\" $ns"
 	check '.apps[0].addons = [{"name": "pg", "tier": "separate", "ref": {"kind": "local", "path": "x"}, "sha256": "'"$(printf '%064d' 0)"'"}]' \
 		/apps/0/addons "the app's \"addons\" $ns"
@@ -132,7 +137,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].entrypoints += [{"kind": "command", "command": ["a"]}, {"kind": "command", "command": ["b"]}]' \
 		/apps/0/entrypoints/2 "a second command entrypoint $ns"
 	check '.apps[0].entrypoints += [{"kind": "command", "command": ["a"], "env": {"T": {"kind": "secret_ref", "ref": {"name": "t", "mount": {"kind": "env", "var": "T"}, "auth_type": "bearer", "allowed_hosts": ["a.example"]}}}}]' \
-		/apps/0/entrypoints/1/env/T/kind "a secret_ref env entry $ns"
+		/apps/0/entrypoints/1/env/T/kind "a secret_ref env entry of a command $ns"
 	# defaults are not declarations: spelled out, they are accepted
 	edit '.apps[0].env = {} | .apps[0].mounts = [] | .apps[0].addons = [] | .apps[0].threat_tier = "untrusted"
 		| .apps[0].network = {"mode": "none"} | .apps[0].entrypoints[0].extra_imports = [] | .apps[0].entrypoints[0].args_schema = null'
@@ -182,6 +187,24 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ "$(jq -c '[.language, .runner, .entrypoint, .working_dir, (.files | keys)]' <<<"$output")" = \
 		'["none","none",null,"/app",["/etc/mvm/service.json"]]' ]
 	[ "$(jq -c .network <<<"$output")" = null ]
+}
+
+@test "mounts, volumes and secret_refs are lowered: drives (role m<index>), tmpfs, secrets by name, /etc/mvm/mounts for init (mvm-lower(5))" {
+	edit '.apps[0].mounts = [{"target":"/mnt/config","source":{"kind":"host_path","path":"/srv/cfg"},"mode":"ro"},
+		{"target":"/mnt/data","source":{"kind":"volume","name":"data"},"mode":"rw"},
+		{"target":"/scratch","source":{"kind":"tmpfs","size_mb":8},"mode":"rw"}]
+		| .volumes = [{"name":"data","size_mb":16,"persist":false}]
+		| .apps[0].env = {"A":{"kind":"secret_ref","ref":{"name":"api_key","mount":{"kind":"env","var":"API_KEY"},"auth_type":"bearer","allowed_hosts":["api.example"]}},
+			"B":{"kind":"secret_ref","ref":{"name":"tok","mount":{"kind":"file","path":"/mnt/secrets/tok"},"auth_type":"bearer","allowed_hosts":["api.example"]}}}'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	echo "$output" >"$BATS_TEST_TMPDIR/l.json"
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
+	run -0 jq -c .drives "$BATS_TEST_TMPDIR/l.json"
+	assert_output '[{"mode":"ro","name":"root","target":"/"},{"kind":"config","mode":"ro","name":"m0","source":"/srv/cfg","target":"/mnt/config"},{"kind":"volume","mode":"rw","name":"m1","size_mb":16,"target":"/mnt/data","volume":"data"}]'
+	run -0 jq -c '[.tmpfs, .secrets]' "$BATS_TEST_TMPDIR/l.json"
+	assert_output '[[{"mode":"rw","size_mb":8,"target":"/scratch"}],[{"env":"API_KEY","name":"api_key"},{"file":"/mnt/secrets/tok","name":"tok"}]]'
+	run -0 jq -j '.files["/etc/mvm/mounts"] | .mode + "\n" + .content' "$BATS_TEST_TMPDIR/l.json"
+	assert_output $'0444\nm0 /mnt/config ro drive\nm1 /mnt/data rw drive\n- /scratch rw tmpfs 8'
 }
 
 @test "lockfiles resolve against -C: dependencies are then refused (nothing installs them yet)" {

@@ -313,3 +313,77 @@ net_image() {
 	assert_output --partial 'mvm-meta.json'
 	[ ! -e "$T/qemu-args" ]   # nothing booted
 }
+
+@test "secrets from MVM_SECRET_CMD (the external store hook) reach the function's environment through the provisioning; a failing command refuses the launch" {
+	fake_root
+	fake_qemu   # (one agent for every connection, as in a VM; the stand-in Firecracker starts one each)
+	printf 'import os\n\ndef greet(name):\n    return os.environ.get("API_KEY", "-") + " " + name\n' >"$R/app/app.py"
+	# an image whose mvm-meta.json names one secret, delivered as API_KEY
+	printf '{"backend":"test","ir_hash":"%s","launch":{"workload":"hello","drives":[],"secrets":[{"name":"api_key","env":"API_KEY"}]}}' \
+		"$(ir-hash "$SEED_IR")" >"$IMG/mvm-meta.json"
+	printf '#!/bin/sh\n[ "$1" = api_key ] || exit 3\necho "from-the-hook-$1"\n' >"$T/bin/store"
+	chmod +x "$T/bin/store"
+	plan-new --image "$IMG" --secret-release plan_bound "$SEED_IR" | plan-sign >"$T/s.dsse.json"
+	MVM_SECRET_CMD=$T/bin/store run -0 --separate-stderr vm-boot -d -b qemu -a tcg \
+		-S "$T/run" -i "$IMG" "$T/s.dsse.json"
+	run -0 vsock-call -s "$T/run/v.sock" -r greet --input name=Alice
+	assert_output 'from-the-hook-api_key Alice'
+	run -0 jq -c 'select(.event == "plan.launched") | [.labels.seccomp_tier, .labels.secrets]' "$MVM_HOME/audit/local.jsonl"
+	assert_output '["standard","api_key"]'
+	kill "$(cat "$T/run/pid")"
+	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	run -1 grep -r -l from-the-hook "$T/run" "$MVM_HOME"
+	printf '#!/bin/sh\nexit 3\n' >"$T/bin/store"
+	plan-new --image "$IMG" --secret-release plan_bound "$SEED_IR" | plan-sign >"$T/s2.dsse.json"
+	MVM_SECRET_CMD=$T/bin/store run -1 vm-boot -d -b qemu -a tcg \
+		-S "$T/run2" -i "$IMG" "$T/s2.dsse.json"
+	assert_output --partial "secret api_key: MVM_SECRET_CMD ($T/bin/store) failed (exit status 3)"
+	run -0 jq -r '.event' "$MVM_HOME/audit/local.jsonl"
+	assert_line --index 3 plan.failed
+}
+
+@test "drives from mvm-meta.json's launch member: a config drive admission checks and QEMU gets read-only, a volume made on first use and attached read-write, both by serial" {
+	fake_root
+	fake_qemu
+	export FAKE_QEMU_ARGS=$T/qemu-args
+	head -c 8192 /dev/urandom >"$IMG/m0.ext4"
+	printf '{"backend":"test","ir_hash":"%s","launch":{"workload":"hello","drives":[{"role":"m0","kind":"config","file":"m0.ext4","sha256":"%s"},{"role":"m1","kind":"volume","volume":"data","size_mb":4,"mode":"rw"}]}}' \
+		"$(ir-hash "$SEED_IR")" "$(sha256sum <"$IMG/m0.ext4" | cut -c1-64)" >"$IMG/mvm-meta.json"
+	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/d.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/d.dsse.json"
+	run -0 cat "$T/qemu-args"
+	assert_line "file=$IMG/m0.ext4,if=none,format=raw,id=d-m0,readonly=on"
+	assert_line virtio-blk-device,drive=d-m0,serial=mvm-m0
+	assert_line "file=$MVM_HOME/volumes/hello/data,if=none,format=raw,id=d-m1"
+	assert_line virtio-blk-device,drive=d-m1,serial=mvm-m1
+	[ "$(stat -c %s "$MVM_HOME/volumes/hello/data")" = $((4 << 20)) ]
+	run -0 blkid -o value -s LABEL "$MVM_HOME/volumes/hello/data"
+	assert_output mvm-m1
+	echo kept >"$T/mark"
+	debugfs -w -R "write $T/mark mark" "$MVM_HOME/volumes/hello/data" >/dev/null 2>&1
+	kill "$(cat "$T/run/pid")"
+	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	# another workload (the plan's workload is the IR's id) never gets this
+	# volume: the same image's meta for an IR of id "other" makes its own
+	jq '.id = "other"' "$SEED_IR" >"$T/other-ir.json"
+	mkdir "$T/img2"
+	cp "$IMG/rootfs.ext4" "$IMG/vmlinux" "$IMG/m0.ext4" "$T/img2/"
+	jq -c --arg h "$(ir-hash "$T/other-ir.json")" '.ir_hash = $h | .launch.workload = "hello"' \
+		"$IMG/mvm-meta.json" >"$T/img2/mvm-meta.json"
+	plan-new --image "$T/img2" "$T/other-ir.json" | plan-sign >"$T/o.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run-o" -i "$T/img2" "$T/o.dsse.json"
+	run -0 cat "$T/qemu-args"
+	assert_line "file=$MVM_HOME/volumes/other/data,if=none,format=raw,id=d-m1"
+	refute_line --partial "volumes/hello"
+	kill "$(cat "$T/run-o/pid")"
+	for _ in $(seq 100); do [ -e "$T/run-o/pid" ] || break; sleep 0.1; done
+	run -0 --separate-stderr debugfs -R "cat mark" "$MVM_HOME/volumes/hello/data"
+	assert_output kept
+	# a config drive changed after signing: refused by admission, nothing booted
+	printf x >>"$IMG/m0.ext4"
+	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/d2.dsse.json"
+	run -1 vm-boot -d -b qemu -a tcg -S "$T/run2" -i "$IMG" "$T/d2.dsse.json"
+	assert_output --partial "image_digest: $(cd "$IMG" && pwd -P)/m0.ext4 is sha256:"
+	assert_output --partial ", mvm-meta.json says sha256:"
+	[ ! -e "$T/run2" ]
+}

@@ -31,6 +31,21 @@ def f(op, arg=None):
         return dict(os.environ)
     if op == "getenv":
         return os.environ.get(arg)
+    if op == "read":
+        # a file's content, mode and owner (a provisioned secret file)
+        st = os.stat(arg)
+        with open(arg) as fh:
+            return [fh.read(), "%o" % (st.st_mode & 0o7777), st.st_uid]
+    if op == "socket":
+        import socket
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+            return "made"
+        except OSError as e:
+            return e.errno
+    if op == "seccomp":
+        with open("/proc/self/status") as fh:
+            return [ln.split()[1] for ln in fh if ln.startswith("Seccomp:")][0]
     if op == "ids":
         return [os.getuid(), os.getgid(), os.getcwd(), sorted(int(x) for x in os.listdir("/proc/self/fd"))]
     if op == "agentfds":
