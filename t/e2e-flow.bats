@@ -60,7 +60,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	run -0 mk "$W" mvm-invoke MVM_INPUT=name=Alice
 	assert_line 'mvm-up: .mvm/run/hello runs another IR or image: stopping it'
 	[ "$(last_line)" = 'hi, Alice' ] || fail "$output"
-	! kill -0 "$pid" 2>/dev/null
+	run -1 kill -0 "$pid"
 	# what vm-boot recorded: the new image
 	[ "$(cat "$W/.mvm/run/hello/image")" = "$(realpath "$W/.mvm/image/$(cat "$W/.mvm/image.key")")" ]
 }
@@ -73,7 +73,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	run -0 mvmctl ps
 	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
 	run -0 mvmctl down hello
-	! kill -0 "$pid" 2>/dev/null
+	run -1 kill -0 "$pid"
 	run -0 mvmctl ps
 	assert_output --regexp '^ID +PID +SOCKET$'
 	run -0 mk "$W" mvm-down

@@ -91,7 +91,7 @@ events() { jq -r .event <"$(audit_log)"; }
 @test "make mvm-down: the guest shuts itself down, the VM stops, no QEMU process or socket is left" {
 	pid=$(cat "$W/.mvm/run/hello/pid")
 	run -0 mk mvm-down
-	! kill -0 "$pid" 2>/dev/null
+	run -1 kill -0 "$pid"
 	# a clean guest shutdown: the agent was asked, init stopped the guest
 	run -0 tr -d '\r' <"$W/.mvm/run/hello/console.log"   # a serial console's CRLF
 	assert_line "mvm-agent: shutdown asked by the host"
