@@ -30,6 +30,21 @@ import { readFileSync } from "node:fs";
 process.stdout.write(canonicalize(JSON.parse(readFileSync(process.argv[2], "utf8"))));
 EOF
 
+# cJSON, the peer the design card names (bench/cjson-canon.c: parse +
+# cJSON_PrintUnformatted; it does not sort members, so its bytes differ and
+# only its time is compared).  libcjson-dev is this bench's own dependency.
+cjson=
+if ! echo '#include <cjson/cJSON.h>' | cc -E - >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] &&
+	command -v apt-get >/dev/null; then
+	echo "installing libcjson-dev (Debian) for the cJSON row" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libcjson-dev >&2 || true
+fi
+if cc -O2 -o "$work/cjson-canon" "$here/cjson-canon.c" -lcjson 2>/dev/null; then
+	cjson=$work/cjson-canon
+else
+	echo "no cJSON row: libcjson-dev is not installed (apt-get install libcjson-dev)" >&2
+fi
+
 doc="$work/doc-$mb.json"
 [ -s "$doc" ] || python3 "$here/gen-ir-doc.py" "$mb" >"$doc"
 size=$(stat -c %s "$doc")
@@ -60,18 +75,22 @@ read -r t_node m_node < <(measure node "$work/canon-node.mjs" "$doc")
 read -r t_jq m_jq < <(measure jq -cS . "$doc")
 read -r t_hash m_hash < <(measure ir-hash "$doc")
 read -r t_sha m_sha < <(measure sha256sum "$work/out.ir-canon")
+t_cj=0 m_cj=0
+[ -z "$cjson" ] || read -r t_cj m_cj < <(measure "$cjson" "$doc")
 
 awk -v s="$size" -v ti="$t_ir" -v mi="$m_ir" -v tn="$t_node" -v mn="$m_node" \
 	-v tj="$t_jq" -v mj="$m_jq" -v th="$t_hash" -v mh="$m_hash" -v ts="$t_sha" -v ms="$m_sha" \
-	-v runs="$runs" 'BEGIN {
+	-v tc="$t_cj" -v mc="$m_cj" -v runs="$runs" 'BEGIN {
 	printf "%-28s %9s %10s\n", "command (best of " runs ")", "wall s", "peak RSS"
 	printf "%-28s %9.3f %7.1f MiB\n", "ir-canon", ti, mi/1024
 	printf "%-28s %9.3f %7.1f MiB\n", "canonicalize (Node)", tn, mn/1024
 	printf "%-28s %9.3f %7.1f MiB\n", "jq -cS .", tj, mj/1024
+	if (tc > 0) printf "%-28s %9.3f %7.1f MiB\n", "cJSON parse+print (unsorted)", tc, mc/1024
 	printf "%-28s %9.3f %7.1f MiB\n", "ir-hash", th, mh/1024
 	printf "%-28s %9.3f %7.1f MiB\n", "sha256sum (canonical bytes)", ts, ms/1024
 	printf "ratio: canonicalize / ir-canon time = %.1fx (target >= 10)\n", tn/ti
 	printf "ratio: jq -cS / ir-canon time       = %.1fx (target >= 10)\n", tj/ti
+	if (tc > 0) printf "ratio: cJSON / ir-canon time        = %.1fx (a peer: no target)\n", tc/ti
 	printf "ratio: ir-canon peak RSS / input    = %.2fx (target <= 3)\n", mi*1024/s
 	printf "ratio: ir-hash / sha256sum time     = %.2fx (target <= 2.5)\n", th/ts
 }'
