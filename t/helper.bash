@@ -45,8 +45,15 @@ shared_image() {
 	local kernel
 	kernel=$("$MVM_ROOT/libexec/mvm-build-kernel") || return
 	mkdir -p "$MVM_TEST_IMAGES"
-	flock "$MVM_TEST_IMAGES/.lock" "$MVM_ROOT/bin/mvm-build" --backend debian -q \
-		--kernel "$kernel" -C "${2:-$(dirname "$1")}" -o "$MVM_TEST_IMAGES" "$1"
+	set -- "$MVM_ROOT/bin/mvm-build" --backend debian -q --kernel "$kernel" \
+		-C "${2:-$(dirname "$1")}" -o "$MVM_TEST_IMAGES" "$1"
+	# once more after a system error (status 4): mmdebstrap fetches from the
+	# Debian mirror, and a fetch fails now and then
+	local st=0
+	flock "$MVM_TEST_IMAGES/.lock" "$@" || st=$?
+	[ "$st" -eq 4 ] || return "$st"
+	{ echo "# shared_image: mvm-build exited 4; building again" >&3; } 2>/dev/null || :
+	flock "$MVM_TEST_IMAGES/.lock" "$@"
 }
 
 # seed_image_cache DIR: put the seed's hello image (examples/hello with
