@@ -3,7 +3,9 @@
 #                            TypeScript SDK's pinned dependencies when missing (npm ci)
 #   make hello               install what is missing, build, run examples/hello
 #   make check               build with -Werror, run the unit tests, bats t/, man lint
-#   make check SANITIZE=address,undefined   the same under sanitizers
+#   make check SANITIZE=address,undefined   the same under sanitizers (less the
+#                            SDK tests and man lint, which run no C)
+#   make bench               the benchmarks in bench/, small inputs
 #   make fuzz                build the libFuzzer harnesses in fuzz/ (clang)
 #   make install PREFIX=/usr/local DESTDIR=
 # Tools are bin/NAME.c -> bin/NAME; the shared library is lib/*.c -> lib/libmvm.a;
@@ -81,16 +83,36 @@ $(TOOLS) $(UNIT): %: %.o lib/libmvm.a
 # The guest agent and anything else agent/ builds.
 -include agent/agent.mk
 
+# CHECK_JOBS: compiler jobs, and bats test files run at once (bats --jobs,
+# with GNU parallel; a file's own tests stay in order).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps
-	$(MAKE) WERROR=1 all $(UNIT) $(AGENT_TARGETS)
-	$(MAKE) unit-check sdk-check bats-check man-check
+	$(MAKE) -j$(CHECK_JOBS) WERROR=1 all $(UNIT) $(AGENT_TARGETS)
+	$(MAKE) unit-check $(if $(SANITIZE),,sdk-check) bats-check $(if $(SANITIZE),,man-check)
 
 unit-check: $(UNIT)
 	@set -e; for u in $(UNIT); do echo "unit: $$u"; ./$$u; done
 
-# MVM_SANITIZE tells the tests that the agent is not a guest binary.
+# MVM_SANITIZE tells the tests that the agent is not a guest binary.  Test
+# files run CHECK_JOBS at a time when GNU parallel is there (bats needs it
+# for --jobs), one at a time otherwise; the output stays in file order.
+BATS_JOBS = $(if $(shell parallel --version 2>/dev/null | grep -q 'GNU parallel' && echo y),\
+	$(if $(filter-out 0 1,$(CHECK_JOBS)),--jobs $(CHECK_JOBS) --no-parallelize-within-files))
 bats-check:
-	MVM_SANITIZE=$(SANITIZE) $(BATS) $(BATSFLAGS) t/
+	MVM_SANITIZE=$(SANITIZE) $(BATS) $(BATS_JOBS) $(BATSFLAGS) t/
+
+# The benchmarks in bench/, quickly: small inputs, BENCH_RUNS runs each (the
+# full-size runs and their figures: bench/RESULTS.md).  Each prints its
+# ratios with their targets; bench/boot.sh and bench/build.sh need the kernel.
+BENCH_RUNS ?= 2
+.PHONY: bench
+bench: all $(AGENT_TARGETS)
+	RUNS=$(BENCH_RUNS) bench/canon.sh 2
+	RUNS=$(BENCH_RUNS) bench/validate.sh
+	RUNS=$(BENCH_RUNS) bench/admit.sh 10000
+	bench/agent.sh 10 100
+	bench/build.sh
+	bench/boot.sh $(BENCH_RUNS)
 
 man-check:
 	$(MANDOC) -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)

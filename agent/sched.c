@@ -39,11 +39,22 @@ static unsigned max_queue(void)
 	return rt.warm ? (unsigned)rt.max_queue_depth : 2 * opt.max_calls;
 }
 
+/* The head of the queue, taken off it. */
+static struct call *queue_pop(void)
+{
+	struct call *k = queue_head;
+
+	queue_head = k->next;
+	if (!queue_head)
+		queue_tail = NULL;
+	nqueued--;
+	k->next = NULL;
+	return k;
+}
+
 void start_calls(void)
 {
 	while (queue_head) {
-		struct call *k = queue_head;
-
 		if (rt.warm) {
 			struct worker *w = NULL;
 
@@ -54,21 +65,11 @@ void start_calls(void)
 				}
 			if (!w)
 				return;
-			queue_head = k->next;
-			if (!queue_head)
-				queue_tail = NULL;
-			nqueued--;
-			k->next = NULL;
-			warm_start(w, k);
+			warm_start(w, queue_pop());
 		} else {
 			if (nrunning >= opt.max_calls)
 				return;
-			queue_head = k->next;
-			if (!queue_head)
-				queue_tail = NULL;
-			nqueued--;
-			k->next = NULL;
-			cold_start(k);
+			cold_start(queue_pop());
 		}
 	}
 }

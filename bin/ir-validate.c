@@ -1,7 +1,6 @@
 /* ir-validate — check a Workload IR against the model, its rules and its
  * lockfiles; optionally print it normalized or a JSON report */
 #include <getopt.h>
-#include <limits.h>
 #include <sodium.h>
 #include <unistd.h>
 #include "enc.h"
@@ -24,24 +23,6 @@ static void usage(int code)
 	exit(code);
 }
 
-static void load_list(const char *dir, const char *name, struct strlist *l)
-{
-	char path[PATH_MAX + 64];
-	struct merr e;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (strlist_load(path, l, &e) != 0)
-		tool_fail(NULL, &e);
-}
-
-/* Text for an error line: control bytes would break the one-error-a-line
- * form, so they show as '?'. */
-static void put_text(FILE *f, const char *p)
-{
-	for (; *p; p++)
-		fputc((unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p, f);
-}
-
 static void hash_hex(char out[65], const struct buf *b)
 {
 	sha256_hex(out, b->p ? b->p : "", b->len);
@@ -49,12 +30,11 @@ static void hash_hex(char out[65], const struct buf *b)
 
 int main(int argc, char **argv)
 {
-	struct buf in = BUF_INIT, canon = BUF_INIT, norm = BUF_INIT, rep = BUF_INIT, out;
-	struct strlist langs, tokens;
+	struct ir_input in;
+	struct buf canon = BUF_INIT, norm = BUF_INIT, rep = BUF_INIT, out;
 	struct ir_errors errs = { 0 };
-	struct ir_config cfg = { 0 };
 	struct merr e;
-	char dir[PATH_MAX], *base = NULL, hex[65];
+	char hex[65];
 	const char *file = NULL, *cdir = NULL;
 	int c, json = 0, normalize = 0, nolock = 0;
 	static const struct option lopts[] = {
@@ -81,33 +61,12 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		tool_die(EX_SYS, "unable to initialize libsodium");
 
-	if (read_file(file, &in, &e) != 0)
-		tool_fail(file, &e);
-	struct jdoc *d = json_parse(in.p ? in.p : "", in.len, NULL, &e);
-	if (!d)
-		tool_fail(file, &e);
+	int r = ir_config_load(&in, file, cdir, !nolock, &e);
+	if (r != 0)
+		tool_fail(r == 1 ? file : NULL, &e);
+	const struct jdoc *d = in.doc;
 
-	if (ir_schemas_dir(dir, sizeof dir, &e) != 0)
-		tool_fail(NULL, &e);
-	load_list(dir, "supported_languages.txt", &langs);
-	load_list(dir, "secret_field_tokens.txt", &tokens);
-	cfg.languages = &langs;
-	cfg.secret_tokens = &tokens;
-	if (!nolock) {
-		if (cdir) {
-			cfg.base_dir = cdir;
-		} else if (file) {
-			const char *slash = strrchr(file, '/');
-			base = slash ? strndup(file, (size_t)(slash - file) + (slash == file)) : strdup(".");
-			if (!base)
-				tool_die(EX_SYS, "out of memory");
-			cfg.base_dir = base;
-		} else {
-			cfg.base_dir = ".";
-		}
-	}
-
-	if (ir_validate(d, &cfg, &errs, &e) != 0)
+	if (ir_validate(d, &in.cfg, &errs, &e) != 0)
 		tool_fail(file, &e);
 	if (errs.n == 0 && (normalize || json) && ir_normalize(d, &norm, &e) != 0)
 		tool_fail(file, &e);
@@ -149,14 +108,9 @@ int main(int argc, char **argv)
 			tool_fail(NULL, &e);
 		buf_putc(&out, '\n');
 	} else {
-		for (size_t i = 0; i < errs.n; i++) {
-			fprintf(stderr, "%s: %s%s%s at ", progname, file ? file : "", file ? ": " : "",
-				errs.v[i].code);
-			put_text(stderr, errs.v[i].pointer[0] ? errs.v[i].pointer : "(root)");
-			fputs(": ", stderr);
-			put_text(stderr, errs.v[i].detail);
-			fputc('\n', stderr);
-		}
+		ir_errors_text(&rep, progname, file, &errs);
+		if (rep.len)
+			fwrite(rep.p, 1, rep.len, stderr);
 		buf_init_fd(&out, STDOUT_FILENO);
 		if (normalize && errs.n == 0 && norm.len)
 			buf_put(&out, norm.p, norm.len);
@@ -164,11 +118,7 @@ int main(int argc, char **argv)
 	tool_flush(&out);
 	int code = errs.n ? EX_NO : EX_OK;
 	ir_errors_free(&errs);
-	strlist_free(&langs);
-	strlist_free(&tokens);
-	json_free(d);
-	free(base);
-	buf_free(&in);
+	ir_input_free(&in);
 	buf_free(&canon);
 	buf_free(&norm);
 	buf_free(&rep);

@@ -121,6 +121,84 @@ int ir_schemas_dir(char *out, size_t n, struct merr *e)
 	return 0;
 }
 
+static int load_list(const char *dir, const char *name, struct strlist *l, struct merr *e)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return strlist_load(path, l, e);
+}
+
+void ir_input_free(struct ir_input *in)
+{
+	strlist_free(&in->languages);
+	strlist_free(&in->secret_tokens);
+	json_free(in->doc);
+	free(in->base);
+	buf_free(&in->text);
+	memset(in, 0, sizeof *in);
+}
+
+static void put_text(struct buf *out, const char *p)
+{
+	for (; *p; p++)
+		buf_putc(out, (unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p);
+}
+
+void ir_errors_text(struct buf *out, const char *prog, const char *file,
+	const struct ir_errors *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		buf_puts(out, prog);
+		buf_puts(out, ": ");
+		if (file) {
+			buf_puts(out, file);
+			buf_puts(out, ": ");
+		}
+		buf_puts(out, l->v[i].code);
+		buf_puts(out, " at ");
+		put_text(out, l->v[i].pointer[0] ? l->v[i].pointer : "(root)");
+		buf_puts(out, ": ");
+		put_text(out, l->v[i].detail);
+		buf_putc(out, '\n');
+	}
+}
+
+int ir_config_load(struct ir_input *in, const char *file, const char *dir, int lockfiles,
+	struct merr *e)
+{
+	char data[PATH_MAX];
+	const char *slash = file ? strrchr(file, '/') : NULL;
+
+	memset(in, 0, sizeof *in);
+	in->text = (struct buf)BUF_INIT;
+	if (read_file(file, &in->text, e) != 0 ||
+	    !(in->doc = json_parse(in->text.p ? in->text.p : "", in->text.len, NULL, e))) {
+		ir_input_free(in);
+		return 1;
+	}
+	if (ir_schemas_dir(data, sizeof data, e) != 0 ||
+	    load_list(data, "supported_languages.txt", &in->languages, e) != 0 ||
+	    load_list(data, "secret_field_tokens.txt", &in->secret_tokens, e) != 0) {
+		ir_input_free(in);
+		return 2;
+	}
+	if (lockfiles) {
+		in->base = dir ? strdup(dir)
+			: slash ? strndup(file, (size_t)(slash - file) + (slash == file))
+			: strdup(".");
+		if (!in->base) {
+			ir_input_free(in);
+			merr_sys(e, "allocate memory");
+			return 2;
+		}
+	}
+	in->cfg.languages = &in->languages;
+	in->cfg.secret_tokens = &in->secret_tokens;
+	in->cfg.base_dir = in->base;
+	return 0;
+}
+
 /* ---- the model ---- */
 
 enum sk {

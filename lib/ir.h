@@ -84,4 +84,41 @@ jref ir_primary(const struct jdoc *d, jref app);
  */
 int ir_normalize(const struct jdoc *d, struct buf *out, struct merr *e);
 
+/* What ir-validate and ir-lower start from: the IR's bytes, parsed; the
+ * data files loaded; the directory lockfiles resolve against. */
+struct ir_input {
+	struct buf text;                    /* the file's bytes */
+	struct jdoc *doc;                   /* text, parsed */
+	struct strlist languages, secret_tokens;
+	struct ir_config cfg;               /* points into this struct */
+	char *base;                         /* cfg.base_dir's storage */
+};
+
+/*
+ * Read and parse the IR in file (NULL: standard input), load the data
+ * files from ir_schemas_dir(), and fill in->cfg: base_dir is dir when not
+ * NULL, else file's directory ("." for standard input); NULL (no lockfile
+ * checks) when lockfiles is 0.  in need not be initialized.
+ *
+ *   returns  meaning                                   e->code
+ *   0        loaded: free with ir_input_free           -
+ *   1        the IR: unreadable or malformed JSON      EX_SYS, EX_DATA
+ *            (name file in the message)
+ *   2        the data files: not found or unreadable   EX_SYS
+ * On 1 and 2 nothing is left to free.
+ */
+int ir_config_load(struct ir_input *in, const char *file, const char *dir, int lockfiles,
+	struct merr *e);
+void ir_input_free(struct ir_input *in);
+
+/*
+ * The errors as the tools print them, one a line:
+ *   prog: file: CODE at /json/pointer: detail
+ * ("file: " left out when file is NULL, "(root)" for the empty pointer,
+ * control bytes in the pointer and the detail shown as '?').  Appends to
+ * out; out->err on allocation failure.
+ */
+void ir_errors_text(struct buf *out, const char *prog, const char *file,
+	const struct ir_errors *l);
+
 #endif

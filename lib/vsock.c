@@ -10,21 +10,28 @@
 #include "io.h"
 #include "vsock.h"
 
-int unix_listen(const char *path)
+/* A SOCK_STREAM Unix socket bound (listen) or connected to path; flags are
+ * socket(2)'s extra type flags.  -1 with errno on failure, nothing left open. */
+static int unix_socket(const char *path, int flags, int listening)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, r;
 
 	if (strlen(path) >= sizeof sa.sun_path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listening)
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0) {
+	if (listening)
+		r = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0 ? -1 : 0;
+	else
+		r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	if (r < 0) {
 		int err = errno;
 		close(fd);
 		errno = err;
@@ -33,26 +40,14 @@ int unix_listen(const char *path)
 	return fd;
 }
 
+int unix_listen(const char *path)
+{
+	return unix_socket(path, SOCK_NONBLOCK, 1);
+}
+
 int unix_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		int err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
+	return unix_socket(path, 0, 0);
 }
 
 int vsock_send(const char *path, const void *frames, size_t n)

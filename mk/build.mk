@@ -36,9 +36,10 @@ MVM_IMAGE = $(MVM_DIR)/image/$$(cat $(MVM_DIR)/image.key)
 
 # The builder is content-addressed and answers a cache hit in about a
 # second, so it runs every time; image.key changes only when the image does.
-# -C .: the declaration's directory, where source paths and lockfiles resolve.
+# -C: the declaration's directory (mk/mvm.mk's MVM_DECL_DIR, else .), where
+# source paths and lockfiles resolve, as for mvm-validate.
 $(MVM_DIR)/image.key: $(MVM_DIR)/workload-ir.json mvm-force
-	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(MVM_BUILD_OPTS)$(if $(filter 1,$(MVM_DEV)), --dev) -C . -o $(MVM_DIR)/image $<) && \
+	@dir=$$($(MVM_BUILD) --backend $(MVM_BACKEND) $(MVM_BUILD_OPTS)$(if $(filter 1,$(MVM_DEV)), --dev) -C $(or $(MVM_DECL_DIR),.) -o $(MVM_DIR)/image $<) && \
 	basename "$$dir" > $@.tmp && \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 

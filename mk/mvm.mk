@@ -28,7 +28,7 @@
 #   MVM_CALL_OPTS  extra vsock-call options, e.g. -t 120   ()
 #   MVM_AUDIT_LOG  the audit log                           ($(MVM_HOME)/audit/local.jsonl)
 #   MVM_HOME       per-user keys, trust, nonces, audit logs (~/.mvm)
-#   Tool paths, each overridable: MVM_EMIT MVM_IR_VALIDATE MVM_IR_HASH
+#   Tool paths, each overridable: MVM_EMIT MVM_IR_VALIDATE MVM_IR_LOWER MVM_IR_HASH
 #   MVM_PLAN_KEYGEN MVM_PLAN_NEW MVM_PLAN_SIGN MVM_PLAN_VERIFY MVM_VM_BOOT
 #   MVM_VSOCK_CALL MVM_AUDIT_VERIFY
 #
@@ -72,6 +72,7 @@ MVM_CALL_OPTS ?=
 
 MVM_EMIT ?= $(MVM)/bin/mvm-emit
 MVM_IR_VALIDATE ?= $(MVM)/bin/ir-validate
+MVM_IR_LOWER ?= $(MVM)/bin/ir-lower
 MVM_IR_HASH ?= $(MVM)/bin/ir-hash
 MVM_PLAN_KEYGEN ?= $(MVM)/bin/plan-keygen
 MVM_PLAN_NEW ?= $(MVM)/bin/plan-new
@@ -126,16 +127,19 @@ mvm-hash: $(MVM_DIR)/ir.hash
 	@cat $<
 
 # The IR's id (the run directory's name) and the primary function
-# entrypoint's format: the one marked primary, else the only one (json when
-# there is none).  The id is checked before it names a directory.
-$(MVM_DIR)/ir.id: $(MVM_IR)
+# entrypoint's call format, as ir-lower(1) writes them (mvm-lower(5): "id",
+# "format"; -L: the lockfiles are mvm-validate's business).  The id is
+# checked before it names a directory.
+$(MVM_DIR)/lowered.json: $(MVM_IR)
+	@$(MVM_IR_LOWER) -L $< > $@.tmp && mv $@.tmp $@
+
+$(MVM_DIR)/ir.id: $(MVM_DIR)/lowered.json
 	@id=$$(jq -r .id $<) && printf '%s\n' "$$id" | grep -Eqx '[a-z][a-z0-9-]{0,62}' || \
 		{ echo "mvm: $<: /id: not a workload id" >&2; exit 1; }; \
 	printf '%s\n' "$$id" > $@.tmp && mv $@.tmp $@
 
-$(MVM_DIR)/ir.format: $(MVM_IR)
-	@jq -r '[.apps[0].entrypoints[]? | select(.kind == "function")] | (map(select(.primary == true)) + (if length == 1 then . else [] end))[0].format // "json"' $< > $@.tmp && \
-	grep -Eqx 'json|msgpack' $@.tmp && mv $@.tmp $@
+$(MVM_DIR)/ir.format: $(MVM_DIR)/lowered.json
+	@jq -r .format $< > $@.tmp && grep -Eqx 'json|msgpack' $@.tmp && mv $@.tmp $@
 
 mvm-key: $(MVM_KEY)
 $(MVM_KEY):

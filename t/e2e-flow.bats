@@ -4,22 +4,32 @@
 # directory; the entrypoint's format reaches vsock-call; mvmctl sees and stops
 # what make started; lockfiles resolve from the declaration's directory; the
 # include takes no generic names and runs nothing while make reads it.
-# Three VMs boot in this file (hello, hello again after the edit, hello-mp).
+# Three VMs boot in this file (hello, hello again after the edit, hello-mp:
+# the seed's short declaration, which also shows that a lone function needs
+# no primary=).
 
 load helper
 
 setup_file() {
 	[ -z "${MVM_SANITIZE:-}" ] || return 0   # setup() skips every test
 	export MVM_HOME="$BATS_FILE_TMPDIR/home"
-	# W: the hello example; M: the same with a msgpack entrypoint
+	# W: the hello example; M: the seed's short Python declaration (a lone
+	# function, no primary=, the source beside it), in msgpack, in a
+	# subdirectory of the Makefile's (its source, ".", is that directory)
 	W="$BATS_FILE_TMPDIR/hello"
 	M="$BATS_FILE_TMPDIR/hello-mp"
-	mkdir -p "$W" "$M"
+	mkdir -p "$W" "$M/app"
 	cp -R "$MVM_ROOT/examples/hello/." "$W/"
 	rm -rf "$W/.mvm"
-	cp -R "$W/entry.py" "$W/src" "$M/"
-	sed -i 's/name="hello"/name="hello-mp"/; s/format="json"/format="msgpack"/' "$M/entry.py"
-	printf 'MVM := %s\ninclude $(MVM)/mk/mvm.mk\n' "$MVM_ROOT" >"$M/Makefile"
+	seed_image_cache "$W/.mvm/image"   # the hello image, built once per run (t/helper.bash)
+	cat >"$M/app/entry.py" <<-'EOF'
+	import mvm
+	@mvm.app( name="hello-mp", image=mvm.image.nix_packages(["python3"]), resources=mvm.resources(vcpus=1, memory_mb=256), dependencies=mvm.deps.none(),)
+	@mvm.function(language="python", module="app", function="greet", format="msgpack")
+	def greet(name: str) -> str: return f"hello, {name}"
+	EOF
+	cp "$W/src/app.py" "$M/app/"
+	printf 'MVM := %s\nMVM_ENTRY := app/entry.py\ninclude $(MVM)/mk/mvm.mk\n' "$MVM_ROOT" >"$M/Makefile"
 	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
 	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	export W M KERNEL
@@ -60,7 +70,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	run -0 mk "$W" mvm-invoke MVM_INPUT=name=Alice
 	assert_line 'mvm-up: .mvm/run/hello runs another IR or image: stopping it'
 	[ "$(last_line)" = 'hi, Alice' ] || fail "$output"
-	! kill -0 "$pid" 2>/dev/null
+	run -1 kill -0 "$pid"
 	# what vm-boot recorded: the new image
 	[ "$(cat "$W/.mvm/run/hello/image")" = "$(realpath "$W/.mvm/image/$(cat "$W/.mvm/image.key")")" ]
 }
@@ -73,7 +83,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	run -0 mvmctl ps
 	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
 	run -0 mvmctl down hello
-	! kill -0 "$pid" 2>/dev/null
+	run -1 kill -0 "$pid"
 	run -0 mvmctl ps
 	assert_output --regexp '^ID +PID +SOCKET$'
 	run -0 mk "$W" mvm-down
@@ -96,9 +106,17 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	assert_output ''
 }
 
-@test "a msgpack workload answers through make mvm-invoke" {
-	run -0 jq -r '.apps[0].entrypoints[0].format' "$M/.mvm/workload-ir.json"
-	assert_output msgpack
+@test "a msgpack workload answers through make mvm-invoke; so does the seed's short declaration (no primary=)" {
+	run -0 jq -c '.apps[0].entrypoints' "$M/.mvm/workload-ir.json"
+	assert_output '[{"format":"msgpack","function":"greet","kind":"function","language":"python","module":"app","primary":false}]'
+	run -0 jq -r '.apps[0].source.path' "$M/.mvm/workload-ir.json"
+	assert_output .
+	# the image's /app is the declaration's directory: nothing of .mvm/
+	run -0 debugfs -R 'ls -p /app' "$M/.mvm/image/$(cat "$M/.mvm/image.key")/rootfs.ext4"
+	assert_output --partial '/app.py/'
+	assert_output --partial '/entry.py/'
+	refute_output --partial 'Makefile'
+	refute_output --partial '.mvm'
 	run -0 mk "$M" mvm-invoke MVM_INPUT=name=Alice
 	[ "$(last_line)" = 'hello, Alice' ] || fail "$output"
 	# the guest takes msgpack only: the call in JSON (what make sent before) is refused

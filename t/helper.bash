@@ -29,3 +29,38 @@ need_guest_agent() {
 	[ -z "${MVM_SANITIZE:-}" ] ||
 		skip "the SANITIZE=$MVM_SANITIZE agent is dynamically linked and cannot run in a guest (the plain build's pass boots VMs)"
 }
+
+# Images built once per run and shared by the test files that only read them
+# (the builder is content-addressed: the same inputs give the same key, and
+# a file that asks for an image another already built finds it).  Run-wide,
+# also when bats runs files in parallel (--jobs): one build at a time, under
+# a lock.  MVM_TEST_IMAGES=DIR keeps them between runs.
+: "${MVM_TEST_IMAGES:=${BATS_SUITE_TMPDIR:-$BATS_RUN_TMPDIR/suite}/images}"
+export MVM_TEST_IMAGES
+
+# shared_image IR [SRCDIR]: build (or reuse) IR's image with the Debian
+# backend and the cached kernel; print its directory.  SRCDIR: where the
+# IR's source path resolves (default: the IR's directory).
+shared_image() {
+	local kernel
+	kernel=$("$MVM_ROOT/libexec/mvm-build-kernel") || return
+	mkdir -p "$MVM_TEST_IMAGES"
+	set -- "$MVM_ROOT/bin/mvm-build" --backend debian -q --kernel "$kernel" \
+		-C "${2:-$(dirname "$1")}" -o "$MVM_TEST_IMAGES" "$1"
+	# The build gets no descriptor above 2 (flock -o: not the lock's either):
+	# mmdebstrap's own then stay below 10.  One above 9 and its apt hook
+	# `cat >&NN` fails under dash (one digit only): "apt download failed".
+	flock -o "$MVM_TEST_IMAGES/.lock" "$@" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+}
+
+# seed_image_cache DIR: put the seed's hello image (examples/hello with
+# t/data/seed-ir.json: what the make flow builds there) into DIR, an image
+# cache as mvm-build -o takes it, as hard links: the builder then answers
+# from it ("cached") instead of building again.  Images are read-only to the
+# VMs (readonly=on); a test that edits one copies it first.
+seed_image_cache() {
+	local img
+	img=$(shared_image "$SEED_IR" "$MVM_ROOT/examples/hello") || return
+	mkdir -p "$1"
+	cp -al "$img" "$1/" 2>/dev/null || cp -a "$img" "$1/"   # another file system: a copy
+}

@@ -378,7 +378,7 @@ dep_ir() { # kind tool dir lockfile
 	grep -q '"threat_tier":"trusted"' full.json
 	grep -q '"boot_timeout_secs":60' full.json
 	grep -q '"primary":false' full.json
-	! grep -q '"sigv4"' full.json
+	run -1 grep -q '"sigv4"' full.json
 	# the function without "primary" gets "primary":false; a command has none
 	fn_ir >f.json
 	run -0 ir-validate -n f.json

@@ -108,7 +108,9 @@ teardown() {
 	echo "# boots one VM (TCG)" >&3
 	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	mvmctl emit entry.py -o .mvm/workload-ir.json
-	# build with the cached kernel, as mvmctl up would
+	# build with the cached kernel, as mvmctl up would (the hello image, built
+	# once per run by t/helper.bash, is found by its key)
+	seed_image_cache .mvm/image
 	"$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -C . -o .mvm/image .mvm/workload-ir.json >/dev/null
 	run -0 --separate-stderr mvmctl up
 	assert_output "hello $W/.mvm/run/hello/v.sock"

@@ -41,15 +41,15 @@ setup_file() {
 	for f in $FIXTURES no-primary; do
 		ir-lower "$W/$f-ir.json" >"$W/$f-lowered.json"
 	done
-	# MVM_TEST_IMAGE_CACHE: keep the Debian images between runs (the builder
-	# reuses an image whose inputs did not change).
-	IMAGES=${MVM_TEST_IMAGE_CACHE:-$W/images}
+	# The run's shared image cache (t/helper.bash; MVM_TEST_IMAGES keeps the
+	# images between runs): the seed fixture is the other files' hello image.
+	IMAGES=$MVM_TEST_IMAGES
 	export W IMAGES
 	echo "# the guest kernel: libexec/mvm-build-kernel (cached; minutes on a fresh machine)" >&3
 	KERNEL=$("$MVM_ROOT/libexec/mvm-build-kernel")
 	for f in $FIXTURES; do
 		echo "# the Debian backend builds the $f fixture" >&3
-		img=$("$MVM_ROOT/libexec/mvm-build-rootfs" -q --kernel "$KERNEL" -o "$IMAGES" "$W/$f-ir.json")
+		img=$(shared_image "$W/$f-ir.json")
 		echo "$img" >"$W/$f.img"
 	done
 }

@@ -6,8 +6,8 @@ set -eu
 
 PKGS="
 build-essential pkg-config clang libclang-rt-14-dev
-libsodium-dev libcjson-dev libseccomp-dev musl-tools
-bats bats-assert bats-support jq mandoc hyperfine
+libsodium-dev libseccomp-dev musl-tools
+bats bats-assert bats-support parallel jq mandoc hyperfine
 nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
 qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils
 linux-source-6.1 flex bison bc libelf-dev libssl-dev
