@@ -404,15 +404,22 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	hexify(h, 32, o->key);
 	crypto_hash_sha256(h, (const unsigned char *)(lock.p ? lock.p : ""), lock.len);
 	hexify(h, 32, lockhex);
-	snprintf(o->dir, sizeof o->dir, "%s/%s", r->cache, o->key);
+	char *root = mkdir_p(r->cache, 0755, e) ? NULL : realpath(r->cache, NULL);
+	if (!root) {
+		buf_free(&lp);
+		buf_free(&lock);
+		return e->code ? e->code : merr_sys(e, r->cache);
+	}
+	snprintf(o->dir, sizeof o->dir, "%s/%s", root, o->key);
+	snprintf(stage, sizeof stage, "%s/.tmp-%s-XXXXXX", root, o->key);
+	free(root);
 	if ((rc = from_cache(o, e)) != 1) {
 		buf_free(&lp);
 		buf_free(&lock);
 		return rc;
 	}
 	/* a fresh staging directory beside the entry */
-	snprintf(stage, sizeof stage, "%s/.tmp-%s-XXXXXX", r->cache, o->key);
-	if (mkdir_p(r->cache, 0755, e) || !mkdtemp(stage)) {
+	if (!mkdtemp(stage)) {
 		buf_free(&lp);
 		buf_free(&lock);
 		return e->code ? e->code : merr_sys(e, r->cache);
