@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,14 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	buf_puts(&j, "},\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":");
 	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
 	json_put_str(&j, path, strlen(path));
-	buf_puts(&j, ",\"is_root_device\":true,\"is_read_only\":true}],");
+	buf_puts(&j, ",\"is_root_device\":true,\"is_read_only\":true}");
+	for (unsigned i = 0; i < vm->ndrives; i++) {
+		buf_printf(&j, ",{\"drive_id\":\"%s\",\"path_on_host\":", vm->drive[i].role);
+		json_put_str(&j, vm->drive[i].path, strlen(vm->drive[i].path));
+		buf_printf(&j, ",\"is_root_device\":false,\"is_read_only\":%s}",
+			vm->drive[i].readonly ? "true" : "false");
+	}
+	buf_puts(&j, "],");
 	buf_printf(&j, "\"machine-config\":{\"vcpu_count\":%u,\"mem_size_mib\":%u,\"smt\":false},",
 		vm->vcpus, vm->memory_mb);
 	buf_puts(&j, "\"vsock\":{\"guest_cid\":3,\"uds_path\":");
@@ -121,33 +129,142 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	buf_free(&j);
 }
 
+int vmm_add_drive(struct vmm *vm, const char *path, const char *role, int readonly,
+	struct merr *e)
+{
+	size_t n = strlen(role);
+	struct vmm_drive *d;
+
+	if (n == 0 || n > VMM_ROLE_MAX || strspn(role, "abcdefghijklmnopqrstuvwxyz0123456789_") != n ||
+	    !strcmp(role, "root") || !strcmp(role, "rootfs"))
+		return merr_set(e, EX_USAGE, NULL, "drive role \"%.32s\": 1 to %u of [a-z0-9_], "
+			"not root or rootfs", role, VMM_ROLE_MAX);
+	for (unsigned i = 0; i < vm->ndrives; i++)
+		if (!strcmp(vm->drive[i].role, role))
+			return merr_set(e, EX_USAGE, NULL, "drive role %s attached twice", role);
+	if (vm->ndrives == VMM_DRIVES_MAX)
+		return merr_set(e, EX_USAGE, NULL, "more than %u drives", VMM_DRIVES_MAX);
+	d = &vm->drive[vm->ndrives];
+	if (!realpath(path, d->path))
+		return merr_sys(e, path);
+	snprintf(d->role, sizeof d->role, "%s", role);
+	d->readonly = readonly;
+	vm->ndrives++;
+	return 0;
+}
+
+void vmm_argv_free(struct vmm_argv *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	a->argc = 0;
+	a->argv[0] = NULL;
+}
+
+/* Append a printf'd argument (an overlong vector or no memory: *oom). */
+__attribute__((format(printf, 3, 4)))
+static void arg(struct vmm_argv *a, int *oom, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (a->argc >= (int)VMM_ARGV_MAX || vasprintf(&s, fmt, ap) < 0)
+		*oom = 1, s = NULL;
+	va_end(ap);
+	if (s)
+		a->argv[a->argc++] = s;
+	a->argv[a->argc] = NULL;
+}
+
+/* path with each comma doubled (QEMU's option syntax), or NULL. */
+static char *qemu_escape(const char *path)
+{
+	char *o = malloc(2 * strlen(path) + 1), *q = o;
+
+	for (; o && *path; path++)
+		if ((*q++ = *path) == ',')
+			*q++ = ',';
+	if (o)
+		*q = 0;
+	return o;
+}
+
+int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e)
+{
+	static const char *const fixed1[] = { "-nodefaults", "-no-user-config", "-nographic",
+		"-no-reboot", NULL };
+	int oom = 0;
+	char *img = qemu_escape(vm->image);
+
+	a->argc = 0;
+	a->argv[0] = NULL;
+	arg(a, &oom, "%s", vm->qemu ? vm->qemu : "qemu-system-x86_64");
+	arg(a, &oom, "-M");
+	arg(a, &oom, "microvm,acpi=off,rtc=on");
+	arg(a, &oom, "-accel");
+	arg(a, &oom, "%s", vm->kvm ? "kvm" : "tcg");
+	arg(a, &oom, "-cpu");
+	arg(a, &oom, "%s", vm->kvm ? "host" : "max");
+	arg(a, &oom, "-m");
+	arg(a, &oom, "%u", vm->memory_mb);
+	arg(a, &oom, "-smp");
+	arg(a, &oom, "%u", vm->vcpus);
+	for (const char *const *f = fixed1; *f; f++)
+		arg(a, &oom, "%s", *f);
+	arg(a, &oom, "-kernel");
+	arg(a, &oom, "%s/vmlinux", vm->image);
+	arg(a, &oom, "-append");
+	arg(a, &oom, "%s", vmm_cmdline_qemu);
+	arg(a, &oom, "-drive");
+	arg(a, &oom, "id=root,file=%s/rootfs.ext4,format=raw,if=none,readonly=on", img ? img : "");
+	arg(a, &oom, "-device");
+	arg(a, &oom, "virtio-blk-device,drive=root");
+	for (unsigned i = 0; i < vm->ndrives; i++) {
+		const struct vmm_drive *d = &vm->drive[i];
+		char *p = qemu_escape(d->path);
+		oom |= !p;
+		arg(a, &oom, "-drive");
+		arg(a, &oom, "file=%s,if=none,format=raw,id=d-%s%s", p ? p : "", d->role,
+			d->readonly ? ",readonly=on" : "");
+		arg(a, &oom, "-device");
+		arg(a, &oom, "virtio-blk-device,drive=d-%s,serial=mvm-%s", d->role, d->role);
+		free(p);
+	}
+	arg(a, &oom, "-device");
+	arg(a, &oom, "virtio-serial-device");
+	arg(a, &oom, "-chardev");
+	arg(a, &oom, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
+	arg(a, &oom, "-device");
+	arg(a, &oom, "virtserialport,chardev=agent,name=org.mvm.agent");
+	arg(a, &oom, "-device");
+	arg(a, &oom, "virtio-rng-device");
+	arg(a, &oom, "-serial");
+	arg(a, &oom, "file:%s", vm->console);
+	free(img);
+	if (oom || !img) {
+		vmm_argv_free(a);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	return 0;
+}
+
 /* In the child: exec the VMM.  Returns only on failure. */
 static void exec_vmm(const struct vmm *vm)
 {
-	char mem[16], smp[16], kernel[PATH_MAX + 16], drive[PATH_MAX + 80], chr[PATH_MAX + 64];
-	char serial[PATH_MAX + 16];
-	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
+	struct vmm_argv a;
+	struct merr e;
 
 	if (vm->kind == VMM_FIRECRACKER) {
 		execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
 			vm->fcconf, (char *)NULL);
 		return;
 	}
-	snprintf(mem, sizeof mem, "%u", vm->memory_mb);
-	snprintf(smp, sizeof smp, "%u", vm->vcpus);
-	snprintf(kernel, sizeof kernel, "%s/vmlinux", vm->image);
-	snprintf(drive, sizeof drive, "id=root,file=%s/rootfs.ext4,format=raw,if=none,readonly=on",
-		vm->image);
-	snprintf(chr, sizeof chr, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
-	snprintf(serial, sizeof serial, "file:%s", vm->console);
-	execlp(qemu, qemu, "-M", "microvm,acpi=off,rtc=on", "-accel", vm->kvm ? "kvm" : "tcg",
-		"-cpu", vm->kvm ? "host" : "max", "-m", mem, "-smp", smp,
-		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-		"-kernel", kernel, "-append", vmm_cmdline_qemu,
-		"-drive", drive, "-device", "virtio-blk-device,drive=root",
-		"-device", "virtio-serial-device", "-chardev", chr,
-		"-device", "virtserialport,chardev=agent,name=org.mvm.agent",
-		"-device", "virtio-rng-device", "-serial", serial, (char *)NULL);
+	if (vmm_qemu_argv(vm, &a, &e) != 0) {
+		errno = ENOMEM;
+		return;
+	}
+	execvp(a.argv[0], a.argv);
 }
 
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)

@@ -25,6 +25,29 @@
 
 enum vmm_kind { VMM_QEMU, VMM_FIRECRACKER };
 
+/*
+ * Drives besides the root.  The guest finds each by its role: QEMU gives
+ * the drive the virtio-blk serial "mvm-<role>" (agent/init's find_drive
+ * reads /sys/block/vdX/serial); Firecracker gives no serial, so there the
+ * drive's file system must carry the label "mvm-<role>" (find_drive falls
+ * back to findfs LABEL=mvm-<role>; mkfs.ext4 -L takes at most 16 bytes).
+ * A virtio-blk serial holds 20 bytes (VIRTIO_BLK_ID_BYTES) and an ext4
+ * label 16, so "mvm-" + role fits both when the role has at most 12:
+ * VMM_ROLE_MAX.  Roles are [a-z0-9_] (Firecracker's drive_id is the
+ * role), and "root" and "rootfs" are the root drive's.
+ * VMM_DRIVES_MAX: the root, the config drive, the deps volume, and the
+ * data volumes of one app fit; microvm has 24 virtio-mmio slots and also
+ * needs the serial, rng (and later net) devices.
+ */
+#define VMM_ROLE_MAX 12u
+#define VMM_DRIVES_MAX 12u
+
+struct vmm_drive {
+	char path[PATH_MAX];            /* the file on the host */
+	char role[VMM_ROLE_MAX + 1];
+	int readonly;
+};
+
 struct vmm {
 	enum vmm_kind kind;
 	int kvm;                   /* QEMU: -accel kvm (else tcg) */
@@ -38,6 +61,9 @@ struct vmm {
 	char api[VMM_SUN_PATH + 1];       /* STATE/fc.api: Firecracker's API socket */
 	char console[PATH_MAX];           /* STATE/console.log: the serial console */
 	char fcconf[PATH_MAX];            /* STATE/firecracker.json */
+	/* Drives besides the root, in the order given (vmm_add_drive): */
+	unsigned ndrives;
+	struct vmm_drive drive[VMM_DRIVES_MAX];
 };
 
 /* The kernel command lines. */
@@ -46,6 +72,20 @@ extern const char vmm_cmdline_qemu[], vmm_cmdline_firecracker[];
 /* Fill vm's paths from the state directory state.  0, or EX_USAGE when
  * state is longer than VMM_STATE_MAX bytes (e says so). */
 int vmm_paths(struct vmm *vm, const char *state, struct merr *e);
+
+/*
+ * Attach the file path (a raw disk image; made absolute here) to vm as a
+ * drive of role role, read-only when readonly.  The root drive
+ * (IMAGE/rootfs.ext4) stays /dev/vda; the others follow it in the order
+ * they were added (the guest finds them by role, never by name: see
+ * above).  Returns
+ *   0         attached;
+ *   EX_USAGE  role is not 1..VMM_ROLE_MAX bytes of [a-z0-9_], is "root"
+ *             or "rootfs", or is already attached; VMM_DRIVES_MAX reached;
+ *   EX_SYS    path cannot be resolved (realpath).
+ */
+int vmm_add_drive(struct vmm *vm, const char *path, const char *role, int readonly,
+	struct merr *e);
 
 /* 1 if KVM really works here: /dev/kvm opens and the host is not a PVM
  * hypervisor (/sys/module/kvm_pvm), where stock guests hang.  Else 0 and
@@ -71,9 +111,27 @@ int vmm_choose(struct vmm *vm, const char *backend, const char *accel, const cha
 const char *vmm_name(const struct vmm *vm);
 
 /* Firecracker's --config-file for vm, as canonical JSON (boot-source,
- * drives, machine-config, vsock on vm->vsock with guest CID 3, logger into
+ * drives: "rootfs" first, then each of vm->drive with drive_id its role,
+ * machine-config, vsock on vm->vsock with guest CID 3, logger into
  * vm->console). */
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
+
+/*
+ * QEMU's argument vector for vm, NULL-terminated, argv[0] the program;
+ * each vm->drive adds
+ *   -drive file=PATH,if=none,format=raw,id=d-ROLE[,readonly=on]
+ *   -device virtio-blk-device,drive=d-ROLE,serial=mvm-ROLE
+ * after the root's (a comma in PATH doubled, as QEMU's option syntax
+ * wants).  The strings are allocated: vmm_argv_free frees them.  0, or
+ * EX_SYS (out of memory; nothing is left allocated).
+ */
+#define VMM_ARGV_MAX (64u + 4u * VMM_DRIVES_MAX)
+struct vmm_argv {
+	char *argv[VMM_ARGV_MAX + 1];
+	int argc;
+};
+int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e);
+void vmm_argv_free(struct vmm_argv *a);
 
 /*
  * Start the VMM (Firecracker reads vm->fcconf, which the caller wrote)
