@@ -20,7 +20,10 @@
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
  *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
  *                  mvm-meta.json, when given, have the plan's digests
- *                  (and no initrd when the plan names none)
+ *                  (and no initrd when the plan names none); and when
+ *                  mvm-meta.json (so checked) has a "deps" member, the
+ *                  image's deps.ext4 has its volume_digest (and no
+ *                  deps.ext4 is there when it has none)
  *   replay         then the nonce is recorded (O_EXCL: a concurrent
  *                  admission of the same plan loses here)
  *
@@ -80,6 +83,11 @@ struct admit_verdict {
 	char signer[KEYID_LEN + 1];  /* the verifying key, when reason > SIGNATURE */
 	size_t digests, cached;      /* image files checked; of them from the cache */
 	int recorded;                /* the nonce was recorded by this call */
+	/* The deps volume mvm-meta.json names, checked against its digest
+	 * (image_digest): its path ("" when none), key and SBOM digest. */
+	char deps[4096];
+	char deps_key[65];
+	char deps_sbom[DIGEST_LEN + 1];
 };
 
 /*
