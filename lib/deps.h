@@ -27,7 +27,7 @@
 #include "err.h"
 
 #define DEPS_TARGET "cp311-manylinux_2_36_x86_64/node"
-#define DEPS_MOUNT "/opt/mvm/deps"
+#define DEPS_MOUNT "/mnt/deps"
 
 struct deps_req {
 	const char *srcdir;     /* the source directory (source.path resolved) */

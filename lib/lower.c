@@ -168,7 +168,15 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	only(c, app, app_ok, "the app's");
 	kind_only(c, app, "source", "local_path");
 	kind_only(c, app, "image", "nix_packages");
-	kind_only(c, app, "dependencies", "none");
+	x = get(c, app, "dependencies");
+	if (!str_is(c, get(c, x, "kind"), "none") && x != JREF_NONE &&
+	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "pip_tools")) &&
+	    !(str_is(c, get(c, x, "kind"), "node") && str_is(c, get(c, x, "tool"), "npm"))) {
+		/* mvm-deps(1) installs pip-tools and npm lockfiles onto the deps volume */
+		buf_puts(&c->ptr, "/dependencies");
+		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools and npm lockfiles)");
+		c->ptr.len = 7;
+	}
 	x = get(c, app, "network");
 	if (x != JREF_NONE) {
 		/* mode "none" is what an image without a NIC delivers. */
@@ -238,7 +246,15 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, struc
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}]");
+	jref deps = json_get(d, app, "dependencies");
+	int has_deps = deps != JREF_NONE && !json_str_eq(d, json_get(d, deps, "kind"), "none");
+	if (has_deps) {
+		/* built by mvm-deps(1), attached read-only, mounted by init */
+		buf_puts(o, ",\"dependencies\":");
+		json_canon(d, deps, o);
+	}
+	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}");
+	buf_puts(o, has_deps ? ",{\"name\":\"deps\",\"target\":\"/mnt/deps\",\"mode\":\"ro\"}]" : "]");
 
 	/* /etc/mvm/wrapper.json and runtime.json, as the wrappers and the
 	 * agent read them (schemas/wrapper.schema.json, runtime.schema.json). */
