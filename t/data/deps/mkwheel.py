@@ -11,7 +11,7 @@ for p, c in files.items():
     rec += f"{p},sha256={d},{len(c)}\n"
 rec += f"{name}-{ver}.dist-info/RECORD,,\n"
 files[f"{name}-{ver}.dist-info/RECORD"] = rec
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:  # stored: the same bytes with any zlib
     for p, c in files.items():
-        zi = zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)); zi.compress_type = zipfile.ZIP_DEFLATED
+        zi = zipfile.ZipInfo(p, (1980, 1, 1, 0, 0, 0)); zi.external_attr = 0o644 << 16
         z.writestr(zi, c)
