@@ -10,9 +10,7 @@ load helper
 setup_file() {
 	[ -z "${MVM_SANITIZE:-}" ] || return 0   # setup() skips every test
 	export MVM_HOME="$BATS_FILE_TMPDIR/home"
-	export MVM_CACHE="$BATS_FILE_TMPDIR/cache"   # images' apt cache and the deps cache
-	mkdir -p "$MVM_CACHE"
-	[ ! -d "$HOME/.cache/mvm/apt" ] || ln -s "$HOME/.cache/mvm/apt" "$MVM_CACHE/apt"
+	export MVM_DEPS_CACHE="$BATS_FILE_TMPDIR/deps"   # the deps cache (mvm-deps(1))
 	P="$BATS_FILE_TMPDIR/deps-python"
 	N="$BATS_FILE_TMPDIR/deps-node"
 	cp -R "$MVM_ROOT/examples/deps-python" "$P"
@@ -55,7 +53,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	key=$(jq -r .deps.key "$img/mvm-meta.json")
 	sbom=$(jq -r .deps.sbom_digest "$img/mvm-meta.json")
 	# the image's volume is the cache entry's (one volume per lockfile)
-	[ "$(stat -c %i "$img/deps.ext4")" = "$(stat -c %i "$MVM_CACHE/deps/$key/deps.ext4")" ]
+	[ "$(stat -c %i "$img/deps.ext4")" = "$(stat -c %i "$MVM_DEPS_CACHE/$key/deps.ext4")" ]
 	[ "$(jq -r .deps.volume_digest "$img/mvm-meta.json")" = "sha256:$(sha256sum "$img/deps.ext4" | cut -c1-64)" ]
 	run -0 jq -r 'select(.event == "plan.admitted") | .labels.deps_key + " " + .labels.deps_sbom' "$MVM_HOME/audit/local.jsonl"
 	assert_output "$key $sbom"
@@ -65,7 +63,8 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	mv "$BATS_TEST_TMPDIR/d" "$img/deps.ext4"
 	run -2 mk "$P" mvm-admit
 	assert_output --partial "image_digest"
-	assert_output --partial "$img/deps.ext4 is sha256:"
+	assert_output --partial "/deps.ext4 is sha256:"
+	assert_output --partial "mvm-meta.json says $(jq -r .deps.volume_digest "$img/mvm-meta.json")"
 }
 
 @test "deps-node: ms 2.1.3's result through make (TypeScript, npm lockfile)" {
