@@ -81,10 +81,16 @@ static int deps_check(const char *dir, const char *meta, const char *cache,
 		buf_free(&b);
 		return merr_set(&v->e, EX_NO, NULL, "%s is not JSON", meta);
 	}
-	jref x = json_get(d, json_root(d), "deps");
-	const char *key = json_str(d, json_get(d, x, "key"), &kn);
-	const char *sbom = json_str(d, json_get(d, x, "sbom_digest"), &sn);
-	const char *vol = json_str(d, json_get(d, x, "volume_digest"), &vn);
+	jref x = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "deps") : JREF_NONE,
+		k = JREF_NONE, sb = JREF_NONE, vo = JREF_NONE;
+	if (x != JREF_NONE && json_type(d, x) == J_OBJ) {
+		k = json_get(d, x, "key");
+		sb = json_get(d, x, "sbom_digest");
+		vo = json_get(d, x, "volume_digest");
+	}
+	const char *key = k != JREF_NONE && json_type(d, k) == J_STR ? json_str(d, k, &kn) : NULL;
+	const char *sbom = sb != JREF_NONE && json_type(d, sb) == J_STR ? json_str(d, sb, &sn) : NULL;
+	const char *vol = vo != JREF_NONE && json_type(d, vo) == J_STR ? json_str(d, vo, &vn) : NULL;
 	if (x == JREF_NONE) {
 		if (access(path, F_OK) == 0)
 			rc = merr_set(&v->e, EX_NO, NULL, "%s is present but %s names no deps volume",
