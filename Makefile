@@ -35,7 +35,7 @@ SODIUM_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 SODIUM_LIBS := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 override CPPFLAGS += $(SODIUM_CFLAGS)
-LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lm -pthread
+LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lz -lm -pthread
 
 TOOLS := $(patsubst %.c,%,$(wildcard bin/*.c))
 LIB_OBJ := $(patsubst %.c,%.o,$(wildcard lib/*.c))

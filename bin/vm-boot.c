@@ -59,6 +59,7 @@ static void usage(int code)
  * reason names the refusal event.  Every outcome is recorded. */
 
 static const char *audit_log, *audit_key, *envelope_path;
+static const char *deps_key, *deps_sbom;   /* plan.admitted's deps labels */
 static struct mvm_key host_key;
 static int have_key;
 
@@ -116,6 +117,12 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 			n.lval[0] = val;
 			n.nlabels = 1;
 		}
+	}
+	if (deps_key && strcmp(what, "admitted") == 0 && n.nlabels + 2 <= AUDIT_MAX_LABELS) {
+		n.lkey[n.nlabels] = "deps_key";
+		n.lval[n.nlabels++] = deps_key;
+		n.lkey[n.nlabels] = "deps_sbom";
+		n.lval[n.nlabels++] = deps_sbom;
 	}
 	if (audit_log) {
 		snprintf(lpath, sizeof lpath, "%s", audit_log);
@@ -194,6 +201,10 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, in
 	}
 	trust_free(&ts);
 	admitted_image = verdict.image_kind;
+	if (verdict.deps[0]) {
+		deps_key = verdict.deps_key;
+		deps_sbom = verdict.deps_sbom;
+	}
 	/* how the image's digests were checked: each file hashed now, or
 	 * some taken from the digest cache */
 	if (record(&verdict.plan, &envbytes, "admitted", "digests", verdict.cached ? "cached" :
@@ -535,6 +546,8 @@ int main(int argc, char **argv)
 	}
 
 	admit_and_record(keys, nkeys, vm.image, rehash, now);
+	if (verdict.deps[0] && vmm_add_drive(&vm, verdict.deps, "deps", 1, &e) != 0)
+		tool_fail(NULL, &e);   /* the deps volume, checked by admission */
 	vm.vcpus = (unsigned)verdict.plan.vcpus;
 	vm.memory_mb = (unsigned)verdict.plan.memory_mb;
 	vm.qemu = getenv("MVM_QEMU");

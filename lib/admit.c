@@ -61,6 +61,60 @@ out:
 	return rc;
 }
 
+/* The deps volume of an image whose mvm-meta.json (at meta) has been
+ * checked: its "deps" member {key, sbom_digest, volume_digest} names
+ * <dir>/deps.ext4 (mvm-meta(5)); the file must have volume_digest. */
+static int deps_check(const char *dir, const char *meta, const char *cache,
+	struct admit_verdict *v)
+{
+	struct buf b = BUF_INIT;
+	struct jdoc *d;
+	char path[PATH_MAX], got[1][DIGEST_LEN + 1];
+	const char *paths[1] = { path };
+	size_t cached = 0, kn = 0, sn = 0, vn = 0;
+	int rc = 0;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/deps.ext4", dir) >= sizeof path)
+		return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
+	if (read_file(meta, &b, &v->e) != 0)
+		return EX_SYS;
+	if (!(d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e))) {
+		buf_free(&b);
+		return merr_set(&v->e, EX_NO, NULL, "%s is not JSON", meta);
+	}
+	jref x = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "deps") : JREF_NONE,
+		k = JREF_NONE, sb = JREF_NONE, vo = JREF_NONE;
+	if (x != JREF_NONE && json_type(d, x) == J_OBJ) {
+		k = json_get(d, x, "key");
+		sb = json_get(d, x, "sbom_digest");
+		vo = json_get(d, x, "volume_digest");
+	}
+	const char *key = k != JREF_NONE && json_type(d, k) == J_STR ? json_str(d, k, &kn) : NULL;
+	const char *sbom = sb != JREF_NONE && json_type(d, sb) == J_STR ? json_str(d, sb, &sn) : NULL;
+	const char *vol = vo != JREF_NONE && json_type(d, vo) == J_STR ? json_str(d, vo, &vn) : NULL;
+	if (x == JREF_NONE) {
+		if (access(path, F_OK) == 0)
+			rc = merr_set(&v->e, EX_NO, NULL, "%s is present but %s names no deps volume",
+				path, meta);
+	} else if (!key || kn != 64 || !sbom || sn != DIGEST_LEN || !vol || vn != DIGEST_LEN) {
+		rc = merr_set(&v->e, EX_NO, "/deps", "%s: deps needs key (64 hex), sbom_digest and volume_digest (sha256:...)", meta);
+	} else if (file_digests(1, paths, cache, got, &cached, &v->e) != 0) {
+		rc = EX_SYS;
+	} else if (strncmp(got[0], vol, DIGEST_LEN) != 0) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path, got[0],
+			DIGEST_LEN, vol);
+	} else {
+		v->digests++;
+		v->cached += cached;
+		snprintf(v->deps, sizeof v->deps, "%s", path);
+		memcpy(v->deps_key, key, 64);
+		memcpy(v->deps_sbom, sbom, DIGEST_LEN);
+	}
+	json_free(d);
+	buf_free(&b);
+	return rc;
+}
+
 /* The image's files against the plan's digests, hashed in parallel. */
 static int image_check(const char *dir, const char *cache, struct admit_verdict *v)
 {
@@ -91,7 +145,7 @@ static int image_check(const char *dir, const char *cache, struct admit_verdict 
 		if (strcmp(got[i], want[which[i]]) != 0)
 			return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", paths[i],
 				got[i], want[which[i]]);
-	return 0;
+	return p->meta[0] ? deps_check(dir, path[3], cache, v) : 0;
 }
 
 /* The image's kind from its mvm-meta.json (mvm-meta(5) "sealed"): the

@@ -22,7 +22,10 @@
  *                  mvm-meta.json, when given, have the plan's digests
  *                  (and no initrd when the plan names none); then the
  *                  drive files mvm-meta.json's launch member lists (the
- *                  config drives) have the digests the meta gives them
+ *                  config drives) have the digests the meta gives them;
+ *                  and when mvm-meta.json (so checked) has a "deps" member,
+ *                  the image's deps.ext4 has its volume_digest (and no
+ *                  deps.ext4 is there when it has none)
  *   dev_image      the image is a dev image (its mvm-meta.json does not
  *                  say "sealed": true) and the plan says require_prod, or the plan
  *                  says require_prod and no image was given to check;
@@ -90,6 +93,11 @@ struct admit_verdict {
 	size_t digests, cached;      /* image files checked; of them from the cache */
 	int recorded;                /* the nonce was recorded by this call */
 	const char *image_kind;      /* "prod", "dev", or NULL (no image given) */
+	/* The deps volume mvm-meta.json names, checked against its digest
+	 * (image_digest): its path ("" when none), key and SBOM digest. */
+	char deps[4096];
+	char deps_key[65];
+	char deps_sbom[DIGEST_LEN + 1];
 };
 
 /*

@@ -1628,20 +1628,22 @@ static int rule_lockfile(struct vctx *c, jref app, struct merr *e)
 	    !path || (t = lockfile_tool(tool, tn)) < 0 || ln == 0 || memchr(lock, '\0', ln) ||
 	    memchr(path, '\0', pn))
 		return 0;
-	if (lock[0] != '/') {
-		if (path[0] != '/') {
-			buf_puts(&p, c->cfg->base_dir);
-			buf_putc(&p, '/');
-		}
-		buf_put(&p, path, pn);
+	if (path[0] != '/') {
+		buf_puts(&p, c->cfg->base_dir);
 		buf_putc(&p, '/');
 	}
-	buf_put(&p, lock, ln);
+	buf_put(&p, path, pn);
 	if (!buf_cstr(&p)) {
 		buf_free(&p);
 		return merr_set(e, EX_SYS, NULL, "out of memory");
 	}
-	r = lockfile_check(t, p.p, detail, sizeof detail, e);
+	char *lk = strndup(lock, ln);
+	if (!lk) {
+		buf_free(&p);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	r = lockfile_check(t, p.p, lk, detail, sizeof detail, e);
+	free(lk);
 	if (r == EX_SYS) {
 		buf_free(&p);
 		return EX_SYS;
@@ -1649,9 +1651,13 @@ static int rule_lockfile(struct vctx *c, jref app, struct merr *e)
 	old = push_name(c, "dependencies");
 	push_name(c, "lockfile");
 	if (r == LOCK_NOT_FOUND)
-		add(c, "E_LOCKFILE_NOT_FOUND", "dependency lockfile not found: %s", p.p);
+		add(c, "E_LOCKFILE_NOT_FOUND", "dependency lockfile not found: %s/%.*s", p.p, (int)ln, lock);
+	else if (r == LOCK_OUTSIDE)
+		add(c, "E_LOCKFILE_NOT_FOUND",
+			"dependency lockfile %.*s is outside the source directory %s (absolute, \"..\", or a symlink leaving it); it was not read",
+			(int)ln, lock, p.p);
 	else if (r == LOCK_UNPINNED)
-		add(c, "E_UNPINNED_DEPS", "lockfile %s is not hash-pinned: %s", p.p, detail);
+		add(c, "E_UNPINNED_DEPS", "lockfile %s/%.*s is not hash-pinned: %s", p.p, (int)ln, lock, detail);
 	pop(c, old);
 	buf_free(&p);
 	return 0;

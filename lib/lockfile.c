@@ -188,15 +188,18 @@ static int sri_check(const char *s, size_t n)
 	return any && weak ? SRI_WEAK : SRI_BAD;
 }
 
-/* The first bytes of a name for a message. */
+/* The first bytes of a name for a message: up to 80 bytes of the
+ * characters package names, versions, paths and specifiers are made of,
+ * and nothing after the first other byte, so that a message never quotes
+ * free text of the file (a secret in a file that is not a lockfile). */
 static const char *nm(char *dst, size_t dn, const char *s, size_t n)
 {
-	size_t k = n > 80 ? 80 : n;
+	size_t k = 0;
 
+	while (k < n && k < 80 && s[k] && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-@/+:=<>!~^ \",", s[k]))
+		k++;
 	snprintf(dst, dn, "%.*s%s", (int)k, s, n > k ? "..." : "");
-	for (char *p = dst; *p; p++)
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			*p = '?';
 	return dst;
 }
 
@@ -214,8 +217,12 @@ static void uv_artifacts(const char *s, size_t n, size_t *arts, size_t *hashed)
 			return;
 		const char *c = memchr(o, '}', (size_t)(end - o));
 		size_t len = c ? (size_t)(c - o) : (size_t)(end - o);
+		/* an artifact names where it is (url, path, filename) or, for
+		 * direct-URL and path sources whose sdist has no url of its own,
+		 * carries only its hash */
 		if (find(o, len, "url =") || find(o, len, "url=") || find(o, len, "path =") ||
-		    find(o, len, "path=") || find(o, len, "filename =")) {
+		    find(o, len, "path=") || find(o, len, "filename =") || find(o, len, "hash =") ||
+		    find(o, len, "hash=")) {
 			(*arts)++;
 			const char *h = find(o, len, "hash = \"sha256:");
 			size_t skip = 15;
@@ -339,14 +346,101 @@ static int req_hash_ok(const char *s, size_t n)
 	return 0;
 }
 
-static int check_pip(const char *p, size_t n, char *detail, size_t dn)
+/* What the requirement files seen so far (the lockfile and its -r/-c
+ * includes) add up to. */
+struct pipstat {
+	size_t total, nohash, nopin;
+	int editable, depth;
+	char first[128], firstpin[128];
+	const char *root;     /* the real path of the source directory, or NULL */
+	char why[256];        /* an include that could not be checked */
+};
+
+enum { PIP_DEPTH_MAX = 8 };
+
+static int pip_file(const char *path, struct pipstat *st, struct merr *e);
+
+/* An option line that includes another file: -r F, -rF, --requirement F,
+ * --requirement=F, and the same for -c/--constraint.  Returns the file name
+ * in *f, *fn, or 0. */
+static int pip_include(const char *t, size_t tn, const char **f, size_t *fn)
+{
+	static const char *const opts[] = { "--requirement", "--constraint", "-r", "-c", NULL };
+
+	for (const char *const *o = opts; *o; o++) {
+		size_t k = strlen(*o);
+		if (!starts(t, tn, *o))
+			continue;
+		const char *v = t + k;
+		size_t vn = tn - k;
+		if (k > 2 && vn && v[0] != ' ' && v[0] != '\t' && v[0] != '=')
+			continue;     /* --requirementsfoo */
+		if (vn && v[0] == '=')
+			v++, vn--;
+		trim(&v, &vn);
+		*f = v;
+		*fn = vn;
+		return 1;
+	}
+	return 0;
+}
+
+static void pip_check_include(const char *t, size_t tn, const char *f, size_t fn,
+	const char *dir, struct pipstat *st, struct merr *e)
+{
+	char what[128];
+	struct buf p = BUF_INIT;
+
+	if (st->why[0] || e->code)
+		return;
+	nm(what, sizeof what, t, tn);
+	if (!st->root) {
+		snprintf(st->why, sizeof st->why, "the include (%s) cannot be checked here", what);
+		return;
+	}
+	if (st->depth >= PIP_DEPTH_MAX) {
+		snprintf(st->why, sizeof st->why, "includes nest deeper than %d (at %s)",
+			PIP_DEPTH_MAX, what);
+		return;
+	}
+	if (fn == 0 || memchr(f, '\0', fn) || find(f, fn, "://")) {
+		snprintf(st->why, sizeof st->why, "the include (%s) is not a file of the source tree",
+			what);
+		return;
+	}
+	if (f[0] != '/') {
+		buf_puts(&p, dir);
+		buf_putc(&p, '/');
+	}
+	buf_put(&p, f, fn);
+	if (!buf_cstr(&p)) {
+		merr_set(e, EX_SYS, NULL, "out of memory");
+		return;
+	}
+	int r = lockfile_inside(st->root, p.p, &p, e);
+	if (r == LOCK_OUTSIDE)
+		snprintf(st->why, sizeof st->why,
+			"the include (%s) is outside the source directory; it was not read", what);
+	else if (r == LOCK_NOT_FOUND)
+		snprintf(st->why, sizeof st->why, "the include (%s) is not a regular file", what);
+	else if (r == LOCK_PINNED) {
+		st->depth++;
+		pip_file(p.p, st, e);
+		st->depth--;
+	}
+	buf_free(&p);
+}
+
+/* Count the requirements of one file's bytes into st; includes are
+ * resolved against dir (NULL: includes cannot be checked). */
+static void pip_count(const char *p, size_t n, const char *dir, struct pipstat *st,
+	struct merr *e)
 {
 	struct lines l = { p, p + n };
 	const char *s;
-	size_t sn, total = 0, nohash = 0, nopin = 0;
-	char first[128] = "", firstpin[128] = "";
+	size_t sn;
 	struct buf logical = BUF_INIT;
-	int cont = 0, editable = 0;
+	int cont = 0;
 
 	for (;;) {
 		int more = next_line(&l, &s, &sn);
@@ -375,41 +469,58 @@ static int check_pip(const char *p, size_t n, char *detail, size_t dn)
 			break;
 		}
 		/* one logical requirement line */
-		const char *t = logical.p;
-		size_t tn = logical.len;
+		const char *t = logical.p, *f;
+		size_t tn = logical.len, fn;
 		trim(&t, &tn);
 		if (tn && (starts(t, tn, "-e ") || starts(t, tn, "-e\t") || starts(t, tn, "--editable"))) {
-			editable = 1;
-			total++;
-			nohash++;
-			if (!first[0])
-				nm(first, sizeof first, t, tn);
+			st->editable = 1;
+			st->total++;
+			st->nohash++;
+			if (!st->first[0])
+				nm(st->first, sizeof st->first, t, tn);
+		} else if (tn && pip_include(t, tn, &f, &fn)) {
+			pip_check_include(t, tn, f, fn, dir, st, e);
 		} else if (tn && t[0] != '-') {
 			size_t k;
 			for (k = 0; k < tn && t[k] != ' ' && t[k] != ';'; k++)
 				;
-			total++;
-			if (!req_hash_ok(t, tn) && nohash++ == 0)
-				nm(first, sizeof first, t, k);
-			if (!find(t, tn, "==") && !find(t, tn, " @ ") && nopin++ == 0)
-				nm(firstpin, sizeof firstpin, t, k);
+			st->total++;
+			if (!req_hash_ok(t, tn) && st->nohash++ == 0)
+				nm(st->first, sizeof st->first, t, k);
+			if (!find(t, tn, "==") && !find(t, tn, " @ ") && st->nopin++ == 0)
+				nm(st->firstpin, sizeof st->firstpin, t, k);
 		}
 		logical.len = 0;
 		if (!more)
 			break;
 	}
 	buf_free(&logical);
-	if (total == 0)
+}
+
+static int pip_verdict(const struct pipstat *st, char *detail, size_t dn)
+{
+	if (st->why[0])
+		return say(detail, dn, "%s", st->why);
+	if (st->total == 0)
 		return say(detail, dn, "no requirements found in lockfile");
-	if (editable)
-		return say(detail, dn, "an editable requirement (%s) cannot be hash-pinned", first);
-	if (nohash)
+	if (st->editable)
+		return say(detail, dn, "an editable requirement (%s) cannot be hash-pinned", st->first);
+	if (st->nohash)
 		return say(detail, dn, "%zu/%zu requirements missing --hash=sha256: (first: %s)",
-			nohash, total, first);
-	if (nopin)
-		return say(detail, dn, "%zu/%zu requirements not pinned with == (first: %s)", nopin,
-			total, firstpin);
+			st->nohash, st->total, st->first);
+	if (st->nopin)
+		return say(detail, dn, "%zu/%zu requirements not pinned with == (first: %s)",
+			st->nopin, st->total, st->firstpin);
 	return LOCK_PINNED;
+}
+
+static int check_pip(const char *p, size_t n, char *detail, size_t dn)
+{
+	struct pipstat st = { 0 };
+	struct merr e = { 0 };
+
+	pip_count(p, n, NULL, &st, &e);
+	return pip_verdict(&st, detail, dn);
 }
 
 /* ---- pnpm-lock.yaml (v6, v9) ---- */
@@ -626,6 +737,8 @@ static int check_npm(const char *p, size_t n, char *detail, size_t dn)
 				bad_why = "weak sha1 integrity";
 			else if (sc != SRI_OK)
 				bad_why = "malformed integrity";
+			else if (x == JREF_NONE && jt(d, json_get(d, e2, "version")) != J_STR)
+				bad_why = "no resolved URL and no version to fetch it by";
 			else if (x != JREF_NONE) {
 				size_t rn;
 				const char *res = jt(d, x) == J_STR ? json_str(d, x, &rn) : NULL;
@@ -739,33 +852,156 @@ int lockfile_check_buf(int tool, const char *p, size_t n, char *detail, size_t d
 	return say(detail, dn, "unknown tool");
 }
 
-int lockfile_check(int tool, const char *path, char *detail, size_t dn, struct merr *e)
+int lockfile_inside(const char *root, const char *path, struct buf *real, struct merr *e)
 {
-	struct buf b = BUF_INIT;
+	char *rp = realpath(path, NULL);
 	struct stat st;
-	int fd, r;
+	size_t k = strlen(root);
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (!rp) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return LOCK_NOT_FOUND;
+		return merr_set(e, EX_SYS, NULL, "unable to resolve %s: %s", path, strerror(errno));
+	}
+	if (!(strncmp(rp, root, k) == 0 && (rp[k] == '/' || (k == 1 && root[0] == '/'))))
+		r = LOCK_OUTSIDE;
+	else if (stat(rp, &st) != 0 || !S_ISREG(st.st_mode))
+		r = LOCK_NOT_FOUND;
+	else
+		r = LOCK_PINNED;
+	if (r == LOCK_PINNED && real) {
+		real->len = 0;
+		buf_puts(real, rp);
+		if (!buf_cstr(real))
+			r = merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	free(rp);
+	return r;
+}
+
+int lockfile_resolve(const char *srcdir, const char *lock, struct buf *out, struct merr *e)
+{
+	size_t n = strlen(lock);
+	char *root;
+	int r;
+
+	/* relative, and no ".." component */
+	if (n == 0 || lock[0] == '/')
+		return LOCK_OUTSIDE;
+	for (const char *c = lock; c; c = strchr(c, '/')) {
+		if (*c == '/')
+			c++;
+		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
+			return LOCK_OUTSIDE;
+	}
+	root = realpath(srcdir, NULL);
+	if (!root) {
+		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+			return LOCK_NOT_FOUND;
+		return merr_set(e, EX_SYS, NULL, "unable to resolve %s: %s", srcdir, strerror(errno));
+	}
+	out->len = 0;
+	buf_puts(out, root);
+	buf_putc(out, '/');
+	buf_puts(out, lock);
+	if (!buf_cstr(out)) {
+		free(root);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	r = lockfile_inside(root, out->p, out, e);
+	free(root);
+	return r;
+}
+
+/* Read a regular file whose place has been checked. */
+static int read_lock(const char *path, struct buf *b, struct merr *e)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return LOCK_NOT_FOUND;
-		int saved = errno;
 		return merr_set(e, EX_SYS, NULL, "unable to open lockfile %s: %s", path,
-			strerror(saved));
+			strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return LOCK_NOT_FOUND;
 	}
-	if (read_fd(fd, &b, e) != 0) {
+	if (read_fd(fd, b, e) != 0) {
 		char msg[sizeof e->msg];
 		snprintf(msg, sizeof msg, "%s", e->msg);
 		close(fd);
-		buf_free(&b);
 		return merr_set(e, EX_SYS, NULL, "lockfile %s: %s", path, msg);
 	}
 	close(fd);
-	r = lockfile_check_buf(tool, b.p ? b.p : "", b.len, detail, dn);
+	return 0;
+}
+
+static int pip_file(const char *path, struct pipstat *st, struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	char *dir, *slash;
+	int r = read_lock(path, &b, e);
+
+	if (r == LOCK_NOT_FOUND)
+		snprintf(st->why, sizeof st->why, "an included file is not a regular file");
+	if (r)
+		return r;
+	if (!utf8_ok((const unsigned char *)(b.p ? b.p : ""), b.len) || (b.len && memchr(b.p, '\0', b.len))) {
+		snprintf(st->why, sizeof st->why, "an included file is not valid UTF-8 text");
+		buf_free(&b);
+		return 0;
+	}
+	dir = strdup(path);
+	if (!dir) {
+		buf_free(&b);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	pip_count(b.p ? b.p : "", b.len, slash ? dir : ".", st, e);
+	free(dir);
 	buf_free(&b);
+	return e->code ? e->code : 0;
+}
+
+int lockfile_check(int tool, const char *srcdir, const char *lock, char *detail, size_t dn,
+	struct merr *e)
+{
+	struct buf path = BUF_INIT, b = BUF_INIT;
+	int r = lockfile_resolve(srcdir, lock, &path, e);
+
+	if (r == 0)
+		r = read_lock(path.p, &b, e);
+	if (r == 0 && tool == LOCK_PIP_TOOLS && utf8_ok((const unsigned char *)(b.p ? b.p : ""), b.len) &&
+	    !(b.len && memchr(b.p, '\0', b.len))) {
+		struct pipstat st = { 0 };
+		char *root = realpath(srcdir, NULL);
+		if (!root) {
+			r = merr_sys(e, srcdir);
+		} else {
+			char *dir = strdup(path.p), *slash = dir ? strrchr(dir, '/') : NULL;
+			st.root = root;
+			if (slash)
+				*slash = '\0';
+			merr_clear(e);
+			if (!dir)
+				r = merr_set(e, EX_SYS, NULL, "out of memory");
+			else
+				pip_count(b.p ? b.p : "", b.len, dir, &st, e);
+			if (r == 0)
+				r = e->code ? e->code : pip_verdict(&st, detail, dn);
+			free(dir);
+			free(root);
+		}
+	} else if (r == 0) {
+		r = lockfile_check_buf(tool, b.p ? b.p : "", b.len, detail, dn);
+	}
+	buf_free(&b);
+	buf_free(&path);
 	return r;
 }

@@ -346,7 +346,7 @@ static void check_network(struct lctx *c, jref x, const char *const *net_ok)
 static int target_ok(const char *t, size_t n)
 {
 	static const char *const sys[] = { "proc", "sys", "dev", "etc", "usr", "bin", "sbin",
-		"lib", "lib32", "lib64", "libx32", "boot", "run", "tmp", "root", "mnt/secrets",
+		"lib", "lib32", "lib64", "libx32", "boot", "run", "tmp", "root", "mnt/secrets", "mnt/deps",
 		NULL };
 
 	if (n < 2 || n > 200 || t[0] != '/' || t[n - 1] == '/')
@@ -521,7 +521,15 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	only(c, app, app_ok, "the app's");
 	kind_only(c, app, "source", "local_path");
 	kind_only(c, app, "image", "nix_packages");
-	kind_only(c, app, "dependencies", "none");
+	x = get(c, app, "dependencies");
+	if (!str_is(c, get(c, x, "kind"), "none") && x != JREF_NONE &&
+	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "pip_tools")) &&
+	    !(str_is(c, get(c, x, "kind"), "node") && str_is(c, get(c, x, "tool"), "npm"))) {
+		/* mvm-deps(1) installs pip-tools and npm lockfiles onto the deps volume */
+		buf_puts(&c->ptr, "/dependencies");
+		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools and npm lockfiles)");
+		c->ptr.len = 7;
+	}
 	x = get(c, app, "network");
 	if (x != JREF_NONE) {
 		/* mode "none": no NIC; "bridge": one NIC behind the host's
@@ -537,6 +545,14 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 		c->ptr.len = 7;
 	}
 	*primp = ir_primary(c->d, app);
+	x = get(c, app, "dependencies");
+	if (*primp == JREF_NONE && x != JREF_NONE && !str_is(c, get(c, x, "kind"), "none")) {
+		/* the deps volume is found by a function's runner, not a command */
+		buf_puts(&c->ptr, "/dependencies");
+		refuse(c, NULL, "dependencies of an app without a function entrypoint are not "
+			"supported by this backend yet");
+		c->ptr.len = 7;
+	}
 	check_entrypoints(c, app, *primp);
 	check_mounts(c, root, app);
 	check_env(c, get(c, app, "env"), 1);
@@ -618,7 +634,7 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 	buf_put(o, sj->p, sj->len);
 }
 
-static void emit_mounts(const struct jdoc *d, jref app, struct buf *o, struct buf *mt);
+static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt);
 
 /* An app with a command entrypoint and no function: language and runner
  * "none", no entrypoint marker, only /etc/mvm/service.json
@@ -645,7 +661,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	emit_mounts(d, app, o, &mt);
+	emit_mounts(d, app, 0, o, &mt);
 	emit_net(d, app, cmd, o, &sj);
 	buf_puts(o, ",\"files\":{");
 	if (mt.len) {
@@ -670,7 +686,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
  * agent/init: "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB"
  * (empty when there is no mount).
  */
-static void emit_mounts(const struct jdoc *d, jref app, struct buf *o, struct buf *mt)
+static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt)
 {
 	jref ms = json_get(d, app, "mounts"), env = json_get(d, app, "env"), x;
 	jref root = json_root(d);
@@ -678,6 +694,8 @@ static void emit_mounts(const struct jdoc *d, jref app, struct buf *o, struct bu
 	int first = 1;
 
 	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}");
+	if (deps)    /* the deps volume (mvm-deps(1)), read-only */
+		buf_puts(o, ",{\"name\":\"deps\",\"target\":\"/mnt/deps\",\"mode\":\"ro\"}");
 	for (x = ms != JREF_NONE ? json_first(d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(d, x), i++) {
 		jref src = json_get(d, x, "source"), kind = json_get(d, src, "kind");
 		const char *t = json_str(d, json_get(d, x, "target"), &n);
@@ -794,7 +812,14 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	emit_mounts(d, app, o, &mt);
+	jref deps = json_get(d, app, "dependencies");
+	int has_deps = deps != JREF_NONE && !json_str_eq(d, json_get(d, deps, "kind"), "none");
+	if (has_deps) {
+		/* built by mvm-deps(1), attached read-only, mounted by init */
+		buf_puts(o, ",\"dependencies\":");
+		json_canon(d, deps, o);
+	}
+	emit_mounts(d, app, has_deps, o, &mt);
 	emit_net(d, app, cmd, o, &sj);
 
 	/* /etc/mvm/runtime.json, as the agent reads it

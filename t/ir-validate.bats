@@ -458,11 +458,11 @@ dep_ir() { # kind tool dir lockfile
 	check npm node package-lock.json 1 "package-lock.json must be lockfileVersion 3 (got 2)"
 	printf '{"lockfileVersion":3,"packages":{"":{"name":"x"}}}' >src/package-lock.json
 	check npm node package-lock.json 1 "no vendored packages found"
-	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"link":true},"node_modules/b":{"integrity":"sha512-%s"},"node_modules/b/node_modules/c":{"inBundle":true}}}' \
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/a":{"link":true},"node_modules/b":{"version":"1.0.0","integrity":"sha512-%s"},"node_modules/b/node_modules/c":{"inBundle":true}}}' \
 		"$(head -c 64 /dev/zero | base64 -w0)" >src/package-lock.json
 	check npm node package-lock.json 0
 	# workspaces and local directories are in the tree; what npm installs is not
-	printf '{"lockfileVersion":3,"packages":{"":{},"packages/w":{"name":"w"},"node_modules/w":{"resolved":"packages/w","link":true},"node_modules/b":{"integrity":"sha512-%s"}}}' \
+	printf '{"lockfileVersion":3,"packages":{"":{},"packages/w":{"name":"w"},"node_modules/w":{"resolved":"packages/w","link":true},"node_modules/b":{"resolved":"https://r.example/b/-/b-1.0.0.tgz","integrity":"sha512-%s"}}}' \
 		"$(head -c 64 /dev/zero | base64 -w0)" >src/package-lock.json
 	check npm node package-lock.json 0
 	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/a/node_modules/b":{"version":"1.0.0"}}}' >src/package-lock.json
@@ -496,6 +496,31 @@ dep_ir() { # kind tool dir lockfile
 	check uv python uv.lock 0
 	printf '[[package]]\nname = "a"\nversion = "1"\nsource = { registry = "https://pypi.org/simple" }\n' >src/uv.lock
 	check uv python uv.lock 1 "1/1 packages missing a sha256 hash (first: a)"
+	# npm: without resolved, the version says what to fetch from the registry
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/b":{"integrity":"sha512-%s"}}}' \
+		"$(head -c 64 /dev/zero | base64 -w0)" >src/package-lock.json
+	check npm node package-lock.json 1 "(first: node_modules/b, no resolved URL and no version to fetch it by)"
+	# uv: a direct-URL or path source's sdist carries only its hash
+	printf '[[package]]\nname = "a"\nversion = "1"\nsource = { url = "https://x/a-1.tar.gz" }\nsdist = { hash = "sha256:%s" }\n' "$(printf 'a%.0s' {1..64})" >src/uv.lock
+	check uv python uv.lock 0
+	printf '[[package]]\nname = "a"\nversion = "1"\nsource = { url = "https://x/a-1.tar.gz" }\nsdist = { hash = "md5:%s" }\n' "$(printf 'a%.0s' {1..32})" >src/uv.lock
+	check uv python uv.lock 1 "1/1 packages missing a sha256 hash (first: a)"
+	# pip: -r and -c includes are checked through, relative to the including file
+	mkdir -p src/req
+	printf 'idna==3.10 --hash=sha256:%s\n' "$(printf 'a%.0s' {1..64})" >src/req/base.txt
+	printf 'six==1.16.0\n' >src/req/unhashed.txt
+	printf -- '-r req/base.txt\n--constraint=req/base.txt\n' >src/i1.txt
+	check pip_tools python i1.txt 0
+	printf -- '-r req/base.txt\n-c req/unhashed.txt\n' >src/i2.txt
+	check pip_tools python i2.txt 1 "1/2 requirements missing --hash=sha256: (first: six==1.16.0)"
+	printf -- '--requirement ../../outside.txt\n' >src/req/i3.txt
+	printf 'SECRET=hunter2\n' >outside.txt
+	check pip_tools python req/i3.txt 1 "the include (--requirement ../../outside.txt) is outside the source directory; it was not read"
+	refute_output --partial hunter2
+	printf -- '-r i4.txt\n' >src/i4.txt
+	check pip_tools python i4.txt 1 "includes nest deeper than 8 (at -r i4.txt)"
+	printf -- '-r https://x/r.txt\n' >src/i5.txt
+	check pip_tools python i5.txt 1 "the include (-r https://x/r.txt) is not a file of the source tree"
 	# not UTF-8
 	printf '# yarn lockfile v1\n\xff\n' >src/yarn.lock
 	check yarn node yarn.lock 1 "lockfile is not valid UTF-8"
@@ -509,6 +534,24 @@ dep_ir() { # kind tool dir lockfile
 	dep_ir node npm src package-lock.json >ir.json
 	run -1 ir-validate ir.json
 	assert_output "ir-validate: ir.json: E_LOCKFILE_NOT_FOUND at /apps/0/dependencies/lockfile: dependency lockfile not found: ./src/package-lock.json"
+}
+
+@test "a lockfile outside the source directory is refused and never read" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p proj/src
+	printf 'SECRET=hunter2\n' >secret.txt
+	ln -s ../../secret.txt proj/src/requirements.txt
+	ln -s /etc proj/src/etc
+	for lock in requirements.txt ../../secret.txt "$PWD/secret.txt" etc/passwd; do
+		dep_ir python pip_tools src "$lock" >proj/ir.json
+		run -1 ir-validate proj/ir.json
+		assert_output "ir-validate: proj/ir.json: E_LOCKFILE_NOT_FOUND at /apps/0/dependencies/lockfile: dependency lockfile $lock is outside the source directory proj/src (absolute, \"..\", or a symlink leaving it); it was not read"
+	done
+	# a symlink that stays in the tree is followed
+	cp "$LOCKS/pip/requirements.txt" proj/src/real.txt
+	ln -s real.txt proj/src/link.txt
+	dep_ir python pip_tools src link.txt >proj/ir.json
+	run -0 ir-validate proj/ir.json
 }
 
 @test "lockfiles resolve against the IR file's directory, -C DIR, or . for stdin; -L skips them" {

@@ -159,6 +159,17 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
 }
 
+@test "mk/debian-packages.txt: at least 50 names, and every Debian package it names is in the archive" {
+	local map=$MVM_ROOT/mk/debian-packages.txt p missing=
+	[ "$(grep -cE '^[A-Za-z0-9_.+-]+:' "$map")" -ge 50 ]
+	apt-cache show coreutils >/dev/null 2>&1 ||
+		skip "no apt package lists on this host (apt-get update); the Debian backend needs them too"
+	for p in $(sed -n 's/^[^#[][^:]*: *//p' "$map" | tr -d '~' | tr ' ' '\n' | sort -u); do
+		apt-cache show "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	[ -z "$missing" ] || fail "not in the archive:$missing"
+}
+
 @test "a missing source directory: status 1, nothing behind" {
 	d=$BATS_TEST_TMPDIR/m
 	mkdir -p "$d"

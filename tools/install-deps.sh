@@ -9,6 +9,7 @@ build-essential pkg-config clang libclang-rt-14-dev
 libsodium-dev libseccomp-dev musl-tools
 bats bats-assert bats-support parallel jq mandoc hyperfine
 nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
+zlib1g-dev curl
 qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils
 linux-source-6.1 flex bison bc libelf-dev libssl-dev
 nix-bin

@@ -242,6 +242,9 @@ def write_all(fd, data):
         view = view[n:]
 
 
+DEPS_SITE = "/mnt/deps/site-packages"
+
+
 def enter_working_dir(cfg):
     """chdir to working_dir and put it first on sys.path, in place of the
     runner's own directory (user code cannot import the wrapper's files)."""
@@ -254,6 +257,10 @@ def enter_working_dir(cfg):
     here = os.path.dirname(os.path.realpath(__file__))
     rest = [p for p in sys.path if p and os.path.realpath(p) != here]
     sys.path[:] = [wd] + [p for p in rest if p != wd]
+    # The deps volume (mvm-deps(1)), mounted read-only by init when the
+    # image has one: after the standard library, as site-packages would be.
+    if os.path.isdir(DEPS_SITE) and DEPS_SITE not in sys.path:
+        sys.path.append(DEPS_SITE)
 
 
 def load_function(cfg):

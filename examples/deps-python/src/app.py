@@ -1,0 +1,5 @@
+import mvmdemo
+
+
+def shout(text: str) -> str:
+    return mvmdemo.shout(text)

@@ -1,0 +1,41 @@
+/* archive.h — unpack an npm tarball or a Python wheel into a directory,
+ * regular files and directories only.
+ *
+ * Why ours and not tar(1)/unzip(1)/python's zipfile: the archives are
+ * hostile bytes, and what they may put on the deps volume is narrower than
+ * what those tools do by default.  Only regular files and directories are
+ * created (npm's own extractor, pacote, also keeps only those); symlinks,
+ * hard links, devices and FIFOs are skipped; a name that is absolute, has a
+ * ".." or empty component, or a byte < 0x20 is refused; modes are 0644, or
+ * 0755 when any execute bit is set; owners and times are not taken from
+ * the archive.  Nothing of the archive is run.
+ *
+ * Limits (refused beyond, so a small archive cannot fill the disk): at
+ * most ARCHIVE_MAX_FILES entries and ARCHIVE_MAX_BYTES unpacked bytes per
+ * archive; a name at most 4095 bytes.
+ *
+ * Return codes: 0; EX_DATA with e set (malformed or refused archive, the
+ * message names the entry); EX_SYS with e set (I/O).
+ */
+#ifndef MVM_ARCHIVE_H
+#define MVM_ARCHIVE_H
+
+#include "err.h"
+
+#define ARCHIVE_MAX_FILES 100000
+#define ARCHIVE_MAX_BYTES (1024ull * 1024 * 1024)
+
+/*
+ * A gzip-compressed tar (ustar, with pax 'x' and GNU 'L' long names) into
+ * dir, without the first component of each name (npm's "package/").
+ */
+int untar_npm(const char *tgz, const char *dir, struct merr *e);
+
+/*
+ * A wheel (zip, stored or deflated; each entry's CRC-32 checked) into dir;
+ * entries under NAME.data/purelib/ and NAME.data/platlib/ go to dir itself,
+ * other NAME.data/ entries (scripts, headers, data) are skipped.
+ */
+int unzip_wheel(const char *whl, const char *dir, struct merr *e);
+
+#endif

@@ -1,0 +1,496 @@
+/* deps.c — the deps volume: key, cache, fetch, verify, image, SBOM (deps.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include "deps.h"
+#include "io.h"
+#include "json.h"
+#include "lockfile.h"
+
+extern char **environ;
+
+int deps_cache_root(char *out, size_t n, struct merr *e)
+{
+	const char *v;
+	int k;
+
+	if ((v = getenv("MVM_DEPS_CACHE")) && *v)
+		k = snprintf(out, n, "%s", v);
+	else if ((v = getenv("MVM_HOME")) && *v)
+		k = snprintf(out, n, "%s/deps", v);
+	else if ((v = getenv("XDG_CACHE_HOME")) && *v)
+		k = snprintf(out, n, "%s/mvm/deps", v);
+	else if ((v = getenv("HOME")) && *v)
+		k = snprintf(out, n, "%s/.cache/mvm/deps", v);
+	else
+		return merr_set(e, EX_SYS, NULL, "none of MVM_DEPS_CACHE, MVM_HOME, HOME is set");
+	if (k < 0 || (size_t)k >= n)
+		return merr_set(e, EX_SYS, NULL, "cache path too long");
+	return 0;
+}
+
+static void hexify(const unsigned char *d, size_t n, char *hex)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", d[i]);
+	hex[2 * n] = '\0';
+}
+
+int deps_sha256_file(const char *file, char *hex, struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	unsigned char d[32];
+
+	if (read_file(file, &b, e))
+		return EX_SYS;
+	crypto_hash_sha256(d, (const unsigned char *)(b.p ? b.p : ""), b.len);
+	buf_free(&b);
+	hexify(d, 32, hex);
+	return 0;
+}
+
+/* ---- Subresource Integrity ---- */
+
+int deps_sri_verify(const char *file, const char *sri, const char *what, char *alg, char *hex,
+	struct merr *e)
+{
+	static const struct { const char *pre, *md, *cdx; int rank; } algs[] = {
+		{ "sha512-", "SHA512", "SHA-512", 4 }, { "sha384-", "SHA384", "SHA-384", 3 },
+		{ "sha256-", "SHA256", "SHA-256", 2 }, { "sha1-", "SHA1", "SHA-1", 1 },
+	};
+	struct buf b = BUF_INIT;
+	int best = -1, r = EX_NO;
+
+	/* the strongest algorithm listed decides (as in the SRI spec) */
+	for (const char *p = sri; *p;) {
+		size_t len = strcspn(p, " ");
+		for (int i = 0; i < 4; i++)
+			if (len > strlen(algs[i].pre) && strncmp(p, algs[i].pre, strlen(algs[i].pre)) == 0 &&
+			    (best < 0 || algs[i].rank > algs[best].rank))
+				best = i;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	if (best < 0)
+		return merr_set(e, EX_NO, NULL, "%s: integrity: no sha512/384/256/1 value in the lockfile",
+			what);
+	if (read_file(file, &b, e))
+		return EX_SYS;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned dl = 0;
+	const EVP_MD *md = EVP_get_digestbyname(algs[best].md);
+	if (!md || !EVP_Digest(b.p ? b.p : "", b.len, d, &dl, md, NULL)) {
+		buf_free(&b);
+		return merr_set(e, EX_SYS, NULL, "%s: cannot compute %s", what, algs[best].md);
+	}
+	buf_free(&b);
+	char b64[EVP_MAX_MD_SIZE * 2];
+	EVP_EncodeBlock((unsigned char *)b64, d, (int)dl);
+	size_t bl = strlen(b64), pl = strlen(algs[best].pre);
+	for (const char *p = sri; *p;) {
+		size_t len = strcspn(p, " ");
+		size_t vl = len;
+		const char *q = memchr(p, '?', len);
+		if (q)
+			vl = (size_t)(q - p);
+		if (vl == pl + bl && strncmp(p, algs[best].pre, pl) == 0 && memcmp(p + pl, b64, bl) == 0)
+			r = 0;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	if (r)
+		return merr_set(e, EX_NO, NULL,
+			"%s: integrity check failed: the fetched artifact's %s is not the lockfile's; nothing installed",
+			what, algs[best].md);
+	snprintf(alg, 16, "%s", algs[best].cdx);
+	hexify(d, dl, hex);
+	return 0;
+}
+
+/* ---- processes ---- */
+
+int deps_cmd(const char *const argv[], const char *env1, const char *errfile, const char *outfile)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st, r;
+	size_t ne = 0;
+
+	while (environ[ne])
+		ne++;
+	char **env = calloc(ne + 2, sizeof *env);
+	if (!env)
+		return -1;
+	memcpy(env, environ, ne * sizeof *env);
+	if (env1)
+		env[ne++] = (char *)env1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, outfile ? outfile : "/dev/null",
+		O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 2, errfile ? errfile : "/dev/null",
+		O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	if (r != 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- fetch ---- */
+
+int deps_fetch(struct deps_run *x, const char *what, const char *url, const char *dest,
+	struct merr *e)
+{
+	struct buf *l = x->log;
+	int r = 0;
+
+	if (strncmp(url, "file:", 5) == 0) {
+		struct buf path = BUF_INIT, real = BUF_INIT, b = BUF_INIT;
+		const char *f = url + 5;
+		if (strncmp(f, "//", 2) == 0)
+			f += 2;
+		if (f[0] != '/') {
+			buf_puts(&path, x->srcdir);
+			buf_putc(&path, '/');
+		}
+		buf_puts(&path, f);
+		if (!buf_cstr(&path))
+			return merr_set(e, EX_SYS, NULL, "out of memory");
+		r = lockfile_inside(x->srcdir, path.p, &real, e);
+		if (r == LOCK_OUTSIDE || r == LOCK_NOT_FOUND)
+			r = merr_set(e, EX_NO, NULL, "%s: %s is %s; it was not read", what, url,
+				r == LOCK_OUTSIDE ? "outside the source directory" : "not a regular file");
+		else if (r == 0 && (read_file(real.p, &b, e) || write_atomic(dest, b.p ? b.p : "", b.len, 0600, e)))
+			r = EX_SYS;
+		buf_free(&path);
+		buf_free(&real);
+		buf_free(&b);
+	} else if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
+		char errf[4096];
+		snprintf(errf, sizeof errf, "%s.err", dest);
+		const char *argv[] = { "curl", "--fail", "--silent", "--show-error", "--location",
+			"--proto", "=http,https", "--proto-redir", "=http,https", "--max-time", "300",
+			"--max-filesize", "1073741824", "--output", dest, "--", url, NULL };
+		int st = deps_cmd(argv, NULL, errf, NULL);
+		unlink(errf);
+		if (st != 0)
+			r = merr_set(e, EX_SYS, NULL, "%s: fetching %s failed (curl exit status %d)", what, url,
+				st);
+	} else {
+		r = merr_set(e, EX_NO, NULL, "%s: %s is not an http:, https: or file: URL", what, url);
+	}
+	buf_puts(l, "{\"package\":");
+	json_put_str(l, what, strlen(what));
+	buf_puts(l, ",\"url\":");
+	json_put_str(l, url, strlen(url));
+	buf_printf(l, ",\"ok\":%s}\n", r ? "false" : "true");
+	return r;
+}
+
+int deps_add_pkg(struct deps_run *x, const char *name, size_t nn, const char *version,
+	const char *path, const char *purl, const char *alg, const char *hex, struct merr *e)
+{
+	if (x->npkgs == x->cap) {
+		size_t c = x->cap ? x->cap * 2 : 16;
+		struct deps_pkg *p = realloc(x->pkgs, c * sizeof *p);
+		if (!p)
+			return merr_set(e, EX_SYS, NULL, "out of memory");
+		x->pkgs = p;
+		x->cap = c;
+	}
+	struct deps_pkg *p = &x->pkgs[x->npkgs++];
+	p->name = strndup(name, nn);
+	p->version = strdup(version);
+	p->path = strdup(path);
+	p->purl = strdup(purl);
+	p->alg = strdup(alg);
+	p->hex = strdup(hex);
+	if (!p->name || !p->version || !p->path || !p->purl || !p->alg || !p->hex)
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	return 0;
+}
+
+/* ---- the build ---- */
+
+#include <ftw.h>
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return (flag == FTW_DP ? rmdir(p) : unlink(p)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void put_kv(struct buf *b, const char *k, const char *v, int comma)
+{
+	json_put_str(b, k, strlen(k));
+	buf_putc(b, ':');
+	json_put_str(b, v, strlen(v));
+	if (comma)
+		buf_putc(b, ',');
+}
+
+static int pkgcmp(const void *a, const void *b)
+{
+	const struct deps_pkg *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* CycloneDX 1.5: one library component per installed artifact. */
+static void sbom(struct buf *b, const struct deps_req *r, const char *key,
+	const struct deps_run *x)
+{
+	char serial[64];
+
+	snprintf(serial, sizeof serial, "urn:uuid:%.8s-%.4s-%.4s-%.4s-%.12s", key, key + 8,
+		key + 12, key + 16, key + 20);
+	buf_puts(b, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\",");
+	put_kv(b, "serialNumber", serial, 1);
+	buf_puts(b, "\"version\":1,\"metadata\":{\"tools\":{\"components\":[{\"type\":\"application\","
+		"\"name\":\"mvm-deps\"}]},\"component\":{\"type\":\"application\",");
+	put_kv(b, "name", r->lockfile, 1);
+	put_kv(b, "bom-ref", key, 0);
+	buf_puts(b, "}},\"components\":[");
+	for (size_t i = 0; i < x->npkgs; i++) {
+		const struct deps_pkg *p = &x->pkgs[i];
+		buf_puts(b, i ? ",{" : "{");
+		buf_puts(b, "\"type\":\"library\",");
+		put_kv(b, "name", p->name, 1);
+		put_kv(b, "version", p->version, 1);
+		put_kv(b, "purl", p->purl, 1);
+		put_kv(b, "bom-ref", p->path, 1);
+		buf_puts(b, "\"hashes\":[{");
+		put_kv(b, "alg", p->alg, 1);
+		put_kv(b, "content", p->hex, 0);
+		buf_puts(b, "}]}");
+	}
+	buf_puts(b, "]}\n");
+}
+
+static void meta(struct buf *b, const struct deps_req *r, const char *key, const char *lockhex,
+	const struct deps_out *o, const struct deps_run *x, long long vbytes)
+{
+	buf_puts(b, "{\"fetch_log\":\"fetch.log\",");
+	put_kv(b, "key", key, 1);
+	put_kv(b, "language", r->language, 1);
+	put_kv(b, "lockfile", r->lockfile, 1);
+	put_kv(b, "lockfile_sha256", lockhex, 1);
+	put_kv(b, "mount", DEPS_MOUNT, 1);
+	buf_puts(b, "\"packages\":[");
+	for (size_t i = 0; i < x->npkgs; i++) {
+		buf_puts(b, i ? ",{" : "{");
+		put_kv(b, "name", x->pkgs[i].name, 1);
+		put_kv(b, "path", x->pkgs[i].path, 1);
+		put_kv(b, "version", x->pkgs[i].version, 0);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "],\"sbom\":\"sbom.cdx.json\",");
+	put_kv(b, "sbom_digest", o->sbom_digest, 1);
+	put_kv(b, "target", DEPS_TARGET, 1);
+	put_kv(b, "tool", r->tool, 1);
+	buf_puts(b, "\"version\":1,\"volume\":\"deps.ext4\",");
+	buf_printf(b, "\"volume_bytes\":%lld,", vbytes);
+	put_kv(b, "volume_digest", o->volume_digest, 0);
+	buf_puts(b, "}\n");
+}
+
+static int from_cache(struct deps_out *o, struct merr *e)
+{
+	char p[4200], hex[65];
+	struct buf b = BUF_INIT;
+	struct jdoc *d;
+	int r = 0;
+
+	snprintf(p, sizeof p, "%s/deps-meta.json", o->dir);
+	if (access(p, F_OK) != 0)
+		return 1;
+	if (read_file(p, &b, e))
+		return EX_SYS;
+	d = json_parse(b.p, b.len, NULL, e);
+	if (!d) {
+		buf_free(&b);
+		return merr_set(e, EX_SYS, NULL, "%s: unreadable cache entry; remove it", p);
+	}
+	size_t n1 = 0, n2 = 0;
+	const char *v = json_str(d, json_get(d, json_root(d), "volume_digest"), &n1);
+	const char *s = json_str(d, json_get(d, json_root(d), "sbom_digest"), &n2);
+	snprintf(p, sizeof p, "%s/deps.ext4", o->dir);
+	if (!v || !s || n1 != 71 || n2 != 71 || deps_sha256_file(p, hex, e) ||
+	    memcmp(v + 7, hex, 64) != 0) {
+		r = e->code ? e->code : merr_set(e, EX_SYS, NULL,
+			"%s: the cache entry does not match its deps-meta.json; remove it", o->dir);
+	} else {
+		memcpy(o->volume_digest, v, 71);
+		o->volume_digest[71] = '\0';
+		memcpy(o->sbom_digest, s, 71);
+		o->sbom_digest[71] = '\0';
+		o->cached = 1;
+	}
+	json_free(d);
+	buf_free(&b);
+	return r;
+}
+
+static int write_in(const char *dir, const char *name, const struct buf *b, struct merr *e)
+{
+	char p[8448];
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return write_atomic(p, b->p ? b->p : "", b->len, 0644, e) ? EX_SYS : 0;
+}
+
+int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
+{
+	struct buf lp = BUF_INIT, lock = BUF_INIT, log = BUF_INIT, out = BUF_INIT;
+	char detail[512], lockhex[65], stage[4200], tree[4300], dl[4300], work[4300], img[4300];
+	unsigned char h[32];
+	struct deps_run x = { 0 };
+	int node = strcmp(r->language, "node") == 0, t = lockfile_tool(r->tool, strlen(r->tool)), rc;
+	struct stat st;
+
+	memset(o, 0, sizeof *o);
+	if (!(node && t == LOCK_NPM) && !(!node && t == LOCK_PIP_TOOLS))
+		return merr_set(e, EX_NO, NULL,
+			"%s lockfiles (tool \"%s\") are not supported by mvm-deps yet; use %s",
+			r->language, r->tool, node ? "npm (package-lock.json v3)" :
+			"pip_tools (requirements.txt with --hash)");
+	rc = lockfile_check(t, r->srcdir, r->lockfile, detail, sizeof detail, e);
+	if (rc == LOCK_OUTSIDE || rc == LOCK_NOT_FOUND)
+		return merr_set(e, EX_NO, NULL, "lockfile %s %s; it was not read", r->lockfile,
+			rc == LOCK_OUTSIDE ? "is outside the source directory" : "is not a regular file");
+	if (rc == LOCK_UNPINNED)
+		return merr_set(e, EX_NO, NULL, "lockfile %s is not hash-pinned: %s", r->lockfile, detail);
+	if (rc || lockfile_resolve(r->srcdir, r->lockfile, &lp, e) || read_file(lp.p, &lock, e)) {
+		buf_free(&lp);
+		return e->code ? e->code : EX_SYS;
+	}
+	/* the key */
+	crypto_hash_sha256_state hs;
+	crypto_hash_sha256_init(&hs);
+	const char *parts[] = { "mvm-deps/1", r->language, r->tool, DEPS_TARGET };
+	for (size_t i = 0; i < 4; i++) {
+		unsigned long long n = strlen(parts[i]);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)&n, sizeof n);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)parts[i], n);
+	}
+	unsigned long long ln = lock.len;
+	crypto_hash_sha256_update(&hs, (const unsigned char *)&ln, sizeof ln);
+	crypto_hash_sha256_update(&hs, (const unsigned char *)(lock.p ? lock.p : ""), lock.len);
+	crypto_hash_sha256_final(&hs, h);
+	hexify(h, 32, o->key);
+	crypto_hash_sha256(h, (const unsigned char *)(lock.p ? lock.p : ""), lock.len);
+	hexify(h, 32, lockhex);
+	char *root = mkdir_p(r->cache, 0755, e) ? NULL : realpath(r->cache, NULL);
+	if (!root) {
+		buf_free(&lp);
+		buf_free(&lock);
+		return e->code ? e->code : merr_sys(e, r->cache);
+	}
+	snprintf(o->dir, sizeof o->dir, "%s/%s", root, o->key);
+	snprintf(stage, sizeof stage, "%s/.tmp-%s-XXXXXX", root, o->key);
+	free(root);
+	if ((rc = from_cache(o, e)) != 1) {
+		buf_free(&lp);
+		buf_free(&lock);
+		return rc;
+	}
+	/* a fresh staging directory beside the entry */
+	if (!mkdtemp(stage)) {
+		buf_free(&lp);
+		buf_free(&lock);
+		return e->code ? e->code : merr_sys(e, r->cache);
+	}
+	snprintf(tree, sizeof tree, "%s/tree", stage);
+	snprintf(dl, sizeof dl, "%s/dl", stage);
+	snprintf(work, sizeof work, "%s/work", stage);
+	snprintf(img, sizeof img, "%s/deps.ext4", stage);
+	char *real = realpath(r->srcdir, NULL);
+	x.srcdir = real;
+	x.tree = tree;
+	x.scratch = dl;
+	x.log = &log;
+	if (!real)
+		rc = merr_sys(e, r->srcdir);
+	else if (mkdir(tree, 0755) || mkdir(dl, 0700) || mkdir(work, 0700))
+		rc = merr_sys(e, stage);
+	else
+		rc = node ? deps_npm(&x, lock.p, lock.len, e) : deps_pip(&x, lp.p, e);
+	if (rc == 0)
+		rc = deps_image(tree, work, o->key, img, e);
+	if (rc == 0 && x.npkgs)
+		qsort(x.pkgs, x.npkgs, sizeof *x.pkgs, pkgcmp);
+	if (rc == 0) {
+		char hex[65];
+		sbom(&out, r, o->key, &x);
+		crypto_hash_sha256(h, (const unsigned char *)out.p, out.len);
+		hexify(h, 32, hex);
+		snprintf(o->sbom_digest, sizeof o->sbom_digest, "sha256:%s", hex);
+		rc = write_in(stage, "sbom.cdx.json", &out, e);
+		if (rc == 0)
+			rc = write_in(stage, "fetch.log", &log, e);
+		if (rc == 0 && (rc = deps_sha256_file(img, hex, e)) == 0 && stat(img, &st) != 0)
+			rc = merr_sys(e, img);
+		if (rc == 0) {
+			snprintf(o->volume_digest, sizeof o->volume_digest, "sha256:%s", hex);
+			out.len = 0;
+			meta(&out, r, o->key, lockhex, o, &x, (long long)st.st_size);
+			rc = write_in(stage, "deps-meta.json", &out, e);
+		}
+	}
+	rm_rf(tree);
+	rm_rf(dl);
+	rm_rf(work);
+	if (rc == 0) {
+		chmod(stage, 0755);
+		fsync_dir(stage);
+		if (rename(stage, o->dir) != 0) {
+			/* another build of the same key won: use it */
+			rm_rf(stage);
+			if ((rc = from_cache(o, e)) == 1)
+				rc = merr_sys(e, o->dir);
+			o->cached = 0;
+		}
+		fsync_parent(o->dir);
+	} else {
+		rm_rf(stage);
+	}
+	for (size_t i = 0; i < x.npkgs; i++) {
+		free(x.pkgs[i].name);
+		free(x.pkgs[i].version);
+		free(x.pkgs[i].path);
+		free(x.pkgs[i].purl);
+		free(x.pkgs[i].alg);
+		free(x.pkgs[i].hex);
+	}
+	free(x.pkgs);
+	free(real);
+	buf_free(&lp);
+	buf_free(&lock);
+	buf_free(&log);
+	buf_free(&out);
+	return rc;
+}

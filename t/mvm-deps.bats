@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# mvm-deps: lockfile -> verified artifacts -> reproducible deps volume, cached.
+# No network: npm tarballs are served from t/data/deps/registry on 127.0.0.1,
+# the Python wheel is written by the test (t/data/deps/mkwheel.py).
+
+load helper
+
+DEPS="$MVM_ROOT/t/data/deps"
+TGZ="$DEPS/registry/ms/-/ms-2.1.3.tgz"
+
+setup_file() {
+	cp -r "$DEPS/registry" "$BATS_FILE_TMPDIR/reg"
+	python3 "$DEPS/serve.py" "$BATS_FILE_TMPDIR/reg" "$BATS_FILE_TMPDIR/port" 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 50); do [ -s "$BATS_FILE_TMPDIR/port" ] && break; sleep 0.1; done
+}
+
+teardown_file() {
+	kill "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+}
+
+setup() {
+	REG="http://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port")/"
+	export npm_config_registry=$REG
+	# the pip configuration is the test's own
+	unset PIP_FIND_LINKS PIP_INDEX_URL PIP_NO_INDEX PIP_CONFIG_FILE
+	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# proj DIR KIND TOOL LOCKFILE: an IR in DIR whose source is DIR/src.
+proj() {
+	mkdir -p "$1/src"
+	printf '{"schema_version":"0.1","id":"t","apps":[{"name":"t","source":{"kind":"local_path","path":"src"},"dependencies":{"kind":"%s","tool":"%s","lockfile":"%s"}}]}' \
+		"$2" "$3" "$4" >"$1/ir.json"
+}
+
+node_proj() {
+	proj "$1" node npm package-lock.json
+	cp "$DEPS/package.json" "$DEPS/package-lock.json" "$1/src/"
+}
+
+# The key, computed apart from the code (mvm-deps(1), FILES).
+key_of() { # language tool lockfile
+	python3 -c 'import hashlib,struct,sys
+h = hashlib.sha256()
+for p in [b"mvm-deps/1", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node", open(sys.argv[3],"rb").read()]:
+    h.update(struct.pack("<Q", len(p)) + p)
+print(h.hexdigest())' "$@"
+}
+
+@test "npm: the locked tarball, verified, unpacked on a volume; SBOM, meta and fetch log" {
+	node_proj p
+	run -0 mvm-deps -c cache p/ir.json
+	local key dir
+	key=$(key_of node npm p/src/package-lock.json)
+	dir=$PWD/cache/$key
+	assert_output --partial "{\"cached\":false,\"dir\":\"$dir\",\"key\":\"$key\","
+	assert_output --partial "\"volume_digest\":\"sha256:$(sha256sum "$dir/deps.ext4" | cut -c1-64)\""
+	# the files are the tarball's (tar(1) reads it apart from our reader)
+	debugfs -R 'cat /node_modules/ms/index.js' "$dir/deps.ext4" >index.js 2>/dev/null
+	tar -xzOf "$TGZ" package/index.js | cmp - index.js
+	run -0 debugfs -R 'ls -p /node_modules/ms' "$dir/deps.ext4"
+	assert_output --partial "/100644/0/0/package.json/"
+	# the SBOM: CycloneDX 1.5, the artifact's sha512 as sha512sum(1) gives it
+	run -0 jq -c '[.bomFormat,.specVersion,.components[0].name,.components[0].version,.components[0].purl,.components[0].hashes[0].alg,.components[0].hashes[0].content]' "$dir/sbom.cdx.json"
+	assert_output "[\"CycloneDX\",\"1.5\",\"ms\",\"2.1.3\",\"pkg:npm/ms@2.1.3\",\"SHA-512\",\"$(sha512sum "$TGZ" | cut -c1-128)\"]"
+	run -0 jq -c '[.key,.language,.tool,.packages,.sbom_digest]' "$dir/deps-meta.json"
+	assert_output "[\"$key\",\"node\",\"npm\",[{\"name\":\"ms\",\"path\":\"node_modules/ms\",\"version\":\"2.1.3\"}],\"sha256:$(sha256sum "$dir/sbom.cdx.json" | cut -c1-64)\"]"
+	run -0 cat "$dir/fetch.log"
+	assert_output "{\"package\":\"ms@2.1.3\",\"url\":\"${REG}ms/-/ms-2.1.3.tgz\",\"ok\":true}"
+}
+
+@test "npm: same lockfile, same bytes; the second run is a cache hit with no network" {
+	node_proj p
+	run -0 mvm-deps -c a p/ir.json
+	SOURCE_DATE_EPOCH=1700000000 run -0 mvm-deps -c b p/ir.json
+	cmp a/*/deps.ext4 b/*/deps.ext4
+	cmp a/*/sbom.cdx.json b/*/sbom.cdx.json
+	npm_config_registry=http://127.0.0.1:1/ run -0 mvm-deps -c a p/ir.json
+	assert_output --partial '{"cached":true,'
+	# two workloads with the same lockfile share one entry; a changed lockfile gets a new one
+	node_proj q
+	sed -i 's/"t"/"other"/g' q/ir.json
+	run -0 mvm-deps -c a q/ir.json
+	assert_output --partial '{"cached":true,'
+	[ "$(ls a | wc -l)" -eq 1 ]
+	jq . p/src/package-lock.json >q/src/package-lock.json.new
+	jq -c . p/src/package-lock.json >q/src/package-lock.json
+	run -0 mvm-deps -c a q/ir.json
+	assert_output --partial '{"cached":false,'
+	[ "$(ls a | wc -l)" -eq 2 ]
+}
+
+@test "npm: one byte changed in the tarball: integrity error naming the package, nothing installed" {
+	node_proj p
+	mkdir -p "$BATS_FILE_TMPDIR/reg/bad/ms/-"
+	python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[100]^=1; open(sys.argv[2],"wb").write(b)' \
+		"$TGZ" "$BATS_FILE_TMPDIR/reg/bad/ms/-/ms-2.1.3.tgz"
+	npm_config_registry=${REG}bad/ run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: ms@2.1.3: integrity check failed: the fetched artifact's SHA512 is not the lockfile's; nothing installed"
+	[ -z "$(ls -A cache)" ]
+}
+
+@test "npm: hasInstallScript is refused before any fetch; no package code ever runs" {
+	mkdir -p pkg/package
+	printf '{"name":"evil","version":"1.0.0","scripts":{"postinstall":"touch %s/ran"}}' "$PWD" >pkg/package/package.json
+	echo 'require("fs").writeFileSync(process.env.HOME + "/ran2", "")' >pkg/package/index.js
+	mkdir -p "$BATS_FILE_TMPDIR/reg/evil/-"
+	tar -czf "$BATS_FILE_TMPDIR/reg/evil/-/evil-1.0.0.tgz" -C pkg package
+	local integ
+	integ="sha512-$(openssl dgst -sha512 -binary "$BATS_FILE_TMPDIR/reg/evil/-/evil-1.0.0.tgz" | base64 -w0)"
+	proj p node npm package-lock.json
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/evil":{"version":"1.0.0","integrity":"%s","hasInstallScript":true}}}' \
+		"$integ" >p/src/package-lock.json
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: node_modules/evil: has an install script (hasInstallScript); mvm-deps never runs package code on the host and refuses it"
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+	# a lockfile that hides the script: installed, and the script did not run
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/evil":{"version":"1.0.0","integrity":"%s"}}}' \
+		"$integ" >p/src/package-lock.json
+	HOME=$PWD run -0 mvm-deps -c cache p/ir.json
+	[ ! -e ran ] && [ ! -e ran2 ]
+	run -0 debugfs -R 'cat /node_modules/evil/package.json' cache/*/deps.ext4
+	assert_output --partial '"postinstall"'
+}
+
+@test "refused: unsupported tools, a lockfile outside the source tree, hostile archive names" {
+	node_proj p
+	sed -i 's/"npm"/"pnpm"/' p/ir.json
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: node lockfiles (tool "pnpm") are not supported by mvm-deps yet; use npm (package-lock.json v3)'
+	proj p node npm ../package-lock.json
+	cp "$DEPS/package-lock.json" p/
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: lockfile ../package-lock.json is outside the source directory; it was not read"
+	printf '{"apps":[{"dependencies":{"kind":"none"}}]}' >none.json
+	run -0 mvm-deps -c cache none.json
+	assert_output "null"
+	# a tarball entry "package/../../x" is refused; symlinks are skipped
+	mkdir -p t/package && echo 1 >t/package/a.js && ln -s /etc/passwd t/package/link
+	tar -czf "$BATS_FILE_TMPDIR/reg/evil/-/evil-2.0.0.tgz" -C t package --transform 's|package/a.js|package/../../x|' 2>/dev/null ||
+		tar -czf "$BATS_FILE_TMPDIR/reg/evil/-/evil-2.0.0.tgz" -C t package
+	proj p node npm package-lock.json
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/evil":{"version":"2.0.0","integrity":"sha512-%s"}}}' \
+		"$(openssl dgst -sha512 -binary "$BATS_FILE_TMPDIR/reg/evil/-/evil-2.0.0.tgz" | base64 -w0)" >p/src/package-lock.json
+	run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: evil@2.0.0: entry "package/../../x": a ".." component'
+}
+
+# A wheelhouse with mvmdemo 1.0.0 and a project locking it.
+py_proj() {
+	mkdir -p wh
+	python3 "$DEPS/mkwheel.py" wh/mvmdemo-1.0.0-py3-none-any.whl mvmdemo 1.0.0
+	proj p python pip_tools requirements.txt
+	printf '# pip-compile --generate-hashes\nmvmdemo==1.0.0 \\\n    --hash=sha256:%s\n    # via -r requirements.in\n' \
+		"$(sha256sum wh/mvmdemo-1.0.0-py3-none-any.whl | cut -c1-64)" >p/src/requirements.txt
+}
+
+@test "pip: a hashed wheel from a local wheelhouse, offline, into site-packages" {
+	py_proj
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -c cache p/ir.json
+	local key
+	key=$(key_of python pip_tools p/src/requirements.txt)
+	assert_output --partial "\"key\":\"$key\""
+	run -0 debugfs -R 'cat /site-packages/mvmdemo/__init__.py' "cache/$key/deps.ext4"
+	assert_output --partial "return s.upper() + '!'"
+	run -0 jq -r '.components[0] | [.purl, .hashes[0].alg, .hashes[0].content] | join(" ")' "cache/$key/sbom.cdx.json"
+	assert_output "pkg:pypi/mvmdemo@1.0.0 SHA-256 $(sha256sum wh/mvmdemo-1.0.0-py3-none-any.whl | cut -c1-64)"
+	# cached: no index, no wheelhouse needed
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=/nonexistent run -0 mvm-deps -c cache p/ir.json
+	assert_output --partial '{"cached":true,'
+	# pip.conf names the wheelhouse too
+	printf '[global]\nno-index = true\nfind-links = %s\n' "$PWD/wh" >pip.conf
+	PIP_CONFIG_FILE=$PWD/pip.conf run -0 mvm-deps -c cache2 p/ir.json
+	cmp cache/*/deps.ext4 cache2/*/deps.ext4
+}
+
+@test "pip: a changed byte is an integrity error naming the package; sdists are refused" {
+	py_proj
+	mkdir bad
+	python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[40]^=1; open(sys.argv[2],"wb").write(b)' \
+		wh/mvmdemo-1.0.0-py3-none-any.whl bad/mvmdemo-1.0.0-py3-none-any.whl
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/bad run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: mvmdemo==1.0.0: integrity check failed: no wheel's SHA-256 is one the lockfile lists (1 tried); nothing installed"
+	[ -z "$(ls -A cache)" ]
+	mkdir sd && : >sd/mvmdemo-1.0.0.tar.gz
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/sd run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: mvmdemo==1.0.0: only an sdist is available; sdists are refused (building one runs package code on the host)"
+	# the index the configuration names (PEP 503), here on 127.0.0.1
+	mkdir -p "$BATS_FILE_TMPDIR/reg/simple/mvmdemo"
+	cp wh/*.whl "$BATS_FILE_TMPDIR/reg/simple/mvmdemo/"
+	printf '<a href="mvmdemo-1.0.0-py3-none-any.whl#sha256=x">w</a>\n' >"$BATS_FILE_TMPDIR/reg/simple/mvmdemo/index.html"
+	PIP_INDEX_URL=${REG}simple run -0 mvm-deps -c cache p/ir.json
+	run -0 cat cache/*/fetch.log
+	assert_output --partial "\"url\":\"${REG}simple/mvmdemo/mvmdemo-1.0.0-py3-none-any.whl\",\"ok\":true"
+}
