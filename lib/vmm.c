@@ -5,7 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,74 +126,172 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	buf_free(&j);
 }
 
-/* In the child: exec the VMM.  Returns only on failure. */
-static void exec_vmm(const struct vmm *vm)
-{
-	char mem[16], smp[16], kernel[PATH_MAX + 16], drive[PATH_MAX + 80], chr[PATH_MAX + 64];
-	char serial[PATH_MAX + 16];
-	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
+/* ---- starting the VMM, confined ----
+ * QEMU gets its files as descriptors vm-boot opened (the kernel through
+ * /proc/self/fd, the root drive and the console through -add-fd fdsets, the
+ * agent's chardev as a listening socket), so it opens no path of ours; a
+ * seccomp filter (-sandbox) with no spawning, no privilege changes and no
+ * resource control; no monitor; no other inherited descriptor.  Run as
+ * root, it becomes VMM_USER in a mount namespace where the directories
+ * that hold people's and services' files are empty. */
 
-	if (vm->kind == VMM_FIRECRACKER) {
-		execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
-			vm->fcconf, (char *)NULL);
-		return;
-	}
+/* The descriptors the child hands QEMU. */
+struct qfds { int kernel, root, console, chardev; };
+
+/* Directories a VMM never needs, hidden under an empty read-only tmpfs. */
+static const char *const hidden[] = { "/home", "/root", "/srv", "/mnt", "/media", "/opt",
+	"/var/lib", "/var/log", "/var/cache", "/var/mail", "/var/spool", "/var/backups", NULL };
+
+/* What the child was doing when it failed (vmm_spawn's message). */
+enum { ST_OPEN, ST_FDS, ST_NS, ST_USER, ST_EXEC };
+static const char *const stage_what[] = {
+	[ST_OPEN] = "open the kernel, root drive or console",
+	[ST_FDS] = "hand QEMU its descriptors",
+	[ST_NS] = "make QEMU's mount namespace",
+	[ST_USER] = "run QEMU as the user " VMM_USER " (tools/install-deps.sh creates it)",
+	[ST_EXEC] = "run the VMM",
+};
+
+/* As root: a private mount namespace with hidden[] emptied, then
+ * VMM_USER's ids (and /dev/kvm's group when KVM is used).  Returns a stage
+ * on failure, else -1. */
+static int confine(const struct vmm *vm)
+{
+	struct passwd *pw;
+	struct stat st;
+	gid_t groups[1];
+	size_t ng = 0;
+
+	if (geteuid() != 0)
+		return -1;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ST_NS;
+	for (int i = 0; hidden[i]; i++)
+		if (stat(hidden[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("mvm-vmm", hidden[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=4k,mode=0755") < 0)
+			return ST_NS;
+	errno = 0;
+	if (!(pw = getpwnam(VMM_USER)) || pw->pw_uid == 0)
+		return errno = errno ? errno : ENOENT, ST_USER;
+	if (vm->kvm && stat("/dev/kvm", &st) == 0)
+		groups[ng++] = st.st_gid;
+	if (setgroups(ng, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return ST_USER;
+	if (setuid(0) == 0)   /* the drop must be for good */
+		return errno = EPERM, ST_USER;
+	return -1;
+}
+
+/* In the child: set up and exec QEMU.  Returns only on failure: a stage. */
+static int exec_qemu(const struct vmm *vm, struct qfds *q)
+{
+	char mem[16], smp[16], kernel[32], drive[96], chr[96], fd1[32], fd2[32];
+	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
+	char path[PATH_MAX + 16];
+	int fds[4], stage;
+
+	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
+	q->kernel = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
+	q->root = open(path, O_RDONLY | O_CLOEXEC);
+	q->console = open(vm->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (q->kernel < 0 || q->root < 0 || q->console < 0)
+		return ST_OPEN;
+	/* Every descriptor but 0-2 closes on exec, except QEMU's four. */
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return ST_FDS;
+	fds[0] = q->kernel, fds[1] = q->root, fds[2] = q->console, fds[3] = q->chardev;
+	for (int i = 0; i < 4; i++)
+		if (fcntl(fds[i], F_SETFD, 0) < 0)
+			return ST_FDS;
+	if ((stage = confine(vm)) >= 0)
+		return stage;
+	/* after the ids changed: a change of ids clears the death signal */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	snprintf(mem, sizeof mem, "%u", vm->memory_mb);
 	snprintf(smp, sizeof smp, "%u", vm->vcpus);
-	snprintf(kernel, sizeof kernel, "%s/vmlinux", vm->image);
-	snprintf(drive, sizeof drive, "id=root,file=%s/rootfs.ext4,format=raw,if=none,readonly=on",
-		vm->image);
-	snprintf(chr, sizeof chr, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
-	snprintf(serial, sizeof serial, "file:%s", vm->console);
+	snprintf(kernel, sizeof kernel, "/proc/self/fd/%d", q->kernel);
+	snprintf(fd1, sizeof fd1, "fd=%d,set=1", q->root);
+	snprintf(fd2, sizeof fd2, "fd=%d,set=2", q->console);
+	snprintf(drive, sizeof drive, "id=root,file=/dev/fdset/1,format=raw,if=none,readonly=on");
+	snprintf(chr, sizeof chr, "socket,id=agent,fd=%d,server=on,wait=off", q->chardev);
 	execlp(qemu, qemu, "-M", "microvm,acpi=off,rtc=on", "-accel", vm->kvm ? "kvm" : "tcg",
 		"-cpu", vm->kvm ? "host" : "max", "-m", mem, "-smp", smp,
-		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-monitor", "none",
+		"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+		"-add-fd", fd1, "-add-fd", fd2,
 		"-kernel", kernel, "-append", vmm_cmdline_qemu,
 		"-drive", drive, "-device", "virtio-blk-device,drive=root",
 		"-device", "virtio-serial-device", "-chardev", chr,
 		"-device", "virtserialport,chardev=agent,name=org.mvm.agent",
-		"-device", "virtio-rng-device", "-serial", serial, (char *)NULL);
+		"-device", "virtio-rng-device", "-serial", "file:/dev/fdset/2", (char *)NULL);
+	return ST_EXEC;
 }
 
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)
 {
-	int p[2], err = 0, status;
+	struct qfds q = { -1, -1, -1, -1 };
+	int p[2], msg[2] = { 0, 0 }, status, nul;
 	pid_t pid;
 	ssize_t n;
 
-	/* The child reports a failed exec as its errno on a close-on-exec pipe:
-	 * EOF means the VMM program is running. */
-	if (pipe2(p, O_CLOEXEC) < 0)
+	/* QEMU's agent port: a listening socket it inherits (we connect to
+	 * the path; QEMU needs no access to the state directory). */
+	if (vm->kind == VMM_QEMU && (q.chardev = unix_listen(vm->chardev)) < 0)
+		return merr_sys(e, "listen on the agent's serial socket"), -1;
+	/* The child reports a failure as {stage, errno} on a close-on-exec
+	 * pipe: EOF means the VMM program is running. */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		if (q.chardev >= 0)
+			close(q.chardev);
 		return merr_sys(e, "create a pipe"), -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
+		if (q.chardev >= 0)
+			close(q.chardev);
 		return merr_sys(e, "fork"), -1;
 	}
 	if (pid == 0) {
 		/* The VMM never outlives its caller. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setpgid(0, 0);
+		if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
+			dup2(nul, 0);
+			close(nul);
+		}
 		if (logfd >= 0) {
 			dup2(logfd, 1);
 			dup2(logfd, 2);
 		}
-		exec_vmm(vm);
-		err = errno;
-		if (write(p[1], &err, sizeof err) < 0)
+		if (vm->kind == VMM_FIRECRACKER) {
+			close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+			execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
+				vm->fcconf, (char *)NULL);
+			msg[0] = ST_EXEC;
+		} else {
+			msg[0] = exec_qemu(vm, &q);
+		}
+		msg[1] = errno;
+		if (write(p[1], msg, sizeof msg) < 0)
 			{ /* the parent sees EOF and a dead child */ }
 		_exit(127);
 	}
 	close(p[1]);
-	while ((n = read(p[0], &err, sizeof err)) < 0 && errno == EINTR)
+	if (q.chardev >= 0)
+		close(q.chardev);
+	while ((n = read(p[0], msg, sizeof msg)) < 0 && errno == EINTR)
 		;
 	close(p[0]);
-	if (n == (ssize_t)sizeof err) {
+	if (n == (ssize_t)sizeof msg) {
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		errno = err;
-		merr_sys(e, vm->kind == VMM_FIRECRACKER ? "run firecracker" : "run QEMU");
+		errno = msg[1];
+		merr_sys(e, msg[0] >= 0 && msg[0] <= ST_EXEC ? stage_what[msg[0]] : "run the VMM");
 		return -1;
 	}
 	return pid;
@@ -329,7 +432,6 @@ int vmm_run(const struct vmm *vm, unsigned boot_timeout, int logfd,
 	struct run r = { .vm = vm, .h = h, .stop = stop, .status = status, .lsock = -1, .gfd = -1 };
 
 	*status = 0;
-	unlink(vm->chardev);
 	/* Firecracker makes its vsock socket itself; for QEMU, we do. */
 	if (vm->kind == VMM_QEMU && (r.lsock = unix_listen(vm->vsock)) < 0)
 		return merr_sys(e, "listen on the agent socket"), VMM_NOSTART;

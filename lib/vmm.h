@@ -75,12 +75,24 @@ const char *vmm_name(const struct vmm *vm);
  * vm->console). */
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
 
+/* The user QEMU runs as when vm-boot runs as root (tools/install-deps.sh
+ * creates it). */
+#define VMM_USER "mvm-vmm"
+
 /*
  * Start the VMM (Firecracker reads vm->fcconf, which the caller wrote)
- * with its standard output and error on logfd (if >= 0), in its own
- * process group, killed (SIGKILL) if the caller dies.  Returns the pid
- * once the VMM program has been executed, or -1 with e set (EX_SYS: no
- * process, or the program could not be run).
+ * with its standard output and error on logfd (if >= 0), standard input
+ * /dev/null, no other descriptor of the caller's, in its own process
+ * group, killed (SIGKILL) if the caller dies.  QEMU is confined: it is
+ * given its kernel, root drive, console and agent port (vm->chardev, a
+ * listening socket made here) as descriptors and opens none of our paths;
+ * -sandbox on with obsolete, elevateprivileges, spawn and resourcecontrol
+ * denied; -nodefaults and no monitor; run as root, it runs as VMM_USER (no
+ * other groups but /dev/kvm's when KVM is used) with no_new_privs, in a
+ * private mount namespace where /home, /root, /srv, /mnt, /media, /opt and
+ * /var's data directories are empty.  Returns the pid once the VMM program
+ * has been executed, or -1 with e set (EX_SYS: no process, or a step of
+ * the confinement or the program failed: e names it).
  */
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e);
 

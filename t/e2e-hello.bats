@@ -59,6 +59,18 @@ events() { jq -r .event <"$(audit_log)"; }
 	assert_output 'hello, Bob'
 	run -0 vsock-call -s "$W/.mvm/run/hello/v.sock" --status
 	assert_output --partial '"entrypoint":"ok","language":"python","tier":"cold"'
+	# QEMU is confined (issue 17): a seccomp filter, no_new_privs, under
+	# root another user with no supplementary groups
+	qpid=$(pgrep -P "$(cat "$W/.mvm/run/hello/pid")")
+	echo "$qpid" >"$BATS_FILE_TMPDIR/qemu.pid"
+	run -0 awk '$1 == "Seccomp:" || $1 == "NoNewPrivs:" { print $1, $2 }' "/proc/$qpid/status"
+	assert_output $'NoNewPrivs: 1\nSeccomp: 2'
+	if [ "$(id -u)" = 0 ]; then
+		run -0 awk '$1 == "Uid:" { print ($2 == $3 && $3 == $4 && $4 == $5) ? $2 : "mixed" }' "/proc/$qpid/status"
+		assert_output "$(id -u mvm-vmm)"
+		run -0 awk '$1 == "Groups:" { print NF - 1 }' "/proc/$qpid/status"
+		assert_output 0
+	fi
 }
 
 @test "the same signed plan a second time is refused, recorded as rejected, nothing booted" {
@@ -97,7 +109,7 @@ events() { jq -r .event <"$(audit_log)"; }
 	assert_line "mvm-agent: shutdown asked by the host"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	[ ! -e "$W/.mvm/run/hello/v.sock" ] && [ ! -e "$W/.mvm/run/hello/agent.serial" ]
-	run -1 pgrep -f "qemu-system.*$W"
+	run -1 kill -0 "$(cat "$BATS_FILE_TMPDIR/qemu.pid")"
 }
 
 @test "mvm(7)'s shell pipeline, run as printed, prints what it shows" {

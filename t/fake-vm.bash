@@ -28,6 +28,8 @@ fake_root() {
 fake_qemu() {
 	export MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py
 	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
+	# under root, QEMU (so the stand-in and its agent) runs as mvm-vmm (lib/vmm.c)
+	[ "$(id -u)" != 0 ] || chown mvm-vmm "$T/calls"
 }
 
 # fake_firecracker: a stand-in firecracker in $T/bin that reads

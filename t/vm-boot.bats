@@ -222,7 +222,10 @@ events() {
 @test "the QEMU path against a stand-in QEMU: its command line, the serial mux, two clients at once, SIGTERM asks for a shutdown" {
 	fake_root
 	fake_qemu
-	export FAKE_QEMU_ARGS=$T/qemu-args
+	export FAKE_QEMU_ARGS=$T/qemu-args FAKE_QEMU_STATUS=$T/qemu-status
+	# (writable by whoever the stand-in runs as: under root, mvm-vmm)
+	install -m 0666 /dev/null "$FAKE_QEMU_ARGS"
+	install -m 0666 /dev/null "$FAKE_QEMU_STATUS"
 	run -0 --separate-stderr \
 		vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
@@ -232,10 +235,32 @@ events() {
 	assert_line --index 1 microvm,acpi=off,rtc=on
 	assert_line "-accel"
 	assert_line tcg
-	assert_line "$IMG/vmlinux"
-	assert_line "id=root,file=$IMG/rootfs.ext4,format=raw,if=none,readonly=on"
-	assert_line "socket,id=agent,path=$T/run/agent.serial,server=on,wait=off"
+	assert_line --regexp '^/proc/self/fd/[0-9]+$'
+	assert_line "id=root,file=/dev/fdset/1,format=raw,if=none,readonly=on"
+	assert_line --regexp '^socket,id=agent,fd=[0-9]+,server=on,wait=off$'
 	assert_line virtserialport,chardev=agent,name=org.mvm.agent
+	# confined (issue 17): seccomp, no defaults, no monitor; its files are
+	# descriptors (kernel, root drive, console, agent port) and nothing else
+	assert_line on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny
+	assert_line -nodefaults
+	run -0 grep -A1 -x -e -monitor "$T/qemu-args"
+	assert_output $'-monitor\nnone'
+	run -1 grep -x -e -qmp -e -mon -e -S -e -chardev=stdio "$T/qemu-args"
+	# only 0-2 and the descriptors its command line names; under root, not root
+	fds=$(sed -n 's/^Fds:\t//p' "$T/qemu-status")
+	named=$(grep -o -e '^fd=[0-9]*' -e ',fd=[0-9]*' -e '/proc/self/fd/[0-9]*' "$T/qemu-args" | grep -o '[0-9]*$' | sort -n | tr '\n' ' ')
+	# (Python's own: the one it lists /proc/self/fd with, and the status file it writes)
+	extra=
+	for f in $fds; do
+		case " 0 1 2 $named " in *" $f "*) ;; *) extra="$extra $f" ;; esac
+	done
+	[ "$(echo $extra | wc -w)" -le 2 ] || fail "the stand-in QEMU holds descriptors$extra beyond 0-2 and$named"
+	if [ "$(id -u)" = 0 ]; then
+		run -0 awk '$1 == "Uid:" { print $2 }' "$T/qemu-status"
+		assert_output "$(id -u mvm-vmm)"
+		run -0 awk '$1 == "Groups:" { print NF - 1 }' "$T/qemu-status"
+		assert_output 0
+	fi
 	run -0 cat "$T/run/vmm"
 	assert_output qemu/tcg
 	# two clients on their own mux streams at once
