@@ -5,7 +5,7 @@
 # libsodium.a) so that it runs in a busybox rootfs without a dynamic
 # loader.  Sanitizers cannot link statically: under SANITIZE it is linked
 # dynamically instead (host tests only).  AGENT_STATIC=0 does the same.
-AGENT_OBJ := $(addprefix agent/,mvm-agent.o setup.o loop.o conn.o mux.o sched.o cold.o warm.o contain.o config.o spawn.o)
+AGENT_OBJ := $(addprefix agent/,mvm-agent.o setup.o loop.o conn.o mux.o sched.o cold.o warm.o contain.o config.o spawn.o calldir.o)
 AGENT_TARGETS := agent/mvm-agent
 AGENT_CLEAN := agent/mvm-agent $(AGENT_OBJ) agent/*.d
 AGENT_STATIC ?= $(if $(SANITIZE),0,1)

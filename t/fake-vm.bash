@@ -12,7 +12,7 @@ fake_root() {
 	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 	R=$T/root; w=$R/usr/lib/mvm/wrappers
 	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
-	mkdir -m 0711 "$T/calls"
+	mkdir -m 1733 "$T/calls"   # as the guest's /tmp: the runner's uid makes its call directory
 	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
 	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
 	cp "$MVM_ROOT/examples/hello/src/app.py" "$R/app/"
