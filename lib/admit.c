@@ -60,8 +60,32 @@ out:
 	return rc;
 }
 
-/* The image's files against the plan's digests, hashed in parallel. */
-static int image_check(const char *dir, const char *cache, struct admit_verdict *v)
+/* The meta's bytes (read once: what is checked is what is used) against
+ * the plan's digest, then its verity root, if any, into v. */
+static int meta_check(const char *path, const char *want, struct admit_verdict *v)
+{
+	struct buf b = BUF_INIT;
+	char got[DIGEST_LEN + 1];
+	int rc;
+
+	if (read_file(path, &b, &v->e) != 0)
+		return EX_SYS;
+	memcpy(got, "sha256:", 7);
+	sha256_hex(got + 7, b.p ? b.p : "", b.len);
+	if (strcmp(got, want) != 0) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", path, got, want);
+	} else {
+		rc = verity_from_meta(b.p ? b.p : "", b.len, &v->verity, &v->have_verity, &v->e);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/* The image's files against the plan's digests.  The meta first; when it
+ * names a verity root, the root file system is checked by the top of its
+ * hash tree (the guest verifies each block it reads) and only the kernel
+ * and initrd are hashed; else every file is hashed, in parallel. */
+static int image_check(const char *dir, struct admit_verdict *v)
 {
 	static const char *const files[] = { "rootfs.ext4", "vmlinux", "initrd",
 		"mvm-meta.json" };
@@ -70,22 +94,28 @@ static int image_check(const char *dir, const char *cache, struct admit_verdict 
 	char path[4][PATH_MAX], got[4][DIGEST_LEN + 1];
 	const char *paths[4];
 	size_t i, k = 0, which[4];
+	int rc;
 
 	for (i = 0; i < 4; i++) {
 		if ((size_t)snprintf(path[i], sizeof path[i], "%s/%s", dir, files[i]) >=
 		    sizeof path[i])
 			return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
+		if (!want[i][0] && access(path[i], F_OK) == 0)
+			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
+				path[i], files[i]);
+	}
+	if (want[3][0] && (rc = meta_check(path[3], want[3], v)) != 0)
+		return rc;
+	if (v->have_verity && (rc = verity_check(path[0], &v->verity, &v->e)) != 0)
+		return rc;
+	for (i = v->have_verity ? 1 : 0; i < 3; i++)
 		if (want[i][0]) {
 			which[k] = i;
 			paths[k++] = path[i];
-		} else if (access(path[i], F_OK) == 0) {
-			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
-				path[i], files[i]);
 		}
-	}
-	if (file_digests(k, paths, cache, got, &v->cached, &v->e) != 0)
+	if (file_digests(k, paths, got, &v->e) != 0)
 		return EX_SYS;
-	v->digests = k;
+	v->digests = k + (want[3][0] != 0);
 	for (i = 0; i < k; i++)
 		if (strcmp(got[i], want[which[i]]) != 0)
 			return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", paths[i],
@@ -134,7 +164,7 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_IR_DIGEST, rc);
-	if (r->image && (rc = image_check(r->image, r->digest_cache, v)) != 0)
+	if (r->image && (rc = image_check(r->image, v)) != 0)
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);
 	/* 8. Last: record the nonce (a concurrent admission loses here). */
 	if (r->consume) {

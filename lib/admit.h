@@ -18,9 +18,13 @@
  *   limits         the resources are within lib/limit.h (plan_limits)
  *   replay         the nonce is not in the store (read-only look-up)
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
- *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
- *                  mvm-meta.json, when given, have the plan's digests
- *                  (and no initrd when the plan names none)
+ *   image_digest   the image directory's mvm-meta.json, vmlinux, initrd,
+ *                  when given, have the plan's digests (and no initrd
+ *                  when the plan names none); rootfs.ext4 too, unless the
+ *                  meta names a dm-verity root (lib/verity.h): then the
+ *                  top of its hash tree must hash to that root, and the
+ *                  guest checks each block it reads (the file system is
+ *                  not hashed here)
  *   replay         then the nonce is recorded (O_EXCL: a concurrent
  *                  admission of the same plan loses here)
  *
@@ -38,6 +42,7 @@
 #include "err.h"
 #include "keys.h"
 #include "plan.h"
+#include "verity.h"
 
 enum admit_reason {
 	ADMIT_OK = 0,
@@ -67,7 +72,6 @@ struct admit_req {
 	int consume;                 /* 0: look the nonce up, record nothing */
 	const char *ir;              /* an IR file to check, or NULL */
 	const char *image;           /* an image directory to check, or NULL */
-	const char *digest_cache;    /* file_digests' cache directory, or NULL */
 };
 
 struct admit_verdict {
@@ -78,7 +82,9 @@ struct admit_verdict {
 	int have_plan;               /* plan parsed (reason > ADMIT_PLAN or 0) */
 	struct plan plan;            /* valid when have_plan */
 	char signer[KEYID_LEN + 1];  /* the verifying key, when reason > SIGNATURE */
-	size_t digests, cached;      /* image files checked; of them from the cache */
+	size_t digests;              /* image files hashed */
+	int have_verity;             /* the image's root is dm-verity: verity holds it */
+	struct verity verity;        /* (from the meta bytes whose digest was checked) */
 	int recorded;                /* the nonce was recorded by this call */
 };
 

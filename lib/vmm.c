@@ -25,6 +25,21 @@ const char vmm_cmdline_qemu[] =
 const char vmm_cmdline_firecracker[] =
 	"console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
 
+void vmm_cmdline(const struct vmm *vm, char out[VMM_CMDLINE_MAX])
+{
+	const char *base = vm->kind == VMM_FIRECRACKER ? vmm_cmdline_firecracker : vmm_cmdline_qemu;
+	const char *root = strstr(base, "root=/dev/vda ");
+	char dm[512];
+
+	if (!vm->verity || !root) {
+		snprintf(out, VMM_CMDLINE_MAX, "%s", base);
+		return;
+	}
+	verity_cmdline(vm->verity, "/dev/vda", dm, sizeof dm);
+	snprintf(out, VMM_CMDLINE_MAX, "%.*sdm-mod.waitfor=/dev/vda %s %s", (int)(root - base), base,
+		dm, root + strlen("root=/dev/vda "));
+}
+
 int vmm_paths(struct vmm *vm, const char *state, struct merr *e)
 {
 	if (strlen(state) > VMM_STATE_MAX)
@@ -102,7 +117,7 @@ const char *vmm_name(const struct vmm *vm)
 
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], cmdline[VMM_CMDLINE_MAX];
 	struct buf j = BUF_INIT;
 	struct merr e;
 
@@ -110,7 +125,8 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
 	json_put_str(&j, path, strlen(path));
 	buf_puts(&j, ",\"boot_args\":");
-	json_put_str(&j, vmm_cmdline_firecracker, strlen(vmm_cmdline_firecracker));
+	vmm_cmdline(vm, cmdline);
+	json_put_str(&j, cmdline, strlen(cmdline));
 	buf_puts(&j, "},\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":");
 	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
 	json_put_str(&j, path, strlen(path));
@@ -187,6 +203,7 @@ static int confine(const struct vmm *vm)
 static int exec_qemu(const struct vmm *vm, struct qfds *q)
 {
 	char mem[16], smp[16], kernel[32], drive[96], chr[96], fd1[32], fd2[32];
+	char cmdline[VMM_CMDLINE_MAX];
 	const char *qemu = vm->qemu ? vm->qemu : "qemu-system-x86_64";
 	char path[PATH_MAX + 16];
 	int fds[4], stage;
@@ -210,6 +227,7 @@ static int exec_qemu(const struct vmm *vm, struct qfds *q)
 	/* after the ids changed: a change of ids clears the death signal */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	vmm_cmdline(vm, cmdline);
 	snprintf(mem, sizeof mem, "%u", vm->memory_mb);
 	snprintf(smp, sizeof smp, "%u", vm->vcpus);
 	snprintf(kernel, sizeof kernel, "/proc/self/fd/%d", q->kernel);
@@ -222,7 +240,7 @@ static int exec_qemu(const struct vmm *vm, struct qfds *q)
 		"-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-monitor", "none",
 		"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
 		"-add-fd", fd1, "-add-fd", fd2,
-		"-kernel", kernel, "-append", vmm_cmdline_qemu,
+		"-kernel", kernel, "-append", cmdline,
 		"-drive", drive, "-device", "virtio-blk-device,drive=root",
 		"-device", "virtio-serial-device", "-chardev", chr,
 		"-device", "virtserialport,chardev=agent,name=org.mvm.agent",

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include "buf.h"
 #include "err.h"
+#include "verity.h"
 
 /*
  * Socket paths live in the state directory, and a Unix socket path holds at
@@ -30,6 +31,7 @@ struct vmm {
 	int kvm;                   /* QEMU: -accel kvm (else tcg) */
 	unsigned vcpus, memory_mb;
 	const char *qemu;          /* QEMU binary; NULL: qemu-system-x86_64 */
+	const struct verity *verity;  /* the root's dm-verity (the admitted meta's), or NULL */
 	char image[PATH_MAX];      /* the image directory (absolute to boot) */
 	/* Set by vmm_paths from the state directory: */
 	char state[VMM_STATE_MAX + 1];
@@ -40,8 +42,15 @@ struct vmm {
 	char fcconf[PATH_MAX];            /* STATE/firecracker.json */
 };
 
-/* The kernel command lines. */
+/* The kernel command lines, for a root without dm-verity. */
 extern const char vmm_cmdline_qemu[], vmm_cmdline_firecracker[];
+
+/* The kernel command line for vm: the one above, and, when vm->verity is
+ * set, the root as dm-verity over /dev/vda (verity_cmdline, with
+ * dm-mod.waitfor=/dev/vda) instead of root=/dev/vda.  VMM_CMDLINE_MAX
+ * bytes always suffice. */
+#define VMM_CMDLINE_MAX 1024
+void vmm_cmdline(const struct vmm *vm, char out[VMM_CMDLINE_MAX]);
 
 /* Fill vm's paths from the state directory state.  0, or EX_USAGE when
  * state is longer than VMM_STATE_MAX bytes (e says so). */
