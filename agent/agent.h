@@ -88,6 +88,12 @@ int service_main(const char *path, const char *tier);
  * Depth is limited to RMTREE_DEPTH.  0, or -1 (something is left). */
 #define RMTREE_DEPTH 256
 int rmtree(const char *path);
+/* A call's directory (calldir.c): made (mkdtemp of tmpl) and removed
+ * (rmtree) with the runner's file-system ids when runners run as another
+ * user (--run-uid), so the agent needs no capability over files.  As
+ * mkdtemp and rmtree. */
+char *calldir_make(char *tmpl);
+int calldir_remove(const char *path);
 
 /* ==================================================================
  * The agent process (mvm-agent(8)).  Everything below is shared by the

@@ -109,15 +109,10 @@ void cold_start(struct call *k)
 	char **env;
 
 	snprintf(k->tmpdir, sizeof k->tmpdir, "%s/mvm-call-XXXXXX", opt.tmp);
-	if (!mkdtemp(k->tmpdir)) {
+	/* (the runner's from the start: calldir.c) */
+	if (!calldir_make(k->tmpdir)) {
 		k->tmpdir[0] = 0;
 		send_error(k->conn, ERRK_INTERNAL, "cannot create the call's directory");
-		call_free(k);
-		return;
-	}
-	if (s.set_ids && chown(k->tmpdir, s.uid, s.gid) != 0) {
-		rmtree(k->tmpdir);
-		send_error(k->conn, ERRK_INTERNAL, "cannot hand the call's directory over");
 		call_free(k);
 		return;
 	}
@@ -140,7 +135,7 @@ void cold_start(struct call *k)
 	if (k->pid < 0) {
 		if (opt.verbose)
 			logmsg("cannot start the runner: %s", strerror(errno));
-		rmtree(k->tmpdir);
+		calldir_remove(k->tmpdir);
 		send_error(k->conn, ERRK_INTERNAL, "cannot start the runner");
 		call_free(k);
 		return;
@@ -237,7 +232,7 @@ void cold_finish(struct call *k)
 	cold_unlink(k);
 	/* what it started outside its group too, before its directory goes */
 	contain_sweep(0);
-	if (k->tmpdir[0] && rmtree(k->tmpdir) != 0 && opt.verbose)
+	if (k->tmpdir[0] && calldir_remove(k->tmpdir) != 0 && opt.verbose)
 		logmsg("cannot remove %s: %s", k->tmpdir, strerror(errno));
 	if (k->capped) {
 		send_error(k->conn, ERRK_PAYLOAD_CAP, k->cap_what);

@@ -199,14 +199,21 @@ void base_env_init(void)
 	}
 }
 
-/* Become uid:gid keeping the capabilities the agent still needs. */
+/* Become uid:gid keeping the capabilities the agent still uses: SETUID
+ * and SETGID (runners run as --run-uid; the call's directory is handled
+ * with their file-system ids, calldir.c) and KILL (what a call started
+ * dies with it).  Nothing over files (no DAC_OVERRIDE, FOWNER, CHOWN).
+ * The bounding set is emptied first (as root, with CAP_SETPCAP): no
+ * program the agent or a runner executes can ever gain a capability. */
 void drop_to(int uid, int gid)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { { 0 } };
-	unsigned keep = 1u << CAP_SETUID | 1u << CAP_SETGID | 1u << CAP_KILL |
-		1u << CAP_DAC_OVERRIDE | 1u << CAP_FOWNER | 1u << CAP_CHOWN;
+	unsigned keep = 1u << CAP_SETUID | 1u << CAP_SETGID | 1u << CAP_KILL;
 
+	for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0)
+			die(4, "unable to empty the capability bounding set: %s", strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(0, NULL) != 0 ||
 	    setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0 ||
 	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)

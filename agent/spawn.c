@@ -216,8 +216,6 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 		for (i = 0; i < 4; i++)
 			if (hi[i] < 0 || dup2(hi[i], i) != i)
 				child_fail(sfd, 2);
-		if (s->cwd && chdir(s->cwd) != 0)
-			child_fail(sfd, 3);
 		if (setrlimit(RLIMIT_CORE, &rl) != 0)
 			child_fail(sfd, 4);
 		if (s->set_ids) {
@@ -236,6 +234,9 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 			    setresuid(s->uid, s->uid, s->uid) != 0)
 				child_fail(sfd, 5);
 		}
+		/* as the runner: its directory is its own (calldir.c) */
+		if (s->cwd && chdir(s->cwd) != 0)
+			child_fail(sfd, 3);
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			child_fail(sfd, 6);
 		/* only 0..3 and the status pipe (close-on-exec) survive */
@@ -337,7 +338,8 @@ int rmtree(const char *path)
 		snprintf(parent, sizeof parent, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	else
 		snprintf(parent, sizeof parent, ".");
-	if (!*base || (dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	/* (O_PATH: a sticky /tmp need not be readable, calldir.c) */
+	if (!*base || (dfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	rc = fstat(dfd, &st) == 0 ? rm_at(dfd, base, st.st_dev, 0) : -1;
 	close(dfd);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/boot.sh — microVM boot and call latency, against the floor, in one run.
 #
-#   bench/boot.sh [RUNS]        (default 5; after `make`; boots 4*RUNS VMs)
+#   bench/boot.sh [RUNS]        (default 5; after `make`; boots 3*RUNS VMs)
 #
 # For the seed's hello image (built here, or reused from the cache), RUNS
 # rounds, each of them one of every measure in turn (TCG's speed here
@@ -9,9 +9,9 @@
 # like):
 #   floor    the same QEMU command line and kernel with an init that only
 #            reboots: QEMU start to QEMU exit;
-#   ready    vm-boot start to "agent ready" (HELLO + pong), the image's
-#            digests from plan-verify's digest cache (vm-boot's default);
-#   rehash   the same with vm-boot --rehash: every image file hashed;
+#   ready    vm-boot start to "agent ready" (HELLO + pong), admission
+#            included (the image's root is dm-verity: its kernel and meta
+#            hashed; bench/verity.sh compares with and without);
 #   first    vm-boot start to the first call's result (a cold Python call);
 #   cold     one more cold call through vsock-call (oneshot runner);
 #   warm     a call through vsock-call to a warm pool (longrunning runner).
@@ -84,30 +84,23 @@ boot_and_call() { # image ir tag [vm-boot options]
 	console_time "mvm-init: starting" "$st/console.log" >>"$work/g-init-$tag"
 	console_time "mvm-init: agent started" "$st/console.log" >>"$work/g-agent-$tag"
 	console_time "mvm-agent: serving" "$st/console.log" >>"$work/g-serving-$tag"
-	if [ "$tag" != rehash ]; then
-		for _ in 1 2 3; do
-			t0=$(now)
-			vsock-call -s "$st/v.sock" -r greet --input name=Bob >/dev/null
-			echo "$(now) - $t0" | bc -l >>"$work/call-$tag"
-		done
-	fi
+	for _ in 1 2 3; do
+		t0=$(now)
+		vsock-call -s "$st/v.sock" -r greet --input name=Bob >/dev/null
+		echo "$(now) - $t0" | bc -l >>"$work/call-$tag"
+	done
 	kill "$(cat "$st/pid")"
 	while [ -e "$st/pid" ]; do sleep 0.05; done
 }
 
-# the digest cache remembers an image once it has been hashed (ctime 2 s old)
-sleep 2
-plan "$img" "$work/hello/ir.json" | plan-verify --no-consume --digest-cache --image "$img" >/dev/null
-plan "$wimg" "$work/warm/ir.json" | plan-verify --no-consume --digest-cache --image "$wimg" >/dev/null
 for ((i = 0; i < runs; i++)); do
 	floor_run
 	boot_and_call "$img" "$work/hello/ir.json" cold
-	boot_and_call "$img" "$work/hello/ir.json" rehash --rehash
 	boot_and_call "$wimg" "$work/warm/ir.json" warm
 done
 
 m() { median <"$work/$1"; }
-floor=$(m floor) ready=$(m ready-cold) rehash=$(m ready-rehash) first=$(m first-cold)
+floor=$(m floor) ready=$(m ready-cold) first=$(m first-cold)
 cold=$(m call-cold) warm=$(m call-warm)
 printf 'runs: %d each, interleaved; QEMU %s, TCG; load average before: %s\n' "$runs" \
 	"$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$load0"
@@ -116,11 +109,9 @@ printf '%-50s %8.3f s\n' "floor: QEMU start -> exit, init = reboot" "$floor" \
 	"  guest clock: init started" "$(m g-init-cold)" \
 	"  guest clock: init started the agent" "$(m g-agent-cold)" \
 	"  guest clock: the agent served" "$(m g-serving-cold)" \
-	"vm-boot --rehash start -> agent ready (host)" "$rehash" \
 	"vm-boot start -> first call's result" "$first" \
 	"cold call (oneshot runner), vsock-call" "$cold" \
 	"warm call (longrunning runner), vsock-call" "$warm"
-awk -v r="$ready" -v h="$rehash" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
+awk -v r="$ready" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
 	printf "ratio: ready / floor = %.2fx (target <= 1.3)\n", r / f
-	printf "ratio: ready with --rehash / floor = %.2fx\n", h / f
 	printf "ratio: cold call / warm call = %.1fx\n", c / w }'

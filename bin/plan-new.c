@@ -351,7 +351,7 @@ int main(int argc, char **argv)
 		paths[1] = kernel;
 		if (initrd)
 			paths[n++] = initrd;
-		if (file_digests(n, paths, NULL, dg, NULL, &e) != 0)
+		if (file_digests(n, paths, dg, &e) != 0)
 			tool_fail(NULL, &e);
 		memcpy(p.rootfs, dg[0], sizeof p.rootfs);
 		memcpy(p.kernel, dg[1], sizeof p.kernel);

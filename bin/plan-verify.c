@@ -16,28 +16,27 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-n] [-k pubfile]... [--skew secs] [--now time] [--no-consume]\n"
-		"       [--ir ir.json] [--image dir [--digest-cache]] [envelope]\n"
+		"       [--ir ir.json] [--image dir] [envelope]\n"
 		"Verify a DSSE-signed ExecutionPlan and record its nonce; print the plan.\n"
 		"  -k file       trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
 		"  --skew secs   widen the validity window by secs on both sides (default 0)\n"
 		"  --now time    check the window at time (YYYY-MM-DDTHH:MM:SSZ), not the clock\n"
 		"  --no-consume  check the nonce store but do not record the nonce\n"
 		"  --ir file     the IR must hash to the plan's ir_hash\n"
-		"  --image dir   dir's rootfs.ext4, vmlinux, initrd, mvm-meta.json must match\n"
-		"  --digest-cache  take a file's digest from $MVM_HOME/digests when the file is\n"
-		"                unchanged (same inode, size, mtime, ctime) since it was hashed\n"
+		"  --image dir   dir's mvm-meta.json, vmlinux, initrd must match; rootfs.ext4\n"
+		"                too, or, with a dm-verity root in the meta, the top of its tree\n"
 		"Exit: 0 admitted, 1 refused, 2 usage, 3 malformed input, 4 system error.\n",
 		progname);
 	exit(code);
 }
 
-enum { O_SKEW = 256, O_NOW, O_NOCONSUME, O_IR, O_IMAGE, O_DCACHE };
+enum { O_SKEW = 256, O_NOW, O_NOCONSUME, O_IR, O_IMAGE };
 
 #define MAXKEYS 64
 
 int main(int argc, char **argv)
 {
-	char *keys[MAXKEYS], nonces[PATH_MAX], cachedir[PATH_MAX];
+	char *keys[MAXKEYS], nonces[PATH_MAX];
 	const char *file = NULL, *input = "-";
 	struct admit_req rq = { 0 };
 	struct admit_verdict v;
@@ -45,14 +44,13 @@ int main(int argc, char **argv)
 	struct trustset ts;
 	struct merr e;
 	size_t nkeys = 0, i;
-	int c, nl = 0, have_now = 0, dcache = 0;
+	int c, nl = 0, have_now = 0;
 	static const struct option lopts[] = {
 		{ "skew", required_argument, NULL, O_SKEW },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "no-consume", no_argument, NULL, O_NOCONSUME },
 		{ "ir", required_argument, NULL, O_IR },
 		{ "image", required_argument, NULL, O_IMAGE },
-		{ "digest-cache", no_argument, NULL, O_DCACHE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -80,7 +78,6 @@ int main(int argc, char **argv)
 		case O_NOCONSUME: rq.consume = 0; break;
 		case O_IR: rq.ir = optarg; break;
 		case O_IMAGE: rq.image = optarg; break;
-		case O_DCACHE: dcache = 1; break;
 		case 'h': usage(0);
 		/* fallthrough */
 		default: usage(EX_USAGE);
@@ -100,14 +97,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (read_file(file, &in, &e) != 0)
 		tool_fail(file, &e);
-	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0 ||
-	    (dcache && digest_cache_dir(cachedir, sizeof cachedir, &e) != 0))
+	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0)
 		tool_fail(NULL, &e);
 	rq.env = in.p;
 	rq.envlen = in.len;
 	rq.trust = &ts;
 	rq.nonces = nonces;
-	rq.digest_cache = dcache ? cachedir : NULL;
 
 	/* Every check, read-only; the nonce recorded last (lib/admit.h). */
 	if (admit(&rq, &v) != 0) {
@@ -117,9 +112,6 @@ int main(int argc, char **argv)
 			admit_reason_name(v.reason), v.e.where, v.e.where[0] ? ": " : "", v.e.msg);
 		exit(EX_NO);
 	}
-	if (v.cached)
-		fprintf(stderr, "%s: note: %zu of %zu image files unchanged since hashed: their "
-			"digests are from %s\n", progname, v.cached, v.digests, cachedir);
 
 	/* Admitted: print the signed bytes, exactly.  The nonce was recorded
 	 * first, so a crash here leaves the plan spent (never admitted twice);

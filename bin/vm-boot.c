@@ -27,7 +27,7 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-d] [--ready-fd n] [-k pubfile]... [-i imagedir] [-S statedir]\n"
-		"       [-b backend] [-a accel] [-f auditlog] [-s secretfile] [--rehash] [--now time]\n"
+		"       [-b backend] [-a accel] [-f auditlog] [-s secretfile] [--now time]\n"
 		"       plan.dsse.json\n"
 		"       %s --print-config [-i imagedir] [-S statedir] plan.json\n"
 		"Admit a signed ExecutionPlan, record it in the audit log, boot its image and\n"
@@ -42,8 +42,6 @@ static void usage(int code)
 		"  -a accel      auto (default), kvm or tcg (QEMU)\n"
 		"  -f log        audit log (default $MVM_HOME/audit/TENANT.jsonl)\n"
 		"  -s file       audit signing key (default $MVM_HOME/keys/host-signer.ed25519)\n"
-		"  --rehash      hash every image file, even one unchanged since it was last\n"
-		"                hashed (default: use the digest cache, as plan-verify --digest-cache)\n"
 		"  --now time    check the plan's window at time (tests)\n"
 		"  --print-config  print the Firecracker config for a plan and image; boot nothing\n"
 		"Exit: 0 the VM ran and stopped (or -d: it is up), 1 plan refused, 2 usage,\n"
@@ -154,10 +152,9 @@ static void audit(const char *what, const char *key, const char *val)
 /* Admit the plan at envelope_path for the image (lib/admit), record the
  * verdict; on a refusal exit 1 (3, 4 as plan-verify), having booted
  * nothing.  On admission, verdict holds the plan. */
-static void admit_and_record(char *const *keys, int nkeys, const char *image, int rehash,
-	const char *now)
+static void admit_and_record(char *const *keys, int nkeys, const char *image, const char *now)
 {
-	char nonces[PATH_MAX], cachedir[PATH_MAX], what[64];
+	char nonces[PATH_MAX], what[64];
 	struct admit_req rq = { 0 };
 	struct trustset ts;
 	struct merr e;
@@ -169,8 +166,7 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, in
 		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (read_file(envelope_path, &envbytes, &e) != 0)
 		tool_fail(envelope_path, &e);
-	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0 ||
-	    (!rehash && digest_cache_dir(cachedir, sizeof cachedir, &e) != 0))
+	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0)
 		tool_fail(NULL, &e);
 	rq.env = envbytes.p;
 	rq.envlen = envbytes.len;
@@ -182,7 +178,6 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, in
 	rq.nonces = nonces;
 	rq.consume = 1;
 	rq.image = image;
-	rq.digest_cache = rehash ? NULL : cachedir;
 	if (admit(&rq, &verdict) != 0) {
 		const struct plan *p = verdict.have_plan ? &verdict.plan : NULL;
 		struct plan up;
@@ -205,9 +200,9 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, in
 		deps_key = verdict.deps_key;
 		deps_sbom = verdict.deps_sbom;
 	}
-	/* how the image's digests were checked: each file hashed now, or
-	 * some taken from the digest cache */
-	if (record(&verdict.plan, &envbytes, "admitted", "digests", verdict.cached ? "cached" :
+	/* how the image was checked: its root by dm-verity (the meta's root
+	 * hash, the guest checking each block), or every file hashed now */
+	if (record(&verdict.plan, &envbytes, "admitted", "digests", verdict.have_verity ? "verity" :
 	    "hashed") != 0)
 		tool_die(EX_SYS, "%s: admitted, but the admission could not be recorded; nothing "
 			"booted", envelope_path);
@@ -475,15 +470,14 @@ int main(int argc, char **argv)
 	const char *image = ".mvm/image/current", *state = NULL, *backend = "auto", *accel = "auto";
 	const char *now = NULL, *note;
 	char *keys[32];
-	int nkeys = 0, detached = 0, print_config = 0, rehash = 0, c;
+	int nkeys = 0, detached = 0, print_config = 0, c;
 	struct buf planjs = BUF_INIT, out = BUF_INIT;
 	struct plan plan;
 	struct merr e;
 	int r;
-	enum { O_NOW = 256, O_PRINT_CONFIG, O_REHASH, O_READY_FD };
+	enum { O_NOW = 256, O_PRINT_CONFIG, O_READY_FD };
 	static const struct option lopts[] = {
 		{ "now", required_argument, NULL, O_NOW },
-		{ "rehash", no_argument, NULL, O_REHASH },
 		{ "print-config", no_argument, NULL, O_PRINT_CONFIG },
 		{ "ready-fd", required_argument, NULL, O_READY_FD },
 		{ "help", no_argument, NULL, 'h' },
@@ -507,7 +501,6 @@ int main(int argc, char **argv)
 		case 's': audit_key = optarg; break;
 		case O_NOW: now = optarg; break;
 		case O_PRINT_CONFIG: print_config = 1; break;
-		case O_REHASH: rehash = 1; break;
 		case O_READY_FD:
 			ready_fd[0] = (int)tool_num("--ready-fd", optarg, 0, INT_MAX);
 			if (fcntl(ready_fd[0], F_SETFD, FD_CLOEXEC) < 0)
@@ -545,12 +538,13 @@ int main(int argc, char **argv)
 		tool_exit(0);
 	}
 
-	admit_and_record(keys, nkeys, vm.image, rehash, now);
+	admit_and_record(keys, nkeys, vm.image, now);
 	if (verdict.deps[0] && vmm_add_drive(&vm, verdict.deps, "deps", 1, &e) != 0)
 		tool_fail(NULL, &e);   /* the deps volume, checked by admission */
 	vm.vcpus = (unsigned)verdict.plan.vcpus;
 	vm.memory_mb = (unsigned)verdict.plan.memory_mb;
 	vm.qemu = getenv("MVM_QEMU");
+	vm.verity = verdict.have_verity ? &verdict.verity : NULL;
 	if (vmm_choose(&vm, backend, accel, &note, &e) != 0)
 		tool_fail(NULL, &e);
 	if (note)

@@ -64,14 +64,13 @@ out:
 /* The deps volume of an image whose mvm-meta.json (at meta) has been
  * checked: its "deps" member {key, sbom_digest, volume_digest} names
  * <dir>/deps.ext4 (mvm-meta(5)); the file must have volume_digest. */
-static int deps_check(const char *dir, const char *meta, const char *cache,
-	struct admit_verdict *v)
+static int deps_check(const char *dir, const char *meta, struct admit_verdict *v)
 {
 	struct buf b = BUF_INIT;
 	struct jdoc *d;
 	char path[PATH_MAX], got[1][DIGEST_LEN + 1];
 	const char *paths[1] = { path };
-	size_t cached = 0, kn = 0, sn = 0, vn = 0;
+	size_t kn = 0, sn = 0, vn = 0;
 	int rc = 0;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/deps.ext4", dir) >= sizeof path)
@@ -98,14 +97,13 @@ static int deps_check(const char *dir, const char *meta, const char *cache,
 				path, meta);
 	} else if (!key || kn != 64 || !sbom || sn != DIGEST_LEN || !vol || vn != DIGEST_LEN) {
 		rc = merr_set(&v->e, EX_NO, "/deps", "%s: deps needs key (64 hex), sbom_digest and volume_digest (sha256:...)", meta);
-	} else if (file_digests(1, paths, cache, got, &cached, &v->e) != 0) {
+	} else if (file_digests(1, paths, got, &v->e) != 0) {
 		rc = EX_SYS;
 	} else if (strncmp(got[0], vol, DIGEST_LEN) != 0) {
 		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path, got[0],
 			DIGEST_LEN, vol);
 	} else {
 		v->digests++;
-		v->cached += cached;
 		snprintf(v->deps, sizeof v->deps, "%s", path);
 		memcpy(v->deps_key, key, 64);
 		memcpy(v->deps_sbom, sbom, DIGEST_LEN);
@@ -115,8 +113,32 @@ static int deps_check(const char *dir, const char *meta, const char *cache,
 	return rc;
 }
 
-/* The image's files against the plan's digests, hashed in parallel. */
-static int image_check(const char *dir, const char *cache, struct admit_verdict *v)
+/* The meta's bytes (read once: what is checked is what is used) against
+ * the plan's digest, then its verity root, if any, into v. */
+static int meta_check(const char *path, const char *want, struct admit_verdict *v)
+{
+	struct buf b = BUF_INIT;
+	char got[DIGEST_LEN + 1];
+	int rc;
+
+	if (read_file(path, &b, &v->e) != 0)
+		return EX_SYS;
+	memcpy(got, "sha256:", 7);
+	sha256_hex(got + 7, b.p ? b.p : "", b.len);
+	if (strcmp(got, want) != 0) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", path, got, want);
+	} else {
+		rc = verity_from_meta(b.p ? b.p : "", b.len, &v->verity, &v->have_verity, &v->e);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/* The image's files against the plan's digests.  The meta first; when it
+ * names a verity root, the root file system is checked by the top of its
+ * hash tree (the guest verifies each block it reads) and only the kernel
+ * and initrd are hashed; else every file is hashed, in parallel. */
+static int image_check(const char *dir, struct admit_verdict *v)
 {
 	static const char *const files[] = { "rootfs.ext4", "vmlinux", "initrd",
 		"mvm-meta.json" };
@@ -125,27 +147,33 @@ static int image_check(const char *dir, const char *cache, struct admit_verdict 
 	char path[4][PATH_MAX], got[4][DIGEST_LEN + 1];
 	const char *paths[4];
 	size_t i, k = 0, which[4];
+	int rc;
 
 	for (i = 0; i < 4; i++) {
 		if ((size_t)snprintf(path[i], sizeof path[i], "%s/%s", dir, files[i]) >=
 		    sizeof path[i])
 			return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
+		if (!want[i][0] && access(path[i], F_OK) == 0)
+			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
+				path[i], files[i]);
+	}
+	if (want[3][0] && (rc = meta_check(path[3], want[3], v)) != 0)
+		return rc;
+	if (v->have_verity && (rc = verity_check(path[0], &v->verity, &v->e)) != 0)
+		return rc;
+	for (i = v->have_verity ? 1 : 0; i < 3; i++)
 		if (want[i][0]) {
 			which[k] = i;
 			paths[k++] = path[i];
-		} else if (access(path[i], F_OK) == 0) {
-			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
-				path[i], files[i]);
 		}
-	}
-	if (file_digests(k, paths, cache, got, &v->cached, &v->e) != 0)
+	if (file_digests(k, paths, got, &v->e) != 0)
 		return EX_SYS;
-	v->digests = k;
+	v->digests = k + (want[3][0] != 0);
 	for (i = 0; i < k; i++)
 		if (strcmp(got[i], want[which[i]]) != 0)
 			return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", paths[i],
 				got[i], want[which[i]]);
-	return p->meta[0] ? deps_check(dir, path[3], cache, v) : 0;
+	return p->meta[0] ? deps_check(dir, path[3], v) : 0;
 }
 
 /* The image's kind from its mvm-meta.json (mvm-meta(5) "sealed"): the
@@ -187,13 +215,13 @@ out:
  * its bytes are checked against the plan again before they are parsed (the
  * file could have changed since image_check hashed it).
  */
-static int drives_check(const char *dir, const char *cache, struct admit_verdict *v)
+static int drives_check(const char *dir, struct admit_verdict *v)
 {
 	char path[PATH_MAX], got[1][DIGEST_LEN + 1], want[DIGEST_LEN + 1];
 	struct buf b = BUF_INIT;
 	struct jdoc *d = NULL;
 	jref drives, x;
-	size_t cached = 0, n;
+	size_t n;
 	int rc = 0;
 
 	snprintf(path, sizeof path, "%s/mvm-meta.json", dir);
@@ -230,12 +258,11 @@ static int drives_check(const char *dir, const char *cache, struct admit_verdict
 			goto out;
 		}
 		snprintf(path, sizeof path, "%s/%.*s", dir, (int)n, fs);
-		if (file_digests(1, &p1, cache, got, &cached, &v->e) != 0) {
+		if (file_digests(1, &p1, got, &v->e) != 0) {
 			rc = EX_SYS;
 			goto out;
 		}
 		v->digests++;
-		v->cached += cached;
 		snprintf(want, sizeof want, "sha256:%.64s", hs);
 		if (strcmp(got[0], want) != 0) {
 			rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %s", path,
@@ -290,8 +317,8 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_IR_DIGEST, rc);
-	if (r->image && ((rc = image_check(r->image, r->digest_cache, v)) != 0 ||
-	    (rc = drives_check(r->image, r->digest_cache, v)) != 0))
+	if (r->image && ((rc = image_check(r->image, v)) != 0 ||
+	    (rc = drives_check(r->image, v)) != 0))
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);
 	if (r->image && (rc = image_kind(r->image, v)) != 0)
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);

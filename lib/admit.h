@@ -18,14 +18,18 @@
  *   limits         the resources are within lib/limit.h (plan_limits)
  *   replay         the nonce is not in the store (read-only look-up)
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
- *   image_digest   the image directory's rootfs.ext4, vmlinux, initrd,
- *                  mvm-meta.json, when given, have the plan's digests
- *                  (and no initrd when the plan names none); then the
- *                  drive files mvm-meta.json's launch member lists (the
- *                  config drives) have the digests the meta gives them;
- *                  and when mvm-meta.json (so checked) has a "deps" member,
- *                  the image's deps.ext4 has its volume_digest (and no
- *                  deps.ext4 is there when it has none)
+ *   image_digest   the image directory's mvm-meta.json, vmlinux, initrd,
+ *                  when given, have the plan's digests (and no initrd
+ *                  when the plan names none); rootfs.ext4 too, unless the
+ *                  meta names a dm-verity root (lib/verity.h): then the
+ *                  top of its hash tree must hash to that root, and the
+ *                  guest checks each block it reads (the file system is
+ *                  not hashed here);
+ *                  then the drive files mvm-meta.json's launch member
+ *                  lists (the config drives) have the digests the meta
+ *                  gives them; and when the meta has a "deps" member, the
+ *                  image's deps.ext4 has its volume_digest (and no
+ *                  deps.ext4 is there when it has none); these are hashed
  *   dev_image      the image is a dev image (its mvm-meta.json does not
  *                  say "sealed": true) and the plan says require_prod, or the plan
  *                  says require_prod and no image was given to check;
@@ -48,6 +52,7 @@
 #include "err.h"
 #include "keys.h"
 #include "plan.h"
+#include "verity.h"
 
 enum admit_reason {
 	ADMIT_OK = 0,
@@ -79,7 +84,6 @@ struct admit_req {
 	int consume;                 /* 0: look the nonce up, record nothing */
 	const char *ir;              /* an IR file to check, or NULL */
 	const char *image;           /* an image directory to check, or NULL */
-	const char *digest_cache;    /* file_digests' cache directory, or NULL */
 };
 
 struct admit_verdict {
@@ -90,7 +94,9 @@ struct admit_verdict {
 	int have_plan;               /* plan parsed (reason > ADMIT_PLAN or 0) */
 	struct plan plan;            /* valid when have_plan */
 	char signer[KEYID_LEN + 1];  /* the verifying key, when reason > SIGNATURE */
-	size_t digests, cached;      /* image files checked; of them from the cache */
+	size_t digests;              /* image files hashed */
+	int have_verity;             /* the image's root is dm-verity: verity holds it */
+	struct verity verity;        /* (from the meta bytes whose digest was checked) */
 	int recorded;                /* the nonce was recorded by this call */
 	const char *image_kind;      /* "prod", "dev", or NULL (no image given) */
 	/* The deps volume mvm-meta.json names, checked against its digest

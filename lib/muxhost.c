@@ -299,7 +299,8 @@ int muxhost_step(struct muxhost *m, int timeout_ms, struct merr *e)
 	pf[np++] = (struct pollfd){ m->listener, m->nclients < MUXHOST_CLIENTS ? POLLIN : 0, 0 };
 	for (int i = 0; i < m->nclients; i++) {
 		short ev = m->clients[i].out.len ? POLLOUT : 0;
-		if (m->gout.len < MUXHOST_GUEST_HIGH && !m->clients[i].sent_close)
+		if (m->gout.len < MUXHOST_GUEST_HIGH && !m->clients[i].sent_close &&
+		    m->clients[i].out.len < MUXHOST_CLIENT_HIGH)
 			ev |= POLLIN;
 		pf[np++] = (struct pollfd){ m->clients[i].fd, ev, 0 };
 	}

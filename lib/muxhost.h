@@ -26,6 +26,12 @@
 /* Bytes queued for one slow client before it is dropped: 64 MiB, room for
  * a whole largest frame (FRAME_MAX, about 21.4 MiB) several times over. */
 #define MUXHOST_CLIENT_BUF (64u << 20)
+/* Bytes queued for one client above which that client is not read (its
+ * requests wait in its socket, so the guest's replies to it stop growing
+ * here): 1 MiB, as the agent's CONN_OUT_MAX (mvm-agent-protocol(5)).  A
+ * reply already read from the guest is queued whole, so the queue exceeds
+ * this by at most one reply, and never MUXHOST_CLIENT_BUF. */
+#define MUXHOST_CLIENT_HIGH (1u << 20)
 /* Bytes queued for the guest above which clients are not read: 4 MiB. */
 #define MUXHOST_GUEST_HIGH (4u << 20)
 /* The stream the muxhost itself pings the agent on; clients get 2, 3, ... */

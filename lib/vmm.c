@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +25,23 @@ const char vmm_cmdline_qemu[] =
 	"console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
 const char vmm_cmdline_firecracker[] =
 	"console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
+
+void vmm_cmdline(const struct vmm *vm, char out[VMM_CMDLINE_MAX])
+{
+	const char *base = vm->kind == VMM_FIRECRACKER ? vmm_cmdline_firecracker : vmm_cmdline_qemu;
+	const char *root = strstr(base, "root=/dev/vda ");
+	char dm[512];
+
+	const char *net = vm->net && vm->net->nic ? " " NETCFG_GUEST_ARGS : "";
+
+	if (!vm->verity || !root) {
+		snprintf(out, VMM_CMDLINE_MAX, "%s%s", base, net);
+		return;
+	}
+	verity_cmdline(vm->verity, "/dev/vda", dm, sizeof dm);
+	snprintf(out, VMM_CMDLINE_MAX, "%.*sdm-mod.waitfor=/dev/vda %s %s%s", (int)(root - base),
+		base, dm, root + strlen("root=/dev/vda "), net);
+}
 
 int vmm_paths(struct vmm *vm, const char *state, struct merr *e)
 {
@@ -98,7 +120,7 @@ const char *vmm_name(const struct vmm *vm)
 
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], cmdline[VMM_CMDLINE_MAX];
 	struct buf j = BUF_INIT;
 	struct merr e;
 
@@ -106,12 +128,8 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b)
 	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
 	json_put_str(&j, path, strlen(path));
 	buf_puts(&j, ",\"boot_args\":");
-	if (vm->net && vm->net->nic) {
-		snprintf(path, sizeof path, "%s %s", vmm_cmdline_firecracker, NETCFG_GUEST_ARGS);
-		json_put_str(&j, path, strlen(path));
-	} else {
-		json_put_str(&j, vmm_cmdline_firecracker, strlen(vmm_cmdline_firecracker));
-	}
+	vmm_cmdline(vm, cmdline);
+	json_put_str(&j, cmdline, strlen(cmdline));
 	buf_puts(&j, "},\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":");
 	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
 	json_put_str(&j, path, strlen(path));
@@ -187,28 +205,18 @@ static void arg(struct vmm_argv *a, int *oom, const char *fmt, ...)
 	a->argv[a->argc] = NULL;
 }
 
-/* path with each comma doubled (QEMU's option syntax), or NULL. */
-static char *qemu_escape(const char *path)
-{
-	char *o = malloc(2 * strlen(path) + 1), *q = o;
-
-	for (; o && *path; path++)
-		if ((*q++ = *path) == ',')
-			*q++ = ',';
-	if (o)
-		*q = 0;
-	return o;
-}
-
-int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e)
+int vmm_qemu_argv(const struct vmm *vm, const struct vmm_fds *q, struct vmm_argv *a,
+	struct merr *e)
 {
 	static const char *const fixed1[] = { "-nodefaults", "-no-user-config", "-nographic",
-		"-no-reboot", NULL };
+		"-no-reboot", "-monitor", "none", "-sandbox",
+		"on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", NULL };
+	char cmdline[VMM_CMDLINE_MAX];
 	int oom = 0;
-	char *img = qemu_escape(vm->image);
 
 	a->argc = 0;
 	a->argv[0] = NULL;
+	vmm_cmdline(vm, cmdline);
 	arg(a, &oom, "%s", vm->qemu ? vm->qemu : "qemu-system-x86_64");
 	arg(a, &oom, "-M");
 	arg(a, &oom, "microvm,acpi=off,rtc=on");
@@ -222,38 +230,42 @@ int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e)
 	arg(a, &oom, "%u", vm->vcpus);
 	for (const char *const *f = fixed1; *f; f++)
 		arg(a, &oom, "%s", *f);
+	/* fdset 1 the root, 2 the console, 3 + i the i-th drive */
+	arg(a, &oom, "-add-fd");
+	arg(a, &oom, "fd=%d,set=1", q->root);
+	arg(a, &oom, "-add-fd");
+	arg(a, &oom, "fd=%d,set=2", q->console);
+	for (unsigned i = 0; i < vm->ndrives; i++) {
+		arg(a, &oom, "-add-fd");
+		arg(a, &oom, "fd=%d,set=%u", q->drive[i], 3 + i);
+	}
 	arg(a, &oom, "-kernel");
-	arg(a, &oom, "%s/vmlinux", vm->image);
+	arg(a, &oom, "/proc/self/fd/%d", q->kernel);
 	arg(a, &oom, "-append");
-	if (vm->net && vm->net->nic)   /* eth0's address for agent/init */
-		arg(a, &oom, "%s %s", vmm_cmdline_qemu, NETCFG_GUEST_ARGS);
-	else
-		arg(a, &oom, "%s", vmm_cmdline_qemu);
+	arg(a, &oom, "%s", cmdline);
 	arg(a, &oom, "-drive");
-	arg(a, &oom, "id=root,file=%s/rootfs.ext4,format=raw,if=none,readonly=on", img ? img : "");
+	arg(a, &oom, "id=root,file=/dev/fdset/1,format=raw,if=none,readonly=on");
 	arg(a, &oom, "-device");
 	arg(a, &oom, "virtio-blk-device,drive=root");
 	for (unsigned i = 0; i < vm->ndrives; i++) {
 		const struct vmm_drive *d = &vm->drive[i];
-		char *p = qemu_escape(d->path);
-		oom |= !p;
+
 		arg(a, &oom, "-drive");
-		arg(a, &oom, "file=%s,if=none,format=raw,id=d-%s%s", p ? p : "", d->role,
+		arg(a, &oom, "file=/dev/fdset/%u,if=none,format=raw,id=d-%s%s", 3 + i, d->role,
 			d->readonly ? ",readonly=on" : "");
 		arg(a, &oom, "-device");
 		arg(a, &oom, "virtio-blk-device,drive=d-%s,serial=mvm-%s", d->role, d->role);
-		free(p);
 	}
 	arg(a, &oom, "-device");
 	arg(a, &oom, "virtio-serial-device");
 	arg(a, &oom, "-chardev");
-	arg(a, &oom, "socket,id=agent,path=%s,server=on,wait=off", vm->chardev);
+	arg(a, &oom, "socket,id=agent,fd=%d,server=on,wait=off", q->chardev);
 	arg(a, &oom, "-device");
 	arg(a, &oom, "virtserialport,chardev=agent,name=org.mvm.agent");
 	arg(a, &oom, "-device");
 	arg(a, &oom, "virtio-rng-device");
 	arg(a, &oom, "-serial");
-	arg(a, &oom, "file:%s", vm->console);
+	arg(a, &oom, "file:/dev/fdset/2");
 	if (vm->net && vm->net->nic) {
 		/* issue #16: user-mode networking, restrict=on (netcfg.h) */
 		char netdev[NETCFG_NETDEV_MAX];
@@ -264,71 +276,170 @@ int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e)
 		arg(a, &oom, "-device");
 		arg(a, &oom, "virtio-net-device,netdev=net0");
 	}
-	free(img);
-	if (oom || !img) {
+	if (oom) {
 		vmm_argv_free(a);
 		return merr_set(e, EX_SYS, NULL, "out of memory");
 	}
 	return 0;
 }
 
-/* In the child: exec the VMM.  Returns only on failure. */
-static void exec_vmm(const struct vmm *vm)
+/* ---- starting the VMM, confined ----
+ * QEMU gets its files as descriptors vm-boot opened (the kernel through
+ * /proc/self/fd, the root drive and the console through -add-fd fdsets, the
+ * agent's chardev as a listening socket), so it opens no path of ours; a
+ * seccomp filter (-sandbox) with no spawning, no privilege changes and no
+ * resource control; no monitor; no other inherited descriptor.  Run as
+ * root, it becomes VMM_USER in a mount namespace where the directories
+ * that hold people's and services' files are empty. */
+
+/* The descriptors the child hands QEMU. */
+
+/* Directories a VMM never needs, hidden under an empty read-only tmpfs. */
+static const char *const hidden[] = { "/home", "/root", "/srv", "/mnt", "/media", "/opt",
+	"/var/lib", "/var/log", "/var/cache", "/var/mail", "/var/spool", "/var/backups", NULL };
+
+/* What the child was doing when it failed (vmm_spawn's message). */
+enum { ST_OPEN, ST_FDS, ST_NS, ST_USER, ST_EXEC };
+static const char *const stage_what[] = {
+	[ST_OPEN] = "open the kernel, root drive or console",
+	[ST_FDS] = "hand QEMU its descriptors",
+	[ST_NS] = "make QEMU's mount namespace",
+	[ST_USER] = "run QEMU as the user " VMM_USER " (tools/install-deps.sh creates it)",
+	[ST_EXEC] = "run the VMM",
+};
+
+/* As root: a private mount namespace with hidden[] emptied, then
+ * VMM_USER's ids (and /dev/kvm's group when KVM is used).  Returns a stage
+ * on failure, else -1. */
+static int confine(const struct vmm *vm)
 {
+	struct passwd *pw;
+	struct stat st;
+	gid_t groups[1];
+	size_t ng = 0;
+
+	if (geteuid() != 0)
+		return -1;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ST_NS;
+	for (int i = 0; hidden[i]; i++)
+		if (stat(hidden[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("mvm-vmm", hidden[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=4k,mode=0755") < 0)
+			return ST_NS;
+	errno = 0;
+	if (!(pw = getpwnam(VMM_USER)) || pw->pw_uid == 0)
+		return errno = errno ? errno : ENOENT, ST_USER;
+	if (vm->kvm && stat("/dev/kvm", &st) == 0)
+		groups[ng++] = st.st_gid;
+	if (setgroups(ng, groups) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return ST_USER;
+	if (setuid(0) == 0)   /* the drop must be for good */
+		return errno = EPERM, ST_USER;
+	return -1;
+}
+
+/* In the child: set up and exec QEMU.  Returns only on failure: a stage. */
+static int exec_qemu(const struct vmm *vm, struct vmm_fds *q)
+{
+	char path[PATH_MAX + 16];
 	struct vmm_argv a;
 	struct merr e;
+	int stage;
 
-	if (vm->kind == VMM_FIRECRACKER) {
-		execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
-			vm->fcconf, (char *)NULL);
-		return;
-	}
-	if (vmm_qemu_argv(vm, &a, &e) != 0) {
-		errno = ENOMEM;
-		return;
-	}
+	snprintf(path, sizeof path, "%s/vmlinux", vm->image);
+	q->kernel = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "%s/rootfs.ext4", vm->image);
+	q->root = open(path, O_RDONLY | O_CLOEXEC);
+	q->console = open(vm->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (q->kernel < 0 || q->root < 0 || q->console < 0)
+		return ST_OPEN;
+	for (unsigned i = 0; i < vm->ndrives; i++)
+		if ((q->drive[i] = open(vm->drive[i].path, (vm->drive[i].readonly ? O_RDONLY : O_RDWR) |
+		    O_CLOEXEC | O_NOFOLLOW)) < 0)
+			return ST_OPEN;
+	/* Every descriptor but 0-2 closes on exec, except QEMU's. */
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return ST_FDS;
+	if (fcntl(q->kernel, F_SETFD, 0) < 0 || fcntl(q->root, F_SETFD, 0) < 0 ||
+	    fcntl(q->console, F_SETFD, 0) < 0 || fcntl(q->chardev, F_SETFD, 0) < 0)
+		return ST_FDS;
+	for (unsigned i = 0; i < vm->ndrives; i++)
+		if (fcntl(q->drive[i], F_SETFD, 0) < 0)
+			return ST_FDS;
+	if ((stage = confine(vm)) >= 0)
+		return stage;
+	/* after the ids changed: a change of ids clears the death signal */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (vmm_qemu_argv(vm, q, &a, &e) != 0)
+		return errno = ENOMEM, ST_EXEC;
 	execvp(a.argv[0], a.argv);
+	return ST_EXEC;
 }
 
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)
 {
-	int p[2], err = 0, status;
+	struct vmm_fds q = { -1, -1, -1, -1, { 0 } };
+	int p[2], msg[2] = { 0, 0 }, status, nul;
 	pid_t pid;
 	ssize_t n;
 
-	/* The child reports a failed exec as its errno on a close-on-exec pipe:
-	 * EOF means the VMM program is running. */
-	if (pipe2(p, O_CLOEXEC) < 0)
+	/* QEMU's agent port: a listening socket it inherits (we connect to
+	 * the path; QEMU needs no access to the state directory). */
+	if (vm->kind == VMM_QEMU && (q.chardev = unix_listen(vm->chardev)) < 0)
+		return merr_sys(e, "listen on the agent's serial socket"), -1;
+	/* The child reports a failure as {stage, errno} on a close-on-exec
+	 * pipe: EOF means the VMM program is running. */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		if (q.chardev >= 0)
+			close(q.chardev);
 		return merr_sys(e, "create a pipe"), -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
+		if (q.chardev >= 0)
+			close(q.chardev);
 		return merr_sys(e, "fork"), -1;
 	}
 	if (pid == 0) {
 		/* The VMM never outlives its caller. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		setpgid(0, 0);
+		if ((nul = open("/dev/null", O_RDONLY)) >= 0 && nul != 0) {
+			dup2(nul, 0);
+			close(nul);
+		}
 		if (logfd >= 0) {
 			dup2(logfd, 1);
 			dup2(logfd, 2);
 		}
-		exec_vmm(vm);
-		err = errno;
-		if (write(p[1], &err, sizeof err) < 0)
+		if (vm->kind == VMM_FIRECRACKER) {
+			close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+			execlp("firecracker", "firecracker", "--api-sock", vm->api, "--config-file",
+				vm->fcconf, (char *)NULL);
+			msg[0] = ST_EXEC;
+		} else {
+			msg[0] = exec_qemu(vm, &q);
+		}
+		msg[1] = errno;
+		if (write(p[1], msg, sizeof msg) < 0)
 			{ /* the parent sees EOF and a dead child */ }
 		_exit(127);
 	}
 	close(p[1]);
-	while ((n = read(p[0], &err, sizeof err)) < 0 && errno == EINTR)
+	if (q.chardev >= 0)
+		close(q.chardev);
+	while ((n = read(p[0], msg, sizeof msg)) < 0 && errno == EINTR)
 		;
 	close(p[0]);
-	if (n == (ssize_t)sizeof err) {
+	if (n == (ssize_t)sizeof msg) {
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		errno = err;
-		merr_sys(e, vm->kind == VMM_FIRECRACKER ? "run firecracker" : "run QEMU");
+		errno = msg[1];
+		merr_sys(e, msg[0] >= 0 && msg[0] <= ST_EXEC ? stage_what[msg[0]] : "run the VMM");
 		return -1;
 	}
 	return pid;
@@ -469,7 +580,6 @@ int vmm_run(const struct vmm *vm, unsigned boot_timeout, int logfd,
 	struct run r = { .vm = vm, .h = h, .stop = stop, .status = status, .lsock = -1, .gfd = -1 };
 
 	*status = 0;
-	unlink(vm->chardev);
 	/* Firecracker makes its vsock socket itself; for QEMU, we do. */
 	if (vm->kind == VMM_QEMU && (r.lsock = unix_listen(vm->vsock)) < 0)
 		return merr_sys(e, "listen on the agent socket"), VMM_NOSTART;

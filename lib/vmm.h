@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "err.h"
 #include "netcfg.h"
+#include "verity.h"
 
 /*
  * Socket paths live in the state directory, and a Unix socket path holds at
@@ -54,6 +55,7 @@ struct vmm {
 	int kvm;                   /* QEMU: -accel kvm (else tcg) */
 	unsigned vcpus, memory_mb;
 	const char *qemu;          /* QEMU binary; NULL: qemu-system-x86_64 */
+	const struct verity *verity;  /* the root's dm-verity (the admitted meta's), or NULL */
 	char image[PATH_MAX];      /* the image directory (absolute to boot) */
 	/* Set by vmm_paths from the state directory: */
 	char state[VMM_STATE_MAX + 1];
@@ -70,8 +72,15 @@ struct vmm {
 	struct vmm_drive drive[VMM_DRIVES_MAX];
 };
 
-/* The kernel command lines. */
+/* The kernel command lines, for a root without dm-verity. */
 extern const char vmm_cmdline_qemu[], vmm_cmdline_firecracker[];
+
+/* The kernel command line for vm: the one above, and, when vm->verity is
+ * set, the root as dm-verity over /dev/vda (verity_cmdline, with
+ * dm-mod.waitfor=/dev/vda) instead of root=/dev/vda.  VMM_CMDLINE_MAX
+ * bytes always suffice. */
+#define VMM_CMDLINE_MAX 1024
+void vmm_cmdline(const struct vmm *vm, char out[VMM_CMDLINE_MAX]);
 
 /* Fill vm's paths from the state directory state.  0, or EX_USAGE when
  * state is longer than VMM_STATE_MAX bytes (e says so). */
@@ -121,29 +130,54 @@ const char *vmm_name(const struct vmm *vm);
  * vm->net->tap, which the host must have made, vm-boot(1)). */
 void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
 
+/* The user QEMU runs as when vm-boot runs as root (tools/install-deps.sh
+ * creates it). */
+#define VMM_USER "mvm-vmm"
+
+/* The descriptors vm-boot's child opens and hands QEMU (it opens no path
+ * of ours): the kernel, the root drive, the console, the agent's
+ * listening socket, and each of vm->drive (read-only or read-write as
+ * attached). */
+struct vmm_fds {
+	int kernel, root, console, chardev;
+	int drive[VMM_DRIVES_MAX];
+};
+
 /*
- * QEMU's argument vector for vm, NULL-terminated, argv[0] the program;
- * each vm->drive adds
- *   -drive file=PATH,if=none,format=raw,id=d-ROLE[,readonly=on]
+ * QEMU's argument vector for vm with the descriptors q, NULL-terminated,
+ * argv[0] the program: sandboxed (-sandbox on with obsolete,
+ * elevateprivileges, spawn and resourcecontrol denied), no monitor, no
+ * defaults; the root in fdset 1, the console in fdset 2, the i-th of
+ * vm->drive in fdset 3 + i, each of these adding
+ *   -drive file=/dev/fdset/N,if=none,format=raw,id=d-ROLE[,readonly=on]
  *   -device virtio-blk-device,drive=d-ROLE,serial=mvm-ROLE
- * after the root's (a comma in PATH doubled, as QEMU's option syntax
- * wants).  The strings are allocated: vmm_argv_free frees them.  0, or
- * EX_SYS (out of memory; nothing is left allocated).
+ * after the root's; with a NIC, the user-mode netdev and its device.  The
+ * strings are allocated: vmm_argv_free frees them.  0, or EX_SYS (out of
+ * memory; nothing is left allocated).
  */
-#define VMM_ARGV_MAX (64u + 4u * VMM_DRIVES_MAX)
+#define VMM_ARGV_MAX (64u + 6u * VMM_DRIVES_MAX)
 struct vmm_argv {
 	char *argv[VMM_ARGV_MAX + 1];
 	int argc;
 };
-int vmm_qemu_argv(const struct vmm *vm, struct vmm_argv *a, struct merr *e);
+int vmm_qemu_argv(const struct vmm *vm, const struct vmm_fds *q, struct vmm_argv *a,
+	struct merr *e);
 void vmm_argv_free(struct vmm_argv *a);
 
 /*
  * Start the VMM (Firecracker reads vm->fcconf, which the caller wrote)
- * with its standard output and error on logfd (if >= 0), in its own
- * process group, killed (SIGKILL) if the caller dies.  Returns the pid
- * once the VMM program has been executed, or -1 with e set (EX_SYS: no
- * process, or the program could not be run).
+ * with its standard output and error on logfd (if >= 0), standard input
+ * /dev/null, no other descriptor of the caller's, in its own process
+ * group, killed (SIGKILL) if the caller dies.  QEMU is confined: it is
+ * given its kernel, root drive, console and agent port (vm->chardev, a
+ * listening socket made here) as descriptors and opens none of our paths;
+ * -sandbox on with obsolete, elevateprivileges, spawn and resourcecontrol
+ * denied; -nodefaults and no monitor; run as root, it runs as VMM_USER (no
+ * other groups but /dev/kvm's when KVM is used) with no_new_privs, in a
+ * private mount namespace where /home, /root, /srv, /mnt, /media, /opt and
+ * /var's data directories are empty.  Returns the pid once the VMM program
+ * has been executed, or -1 with e set (EX_SYS: no process, or a step of
+ * the confinement or the program failed: e names it).
  */
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e);
 

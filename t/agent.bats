@@ -25,7 +25,8 @@ setup() {
 		chmod o+x "$d"
 		d=$(dirname "$d")
 	done
-	mkdir -m 0711 "$T/calls"
+	# as the guest's /tmp, sticky and writable: a call's directory is made as the runner's uid
+	mkdir -m 1733 "$T/calls"
 }
 
 # mkroot DIR LANG TIER FORMAT MODULE FUNCTION [CONCURRENCY_JSON]
@@ -625,9 +626,13 @@ hooks() {
 @test "--user: the agent drops to uid 990 after setup and still runs the function as uid 1000" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
 	mkroot "$T/r" python oneshot json ops f
-	script 'run json [["ids"],{}]' 'run json [["greet","Alice"],{}]' 'run json [["slow",60],{}] timeout=300' 'ping'
+	script 'run json [["ids"],{}]' 'run json [["greet","Alice"],{}]' 'run json [["slow",60],{}] timeout=300' 'ping' \
+		'run json [["caps"],{}]'
 	run -0 agent "$T/r" "$T/script" --user 990:990 --run-uid 1000:1000
 	assert_line --regexp '^stdout \[1000,1000,'
+	# the runner holds no capability and can gain none; the agent keeps
+	# CAP_SETGID, CAP_SETUID and CAP_KILL (0xe0) and nothing over files
+	assert_line 'stdout ["0000000000000000","0000000000000000","00000000000000e0","0000000000000000"]'
 	assert_line 'stdout "hello, Alice"'
 	assert_line 'error timeout'
 	assert_line 'pong'
@@ -816,7 +821,7 @@ gone() {
 	    return "made"
 	EOF
 	chmod a+r "$T/r/app/mk.py"
-	chmod 0755 "$T/calls"    # (for the glob above)
+	chmod 1777 "$T/calls"    # (for the glob above)
 	printf '{"module":"mk","function":"f","format":"json","working_dir":"%s/app","mode":"prod"}' "$T/r" \
 		>"$T/r/etc/mvm/wrapper.json"
 	script 'run json [[],{}]'

@@ -66,10 +66,22 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	[ "$(last_line)" = 'hello, Bob' ]
 	[ "$(cat "$W/.mvm/run/hello/pid")" = "$pid" ]
 	# the source changes: a new image, the old VM stopped, a new one booted
-	sed -i 's/hello, /hi, /' "$W/src/app.py"
+	# (the new function also says what capabilities it and the agent hold)
+	cat >"$W/src/app.py" <<-'PY'
+	import os
+	def caps(pid):
+	    with open("/proc/%s/status" % pid) as f:
+	        st = dict(l.split(":\t", 1) for l in f.read().splitlines())
+	    return "Eff=%s Bnd=%s" % (st["CapEff"], st["CapBnd"])
+	def greet(name):
+	    return "hi, %s; caps %s; agent %s" % (name, caps("self"), caps(os.getppid()))
+	PY
 	run -0 mk "$W" mvm-invoke MVM_INPUT=name=Alice
 	assert_line 'mvm-up: .mvm/run/hello runs another IR or image: stopping it'
-	[ "$(last_line)" = 'hi, Alice' ] || fail "$output"
+	# the function: none, and none to gain; the agent: SETGID, SETUID and
+	# KILL (0xe0), none to gain (issue 17)
+	[ "$(last_line)" = 'hi, Alice; caps Eff=0000000000000000 Bnd=0000000000000000; agent Eff=00000000000000e0 Bnd=0000000000000000' ] ||
+		fail "$output"
 	run -1 kill -0 "$pid"
 	# what vm-boot recorded: the new image
 	[ "$(cat "$W/.mvm/run/hello/image")" = "$(realpath "$W/.mvm/image/$(cat "$W/.mvm/image.key")")" ]

@@ -3,8 +3,8 @@
 # entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
 # boot, the same as mvm(7)'s shell pipeline (emit, validate, mvm-build, plan, sign,
 # vm-boot, vsock-call: each a tool on PATH), a warm pool under 8 parallel
-# calls, a guest that never gets ready, and nothing left behind.  Four VMs
-# boot in this file.
+# calls, a guest that never gets ready, a guest whose file system was
+# changed (dm-verity), and nothing left behind.  Five VMs boot in this file.
 
 load helper
 
@@ -43,8 +43,8 @@ events() { jq -r .event <"$(audit_log)"; }
 @test "make mvm-invoke: entry.py -> emit -> build -> plan -> admit -> boot -> greet = hello, Alice" {
 	run -0 mk mvm-invoke MVM_INPUT=name=Alice
 	assert_line --index $((${#lines[@]} - 1)) 'hello, Alice'
-	# the IR is the seed's, byte for byte
-	ir-canon "$SEED_IR" | cmp - "$W/.mvm/workload-ir.json"
+	# the IR is the seed's with the SDKs' default excludes, byte for byte
+	ir-canon "$SDK_SEED_IR" | cmp - "$W/.mvm/workload-ir.json"
 	[ -S "$W/.mvm/run/hello/v.sock" ]
 }
 
@@ -53,8 +53,11 @@ events() { jq -r .event <"$(audit_log)"; }
 	assert_output $'plan.admitted\nplan.launched'
 	run -0 audit-verify "$(audit_log)"
 	assert_output --regexp '^2 entries, head [0-9a-f]{64}$'
+	# the image's root is dm-verity: admission hashed only its kernel and meta
+	run -0 jq -r 'select(.event == "plan.admitted") | .labels.digests' "$(audit_log)"
+	assert_output verity
 	# both entries name the plan and the IR
-	[ "$(jq -r .ir_hash <"$(audit_log)" | sort -u)" = "$(ir-hash "$SEED_IR")" ]
+	[ "$(jq -r .ir_hash <"$(audit_log)" | sort -u)" = "$(ir-hash "$SDK_SEED_IR")" ]
 }
 
 @test "the VM answers a second call and its agent's status" {
@@ -62,6 +65,18 @@ events() { jq -r .event <"$(audit_log)"; }
 	assert_output 'hello, Bob'
 	run -0 vsock-call -s "$W/.mvm/run/hello/v.sock" --status
 	assert_output --partial '"entrypoint":"ok","language":"python","tier":"cold"'
+	# QEMU is confined (issue 17): a seccomp filter, no_new_privs, under
+	# root another user with no supplementary groups
+	qpid=$(pgrep -P "$(cat "$W/.mvm/run/hello/pid")")
+	echo "$qpid" >"$BATS_FILE_TMPDIR/qemu.pid"
+	run -0 awk '$1 == "Seccomp:" || $1 == "NoNewPrivs:" { print $1, $2 }' "/proc/$qpid/status"
+	assert_output $'NoNewPrivs: 1\nSeccomp: 2'
+	if [ "$(id -u)" = 0 ]; then
+		run -0 awk '$1 == "Uid:" { print ($2 == $3 && $3 == $4 && $4 == $5) ? $2 : "mixed" }' "/proc/$qpid/status"
+		assert_output "$(id -u mvm-vmm)"
+		run -0 awk '$1 == "Groups:" { print NF - 1 }' "/proc/$qpid/status"
+		assert_output 0
+	fi
 }
 
 @test "the same signed plan a second time is refused, recorded as rejected, nothing booted" {
@@ -77,18 +92,42 @@ events() { jq -r .event <"$(audit_log)"; }
 	audit-verify -q "$(audit_log)"
 }
 
-@test "a plan whose image digest does not match is refused before boot" {
+@test "a changed image: its kernel, meta or hash tree is refused before boot; a changed file system block fails the call, never runs" {
 	img="$W/.mvm/image/$(cat "$W/.mvm/image.key")"
 	bad="$BATS_FILE_TMPDIR/bad-image"
 	cp -R "$img" "$bad"
 	plan-new --image "$img" "$W/.mvm/workload-ir.json" >"$BATS_FILE_TMPDIR/p.json"
 	plan-sign "$BATS_FILE_TMPDIR/p.json" >"$BATS_FILE_TMPDIR/p.dsse.json"
-	# one byte of the root file system changes after the plan was signed
-	printf 'X' | dd of="$bad/rootfs.ext4" bs=1 seek=2000000 conv=notrunc status=none
-	run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
-	assert_output --partial 'not admitted; nothing booted'
-	[ ! -e "$BATS_FILE_TMPDIR/run-bad/console.log" ]
-	[[ "$(events | tail -n 1)" == plan.rejected.* ]]
+	flip() { printf 'X' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
+	# the top of the dm-verity hash tree (mvm-meta(5)), then the kernel,
+	# each changed after the plan was signed: refused by admission
+	top=$(( $(jq .verity.hash_start_block "$img/mvm-meta.json") * 4096 + 7 ))
+	for f in rootfs.ext4:$top vmlinux:4000; do
+		cp "$img/${f%%:*}" "$bad/"
+		flip "$bad/${f%%:*}" "${f#*:}"
+		run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
+		assert_output --partial 'image_digest'
+		assert_output --partial 'not admitted; nothing booted'
+		[ ! -e "$BATS_FILE_TMPDIR/run-bad/console.log" ]
+		[ "$(events | tail -n 1)" = plan.rejected.image_digest ]
+		cp "$img/${f%%:*}" "$bad/"
+	done
+	# the function's module and its bytecode, changed in the file system:
+	# admitted (admission does not hash the file system), booted, and the
+	# guest's dm-verity refuses the blocks: the call fails, the changed
+	# code never runs
+	for f in /app/app.py /app/__pycache__/app.cpython-311.pyc; do
+		b=$(debugfs -R "bmap $f 0" "$bad/rootfs.ext4" 2>/dev/null)
+		[ -n "$b" ] || fail "no block for $f"
+		flip "$bad/rootfs.ext4" $((b * 4096 + 20))
+	done
+	run -0 vm-boot -d -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
+	run -3 vsock-call -s "$BATS_FILE_TMPDIR/run-bad/v.sock" -r greet --input name=Mallory
+	assert_output --partial '"kind":"import_error"'
+	refute_output --partial 'Mallory'
+	kill "$(cat "$BATS_FILE_TMPDIR/run-bad/pid")"
+	run -0 tr -d '\r' <"$BATS_FILE_TMPDIR/run-bad/console.log"
+	assert_line --regexp '^device-mapper: verity: [0-9:]+: data block [0-9]+ is corrupted$'
 }
 
 @test "make mvm-down: the guest shuts itself down, the VM stops, no QEMU process or socket is left" {
@@ -102,7 +141,7 @@ events() { jq -r .event <"$(audit_log)"; }
 	assert_line "mvm-init: network interfaces: lo"
 	assert_line --regexp '^mvm-init: shutting down at [0-9.]+ s$'
 	[ ! -e "$W/.mvm/run/hello/v.sock" ] && [ ! -e "$W/.mvm/run/hello/agent.serial" ]
-	run -1 pgrep -f "qemu-system.*$W"
+	run -1 kill -0 "$(cat "$BATS_FILE_TMPDIR/qemu.pid")"
 }
 
 @test "mvm(7)'s shell pipeline, run as printed, prints what it shows" {
@@ -171,7 +210,9 @@ events() { jq -r .event <"$(audit_log)"; }
 	debugfs -w -f "$BATS_FILE_TMPDIR/cmds" "$d/rootfs.ext4" >/dev/null 2>&1
 	debugfs -R 'cat /sbin/init' "$d/rootfs.ext4" 2>/dev/null | grep -q 'sleep 100'
 	jq '.apps[0].resources.boot_timeout_secs = 5' "$W/.mvm/workload-ir.json" >"$d/ir.json"
-	jq -c --arg h "$(ir-hash "$d/ir.json")" '.ir_hash = $h' "$d/mvm-meta.json" | ir-canon >"$d/meta"
+	# (the init changed: its image is no longer the one its dm-verity root
+	# describes, so its meta names none and its root is hashed whole)
+	jq -c --arg h "$(ir-hash "$d/ir.json")" '.ir_hash = $h | del(.verity)' "$d/mvm-meta.json" | ir-canon >"$d/meta"
 	mv "$d/meta" "$d/mvm-meta.json"
 	plan-new --image "$d" "$d/ir.json" >"$d/p.json"
 	plan-sign "$d/p.json" >"$d/p.dsse.json"
@@ -198,5 +239,8 @@ events() { jq -r .event <"$(audit_log)"; }
 	[ "$(events | tail -n 1)" = plan.failed ]
 	[ ! -e "$run_dir/v.sock" ] && [ ! -e "$run_dir/pid" ]
 	run -1 kill -0 "$qemu"   # its QEMU was killed with it
+	# no QEMU left: nothing holds the console open
+	run -0 bash -c 'find /proc/[0-9]*/fd -lname "$1" 2>/dev/null || :' _ "$run_dir/console.log"
+	assert_output ""
 	audit-verify -q "$(audit_log)"
 }

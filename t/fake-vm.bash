@@ -12,7 +12,7 @@ fake_root() {
 	local d=$T; while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 	R=$T/root; w=$R/usr/lib/mvm/wrappers
 	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
-	mkdir -m 0711 "$T/calls"
+	mkdir -m 1733 "$T/calls"   # as the guest's /tmp: the runner's uid makes its call directory
 	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
 	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
 	cp "$MVM_ROOT/examples/hello/src/app.py" "$R/app/"
@@ -28,6 +28,8 @@ fake_root() {
 fake_qemu() {
 	export MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py
 	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
+	# under root, QEMU (so the stand-in and its agent) runs as mvm-vmm (lib/vmm.c)
+	[ "$(id -u)" != 0 ] || chown mvm-vmm "$T/calls"
 }
 
 # fake_firecracker: a stand-in firecracker in $T/bin that reads

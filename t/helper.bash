@@ -22,6 +22,9 @@ need_testdata() {
 
 # The seed's worked-example IR, whitespace re-added as in the seed.
 SEED_IR="$MVM_ROOT/t/data/seed-ir.json"
+# What the SDKs emit for it (examples/hello): the seed with the default source
+# excludes that mvm-ir(5) lists (issue 17), written by hand with jq.
+SDK_SEED_IR="$MVM_ROOT/t/data/seed-ir-sdk.json"
 
 # Tests that put agent/mvm-agent into a guest image: a SANITIZE build's agent
 # is dynamically linked against the sanitizer runtimes the guest lacks.

@@ -84,7 +84,7 @@ print(int.from_bytes(b[4:8], "little"), marshal.loads(b[16:]).co_filename)' "$BA
 	done
 }
 
-@test "mvm-meta.json: the seed's fields, the IR hash, the artifacts' SHA-256" {
+@test "mvm-meta.json: the seed's fields, the IR hash, the artifacts' SHA-256, the dm-verity root" {
 	m="$IMG/mvm-meta.json"
 	ir-canon "$m" | cmp - "$m"
 	for k in name accessible sealed entrypointKind init_system expected_boot_ms agent_binary \
@@ -95,6 +95,17 @@ print(int.from_bytes(b[4:8], "little"), marshal.loads(b[16:]).co_filename)' "$BA
 	[ "$(jq -r '.artifacts["rootfs.ext4"]' "$m")" = "$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64)" ]
 	[ "$(jq -r .artifacts.vmlinux "$m")" = "$(sha256sum <"$IMG/vmlinux" | cut -c1-64)" ]
 	[ "$(jq -r .backend "$m")" = debian ]
+	# the dm-verity root (mvm-meta(5)): the salt is the file system's own
+	# SHA-256, and cryptsetup's veritysetup, reading every block, agrees
+	# with the root hash; the file system alone checks clean
+	n=$(jq .verity.data_blocks "$m")
+	[ "$(jq .verity.hash_start_block "$m")" = "$n" ]
+	[ "$(jq -r .verity.salt "$m")" = "$(head -c $((n * 4096)) "$IMG/rootfs.ext4" | sha256sum | cut -c1-64)" ]
+	run -0 veritysetup verify --no-superblock --hash-offset=$((n * 4096)) --data-blocks="$n" \
+		--salt="$(jq -r .verity.salt "$m")" "$IMG/rootfs.ext4" "$IMG/rootfs.ext4" \
+		"$(jq -r .verity.root_hash "$m")"
+	head -c $((n * 4096)) "$IMG/rootfs.ext4" >"$BATS_TEST_TMPDIR/fs.ext4"
+	e2fsck -fn "$BATS_TEST_TMPDIR/fs.ext4" >/dev/null 2>&1
 	# and it is what schemas/mvm-meta.schema.json says (an independent validator)
 	/usr/bin/python3 -c 'import json, sys, jsonschema
 jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' \
@@ -146,6 +157,63 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	refute_output --partial 'mod.pyc'
 	run -0 dbg 'ls -p /app' "$img/rootfs.ext4"
 	refute_output --partial 'tests'
+}
+
+@test "what the SDK's default excludes name stays out of the image (.git, .mvm, node_modules, __pycache__, .env*)" {
+	d=$BATS_TEST_TMPDIR/h
+	mkdir -p "$d/src/pkg" "$d/src/.git/refs" "$d/src/.mvm/image" "$d/src/node_modules/m" \
+		"$d/src/__pycache__" "$d/src/pkg/__pycache__"
+	echo 'x = 1' >"$d/src/app.py"
+	echo 'y = 2' >"$d/src/pkg/mod.py"
+	echo 'SECRET=hunter2' >"$d/src/.env"
+	echo 'SECRET=hunter3' >"$d/src/pkg/.env.local"
+	echo '[core]' >"$d/src/.git/config"
+	echo 'ref' >"$d/src/.git/refs/main"
+	echo 'old image' >"$d/src/.mvm/image/rootfs.ext4"
+	echo 'module.exports = 1' >"$d/src/node_modules/m/index.js"
+	echo 'junk' >"$d/src/__pycache__/app.cpython-311.pyc"
+	echo 'junk' >"$d/src/pkg/__pycache__/mod.cpython-311.pyc"
+	cat >"$d/entry.py" <<-'PY'
+	import mvm
+	@mvm.app(name="hello", source=mvm.source.local("./src"), image=mvm.image.nix_packages(["python3"]),
+	         resources=mvm.resources(vcpus=1, memory_mb=256), dependencies=mvm.deps.none())
+	@mvm.function(language="python", module="app", function="greet", format="json", primary=True)
+	def greet(name): ...
+	PY
+	mvm-emit -o "$d/ir.json" "$d/entry.py"
+	img=$("$BUILD" -q --kernel "$KERNEL" -o "$d/images" "$d/ir.json")
+	# every file under /app, from the image (rdump copies the tree out)
+	mkdir "$d/out"
+	debugfs -R "rdump /app $d/out" "$img/rootfs.ext4" 2>/dev/null
+	run -0 bash -c 'cd "$1/out/app" && find . -type f ! -name "*.pyc" | LC_ALL=C sort' _ "$d"
+	assert_output $'./app.py\n./pkg/mod.py'
+	# (the builder's own bytecode is compiled into /app/__pycache__, not copied)
+	run -1 grep -rl -e hunter -e '\[core\]' -e 'old image' -e junk "$d/out"
+}
+
+@test "a symbolic link to /etc/passwd in src/: status 1, E_SOURCE_OUT_OF_TREE_SYMLINK with the path, nothing quoted, nothing behind" {
+	d=$BATS_TEST_TMPDIR/l
+	mkdir -p "$d/src/conf"
+	cp "$S/src/app.py" "$d/src/"
+	ln -s /etc/passwd "$d/src/conf/users"
+	ln -s ../app.py "$d/src/conf/inside"   # a link inside the tree is fine
+	cp "$S/ir.json" "$d/ir.json"
+	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
+	assert_output --partial "E_SOURCE_OUT_OF_TREE_SYMLINK: conf/users"
+	refute_output --partial "root:"
+	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
+	# a directory link leaving the tree, and a source path leaving the declaration's directory
+	rm "$d/src/conf/users"
+	ln -s /etc "$d/src/etc"
+	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/ir.json"
+	assert_output --partial "E_SOURCE_OUT_OF_TREE_SYMLINK: etc"
+	rm "$d/src/etc"
+	jq '.apps[0].source.path = "../src"' "$S/ir.json" >"$d/ir2.json"
+	mkdir "$d/decl"
+	mv "$d/ir2.json" "$d/decl/ir.json"
+	run -1 "$BUILD" --kernel "$KERNEL" -o "$d/images" "$d/decl/ir.json"
+	assert_output --partial "/apps/0/source/path: E_SOURCE_OUT_OF_TREE"
+	[ -z "$(ls -A "$d/images" 2>/dev/null)" ]
 }
 
 @test "an unknown package: status 1, names the file to edit, leaves nothing behind" {

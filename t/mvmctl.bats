@@ -41,10 +41,10 @@ teardown() {
 
 @test "emit, validate and hash run the tools on .mvm/workload-ir.json by default" {
 	run -0 mvmctl emit entry.py -o .mvm/workload-ir.json
-	ir-canon "$SEED_IR" | cmp - .mvm/workload-ir.json
+	ir-canon "$SDK_SEED_IR" | cmp - .mvm/workload-ir.json
 	run -0 mvmctl validate
 	run -0 mvmctl hash
-	assert_output "$(ir-hash "$SEED_IR")"
+	assert_output "$(ir-hash "$SDK_SEED_IR")"
 	echo '{"id":"x"}' >bad.json
 	run -1 mvmctl validate bad.json
 }

@@ -192,53 +192,60 @@ setup() {
 	run -0 plan-verify --image "$IMG" --now $NOW "$E"
 }
 
-# The digest cache: entries only for files whose ctime is 2 s old or more.
-cache_entry() { # FILE -> the path of its digest-cache entry
-	printf '%s/digests/%x-%x' "$MVM_HOME" "$(stat -c %d "$1")" "$(stat -c %i "$1")"
+# An image whose meta names a dm-verity root (mvm-meta(5)): 64 data blocks
+# and their hash tree appended, made by cryptsetup's veritysetup.
+mk_verity_image() {
+	command -v veritysetup >/dev/null || fail "veritysetup missing (tools/install-deps.sh: cryptsetup-bin)"
+	head -c $((64 * 4096)) /dev/urandom >"$IMG/rootfs.ext4"
+	salt=$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64)
+	root=$(veritysetup format --no-superblock --hash=sha256 --data-block-size=4096 \
+		--hash-block-size=4096 --data-blocks=64 --hash-offset=$((64 * 4096)) --salt="$salt" \
+		"$IMG/rootfs.ext4" "$IMG/rootfs.ext4" | awk '$1 == "Root" { print $3 }')
+	jq -n --arg r "$root" --arg s "$salt" --arg ir "$(ir-hash "$SEED_IR")" '{ir_hash: $ir, name: "hello",
+		verity: {root_hash: $r, salt: $s, hash: "sha256", data_blocks: 64, data_block_size: 4096,
+		hash_block_size: 4096, hash_start_block: 64}}' >"$IMG/mvm-meta.json"
+	mk_plan --not-before 2030-01-01T00:00:00Z >"$P"
+	plan-sign "$P" >"$E"
 }
 
-@test "--digest-cache: an unchanged file's digest is remembered, and is what is used" {
-	sleep 2.1   # the image's ctime must be 2 s old before it is remembered
-	run -0 --separate-stderr plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ -z "$stderr" ]
-	c=$(cache_entry "$IMG/rootfs.ext4")
-	[ "$(stat -c %a "$c")" = 600 ]
-	[ "$(stat -c %a "$MVM_HOME/digests")" = 700 ]
-	[ "$(cut -d' ' -f6 "$c")" = "$(jq -r .image.rootfs "$P")" ]
-	# taken from the cache, which is said (vm-boot records it)
-	run -0 --separate-stderr plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ "$stderr" = "plan-verify: note: 3 of 3 image files unchanged since hashed: their digests are from $MVM_HOME/digests" ]
-	# an entry is believed while the file is unchanged: a wrong digest in it
-	# (which only this user could write) is what gets compared ...
-	sed -i 's/sha256:[0-9a-f]*/sha256:'"$(printf '0%.0s' $(seq 64))"'/' "$c"
-	run -1 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	assert_output --partial "rootfs.ext4 is sha256:0000000000"
-	# ... and without --digest-cache the file is hashed
+@test "--image with a dm-verity root: the meta and kernel are hashed, the root by the top of its tree" {
+	mk_verity_image
 	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	# the kernel changed: refused
+	cp "$IMG/vmlinux" "$BATS_TEST_TMPDIR/vmlinux"
+	printf 'x' >>"$IMG/vmlinux"
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output --partial "image_digest: $IMG/vmlinux is sha256:"
+	cp "$BATS_TEST_TMPDIR/vmlinux" "$IMG/vmlinux"
+	# a changed data block is the guest's to find (it fails to read there):
+	# admission does not hash the file system ...
+	printf 'X' | dd of="$IMG/rootfs.ext4" bs=1 seek=5000 conv=notrunc status=none
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	# ... where veritysetup, reading every block, finds it
+	run -2 veritysetup verify --no-superblock --hash-offset=$((64 * 4096)) --data-blocks=64 \
+		--salt="$(jq -r .verity.salt "$IMG/mvm-meta.json")" "$IMG/rootfs.ext4" "$IMG/rootfs.ext4" \
+		"$(jq -r .verity.root_hash "$IMG/mvm-meta.json")"
+	assert_output --partial "Verification of data area failed"
+	# the top of the tree changed: refused
+	printf 'X' | dd of="$IMG/rootfs.ext4" bs=1 seek=$((64 * 4096 + 9)) conv=notrunc status=none
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output --partial "image_digest: $IMG/rootfs.ext4: the top of its hash tree hashes to"
+	# the tree cut off: refused
+	truncate -s $((64 * 4096)) "$IMG/rootfs.ext4"
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output --partial "too short for 64 data blocks and their hash tree"
 }
 
-@test "--digest-cache: a file changed in place, mtime put back, is hashed again and refused" {
-	sleep 2.1
-	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ -e "$(cache_entry "$IMG/rootfs.ext4")" ]
-	mtime=$(stat -c %y "$IMG/rootfs.ext4")
-	printf 'ROOTFS' | dd of="$IMG/rootfs.ext4" conv=notrunc status=none  # same size
-	touch -d "$mtime" "$IMG/rootfs.ext4"
-	[ "$(stat -c %y "$IMG/rootfs.ext4")" = "$mtime" ]
-	run -1 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	assert_output --partial "image_digest: $IMG/rootfs.ext4 is sha256:$(sha256sum <"$IMG/rootfs.ext4" | cut -c1-64), the plan says"
-}
-
-@test "--digest-cache: nothing is remembered of a fresh file, or in a directory others can write" {
-	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ ! -e "$(cache_entry "$IMG/rootfs.ext4")" ]
-	sleep 2.1
-	chmod 0770 "$MVM_HOME/digests"
-	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ -z "$(ls "$MVM_HOME/digests")" ]
-	chmod 0700 "$MVM_HOME/digests"
-	run -0 plan-verify --no-consume --digest-cache --image "$IMG" --now $NOW "$E"
-	[ -e "$(cache_entry "$IMG/rootfs.ext4")" ]
+@test "--image: a meta whose verity is not the one layout is refused, naming it" {
+	for bad in '.verity.hash = "sha1"' '.verity.data_block_size = 512' '.verity.hash_start_block = 65' \
+	    '.verity.root_hash = "ABC"' '.verity.data_blocks = 0.5' '.verity = "yes"'; do
+		mk_verity_image
+		jq "$bad" "$IMG/mvm-meta.json" >"$BATS_TEST_TMPDIR/meta"
+		mv "$BATS_TEST_TMPDIR/meta" "$IMG/mvm-meta.json"
+		mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$E"
+		run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+		assert_output --partial "image_digest: /verity: mvm-meta.json: verity is not a SHA-256 tree"
+	done
 }
 
 @test "--image: files of several MiB hash as sha256sum does, in parallel" {

@@ -140,7 +140,8 @@ events() {
 	assert_output 'hello, Alice'
 	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
 	assert_output $'plan.admitted\nplan.launched'
-	# a fresh image: every file was hashed, and the admission says so
+	# an image without a dm-verity root: every file was hashed, and the
+	# admission says so (e2e-hello's image says verity)
 	run -0 jq -r 'select(.event == "plan.admitted") | .labels.digests' "$MVM_HOME/audit/local.jsonl"
 	assert_output hashed
 	pid=$(cat "$T/run/pid")
@@ -151,20 +152,6 @@ events() {
 	# SIGTERM asked the agent for a shutdown through the vsock socket; the
 	# stand-in, like Firecracker on the guest's reboot, then exited
 	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
-	# the same image again, once remembered (2 s on): its digests come from
-	# the cache, and the admission says so; --rehash hashes them all the same
-	sleep 2.1
-	plan-new --image "$IMG" "$SEED_IR" | plan-sign |
-		plan-verify --no-consume --digest-cache --image "$IMG" >/dev/null
-	for how in cached hashed; do
-		plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/again.dsse.json"
-		PATH=$T/bin:$PATH run -0 vm-boot -d -b firecracker -S "$T/run" -i "$IMG" \
-			$([ $how = hashed ] && echo --rehash) "$T/again.dsse.json"
-		kill "$(cat "$T/run/pid")"
-		for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
-		run -0 jq -r 'select(.event == "plan.admitted") | .labels.digests' "$MVM_HOME/audit/local.jsonl"
-		assert_line --index $([ $how = cached ] && echo 1 || echo 2) $how
-	done
 }
 
 @test "--ready-fd (vm-boot(1) EXAMPLES): in the foreground, the socket path arrives on the fd once the agent answers" {
@@ -223,7 +210,10 @@ events() {
 @test "the QEMU path against a stand-in QEMU: its command line, the serial mux, two clients at once, SIGTERM asks for a shutdown" {
 	fake_root
 	fake_qemu
-	export FAKE_QEMU_ARGS=$T/qemu-args
+	export FAKE_QEMU_ARGS=$T/qemu-args FAKE_QEMU_STATUS=$T/qemu-status
+	# (writable by whoever the stand-in runs as: under root, mvm-vmm)
+	install -m 0666 /dev/null "$FAKE_QEMU_ARGS"
+	install -m 0666 /dev/null "$FAKE_QEMU_STATUS"
 	run -0 --separate-stderr \
 		vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
 	assert_output "$T/run/v.sock"
@@ -233,14 +223,36 @@ events() {
 	assert_line --index 1 microvm,acpi=off,rtc=on
 	assert_line "-accel"
 	assert_line tcg
-	assert_line "$IMG/vmlinux"
-	assert_line "id=root,file=$IMG/rootfs.ext4,format=raw,if=none,readonly=on"
-	assert_line "socket,id=agent,path=$T/run/agent.serial,server=on,wait=off"
+	assert_line --regexp '^/proc/self/fd/[0-9]+$'
+	assert_line "id=root,file=/dev/fdset/1,format=raw,if=none,readonly=on"
+	assert_line --regexp '^socket,id=agent,fd=[0-9]+,server=on,wait=off$'
 	assert_line virtserialport,chardev=agent,name=org.mvm.agent
 	# no "network" in the image's meta: no NIC, no address for init
 	refute_line -- -netdev
 	refute_line --partial virtio-net
 	refute_line --partial mvm.ip=
+	# confined (issue 17): seccomp, no defaults, no monitor; its files are
+	# descriptors (kernel, root drive, console, agent port) and nothing else
+	assert_line on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny
+	assert_line -nodefaults
+	run -0 grep -A1 -x -e -monitor "$T/qemu-args"
+	assert_output $'-monitor\nnone'
+	run -1 grep -x -e -qmp -e -mon -e -S -e -chardev=stdio "$T/qemu-args"
+	# only 0-2 and the descriptors its command line names; under root, not root
+	fds=$(sed -n 's/^Fds:\t//p' "$T/qemu-status")
+	named=$(grep -o -e '^fd=[0-9]*' -e ',fd=[0-9]*' -e '/proc/self/fd/[0-9]*' "$T/qemu-args" | grep -o '[0-9]*$' | sort -n | tr '\n' ' ')
+	# (Python's own: the one it lists /proc/self/fd with, and the status file it writes)
+	extra=
+	for f in $fds; do
+		case " 0 1 2 $named " in *" $f "*) ;; *) extra="$extra $f" ;; esac
+	done
+	[ "$(echo $extra | wc -w)" -le 2 ] || fail "the stand-in QEMU holds descriptors$extra beyond 0-2 and$named"
+	if [ "$(id -u)" = 0 ]; then
+		run -0 awk '$1 == "Uid:" { print $2 }' "$T/qemu-status"
+		assert_output "$(id -u mvm-vmm)"
+		run -0 awk '$1 == "Groups:" { print NF - 1 }' "$T/qemu-status"
+		assert_output 0
+	fi
 	run -0 cat "$T/run/ports.json"
 	assert_output '[]'
 	run -0 cat "$T/run/vmm"
@@ -254,6 +266,17 @@ events() {
 	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
 	assert_output $'plan.admitted\nplan.launched'
 	pid=$(cat "$T/run/pid")
+	# back-pressure on the host side (mvm-agent-protocol(5)): a client that
+	# writes a million pings and reads nothing is held back, vm-boot's peak
+	# resident set stays under 32 MiB (21 measured; 49 and never held back
+	# without the bound), and every ping is answered once it reads
+	if [ -z "${MVM_SANITIZE:-}" ]; then   # (the sanitizer's memory would hide vm-boot's)
+		run -0 "$MVM_ROOT/t/data/vsock_flood.py" "$T/run/v.sock" "$pid" 1000000
+		assert_line 'stalled yes'
+		assert_line 'pongs 1000000'
+		hwm=$(sed -n 's/^hwm_kib //p' <<<"$output")
+		[ "$hwm" -lt 32768 ] || fail "vm-boot's VmHWM $hwm kB"
+	fi
 	kill "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	run -1 kill -0 "$pid"
@@ -292,6 +315,7 @@ net_image() {
 	fake_qemu
 	net_image 18080
 	export FAKE_QEMU_ARGS=$T/qemu-args
+	install -m 0666 /dev/null "$FAKE_QEMU_ARGS"   # (under root the stand-in runs as mvm-vmm)
 	cd "$T"
 	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S .mvm/run/hello -i "$IMG" "$T/plan.dsse.json"
 	[[ $stderr == *'vm-boot: port tcp 127.0.0.1:18080 -> guest 8000'* ]]
@@ -347,14 +371,18 @@ net_image() {
 	fake_qemu
 	export FAKE_QEMU_ARGS=$T/qemu-args
 	head -c 8192 /dev/urandom >"$IMG/m0.ext4"
+	install -m 0666 /dev/null "$FAKE_QEMU_ARGS"   # (under root the stand-in runs as mvm-vmm)
 	printf '{"backend":"test","ir_hash":"%s","launch":{"workload":"hello","drives":[{"role":"m0","kind":"config","file":"m0.ext4","sha256":"%s"},{"role":"m1","kind":"volume","volume":"data","size_mb":4,"mode":"rw"}]}}' \
 		"$(ir-hash "$SEED_IR")" "$(sha256sum <"$IMG/m0.ext4" | cut -c1-64)" >"$IMG/mvm-meta.json"
 	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/d.dsse.json"
 	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/d.dsse.json"
 	run -0 cat "$T/qemu-args"
-	assert_line "file=$IMG/m0.ext4,if=none,format=raw,id=d-m0,readonly=on"
+	# QEMU opens no path: each drive is a descriptor in an fdset (issue 17)
+	assert_line "file=/dev/fdset/3,if=none,format=raw,id=d-m0,readonly=on"
+	assert_line "/dev/fdset/3=$(cd "$IMG" && pwd -P)/m0.ext4"
 	assert_line virtio-blk-device,drive=d-m0,serial=mvm-m0
-	assert_line "file=$MVM_HOME/volumes/hello/data,if=none,format=raw,id=d-m1"
+	assert_line "file=/dev/fdset/4,if=none,format=raw,id=d-m1"
+	assert_line "/dev/fdset/4=$(cd "$MVM_HOME" && pwd -P)/volumes/hello/data"
 	assert_line virtio-blk-device,drive=d-m1,serial=mvm-m1
 	[ "$(stat -c %s "$MVM_HOME/volumes/hello/data")" = $((4 << 20)) ]
 	run -0 blkid -o value -s LABEL "$MVM_HOME/volumes/hello/data"
@@ -373,7 +401,7 @@ net_image() {
 	plan-new --image "$T/img2" "$T/other-ir.json" | plan-sign >"$T/o.dsse.json"
 	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run-o" -i "$T/img2" "$T/o.dsse.json"
 	run -0 cat "$T/qemu-args"
-	assert_line "file=$MVM_HOME/volumes/other/data,if=none,format=raw,id=d-m1"
+	assert_line "/dev/fdset/4=$(cd "$MVM_HOME" && pwd -P)/volumes/other/data"
 	refute_line --partial "volumes/hello"
 	kill "$(cat "$T/run-o/pid")"
 	for _ in $(seq 100); do [ -e "$T/run-o/pid" ] || break; sleep 0.1; done

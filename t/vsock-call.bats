@@ -11,7 +11,7 @@ setup() {
 	# the runner runs as uid 1000: let it through the test's directories
 	local d=$T
 	while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	mkdir -m 0711 "$T/calls"
+	mkdir -m 1733 "$T/calls"   # as the guest's /tmp: the runner's uid makes its call directory
 	R=$T/root
 	mkroot json
 	SOCK=$T/v.sock

@@ -10,7 +10,7 @@ libsodium-dev libseccomp-dev musl-tools
 bats bats-assert bats-support parallel jq mandoc hyperfine
 nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
 zlib1g-dev curl
-qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils
+qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils cryptsetup-bin
 linux-source-6.1 flex bison bc libelf-dev libssl-dev
 nix-bin
 "
@@ -29,14 +29,23 @@ if command -v node >/dev/null 2>&1; then
 fi
 missing=$(echo $missing)
 
+# vm-boot run as root runs QEMU as this user (vm-boot(1), lib/vmm.c).
+vmm_user=mvm-vmm
+getent passwd "$vmm_user" >/dev/null 2>&1 || missing_user=$vmm_user
+
 if [ "${1:-}" = --check ]; then
-	[ -z "$missing" ] && exit 0
-	echo "missing: $missing"
+	[ -z "$missing" ] && [ -z "${missing_user:-}" ] && exit 0
+	echo "missing: $missing${missing_user:+ (user $missing_user)}"
 	exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+if [ -n "${missing_user:-}" ]; then
+	echo "install-deps: creating the system user $missing_user (QEMU runs as it under root)" >&2
+	$SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		--user-group "$missing_user"
 fi
 [ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 echo "install-deps: installing:$missing" >&2
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086

@@ -111,6 +111,8 @@ export function nixPackages(packages: string[]): NixPackagesImage;
 export function ociBase(reference: string, digest: string): OciBaseImage;
 export const image: { nixPackages: typeof nixPackages; ociBase: typeof ociBase };
 export const source: {
+  /** Excluded when exclude is not given: .git, .mvm, node_modules, __pycache__, .env* at any depth. */
+  readonly DEFAULT_EXCLUDE: readonly string[];
   local(path: string, opts?: { include?: string[]; exclude?: string[] }): LocalSource;
   nix(expr: string): NixSource;
   oci(reference: string, digest: string): OciSource;

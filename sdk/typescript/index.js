@@ -96,10 +96,16 @@ export function nixPackages(packages) { return { kind: "nix_packages", packages:
 export function ociBase(reference, digest) { return { kind: "oci_base", reference, digest }; }
 export const image = { nixPackages, ociBase };
 
+// What a source tree holds but an image must not: version control, earlier
+// images and run state, the host's packages, bytecode, environment files
+// (secrets).  Written into the IR, so the exclusion is declared; pass
+// exclude: [] (or [...source.DEFAULT_EXCLUDE, "test/**"]) to choose otherwise.
+const DEFAULT_EXCLUDE = Object.freeze(["**/.git/**", "**/.mvm/**", "**/node_modules/**", "**/__pycache__/**", "**/.env*"]);
 function localSource(path, { include, exclude } = {}) {
-  return { kind: "local_path", path, include: list(include, "include"), exclude: list(exclude, "exclude") };
+  return { kind: "local_path", path, include: list(include, "include"), exclude: list(exclude ?? DEFAULT_EXCLUDE, "exclude") };
 }
 export const source = {
+  DEFAULT_EXCLUDE,
   local: localSource,
   nix: (expr) => ({ kind: "nix_derivation", expr }),
   oci: (reference, digest) => ({ kind: "oci_image", reference, digest }),

@@ -32,6 +32,10 @@ int main(void)
 	char dir[] = "/tmp/mvm-unit-vmm-XXXXXX", p1[PATH_MAX], p2[PATH_MAX], want[PATH_MAX * 2];
 	struct vmm vm = { .vcpus = 1, .memory_mb = 256 };
 	struct vmm_argv a;
+	/* descriptors as vm-boot's child would have them (not opened here:
+	 * only their numbers reach the command line) */
+	struct vmm_fds fds = { .kernel = 10, .root = 11, .console = 12, .chardev = 13,
+		.drive = { 14, 15 } };
 	struct buf b = BUF_INIT;
 	struct merr e;
 	FILE *f;
@@ -57,11 +61,16 @@ int main(void)
 	check(vm.ndrives == 0, "nothing attached by a refusal");
 
 	/* no drives: the root alone, as before */
-	check(vmm_qemu_argv(&vm, &a, &e) == 0, "argv");
+	check(vmm_qemu_argv(&vm, &fds, &a, &e) == 0, "argv");
 	check(!strcmp(a.argv[0], "qemu-system-x86_64"), "argv[0] %s", a.argv[0]);
 	check(find(&a, 0, "virtio-blk-device,drive=root") > 0, "the root device");
-	check(find(&a, 0, "id=root,file=/img/rootfs.ext4,format=raw,if=none,readonly=on") > 0,
+	check(find(&a, 0, "id=root,file=/dev/fdset/1,format=raw,if=none,readonly=on") > 0,
 		"the root drive");
+	check(find(&a, 0, "fd=11,set=1") > 0 && find(&a, 0, "fd=12,set=2") > 0, "fdsets 1 and 2");
+	check(find(&a, 0, "/proc/self/fd/10") > 0, "the kernel by descriptor");
+	check(find(&a, 0, "socket,id=agent,fd=13,server=on,wait=off") > 0, "the agent's socket");
+	check(find(&a, 0, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny") > 0,
+		"sandboxed");
 	check(a.argv[a.argc] == NULL, "NULL-terminated");
 	i = 0;
 	for (int k = 0; k < a.argc; k++)
@@ -74,17 +83,18 @@ int main(void)
 	check(vmm_add_drive(&vm, p1, "config", 1, &e) == EX_USAGE, "a role twice refused");
 	check(vm.ndrives == 2, "two drives");
 
-	check(vmm_qemu_argv(&vm, &a, &e) == 0, "argv with drives");
+	check(vmm_qemu_argv(&vm, &fds, &a, &e) == 0, "argv with drives");
 	i = find(&a, 0, "virtio-blk-device,drive=root");
-	snprintf(want, sizeof want, "file=%s/config.img,if=none,format=raw,id=d-config,readonly=on", dir);
+	check(find(&a, 0, "fd=14,set=3") > 0 && find(&a, 0, "fd=15,set=4") > 0, "fdsets 3 and 4");
+	snprintf(want, sizeof want, "file=/dev/fdset/3,if=none,format=raw,id=d-config,readonly=on");
 	j = find(&a, 0, want);
 	check(i > 0 && j > i && !strcmp(a.argv[j - 1], "-drive"), "config -drive after the root: %s", want);
 	check(j > 0 && j + 2 < a.argc && !strcmp(a.argv[j + 1], "-device") &&
 		!strcmp(a.argv[j + 2], "virtio-blk-device,drive=d-config,serial=mvm-config"),
 		"config's -device with serial=mvm-config");
-	snprintf(want, sizeof want, "file=%s/a,,b.img,if=none,format=raw,id=d-abcdefghijkl", dir);
+	snprintf(want, sizeof want, "file=/dev/fdset/4,if=none,format=raw,id=d-abcdefghijkl");
 	i = find(&a, 0, want);
-	check(i > j, "the second drive, read-write, its comma doubled: %s", want);
+	check(i > j, "the second drive, read-write: %s", want);
 	check(i > 0 && i + 2 < a.argc &&
 		!strcmp(a.argv[i + 2], "virtio-blk-device,drive=d-abcdefghijkl,serial=mvm-abcdefghijkl"),
 		"a 20-byte serial");

@@ -10,10 +10,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.dirname(HERE)
 ROOT = os.path.dirname(os.path.dirname(SDK))
 SCHEMA = os.path.join(ROOT, "schemas", "workload.schema.json")
-SEED_IR = os.path.join(ROOT, "t", "data", "seed-ir.json")
+SEED_IR = os.path.join(ROOT, "t", "data", "seed-ir-sdk.json")
 LOCKS = os.path.join(ROOT, "t", "data", "lockfiles")
 IR_VALIDATE = os.path.join(ROOT, "bin", "ir-validate")
-SEED_HASH = "a092d69684c32f32d54f203d63ae8458f94f109be93c7c0a504c9987f58e16e3"
+SEED_HASH = "a62b5e999e18e4a51c740d5e3bb6d67f85aabd713241a80150d583db16eff65b"
 
 if SDK not in sys.path:
     sys.path.insert(0, SDK)

@@ -93,9 +93,16 @@ pub mod image {
 /// Sources.
 pub mod source {
     use super::*;
-    /// A directory beside the declaration (include `["**"]`, exclude `[]`).
+    /// What a source tree holds but an image must not: version control,
+    /// earlier images and run state, the host's packages, bytecode,
+    /// environment files (secrets).  Written into the IR, so the exclusion is
+    /// declared; `.exclude([] as [&str; 0])` (or a list of one's own) overrides it.
+    pub const DEFAULT_EXCLUDE: [&str; 5] =
+        ["**/.git/**", "**/.mvm/**", "**/node_modules/**", "**/__pycache__/**", "**/.env*"];
+    /// A directory beside the declaration (include `["**"]`, exclude `DEFAULT_EXCLUDE`).
     pub fn local(path: &str) -> Source {
-        Source(obj(vec![("kind", "local_path".into()), ("path", path.into())]))
+        Source(obj(vec![("kind", "local_path".into()), ("path", path.into()),
+                        ("exclude", strs(DEFAULT_EXCLUDE))]))
     }
     /// A Nix expression producing the source (not supported by the validator yet).
     pub fn nix(expr: &str) -> Source {

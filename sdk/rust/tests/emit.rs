@@ -16,7 +16,7 @@ fn validators() -> Vec<Option<PathBuf>> {
 }
 
 fn seed_bytes() -> String {
-    let text = std::fs::read_to_string(root().join("t/data/seed-ir.json")).unwrap();
+    let text = std::fs::read_to_string(root().join("t/data/seed-ir-sdk.json")).unwrap();
     Value::parse(&text).unwrap().canonical().unwrap()
 }
 
@@ -40,7 +40,7 @@ fn worked_example_emits_the_seed_bytes() {
 }
 
 // The seed's Layer 2 declaration; examples/greet/entry.py writes the same bytes.
-const GREET: &str = r#"{"apps":[{"dependencies":{"kind":"none"},"entrypoints":[{"format":"json","function":"greet","kind":"function","language":"python","module":"app","primary":false}],"image":{"kind":"nix_packages","packages":["python3"]},"name":"hello","resources":{"boot_timeout_secs":30,"memory_mb":256,"vcpus":1},"source":{"exclude":[],"include":["**"],"kind":"local_path","path":"."}}],"extensions":{},"id":"hello","schema_version":"0.1","volumes":[]}"#;
+const GREET: &str = r#"{"apps":[{"dependencies":{"kind":"none"},"entrypoints":[{"format":"json","function":"greet","kind":"function","language":"python","module":"app","primary":false}],"image":{"kind":"nix_packages","packages":["python3"]},"name":"hello","resources":{"boot_timeout_secs":30,"memory_mb":256,"vcpus":1},"source":{"exclude":["**/.git/**","**/.mvm/**","**/node_modules/**","**/__pycache__/**","**/.env*"],"include":["**"],"kind":"local_path","path":"."}}],"extensions":{},"id":"hello","schema_version":"0.1","volumes":[]}"#;
 
 #[test]
 fn short_example_matches_python() {

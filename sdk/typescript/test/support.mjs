@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const SDK = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const ROOT = path.resolve(SDK, "..", "..");
-export const SEED_IR = path.join(ROOT, "t", "data", "seed-ir.json");
+export const SEED_IR = path.join(ROOT, "t", "data", "seed-ir-sdk.json");  // the seed with the SDKs' default excludes
 export const LOCKS = path.join(ROOT, "t", "data", "lockfiles");
 export const IR_VALIDATE = path.join(ROOT, "bin", "ir-validate");
 export const SCHEMA = path.join(ROOT, "schemas", "workload.schema.json");

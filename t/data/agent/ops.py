@@ -48,6 +48,14 @@ def f(op, arg=None):
             return [ln.split()[1] for ln in fh if ln.startswith("Seccomp:")][0]
     if op == "ids":
         return [os.getuid(), os.getgid(), os.getcwd(), sorted(int(x) for x in os.listdir("/proc/self/fd"))]
+    if op == "caps":
+        # this process's and the agent's effective and bounding capabilities
+        out = []
+        for pid in ("self", os.getppid()):
+            with open("/proc/%s/status" % pid) as f:
+                st = dict(l.split(":\t", 1) for l in f.read().splitlines())
+            out += [st["CapEff"], st["CapBnd"]]
+        return out
     if op == "agentfds":
         # the agent's open descriptors (needs the runner to run as root)
         return len(os.listdir("/proc/%d/fd" % os.getppid()))
