@@ -86,6 +86,15 @@ int call_check(struct conn *c, const struct req *r)
 				send_error(c, ERRK_BAD_REQUEST, m);
 				return -1;
 			}
+	/* nor a provisioned secret's variable (base_env: secrets, PATH,
+	 * MVM_WRAPPER_CONFIG; the last two are reserved names anyway) */
+	for (size_t i = 0; i < r->nenv; i++)
+		for (size_t j = 0; j < nbase_env; j++)
+			if (same_name(r->env[i], base_env[j])) {
+				send_error(c, ERRK_BAD_REQUEST, "env sets a variable the launch "
+					"provisioned (a secret)");
+				return -1;
+			}
 	return 0;
 }
 

@@ -232,9 +232,12 @@ hooks() {
 	script 'run json [["env"],{}]' \
 		'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"},{"name":"t","file":"/mnt/secrets/tok","value":"v-2"}]}' \
 		'run json [["env"],{}]' "run json [[\"read\",\"$T/r/mnt/secrets/tok\"],{}]" 'run json [["seccomp"],{}]' \
-		'frame {"type":"provision","seccomp":"standard"}'
+		'frame {"type":"provision","seccomp":"standard"}' 'run json [["env"],{}] env:API_KEY=caller'
 	run -0 agent "$T/r" "$T/script" --provision
 	assert_line --index 0 'error not_provisioned'
+	# a caller cannot replace a provisioned secret's variable
+	assert_line --index 9 'error bad_request'
+	refute_line --partial caller
 	assert_line --index 1 'unknown {"type": "provisioned", "seccomp": "minimal"}'
 	assert_line --regexp '^stdout \{.*"API_KEY": ?"v-1"'
 	assert_line 'stdout ["v-2","400",1000]'
