@@ -61,29 +61,24 @@ out:
 	return rc;
 }
 
-/* The deps volume of an image whose mvm-meta.json (at meta) has been
- * checked: its "deps" member {key, sbom_digest, volume_digest} names
- * <dir>/deps.ext4 (mvm-meta(5)); the file must have volume_digest. */
-static int deps_check(const char *dir, const char *meta, struct admit_verdict *v)
+/* The deps volume an image's checked mvm-meta.json d names: its "deps"
+ * member {key, sbom_digest, volume_digest} names <dir>/deps.ext4
+ * (mvm-meta(5)); the file must have volume_digest, and without the member
+ * there must be no such file. */
+static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdict *v)
 {
-	struct buf b = BUF_INIT;
-	struct jdoc *d;
 	char path[PATH_MAX], got[1][DIGEST_LEN + 1];
 	const char *paths[1] = { path };
 	size_t kn = 0, sn = 0, vn = 0;
-	int rc = 0;
+	jref x = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "deps") : JREF_NONE;
+	jref k = JREF_NONE, sb = JREF_NONE, vo = JREF_NONE;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/deps.ext4", dir) >= sizeof path)
 		return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
-	if (read_file(meta, &b, &v->e) != 0)
-		return EX_SYS;
-	if (!(d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e))) {
-		buf_free(&b);
-		return merr_set(&v->e, EX_NO, NULL, "%s is not JSON", meta);
-	}
-	jref x = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "deps") : JREF_NONE,
-		k = JREF_NONE, sb = JREF_NONE, vo = JREF_NONE;
-	if (x != JREF_NONE && json_type(d, x) == J_OBJ) {
+	if (x == JREF_NONE)
+		return access(path, F_OK) == 0 ? merr_set(&v->e, EX_NO, NULL, "%s is present but "
+			"mvm-meta.json names no deps volume", path) : 0;
+	if (json_type(d, x) == J_OBJ) {
 		k = json_get(d, x, "key");
 		sb = json_get(d, x, "sbom_digest");
 		vo = json_get(d, x, "volume_digest");
@@ -91,54 +86,43 @@ static int deps_check(const char *dir, const char *meta, struct admit_verdict *v
 	const char *key = k != JREF_NONE && json_type(d, k) == J_STR ? json_str(d, k, &kn) : NULL;
 	const char *sbom = sb != JREF_NONE && json_type(d, sb) == J_STR ? json_str(d, sb, &sn) : NULL;
 	const char *vol = vo != JREF_NONE && json_type(d, vo) == J_STR ? json_str(d, vo, &vn) : NULL;
-	if (x == JREF_NONE) {
-		if (access(path, F_OK) == 0)
-			rc = merr_set(&v->e, EX_NO, NULL, "%s is present but %s names no deps volume",
-				path, meta);
-	} else if (!key || kn != 64 || !sbom || sn != DIGEST_LEN || !vol || vn != DIGEST_LEN) {
-		rc = merr_set(&v->e, EX_NO, "/deps", "%s: deps needs key (64 hex), sbom_digest and volume_digest (sha256:...)", meta);
-	} else if (file_digests(1, paths, got, &v->e) != 0) {
-		rc = EX_SYS;
-	} else if (strncmp(got[0], vol, DIGEST_LEN) != 0) {
-		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path, got[0],
+	if (!key || kn != 64 || !sbom || sn != DIGEST_LEN || !vol || vn != DIGEST_LEN)
+		return merr_set(&v->e, EX_NO, "/deps", "mvm-meta.json: deps needs key (64 hex), "
+			"sbom_digest and volume_digest (sha256:...)");
+	if (file_digests(1, paths, got, &v->e) != 0)
+		return EX_SYS;
+	if (strncmp(got[0], vol, DIGEST_LEN) != 0)
+		return merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path, got[0],
 			DIGEST_LEN, vol);
-	} else {
-		v->digests++;
-		snprintf(v->deps, sizeof v->deps, "%s", path);
-		memcpy(v->deps_key, key, 64);
-		memcpy(v->deps_sbom, sbom, DIGEST_LEN);
-	}
-	json_free(d);
-	buf_free(&b);
-	return rc;
+	v->digests++;
+	snprintf(v->deps, sizeof v->deps, "%s", path);
+	memcpy(v->deps_key, key, 64);
+	memcpy(v->deps_sbom, sbom, DIGEST_LEN);
+	return 0;
 }
 
-/* The meta's bytes (read once: what is checked is what is used) against
- * the plan's digest, then its verity root, if any, into v. */
-static int meta_check(const char *path, const char *want, struct admit_verdict *v)
+/* The meta's bytes (read once: what is checked is what is used, kept in
+ * *b for the checks that follow) against the plan's digest, then its
+ * verity root, if any, into v. */
+static int meta_check(const char *path, const char *want, struct buf *b,
+	struct admit_verdict *v)
 {
-	struct buf b = BUF_INIT;
 	char got[DIGEST_LEN + 1];
-	int rc;
 
-	if (read_file(path, &b, &v->e) != 0)
+	if (read_file(path, b, &v->e) != 0)
 		return EX_SYS;
 	memcpy(got, "sha256:", 7);
-	sha256_hex(got + 7, b.p ? b.p : "", b.len);
-	if (strcmp(got, want) != 0) {
-		rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", path, got, want);
-	} else {
-		rc = verity_from_meta(b.p ? b.p : "", b.len, &v->verity, &v->have_verity, &v->e);
-	}
-	buf_free(&b);
-	return rc;
+	sha256_hex(got + 7, b->p ? b->p : "", b->len);
+	if (strcmp(got, want) != 0)
+		return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", path, got, want);
+	return verity_from_meta(b->p ? b->p : "", b->len, &v->verity, &v->have_verity, &v->e);
 }
 
 /* The image's files against the plan's digests.  The meta first; when it
  * names a verity root, the root file system is checked by the top of its
  * hash tree (the guest verifies each block it reads) and only the kernel
  * and initrd are hashed; else every file is hashed, in parallel. */
-static int image_check(const char *dir, struct admit_verdict *v)
+static int image_check(const char *dir, struct buf *meta, struct admit_verdict *v)
 {
 	static const char *const files[] = { "rootfs.ext4", "vmlinux", "initrd",
 		"mvm-meta.json" };
@@ -157,7 +141,7 @@ static int image_check(const char *dir, struct admit_verdict *v)
 			return merr_set(&v->e, EX_NO, NULL, "%s is present but the plan names no %s",
 				path[i], files[i]);
 	}
-	if (want[3][0] && (rc = meta_check(path[3], want[3], v)) != 0)
+	if (want[3][0] && (rc = meta_check(path[3], want[3], meta, v)) != 0)
 		return rc;
 	if (v->have_verity && (rc = verity_check(path[0], &v->verity, &v->e)) != 0)
 		return rc;
@@ -173,70 +157,32 @@ static int image_check(const char *dir, struct admit_verdict *v)
 		if (strcmp(got[i], want[which[i]]) != 0)
 			return merr_set(&v->e, EX_NO, NULL, "%s is %s, the plan says %s", paths[i],
 				got[i], want[which[i]]);
-	return p->meta[0] ? deps_check(dir, path[3], v) : 0;
+	return 0;
 }
 
-/* The image's kind from its mvm-meta.json (mvm-meta(5) "sealed"): the
- * bytes read once, their digest checked against the plan's, then parsed:
- * "prod" when it says "sealed": true, else "dev". */
-static int image_kind(const char *dir, struct admit_verdict *v)
+/* The image's kind from its checked mvm-meta.json d (mvm-meta(5)
+ * "sealed"): "prod" when it says "sealed": true; anything else is not. */
+static void image_kind(const struct jdoc *d, struct admit_verdict *v)
 {
-	struct buf b = BUF_INIT;
-	struct jdoc *d = NULL;
-	char path[PATH_MAX], h[DIGEST_LEN + 1];
-	jref s;
-	int rc;
+	jref s = d && json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "sealed") :
+		JREF_NONE;
 
-	if ((size_t)snprintf(path, sizeof path, "%s/mvm-meta.json", dir) >= sizeof path)
-		return merr_set(&v->e, EX_SYS, NULL, "%s: path too long", dir);
-	if ((rc = read_file(path, &b, &v->e)) != 0)
-		goto out;
-	memcpy(h, "sha256:", 7);
-	sha256_hex(h + 7, b.p ? b.p : "", b.len);
-	if (strcmp(h, v->plan.meta) != 0) {
-		rc = merr_set(&v->e, EX_NO, NULL, "%s changed since its digest was checked", path);
-		goto out;
-	}
-	/* prod only when it says "sealed": true; anything else is not */
-	d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e);
-	s = d && json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "sealed") : JREF_NONE;
 	v->image_kind = s != JREF_NONE && json_type(d, s) == J_TRUE ? "prod" : "dev";
-	memset(&v->e, 0, sizeof v->e);
-out:
-	json_free(d);
-	buf_free(&b);
-	return rc;
 }
 
 /*
  * The drive files mvm-meta.json's launch member lists (mvm-meta(5): the
  * config drives), each against the digest the meta gives it: the plan
- * binds the meta's digest, so it binds these.  The meta is read once and
- * its bytes are checked against the plan again before they are parsed (the
- * file could have changed since image_check hashed it).
+ * binds the meta's digest, so it binds these.  d is the meta as parsed
+ * from the bytes image_check read and checked.
  */
-static int drives_check(const char *dir, struct admit_verdict *v)
+static int drives_check(const char *dir, const struct jdoc *d, struct admit_verdict *v)
 {
 	char path[PATH_MAX], got[1][DIGEST_LEN + 1], want[DIGEST_LEN + 1];
-	struct buf b = BUF_INIT;
-	struct jdoc *d = NULL;
 	jref drives, x;
 	size_t n;
-	int rc = 0;
 
 	snprintf(path, sizeof path, "%s/mvm-meta.json", dir);
-	if (read_file(path, &b, &v->e) != 0)
-		return EX_SYS;
-	memcpy(want, "sha256:", 7);
-	sha256_hex(want + 7, b.p ? b.p : "", b.len);
-	if (strcmp(want, v->plan.meta) != 0) {
-		rc = merr_set(&v->e, EX_NO, NULL, "%s changed while it was checked", path);
-		goto out;
-	}
-	if (!(d = json_parse(b.p ? b.p : "", b.len, NULL, &v->e))) {
-		rc = merr_set(&v->e, EX_NO, NULL, "%s: not JSON", path);
-		goto out;
-	}
 	drives = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "launch") : JREF_NONE;
 	drives = drives != JREF_NONE && json_type(d, drives) == J_OBJ ? json_get(d, drives, "drives") :
 		JREF_NONE;
@@ -253,26 +199,41 @@ static int drives_check(const char *dir, struct admit_verdict *v)
 		    (fs = json_str(d, f, &n)) == NULL || n == 0 || n > 64 ||
 		    strspn(fs, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n || fs[0] == '.' ||
 		    (hs = json_str(d, h, &hn)) == NULL || hn != 64) {
-			rc = merr_set(&v->e, EX_NO, NULL, "%s: /launch/drives: a file without a "
+			return merr_set(&v->e, EX_NO, NULL, "%s: /launch/drives: a file without a "
 				"plain name or a sha256", path);
-			goto out;
 		}
 		snprintf(path, sizeof path, "%s/%.*s", dir, (int)n, fs);
-		if (file_digests(1, &p1, got, &v->e) != 0) {
-			rc = EX_SYS;
-			goto out;
-		}
+		if (file_digests(1, &p1, got, &v->e) != 0)
+			return EX_SYS;
 		v->digests++;
 		snprintf(want, sizeof want, "sha256:%.64s", hs);
-		if (strcmp(got[0], want) != 0) {
-			rc = merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %s", path,
+		if (strcmp(got[0], want) != 0)
+			return merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %s", path,
 				got[0], want);
-			goto out;
-		}
 	}
+	return 0;
+}
+
+/* The image: its files (image_check), then what its checked
+ * mvm-meta.json lists: the config drives, the deps volume, its kind. */
+static int image_files(const char *dir, struct admit_verdict *v)
+{
+	struct buf meta = BUF_INIT;
+	struct jdoc *d = NULL;
+	int rc;
+
+	v->image_kind = "dev";    /* unless its meta says "sealed": true */
+	if ((rc = image_check(dir, &meta, v)) != 0 || !v->plan.meta[0])
+		goto out;
+	if (!(d = json_parse(meta.p ? meta.p : "", meta.len, NULL, &v->e))) {
+		rc = merr_set(&v->e, EX_NO, NULL, "%s/mvm-meta.json is not JSON", dir);
+		goto out;
+	}
+	if ((rc = drives_check(dir, d, v)) == 0 && (rc = deps_check(dir, d, v)) == 0)
+		image_kind(d, v);
 out:
 	json_free(d);
-	buf_free(&b);
+	buf_free(&meta);
 	return rc;
 }
 
@@ -317,10 +278,7 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_IR_DIGEST, rc);
-	if (r->image && ((rc = image_check(r->image, v)) != 0 ||
-	    (rc = drives_check(r->image, v)) != 0))
-		return stop(v, ADMIT_IMAGE_DIGEST, rc);
-	if (r->image && (rc = image_kind(r->image, v)) != 0)
+	if (r->image && (rc = image_files(r->image, v)) != 0)
 		return stop(v, ADMIT_IMAGE_DIGEST, rc);
 	/* 8. A plan for production runs no dev image. */
 	if (v->plan.require_prod && !r->image) {
