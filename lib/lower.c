@@ -636,20 +636,26 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 
 static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt);
 
-/* An app with a command entrypoint and no function: language and runner
- * "none", no entrypoint marker, only /etc/mvm/service.json
- * (and /etc/mvm/mounts). */
-static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, const char *hash,
-	struct buf *o, struct merr *e)
+/* The lowering's first members: lower_version, ir_hash, id, name. */
+static void emit_open(const struct jdoc *d, jref app, const char *hash, struct buf *o)
 {
-	struct buf sj = BUF_INIT, mt = BUF_INIT;
-	int oom = 0;
-
 	buf_printf(o, "{\"lower_version\":%d,\"ir_hash\":\"%s\",\"id\":", LOWER_VERSION, hash);
 	json_canon(d, json_get(d, json_root(d), "id"), o);
 	buf_puts(o, ",\"name\":");
 	json_canon(d, json_get(d, app, "name"), o);
-	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
+}
+
+/* What every app lowers to, whatever its entrypoints: working_dir,
+ * packages, source, resources, dependencies (the deps volume, built by
+ * mvm-deps(1), attached read-only, mounted by init), drives, tmpfs,
+ * secrets, network, service; /etc/mvm/mounts into mt, service.json into
+ * sj. */
+static void emit_app(const struct jdoc *d, jref app, jref cmd, jref wd, struct buf *o,
+	struct buf *mt, struct buf *sj)
+{
+	jref deps = json_get(d, app, "dependencies");
+	int has_deps = deps != JREF_NONE && !json_str_eq(d, json_get(d, deps, "kind"), "none");
+
 	buf_puts(o, ",\"working_dir\":");
 	if (wd != JREF_NONE)
 		json_canon(d, wd, o);
@@ -661,8 +667,26 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	json_canon(d, json_get(d, app, "source"), o);
 	buf_puts(o, ",\"resources\":");
 	json_canon(d, json_get(d, app, "resources"), o);
-	emit_mounts(d, app, 0, o, &mt);
-	emit_net(d, app, cmd, o, &sj);
+	if (has_deps) {
+		buf_puts(o, ",\"dependencies\":");
+		json_canon(d, deps, o);
+	}
+	emit_mounts(d, app, has_deps, o, mt);
+	emit_net(d, app, cmd, o, sj);
+}
+
+/* An app with a command entrypoint and no function: language and runner
+ * "none", no entrypoint marker, only /etc/mvm/service.json
+ * (and /etc/mvm/mounts). */
+static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, const char *hash,
+	struct buf *o, struct merr *e)
+{
+	struct buf sj = BUF_INIT, mt = BUF_INIT;
+	int oom = 0;
+
+	emit_open(d, app, hash, o);
+	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
+	emit_app(d, app, cmd, wd, o, &mt, &sj);
 	buf_puts(o, ",\"files\":{");
 	if (mt.len) {
 		put_file(o, "/etc/mvm/mounts", "0444");
@@ -792,35 +816,14 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	if (fn == JREF_NONE)
 		return emit_command_only(d, app, cmd, wd, hash, o, e);
 
-	buf_printf(o, "{\"lower_version\":%d,\"ir_hash\":\"%s\",\"id\":", LOWER_VERSION, hash);
-	json_canon(d, json_get(d, json_root(d), "id"), o);
-	buf_puts(o, ",\"name\":");
-	json_canon(d, json_get(d, app, "name"), o);
+	emit_open(d, app, hash, o);
 	buf_puts(o, ",\"language\":");
 	json_canon(d, json_get(d, fn, "language"), o);
 	buf_puts(o, ",\"format\":");
 	json_canon(d, json_get(d, fn, "format"), o);
 	buf_puts(o, conc != JREF_NONE ? ",\"runner\":\"longrunning\"" : ",\"runner\":\"oneshot\"");
-	buf_puts(o, ",\"entrypoint\":\"" RUNNER "\",\"working_dir\":");
-	if (wd != JREF_NONE)
-		json_canon(d, wd, o);
-	else
-		buf_puts(o, "\"/app\"");
-	buf_puts(o, ",\"packages\":");
-	json_canon(d, json_get(d, json_get(d, app, "image"), "packages"), o);
-	buf_puts(o, ",\"source\":");
-	json_canon(d, json_get(d, app, "source"), o);
-	buf_puts(o, ",\"resources\":");
-	json_canon(d, json_get(d, app, "resources"), o);
-	jref deps = json_get(d, app, "dependencies");
-	int has_deps = deps != JREF_NONE && !json_str_eq(d, json_get(d, deps, "kind"), "none");
-	if (has_deps) {
-		/* built by mvm-deps(1), attached read-only, mounted by init */
-		buf_puts(o, ",\"dependencies\":");
-		json_canon(d, deps, o);
-	}
-	emit_mounts(d, app, has_deps, o, &mt);
-	emit_net(d, app, cmd, o, &sj);
+	buf_puts(o, ",\"entrypoint\":\"" RUNNER "\"");
+	emit_app(d, app, cmd, wd, o, &mt, &sj);
 
 	/* /etc/mvm/runtime.json, as the agent reads it
 	 * (schemas/runtime.schema.json), and a wrapper.json per function
