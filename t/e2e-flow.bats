@@ -93,7 +93,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 		mk "$W" mvm-up >/dev/null
 	pid=$(cat .mvm/run/hello/pid)
 	run -0 mvmctl ps
-	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock$'
+	assert_line --regexp '^hello +[0-9]+ +\.mvm/run/hello/v\.sock +-$'
 	run -0 mvmctl down hello
 	run -1 kill -0 "$pid"
 	run -0 mvmctl ps
