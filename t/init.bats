@@ -160,7 +160,9 @@ for_real() {
 	# an orphan for PID 1 to reap while it waits for the agent
 	( sleep 0.2 & )
 	sleep 1
-	grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l >>"$BATS_TEST_TMPDIR/agent.out"
+	# (init's own proc, of the PID namespace: /proc here is the host's, whose
+	# zombies, from tests running beside this one, are not init's to reap)
+	grep -l '^State:.*Z' $R/proc/[0-9]*/status 2>/dev/null | wc -l >>"$BATS_TEST_TMPDIR/agent.out"
 	kill -TERM 1
 	exec sleep 300
 	EOF
