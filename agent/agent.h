@@ -93,6 +93,11 @@ int rmtree(const char *path);
  * user (--run-uid), so the agent needs no capability over files.  As
  * mkdtemp and rmtree. */
 char *calldir_make(char *tmpl);
+/* Take the runner's file-system ids (setfsuid, setfsgid: this thread's
+ * file access checks only; when the agent runs runners as another user),
+ * *saved getting the agent's own; fs_as_agent gives them back. */
+void fs_as_runner(int saved[2]);
+void fs_as_agent(const int saved[2]);
 int calldir_remove(const char *path);
 
 /* ==================================================================

@@ -12,9 +12,8 @@
 #include <unistd.h>
 #include "agent.h"
 
-/* Take the runner's file-system ids (when the agent runs runners as
- * another user); *saved gets the agent's own. */
-static void as_runner(int saved[2])
+/* (agent.h) */
+void fs_as_runner(int saved[2])
 {
 	saved[0] = -1;
 	if (opt.run_uid < 0)
@@ -25,7 +24,7 @@ static void as_runner(int saved[2])
 	setfsuid((uid_t)opt.run_uid);
 }
 
-static void as_agent(const int saved[2])
+void fs_as_agent(const int saved[2])
 {
 	if (saved[0] < 0)
 		return;
@@ -38,10 +37,10 @@ char *calldir_make(char *tmpl)
 	int saved[2], err;
 	char *p;
 
-	as_runner(saved);
+	fs_as_runner(saved);
 	p = mkdtemp(tmpl);
 	err = errno;
-	as_agent(saved);
+	fs_as_agent(saved);
 	errno = err;
 	return p;
 }
@@ -50,10 +49,10 @@ int calldir_remove(const char *path)
 {
 	int saved[2], rc, err;
 
-	as_runner(saved);
+	fs_as_runner(saved);
 	rc = rmtree(path);
 	err = errno;
-	as_agent(saved);
+	fs_as_agent(saved);
 	errno = err;
 	return rc;
 }

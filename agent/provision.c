@@ -36,7 +36,7 @@ static int put_file(const char *path, size_t pn, const char *v, size_t vn, char 
 	char full[PATH_MAX];
 	const char *name = path + strlen(SECRETS_DIR);
 	size_t nn = pn - strlen(SECRETS_DIR);
-	int fd;
+	int fd, err, saved[2];
 
 	if (pn <= strlen(SECRETS_DIR) || strncmp(path, SECRETS_DIR, strlen(SECRETS_DIR)) ||
 	    !tame(name, nn, "._-") || name[0] == '.') {
@@ -44,18 +44,21 @@ static int put_file(const char *path, size_t pn, const char *v, size_t vn, char 
 		return -1;
 	}
 	snprintf(full, sizeof full, "%s" SECRETS_DIR "%.*s", opt.root, (int)nn, name);
+	/* made as the runner (init's tmpfs there is the runner's, 0700): the
+	 * file is the runner's from the start; the agent has no CAP_CHOWN */
+	fs_as_runner(saved);
 	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
-	if (fd < 0) {
-		snprintf(msg, ml, "cannot create the secret file " SECRETS_DIR "%.*s: %s", (int)nn,
-			name, strerror(errno));
-		return -1;
-	}
-	if ((opt.run_uid >= 0 && fchown(fd, (uid_t)opt.run_uid, (gid_t)opt.run_gid) != 0) ||
-	    write(fd, v, vn) != (ssize_t)vn || fsync(fd) != 0) {
-		snprintf(msg, ml, "cannot write the secret file " SECRETS_DIR "%.*s: %s", (int)nn,
-			name, strerror(errno));
+	err = errno;
+	if (fd >= 0 && (write(fd, v, vn) != (ssize_t)vn || fsync(fd) != 0)) {
+		err = errno;
 		close(fd);
 		unlink(full);
+		fd = -2;
+	}
+	fs_as_agent(saved);
+	if (fd < 0) {
+		snprintf(msg, ml, "cannot %s the secret file " SECRETS_DIR "%.*s: %s",
+			fd == -1 ? "create" : "write", (int)nn, name, strerror(err));
 		return -1;
 	}
 	close(fd);

@@ -238,6 +238,10 @@ int vmm_qemu_argv(const struct vmm *vm, const struct vmm_fds *q, struct vmm_argv
 	for (unsigned i = 0; i < vm->ndrives; i++) {
 		arg(a, &oom, "-add-fd");
 		arg(a, &oom, "fd=%d,set=%u", q->drive[i], 3 + i);
+		if (!vm->drive[i].readonly) {
+			arg(a, &oom, "-add-fd");
+			arg(a, &oom, "fd=%d,set=%u", q->drive_ro[i], 3 + i);
+		}
 	}
 	arg(a, &oom, "-kernel");
 	arg(a, &oom, "/proc/self/fd/%d", q->kernel);
@@ -354,10 +358,14 @@ static int exec_qemu(const struct vmm *vm, struct vmm_fds *q)
 	q->console = open(vm->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (q->kernel < 0 || q->root < 0 || q->console < 0)
 		return ST_OPEN;
-	for (unsigned i = 0; i < vm->ndrives; i++)
-		if ((q->drive[i] = open(vm->drive[i].path, (vm->drive[i].readonly ? O_RDONLY : O_RDWR) |
-		    O_CLOEXEC | O_NOFOLLOW)) < 0)
+	for (unsigned i = 0; i < vm->ndrives; i++) {
+		const struct vmm_drive *d = &vm->drive[i];
+
+		if ((q->drive[i] = open(d->path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+		    O_NOFOLLOW)) < 0 || (!d->readonly && (q->drive_ro[i] = open(d->path, O_RDONLY |
+		    O_CLOEXEC | O_NOFOLLOW)) < 0))
 			return ST_OPEN;
+	}
 	/* Every descriptor but 0-2 closes on exec, except QEMU's. */
 	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
 		return ST_FDS;
@@ -365,7 +373,8 @@ static int exec_qemu(const struct vmm *vm, struct vmm_fds *q)
 	    fcntl(q->console, F_SETFD, 0) < 0 || fcntl(q->chardev, F_SETFD, 0) < 0)
 		return ST_FDS;
 	for (unsigned i = 0; i < vm->ndrives; i++)
-		if (fcntl(q->drive[i], F_SETFD, 0) < 0)
+		if (fcntl(q->drive[i], F_SETFD, 0) < 0 ||
+		    (!vm->drive[i].readonly && fcntl(q->drive_ro[i], F_SETFD, 0) < 0))
 			return ST_FDS;
 	if ((stage = confine(vm)) >= 0)
 		return stage;
@@ -380,7 +389,7 @@ static int exec_qemu(const struct vmm *vm, struct vmm_fds *q)
 
 pid_t vmm_spawn(const struct vmm *vm, int logfd, struct merr *e)
 {
-	struct vmm_fds q = { -1, -1, -1, -1, { 0 } };
+	struct vmm_fds q = { -1, -1, -1, -1, { 0 }, { 0 } };
 	int p[2], msg[2] = { 0, 0 }, status, nul;
 	pid_t pid;
 	ssize_t n;

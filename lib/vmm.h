@@ -140,7 +140,8 @@ void vmm_firecracker_config(const struct vmm *vm, struct buf *b);
  * attached). */
 struct vmm_fds {
 	int kernel, root, console, chardev;
-	int drive[VMM_DRIVES_MAX];
+	int drive[VMM_DRIVES_MAX];     /* read-only, or read-write as attached */
+	int drive_ro[VMM_DRIVES_MAX];  /* a read-write drive's read-only twin */
 };
 
 /*
@@ -148,7 +149,10 @@ struct vmm_fds {
  * argv[0] the program: sandboxed (-sandbox on with obsolete,
  * elevateprivileges, spawn and resourcecontrol denied), no monitor, no
  * defaults; the root in fdset 1, the console in fdset 2, the i-th of
- * vm->drive in fdset 3 + i, each of these adding
+ * vm->drive in fdset 3 + i (a read-write drive with a read-only twin of
+ * its descriptor in the same set: QEMU opens it read-only too, for
+ * probing and locking, and a set lends only a descriptor of the access
+ * mode asked for), each of these adding
  *   -drive file=/dev/fdset/N,if=none,format=raw,id=d-ROLE[,readonly=on]
  *   -device virtio-blk-device,drive=d-ROLE,serial=mvm-ROLE
  * after the root's; with a NIC, the user-mode netdev and its device.  The

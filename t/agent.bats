@@ -228,7 +228,7 @@ hooks() {
 @test "provisioning (--provision): no call before it; then the tier and the secrets (env, a 0400 file of the runner's uid), once" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
 	mkroot "$T/r" python oneshot json ops f
-	mkdir -p "$T/r/mnt/secrets"
+	install -d -o 1000 -g 1000 -m 0700 "$T/r/mnt/secrets"   # as init mounts it
 	script 'run json [["env"],{}]' \
 		'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"},{"name":"t","file":"/mnt/secrets/tok","value":"v-2"}]}' \
 		'run json [["env"],{}]' "run json [[\"read\",\"$T/r/mnt/secrets/tok\"],{}]" 'run json [["seccomp"],{}]' \

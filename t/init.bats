@@ -58,7 +58,7 @@ for_real() {
 	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/run tmpfs nosuid,nodev,mode=0755 0 0
-	tmpfs $R/mnt/secrets tmpfs nosuid,nodev,noexec,mode=0711,size=1m 0 0
+	tmpfs $R/mnt/secrets tmpfs nosuid,nodev,noexec,mode=0700,uid=1000,gid=1000,size=1m 0 0
 	+ fstab
 	+ ln -s /proc/self/fd $R/dev/fd
 	+ ln -s /proc/self/fd/0 $R/dev/stdin

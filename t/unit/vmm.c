@@ -35,7 +35,7 @@ int main(void)
 	/* descriptors as vm-boot's child would have them (not opened here:
 	 * only their numbers reach the command line) */
 	struct vmm_fds fds = { .kernel = 10, .root = 11, .console = 12, .chardev = 13,
-		.drive = { 14, 15 } };
+		.drive = { 14, 15 }, .drive_ro = { -1, 16 } };
 	struct buf b = BUF_INIT;
 	struct merr e;
 	FILE *f;
@@ -86,6 +86,8 @@ int main(void)
 	check(vmm_qemu_argv(&vm, &fds, &a, &e) == 0, "argv with drives");
 	i = find(&a, 0, "virtio-blk-device,drive=root");
 	check(find(&a, 0, "fd=14,set=3") > 0 && find(&a, 0, "fd=15,set=4") > 0, "fdsets 3 and 4");
+	check(find(&a, 0, "fd=16,set=4") > 0, "the read-write drive's read-only twin in its set");
+	check(find(&a, 0, "fd=-1,set=3") < 0, "no twin for a read-only drive");
 	snprintf(want, sizeof want, "file=/dev/fdset/3,if=none,format=raw,id=d-config,readonly=on");
 	j = find(&a, 0, want);
 	check(i > 0 && j > i && !strcmp(a.argv[j - 1], "-drive"), "config -drive after the root: %s", want);
