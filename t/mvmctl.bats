@@ -137,7 +137,7 @@ teardown() {
 	T=$BATS_TEST_TMPDIR
 	d=$T
 	while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	mkdir -m 0711 "$T/calls"
+	mkdir -m 1733 "$T/calls"   # the runner makes its call directory here (calldir.c)
 	# a guest root: the app of t/data/deliver, its primary greet (json)
 	# and env (msgpack), as ir-lower lowers the IR below
 	jq '.apps[0].env = {"GREETING": {"kind": "literal", "value": "hi"}}
