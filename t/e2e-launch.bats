@@ -22,6 +22,7 @@ setup_file() {
 			{"target": "/scratch", "source": {"kind": "tmpfs", "size_mb": 8}, "mode": "rw"}]
 		| .volumes = [{"name": "data", "size_mb": 16, "persist": false}]
 		| .apps[0].env = {
+			"GREETING": {"kind": "literal", "value": "hello from the IR"},
 			"API_KEY": {"kind": "secret_ref", "ref": {"name": "api_key", "mount": {"kind": "env", "var": "API_KEY"},
 				"auth_type": "bearer", "allowed_hosts": ["api.example.com"]}},
 			"TOKEN": {"kind": "secret_ref", "ref": {"name": "tok", "mount": {"kind": "file", "path": "/mnt/secrets/tok"},
@@ -101,7 +102,7 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 	audit-verify -q "$MVM_HOME/audit/local.jsonl"
 }
 
-@test "one boot: secrets at their env var and file, the config file, the volume's counter, the tmpfs, seccomp of the minimal tier; a second boot counts on" {
+@test "one boot: an env literal, secrets at their env var and file, the config file, the volume's counter, the tmpfs, seccomp of the minimal tier; a second boot counts on" {
 	plan p1
 	run -0 --separate-stderr vm-boot -d -S "$P/run-1" -i "$IMG" "$P/p1.dsse.json"
 	run -0 vsock-call -s "$P/run-1/v.sock" -r probe --input step=one
@@ -109,6 +110,8 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 	jq -e --arg s1 "$S1" --arg s2 "$S2" '.env == $s1 and .file == $s2' "$P/out1.json"
 	jq -e '.file_mode == "400" and .file_uid == 1000 and .config == "colour=blue"' "$P/out1.json"
 	jq -e '.counter == 1 and .step == "one"' "$P/out1.json"
+	# the IR's env literal, beside the secrets (issue 15's single boot)
+	jq -e '.literal == "hello from the IR"' "$P/out1.json"
 	# /proc/self/status: 2 is SECCOMP_MODE_FILTER (proc(5)); minimal refuses a socket with EPERM (1)
 	jq -e '.seccomp == "2" and .socket == 1' "$P/out1.json"
 	# mounted where declared, nodev,nosuid,noexec, ro/rw as declared

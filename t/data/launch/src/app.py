@@ -5,7 +5,8 @@ import os
 
 
 def probe(step: str) -> str:
-    out = {"step": step, "env": os.environ.get("API_KEY")}
+    out = {"step": step, "env": os.environ.get("API_KEY"),
+           "literal": os.environ.get("GREETING")}
     with open("/mnt/secrets/tok") as f:
         out["file"] = f.read()
     st = os.stat("/mnt/secrets/tok")
