@@ -97,7 +97,7 @@ last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 	run -0 mvmctl down hello
 	run -1 kill -0 "$pid"
 	run -0 mvmctl ps
-	assert_output --regexp '^ID +PID +SOCKET$'
+	assert_output --regexp '^ID +PID +SOCKET +PORTS$'
 	run -0 mk "$W" mvm-down
 	assert_output 'mvm-down: nothing running'
 }
