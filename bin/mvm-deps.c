@@ -29,7 +29,7 @@ static char *member(const struct jdoc *d, jref o, const char *k)
 
 /* What main allocates, freed at exit, whichever way it exits (tool_fail
  * exits too): nothing is left for LeakSanitizer to report. */
-static struct buf in = BUF_INIT, src = BUF_INIT;
+static struct buf in = BUF_INIT, src = BUF_INIT, out = BUF_INIT;
 static struct jdoc *d;
 static char *kind, *srcpath, *tool, *lockfile, *basecopy;
 
@@ -38,6 +38,7 @@ static void cleanup(void)
 	json_free(d);
 	buf_free(&in);
 	buf_free(&src);
+	buf_free(&out);
 	free(kind);
 	free(srcpath);
 	free(tool);
@@ -49,7 +50,6 @@ int main(int argc, char **argv)
 {
 	const char *base = NULL, *file = NULL;
 	char cache[4096] = "";
-	struct buf out = BUF_INIT;
 	struct merr e = { 0 };
 	struct deps_req r = { 0 };
 	struct deps_out o;
