@@ -57,7 +57,6 @@ static void usage(int code)
  * reason names the refusal event.  Every outcome is recorded. */
 
 static const char *audit_log, *audit_key, *envelope_path;
-static const char *deps_key, *deps_sbom;   /* plan.admitted's deps labels */
 static struct mvm_key host_key;
 static int have_key;
 
@@ -65,8 +64,16 @@ static int have_key;
  * p, or, when the envelope's plan could not be read, the envelope's
  * bytes (plan_id their SHA-256, ir_hash zeros: mvm-audit(5)).  0, or
  * the status of the failure (said on stderr). */
-static const char *admitted_image;     /* admission's image kind: "prod", "dev" */
-static const char *key2, *val2;   /* a second label (plan.launched: secrets) */
+/* Labels the next record adds after its own (plan.admitted: image, deps;
+ * plan.launched: secrets); record uses them once. */
+static const char *xkey[4], *xval[4];
+static size_t nx;
+
+static void label(const char *k, const char *v)
+{
+	if (nx < sizeof xkey / sizeof xkey[0])
+		xkey[nx] = k, xval[nx++] = v;
+}
 
 static int record(const struct plan *p, const struct buf *env, const char *what,
 	const char *key, const char *val)
@@ -90,15 +97,6 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 	if (p && (r = audit_plan_event(&n, p, what, ev, key, val, &e)) != 0 &&
 	    strncmp(what, "rejected.", 9) != 0)
 		goto fail;
-	/* plan.admitted says which kind of image it admitted (mvm-audit(5)) */
-	if (p && r == 0 && admitted_image && !strcmp(what, "admitted") && n.nlabels < AUDIT_MAX_LABELS) {
-		n.lkey[n.nlabels] = "image";
-		n.lval[n.nlabels++] = admitted_image;
-	}
-	if (p && r == 0 && key2 && n.nlabels < AUDIT_MAX_LABELS) {
-		n.lkey[n.nlabels] = key2;
-		n.lval[n.nlabels++] = val2;
-	}
 	if (!p || r != 0) {
 		/* no plan, or a refusal of one whose labels we cannot give:
 		 * recorded all the same, under its ids or the envelope's bytes */
@@ -116,12 +114,11 @@ static int record(const struct plan *p, const struct buf *env, const char *what,
 			n.nlabels = 1;
 		}
 	}
-	if (deps_key && strcmp(what, "admitted") == 0 && n.nlabels + 2 <= AUDIT_MAX_LABELS) {
-		n.lkey[n.nlabels] = "deps_key";
-		n.lval[n.nlabels++] = deps_key;
-		n.lkey[n.nlabels] = "deps_sbom";
-		n.lval[n.nlabels++] = deps_sbom;
+	for (size_t i = 0; i < nx && n.nlabels < AUDIT_MAX_LABELS; i++) {
+		n.lkey[n.nlabels] = xkey[i];
+		n.lval[n.nlabels++] = xval[i];
 	}
+	nx = 0;
 	if (audit_log) {
 		snprintf(lpath, sizeof lpath, "%s", audit_log);
 	} else {
@@ -195,10 +192,12 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, co
 			"booted", envelope_path);
 	}
 	trust_free(&ts);
-	admitted_image = verdict.image_kind;
+	/* which kind of image, and its deps volume (mvm-audit(5)) */
+	if (verdict.image_kind)
+		label("image", verdict.image_kind);
 	if (verdict.deps[0]) {
-		deps_key = verdict.deps_key;
-		deps_sbom = verdict.deps_sbom;
+		label("deps_key", verdict.deps_key);
+		label("deps_sbom", verdict.deps_sbom);
 	}
 	/* how the image was checked: its root by dm-verity (the meta's root
 	 * hash, the guest checking each block), or every file hashed now */
@@ -285,10 +284,9 @@ static void announce_ready(const struct vmm *vm, double t0)
 	fprintf(stderr, "\n");
 	buf_free(&b);
 	/* what ran: the tier the agent reports applied, the secrets released */
-	key2 = launch.names[0] ? "secrets" : NULL;
-	val2 = launch.names;
+	if (launch.names[0])
+		label("secrets", launch.names);
 	audit("launched", "seccomp_tier", launch.applied);
-	key2 = NULL;
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
 			if (dprintf(ready_fd[i], "%s\n", vm->vsock) < 0)
