@@ -96,7 +96,9 @@ static int edges(struct pp *p, struct node_graph *g, size_t from, yaml_node_t *m
 	for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < m->data.mapping.pairs.top; q++) {
 		yaml_node_t *kn = yaml_document_get_node(&p->doc, q->key),
 			    *vn = yaml_document_get_node(&p->doc, q->value);
-		const char *as = str(kn), *v = from == 0 ? str(get(p, vn, "version")) : str(vn);
+		if (from == 0) /* an importer's NAME: { specifier, version } */
+			vn = get(p, vn, "version");
+		const char *as = str(kn), *v = str(vn);
 		if (!as || !v)
 			return bad(p, vn ? vn : kn, EX_DATA, "%s", "expected NAME: VERSION");
 		if (strncmp(v, "link:", 5) == 0)
