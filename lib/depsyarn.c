@@ -172,8 +172,10 @@ static int entry(struct yp *y, const char *s, size_t n, struct node_graph *g)
 			continue;
 		size_t c2 = ind;
 		char *f = token(y, l, ln, &c2), *v = NULL;
-		if (!f)
-			return y->e->code;
+		if (!f) {
+			r = y->e->code;
+			break;
+		}
 		if (ind == 2 && c2 + 1 == ln && l[c2] == ':') {
 			section = strcmp(f, "dependencies") == 0 ? 1 : strcmp(f, "optionalDependencies") == 0 ? 2 : 3;
 		} else if ((ind == 2 || (ind == 4 && section)) && c2 < ln && l[c2] == ' ') {
@@ -237,7 +239,7 @@ static int entry(struct yp *y, const char *s, size_t n, struct node_graph *g)
 static size_t find(const struct yp *y, const char *as, const char *range)
 {
 	size_t an = strlen(as), rn = strlen(range);
-	char *k = malloc(an + rn + 2);
+	char *k = y->nk ? malloc(an + rn + 2) : NULL;
 
 	if (!k)
 		return SIZE_MAX;
