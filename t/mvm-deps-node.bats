@@ -209,3 +209,33 @@ pkg() {
 	assert_output "mvm-deps: p/ir.json: pnpm-lock.yaml:13:18: ms@2.1.4 is not a key of /snapshots"
 	[ -z "$(ls -A cache 2>/dev/null)" ]
 }
+
+@test "the key: yarn's covers the package.json beside yarn.lock, pnpm's the lockfile alone (mvm-deps(1))" {
+	key_of() { # language tool file...
+		python3 -c 'import hashlib,struct,sys
+h = hashlib.sha256()
+for p in [b"mvm-deps/1", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node"] + [open(f,"rb").read() for f in sys.argv[3:]]:
+    h.update(struct.pack("<Q", len(p)) + p)
+print(h.hexdigest())' "$@"
+	}
+	lock yarn y
+	lock pnpm p
+	run -0 mvm-deps -c cache y/ir.json
+	assert_output --partial "\"key\":\"$(key_of node yarn y/src/yarn.lock y/src/package.json)\""
+	run -0 mvm-deps -c cache p/ir.json
+	assert_output --partial "\"key\":\"$(key_of node pnpm p/src/pnpm-lock.yaml)\""
+	# the same package.json and yarn.lock elsewhere: the same entry
+	lock yarn y2
+	run -0 mvm-deps -c cache y2/ir.json
+	assert_output --partial '"cached":true'
+	[ "$(ls cache | wc -l)" -eq 2 ]
+}
+
+@test "mvm-deps(1) EXAMPLES: a pnpm-locked volume's node_modules works, without booting anything" {
+	lock pnpm p
+	cd p
+	d=$(mvm-deps ir.json | jq -r .dir)
+	mkdir vol && debugfs -R 'rdump /node_modules vol' $d/deps.ext4
+	run -0 bash -c "cd vol && node -e 'console.log(require(\"ms\")(\"2h\"))'"
+	assert_output 7200000
+}
