@@ -238,7 +238,8 @@ static int edgecmp(const void *a, const void *b)
 static int hoist(const struct node_graph *g, struct hoist *h, struct merr *e)
 {
 	for (size_t i = 0; i < g->n; i++)
-		qsort(g->p[i].dep, g->p[i].ndep, sizeof *g->p[i].dep, edgecmp);
+		if (g->p[i].ndep > 1)
+			qsort(g->p[i].dep, g->p[i].ndep, sizeof *g->p[i].dep, edgecmp);
 	if (grow((void **)&h->pl, &h->cap, 0, sizeof *h->pl))
 		return merr_set(e, EX_SYS, NULL, "out of memory");
 	memset(&h->pl[0], 0, sizeof *h->pl);
