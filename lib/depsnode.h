@@ -80,6 +80,35 @@ char *node_registry(const char *srcdir, const char *scratch);
  * others as they are.  NULL: out of memory. */
 char *node_rehost(const char *url, size_t n, const char *reg);
 
+/* The layout: placement 0 is the project; the others in breadth-first
+ * order, each with its package, its parent placement and its path. */
+struct node_pass {
+	const char *as;
+	size_t to;
+};
+
+struct node_place {
+	size_t pkg, parent;      /* parent SIZE_MAX: the project */
+	const char *as;          /* points into the graph's edge */
+	char *path;              /* "node_modules/a/node_modules/b" ("" for the project) */
+	size_t *kid, nkid, capkid;       /* placements directly inside */
+	struct node_pass *ps;    /* names resolved through here to a higher placement */
+	size_t nps, capps;
+	int skip;                /* node_install: left out */
+};
+
+struct node_layout {
+	struct node_place *pl;
+	size_t n, cap;
+};
+
+/* Place every package reachable from the project (the rule above); the
+ * graph's edges are sorted by name.  0; EX_DATA (a dependency name that
+ * is not a package name, one name required as two packages); EX_NO (a
+ * limit); EX_SYS.  node_layout_free() in every case. */
+int node_hoist(const struct node_graph *g, struct node_layout *h, struct merr *e);
+void node_layout_free(struct node_layout *h);
+
 /* Hoist, fetch, verify, unpack (see above). */
 int node_install(struct deps_run *x, struct node_graph *g, struct merr *e);
 

@@ -137,16 +137,16 @@ static int collect(struct deps_run *x, const struct jdoc *d, jref k, char **reg,
 	buf_put(&what, name, nn);
 	buf_putc(&what, '@');
 	buf_put(&what, ver, vn);
-	if (!*reg)
-		*reg = node_registry(x->srcdir, x->scratch);
 	jref res = json_get(d, v, "resolved");
-	if (res != JREF_NONE && json_type(d, res) == J_STR) {
-		size_t rn;
-		const char *rs = json_str(d, res, &rn);
+	size_t rn = 0;
+	const char *rs = res != JREF_NONE && json_type(d, res) == J_STR ? json_str(d, res, &rn) : NULL;
+	/* npm is asked for its registry only when the lockfile needs it */
+	if (!*reg && (!rs || (rn > strlen(NPMJS) && strncmp(rs, NPMJS, strlen(NPMJS)) == 0)))
+		*reg = node_registry(x->srcdir, x->scratch);
+	if (rs)
 		it->url = node_rehost(rs, rn, *reg ? *reg : NPMJS);
-	} else {
+	else
 		it->url = node_registry_url(*reg ? *reg : NPMJS, name, nn, ver, vn);
-	}
 	buf_puts(&purl, "pkg:npm/");
 	if (nn && name[0] == '@') {
 		buf_puts(&purl, "%40");
