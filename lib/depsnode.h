@@ -118,6 +118,10 @@ int deps_yarn(struct deps_run *x, const char *lockname, const char *lock, size_t
 /* The package.json beside the yarn.lock at lockpath (a real path inside
  * srcdir), into *out: 0, EX_NO (missing, or outside srcdir), EX_SYS. */
 int deps_yarn_pkgjson(const char *srcdir, const char *lockpath, struct buf *out, struct merr *e);
+/* The pnpm-lock.yaml reader alone (fuzz/pnpmlock.c): the project and
+ * every snapshot into g (empty), tarball URLs under the registry reg. */
+int pnpm_parse(const char *lockname, const char *p, size_t n, const char *reg,
+	struct node_graph *g, struct merr *e);
 int deps_pnpm(struct deps_run *x, const char *lockname, const char *lock, size_t n,
 	struct merr *e);
 /* The yarn.lock reader alone (fuzz/yarnlock.c): every entry into g (after

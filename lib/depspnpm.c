@@ -99,7 +99,7 @@ static int edges(struct pp *p, struct node_graph *g, size_t from, yaml_node_t *m
 		if (from == 0) /* an importer's NAME: { specifier, version } */
 			vn = get(p, vn, "version");
 		const char *as = str(kn), *v = str(vn);
-		if (!as || !v)
+		if (!as || !v || !*as || !*v)
 			return bad(p, vn ? vn : kn, EX_DATA, "%s", "expected NAME: VERSION");
 		if (strncmp(v, "link:", 5) == 0)
 			return bad(p, vn, EX_NO, "%s: a link (workspace) dependency; links are not supported by mvm-deps yet", as);
@@ -245,11 +245,10 @@ static int no_alias(struct pp *p, const char *lock, size_t n)
 	return r;
 }
 
-int deps_pnpm(struct deps_run *x, const char *lockname, const char *lock, size_t n,
-	struct merr *e)
+int pnpm_parse(const char *lockname, const char *lock, size_t n, const char *reg,
+	struct node_graph *g, struct merr *e)
 {
 	struct pp p = { .name = lockname, .e = e };
-	struct node_graph g = { 0 };
 	yaml_parser_t ps;
 	int r;
 
@@ -261,19 +260,29 @@ int deps_pnpm(struct deps_run *x, const char *lockname, const char *lock, size_t
 		char w[128];
 		snprintf(w, sizeof w, "%.90s:%zu:%zu", lockname, ps.problem_mark.line + 1,
 			ps.problem_mark.column + 1);
+		r = merr_set(e, EX_DATA, w, "YAML: %s", ps.problem ? ps.problem : "malformed");
 		yaml_parser_delete(&ps);
-		return merr_set(e, EX_DATA, w, "YAML: %s", ps.problem ? ps.problem : "malformed");
+		return r;
 	}
 	yaml_parser_delete(&ps);
-	char *reg = node_registry(x->srcdir, x->scratch);
-	r = reg ? build(&p, reg, &g) : merr_set(e, EX_SYS, NULL, "out of memory");
-	if (!r)
-		r = node_install(x, &g, e);
+	r = build(&p, reg, g);
 	for (size_t i = 0; i < p.nkeys; i++)
 		free(p.keys[i].k);
 	free(p.keys);
-	free(reg);
 	yaml_document_delete(&p.doc);
+	return r;
+}
+
+int deps_pnpm(struct deps_run *x, const char *lockname, const char *lock, size_t n,
+	struct merr *e)
+{
+	struct node_graph g = { 0 };
+	char *reg = node_registry(x->srcdir, x->scratch);
+	int r = reg ? pnpm_parse(lockname, lock, n, reg, &g, e) : merr_set(e, EX_SYS, NULL, "out of memory");
+
+	if (!r)
+		r = node_install(x, &g, e);
+	free(reg);
 	node_free(&g);
 	return r;
 }
