@@ -174,9 +174,10 @@ static int allows(const struct jdoc *d, jref a, const char *want)
 	return any || neg;
 }
 
-/* The unpacked package in dir: 0 fine, -1 does not fit this OS/CPU,
- * EX_NO needs an install script. */
-static int inspect(const char *dir, const char *what, struct merr *e)
+/* The unpacked package in dir: -1 optional and not for this OS/CPU (left
+ * out, as npm does, whatever its scripts), EX_NO needs an install script,
+ * else 0. */
+static int inspect(const char *dir, const char *what, int optional, struct merr *e)
 {
 	static const char *const hooks[] = { "preinstall", "install", "postinstall" };
 	char p[NODE_MAX_PATH + 4400];
@@ -185,17 +186,18 @@ static int inspect(const char *dir, const char *what, struct merr *e)
 	struct jdoc *d;
 	int r = 0;
 
+	snprintf(p, sizeof p, "%s/package.json", dir);
+	if (read_file(p, &b, &ign) || !(d = json_parse(b.p ? b.p : "", b.len, NULL, &ign)))
+		d = NULL;
+	if (d && optional && !(allows(d, json_get(d, json_root(d), "os"), "linux") &&
+			       allows(d, json_get(d, json_root(d), "cpu"), "x64")))
+		r = -1;
 	snprintf(p, sizeof p, "%s/binding.gyp", dir);
-	if (access(p, F_OK) == 0)
-		return merr_set(e, EX_NO, NULL,
+	if (!r && access(p, F_OK) == 0)
+		r = merr_set(e, EX_NO, NULL,
 			"%s: has an install script (a binding.gyp, built by node-gyp); mvm-deps never runs package code on the host and refuses it",
 			what);
-	snprintf(p, sizeof p, "%s/package.json", dir);
-	if (read_file(p, &b, &ign) || !(d = json_parse(b.p ? b.p : "", b.len, NULL, &ign))) {
-		buf_free(&b);
-		return 0;
-	}
-	jref s = json_get(d, json_root(d), "scripts");
+	jref s = d && !r ? json_get(d, json_root(d), "scripts") : JREF_NONE;
 	for (size_t i = 0; i < 3 && !r; i++) {
 		jref h = s == JREF_NONE ? JREF_NONE : json_get(d, s, hooks[i]);
 		if (h != JREF_NONE && json_type(d, h) == J_STR)
@@ -203,9 +205,6 @@ static int inspect(const char *dir, const char *what, struct merr *e)
 				"%s: has an install script (scripts.%s in its package.json); mvm-deps never runs package code on the host and refuses it",
 				what, hooks[i]);
 	}
-	if (!r && !(allows(d, json_get(d, json_root(d), "os"), "linux") &&
-		    allows(d, json_get(d, json_root(d), "cpu"), "x64")))
-		r = -1;
 	json_free(d);
 	buf_free(&b);
 	return r;
@@ -295,8 +294,8 @@ int node_install(struct deps_run *x, struct node_graph *g, struct merr *e)
 			snprintf(e->msg, sizeof e->msg, "%.500s", w2);
 			break;
 		}
-		int v = inspect(dir, what[k], e);
-		if (v == -1 && g->p[k].optional) {
+		int v = inspect(dir, what[k], g->p[k].optional, e);
+		if (v == -1) {
 			pl->skip = 1;
 			nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 			continue;

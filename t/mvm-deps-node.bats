@@ -239,3 +239,25 @@ print(h.hexdigest())' "$@"
 	run -0 bash -c "cd vol && node -e 'console.log(require(\"ms\")(\"2h\"))'"
 	assert_output 7200000
 }
+
+@test "yarn: an optional package for another OS is left out, install script and all; a required one is not" {
+	mkdir -p m/package "$BATS_FILE_TMPDIR/reg/mac/-"
+	printf '{"name":"mac","version":"1.0.0","os":["darwin"],"scripts":{"postinstall":"touch %s/ran"}}' "$PWD" >m/package/package.json
+	tar -czf "$BATS_FILE_TMPDIR/reg/mac/-/mac-1.0.0.tgz" -C m package
+	local sri
+	sri="sha512-$(openssl dgst -sha512 -binary "$BATS_FILE_TMPDIR/reg/mac/-/mac-1.0.0.tgz" | base64 -w0)"
+	lock yarn y
+	echo '{"dependencies":{"ms":"2.1.3"},"optionalDependencies":{"mac":"1.0.0"}}' >y/src/package.json
+	printf '\nmac@1.0.0:\n  version "1.0.0"\n  resolved "https://registry.yarnpkg.com/mac/-/mac-1.0.0.tgz"\n  integrity %s\n' "$sri" >>y/src/yarn.lock
+	run -0 mvm-deps -c cache y/ir.json
+	run -0 jq -c '[.packages[].name]' cache/*/deps-meta.json
+	assert_output '["ms"]'
+	run -0 debugfs -R 'ls -p /node_modules' cache/*/deps.ext4
+	assert_output --partial '/ms/'
+	refute_output --partial '/mac/'
+	[ ! -e ran ]
+	# required, the same package is installed only if it has no install script
+	echo '{"dependencies":{"ms":"2.1.3","mac":"1.0.0"}}' >y/src/package.json
+	run -1 mvm-deps -c cache2 y/ir.json
+	assert_output "mvm-deps: y/ir.json: mac@1.0.0: has an install script (scripts.postinstall in its package.json); mvm-deps never runs package code on the host and refuses it"
+}
