@@ -35,7 +35,7 @@ SODIUM_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 SODIUM_LIBS := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 override CPPFLAGS += $(SODIUM_CFLAGS)
-LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lz -lm -pthread
+LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
 
 TOOLS := $(patsubst %.c,%,$(wildcard bin/*.c))
 LIB_OBJ := $(patsubst %.c,%.o,$(wildcard lib/*.c))
@@ -121,7 +121,7 @@ man-check:
 fuzz: $(FUZZ)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
 	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lm -pthread
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
