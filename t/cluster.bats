@@ -177,3 +177,28 @@ verify_trail() {
 	run -2 audit-verify -m
 	run -2 audit-verify -m --checkpoint "$T/x" "$T/trail"
 }
+
+@test "man page EXAMPLES: plan-verify(1) on another node; mvmctl(1) and audit-verify(1), a two-node trail" {
+	cd "$T"
+	mk_plan --tenant t | plan-sign >plan.dsse.json
+	E="$T/plan.dsse.json"
+	admit a
+	# plan-verify(1): on another node of the same cluster (/shared/mvm is $T/shared)
+	run -1 --separate-stderr env MVM_HOME="$T/b" MVM_CLUSTER_DIR="$T/shared" plan-verify plan.dsse.json
+	[[ $stderr == "plan-verify: plan.dsse.json: replay: nonce "*" was already admitted (plan sha256:"*")" ]]
+	run -1 on a vm-boot -i "$IMG" plan.dsse.json
+	run -1 on b vm-boot -i "$IMG" plan.dsse.json
+	cp a/keys/host-signer.pub a.pub
+	cp b/keys/host-signer.pub b.pub
+	# mvmctl(1)
+	run -0 mvmctl audit collect trail a/audit/t.jsonl b/audit/t.jsonl
+	[ "$output" = '{"action":"new","log":"trail/a/t.jsonl","node":"a"}
+{"action":"new","log":"trail/b/t.jsonl","node":"b"}' ]
+	run -0 audit-verify -m -k a.pub -k b.pub trail
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":2}' ]
+	# audit-verify(1): the same, collect's output thrown away
+	rm -r trail
+	run -0 bash -c 'mvmctl audit collect trail a/audit/t.jsonl b/audit/t.jsonl >/dev/null'
+	run -0 audit-verify -m -k a.pub -k b.pub trail
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":2}' ]
+}
