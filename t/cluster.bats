@@ -50,6 +50,7 @@ verify_trail() {
 	[ ! -e "$T/b/nonces/$(payload_of "$E" | jq -r .nonce)" ]
 	run -0 jq -r '[.seq, .event, .plan_id, .labels.node] | join(" ")' "$T/b/audit/$TENANT.jsonl"
 	[ "$output" = "1 plan.rejected.replay $PID b" ]
+	validate audit-entry.schema.json "$T/b/audit/$TENANT.jsonl"
 	run -0 jq -r '[.seq, .event, .labels.node] | join(" ")' "$T/a/audit/$TENANT.jsonl"
 	[ "$output" = "1 plan.admitted a
 2 plan.rejected.replay a" ]
@@ -201,4 +202,24 @@ verify_trail() {
 	run -0 bash -c 'mvmctl audit collect trail a/audit/t.jsonl b/audit/t.jsonl >/dev/null'
 	run -0 audit-verify -m -k a.pub -k b.pub trail
 	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":2}' ]
+}
+
+@test "the cluster's store forgets a nonce a day later than a node's own; an unreachable one admits nothing (4)" {
+	entry() {   # entry DIR NONCE SECONDS_AGO: an entry whose valid_until is that long past
+		mkdir -p "$1"
+		printf '%s sha256:%064d\n' "$(date -u -d "@$(($(date +%s) - $3))" +%Y-%m-%dT%H:%M:%SZ)" 0 >"$1/$2"
+	}
+	entry "$T/shared/nonces" "$(printf '%032d' 1)" $((36 * 3600))   # 1.5 days
+	entry "$T/shared/nonces" "$(printf '%032d' 2)" $((50 * 3600))   # over 2 days
+	entry "$T/a/nonces" "$(printf '%032d' 3)" $((36 * 3600))
+	on a plan-verify "$E" >/dev/null
+	[ -f "$T/shared/nonces/$(printf '%032d' 1)" ]
+	[ ! -e "$T/shared/nonces/$(printf '%032d' 2)" ]
+	[ ! -e "$T/a/nonces/$(printf '%032d' 3)" ]
+	# the shared directory is not a directory: nothing admitted, nothing spent
+	mk_plan | plan-sign >"$T/p2.json"
+	touch "$T/file"
+	run -4 env MVM_HOME="$T/b" MVM_CLUSTER_DIR="$T/file" plan-verify "$T/p2.json"
+	[ -z "$(ls "$T/b/nonces" 2>/dev/null)" ]
+	run -0 on b plan-verify "$T/p2.json"
 }
