@@ -223,3 +223,18 @@ verify_trail() {
 	[ -z "$(ls "$T/b/nonces" 2>/dev/null)" ]
 	run -0 on b plan-verify "$T/p2.json"
 }
+
+@test "audit-verify -m DIR takes DIR/NODE/NAME.jsonl, sorted, whatever the names hold; collect takes NAME.jsonl only" {
+	admit a
+	on b audit-append -p "$E" -e plan.rejected.replay >/dev/null
+	mkdir -p "$T/tr[a]il*"
+	mvmctl audit collect "$T/tr[a]il*" "$T/b/audit/$TENANT.jsonl" "$T/a/audit/$TENANT.jsonl" >/dev/null
+	# not logs: a dot file, a name without .jsonl, a directory named .jsonl
+	touch "$T/tr[a]il*/a/.x.jsonl" "$T/tr[a]il*/a/notes" "$T/tr[a]il*/.hidden.jsonl"
+	mkdir "$T/tr[a]il*/b/d.jsonl"
+	run -0 verify_trail "$T/tr[a]il*"
+	[ "$output" = '{"admitted":1,"entries":2,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":1}' ]
+	cp "$T/a/audit/$TENANT.jsonl" "$T/x.log"
+	run -1 --separate-stderr mvmctl audit collect "$T/trail" "$T/x.log"
+	[ "$stderr" = "mvmctl: $T/x.log: not a log's name (NAME.jsonl)" ]
+}
