@@ -68,10 +68,8 @@ static int has(const char *s, size_t n, const char *mid)
 	return 0;
 }
 
-/* The node p[0..n)'s entries name into node ("" when none); EX_NO when
- * two differ (*bad: the seq of the first that differs) or a line is not
- * JSON. */
-static int log_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
+/* (auditset.h) */
+int auditset_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
 	unsigned long long *bad, struct merr *e)
 {
 	size_t off = 0;
@@ -116,68 +114,6 @@ static int readp(const char *path, struct buf *b, struct merr *e)
 		struct merr was = *e;
 		merr_set(e, rc, NULL, "%s: %s", path, was.msg);
 	}
-	return rc;
-}
-
-/* ---------------------------------------------------------------- collect */
-
-static int read_opt(const char *path, struct buf *b, int *there, struct merr *e)
-{
-	*there = access(path, F_OK) == 0;
-	return *there ? readp(path, b, e) : 0;
-}
-
-int auditset_collect(const char *dest, const char *src, struct auditset_collected *out,
-	struct merr *e)
-{
-	char cs[PATH_MAX], dir[PATH_MAX], cd[PATH_MAX + 16];
-	struct buf log = BUF_INIT, cp = BUF_INIT, old = BUF_INIT;
-	const char *base = strrchr(src, '/');
-	unsigned long long bad;
-	int rc, have_cp, have_old;
-
-	memset(out, 0, sizeof *out);
-	base = base ? base + 1 : src;
-	if (base[0] == '.' || strlen(base) < 7 || strcmp(base + strlen(base) - 6, ".jsonl") != 0)
-		return merr_set(e, EX_NO, NULL, "%s: not a log's name (NAME.jsonl)", src);
-	if ((size_t)snprintf(cs, sizeof cs, "%s.checkpoint", src) >= sizeof cs)
-		return merr_set(e, EX_SYS, NULL, "%s: path too long", src);
-	/* the checkpoint first: the log read after it extends it */
-	if ((rc = read_opt(cs, &cp, &have_cp, e)) != 0 || (rc = readp(src, &log, e)) != 0)
-		goto out;
-	if ((rc = log_node(log.p ? log.p : "", log.len, out->node, &bad, e)) != 0) {
-		struct merr was = *e;
-		merr_set(e, rc, NULL, "%s: %s", src, was.msg);
-		goto out;
-	}
-	if (!out->node[0]) {
-		rc = merr_set(e, EX_NO, NULL, "%s: no entry names its node (label node): not the "
-			"log of a cluster's node", src);
-		goto out;
-	}
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", dest, out->node) >= sizeof dir ||
-	    (size_t)snprintf(out->path, sizeof out->path, "%s/%s", dir, base) >= sizeof out->path) {
-		rc = merr_set(e, EX_SYS, NULL, "%s: path too long", dest);
-		goto out;
-	}
-	snprintf(cd, sizeof cd, "%s.checkpoint", out->path);
-	if ((rc = mkdir_p(dir, 0700, e)) != 0 || (rc = read_opt(out->path, &old, &have_old, e)) != 0)
-		goto out;
-	out->action = !have_old ? "new" : old.len == log.len ? "unchanged" : "extended";
-	if (have_old && (old.len > log.len || (old.len && memcmp(old.p, log.p, old.len) != 0))) {
-		rc = merr_set(e, EX_NO, NULL, "%s holds a different log than %s (not a prefix of "
-			"it): not overwritten", out->path, src);
-		goto out;
-	}
-	if (strcmp(out->action, "unchanged") != 0 &&
-	    (rc = write_atomic(out->path, log.p ? log.p : "", log.len, 0600, e)) != 0)
-		goto out;
-	if (have_cp)
-		rc = write_atomic(cd, cp.p, cp.len, 0600, e);
-out:
-	buf_free(&log);
-	buf_free(&cp);
-	buf_free(&old);
 	return rc;
 }
 
@@ -277,7 +213,7 @@ static int one(const char *path, size_t li, const struct trustset *t, struct rec
 	if ((rc = checkpoint(path, in.len, t, &x, &nx, e)) != 0 ||
 	    (rc = audit_verify_buf(in.p, in.len, t, &x, (size_t)nx, &res, e)) != 0)
 		goto out;
-	if ((rc = log_node(in.p, in.len, node, &bad, e)) != 0) {
+	if ((rc = auditset_node(in.p, in.len, node, &bad, e)) != 0) {
 		v->kind = "node_mixed";
 		v->seq = bad;
 		goto out;
@@ -315,7 +251,7 @@ out:
 	if (rc == EX_NO) {
 		struct merr was = *e;
 		if (!node[0])      /* name the node of a log that failed alone */
-			log_node(in.p, in.len, node, &bad, e);
+			auditset_node(in.p, in.len, node, &bad, e);
 		merr_set(e, EX_NO, NULL, "%s: %s%s%s", path, was.where, was.where[0] ? ": " : "",
 			was.msg);
 	}
