@@ -7,6 +7,7 @@
 
 load helper
 load plan-helper
+load fake-vm
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -21,6 +22,10 @@ setup() {
 		cp "$MVM_HOME/keys/host-signer.pub" "$T/$n/trust/signer.pub"
 	done
 	unset MVM_CLUSTER_DIR MVM_NODE SLURMD_NODENAME
+}
+
+teardown() {
+	[ ! -f "$T/run/pid" ] || kill "$(cat "$T/run/pid")" 2>/dev/null || true
 }
 
 # on NODE CMD...: run CMD as node NODE of the cluster sharing $T/shared.
@@ -237,4 +242,27 @@ verify_trail() {
 	cp "$T/a/audit/$TENANT.jsonl" "$T/x.log"
 	run -1 --separate-stderr mvmctl audit collect "$T/trail" "$T/x.log"
 	[ "$stderr" = "mvmctl: $T/x.log: not a log's name (NAME.jsonl)" ]
+}
+
+@test "vm-boot on two nodes against a stand-in QEMU: a boots and serves the plan, b refuses it; the trail has one admission, one launch" {
+	fake_root
+	fake_qemu
+	run -0 on a vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$E"
+	[ "$output" = "$T/run/v.sock" ]
+	run -0 vsock-call -s "$T/run/v.sock" -r greet --input name=A
+	[ "$output" = "hello, A" ]
+	run -1 --separate-stderr on b vm-boot -b qemu -a tcg -S "$T/run2" -i "$IMG" "$E"
+	[[ $stderr == *": replay: nonce "*" was already admitted (plan $PID)"* ]]
+	[ ! -e "$T/run2/pid" ]
+	pid=$(cat "$T/run/pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run -1 kill -0 "$pid"
+	run -0 mvmctl audit collect "$T/trail" "$T/a/audit/$TENANT.jsonl" "$T/b/audit/$TENANT.jsonl"
+	run -0 jq -r '[.event, .labels.node] | join(" ")' "$T/trail/a/$TENANT.jsonl" "$T/trail/b/$TENANT.jsonl"
+	[ "$output" = "plan.admitted a
+plan.launched a
+plan.rejected.replay b" ]
+	run -0 verify_trail "$T/trail"
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":1,"logs":2,"nodes":2,"refused":1}' ]
 }
