@@ -136,6 +136,8 @@ verify_trail() {
 	[[ $stderr == "plan-verify: MVM_NODE: a node id is 1 to 64 of "* ]]
 	# the node's label is its own: another node's is refused
 	run -1 on a audit-append -p "$E" -e plan.launched -l node=b
+	# no MVM_HOME nor HOME: no cluster.conf to read, every path given
+	run -0 env -u HOME -u MVM_HOME audit-append -s "$T/a/keys/host-signer.ed25519" -f "$T/x.jsonl" -p "$E" -e plan.admitted
 	# no cluster, no node: entries as before, without the label
 	audit-append -p "$E" -e plan.admitted >/dev/null
 	[ "$(jq -c .labels.node "$MVM_HOME/audit/$TENANT.jsonl")" = null ]
