@@ -463,6 +463,8 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
 	t0 = now_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
+	if (net.egress)
+		proxy_close(&egress);   /* its connections ended with the VM's port */
 	launch_free(&launch);
 	snprintf(p, sizeof p, "%s/pid", vm->state);
 	unlink(p);

@@ -936,7 +936,8 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 		size_t mark = r.len;
 
 		buf_puts(&r, ",\"env\":{");
-		for (jref k = json_first_key(d, env); k != JREF_NONE; k = json_next_key(d, k)) {
+		for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
+		    k = json_next_key(d, k)) {
 			if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal"))
 				continue;
 			if (r.p[r.len - 1] != '{')
