@@ -183,9 +183,13 @@ int egress_from_json(struct egress_policy *p, const struct jdoc *d, jref x,
 			return merr_set(e, EX_DATA, where, "not a rule {\"host\": H, \"port\": P}");
 		hs = json_str(d, h, &hl);
 		n = json_num(d, pt);
-		if (n != (double)(unsigned)n || egress_add(p, hs, hl, (unsigned)n, e) != 0)
-			return merr_set(e, EX_DATA, where, "%s", n != (double)(unsigned)n ?
-				"egress port not in 1..65535" : e->msg);
+		if (!(n >= 1 && n <= 65535) || n != (double)(unsigned)n)
+			return merr_set(e, EX_DATA, where, "egress port not in 1..65535");
+		if (egress_add(p, hs, hl, (unsigned)n, e) != 0) {
+			char msg[sizeof e->msg];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			return merr_set(e, EX_DATA, where, "%s", msg);
+		}
 	}
 	if (json_canon(d, x, &b) != 0 || b.err) {
 		buf_free(&b);

@@ -81,7 +81,7 @@ static int wait_fd(struct proxy *p, int fd, short ev, int secs)
 
 /* Write all of s to the non-blocking fd, waiting while it is full (and
  * checking p->stop).  0, or -1 (an error, stopping, idle too long). */
-static int write_all(struct proxy *p, int fd, const char *s, size_t n)
+static int send_all(struct proxy *p, int fd, const char *s, size_t n)
 {
 	ssize_t w;
 
@@ -114,7 +114,7 @@ static void refuse(struct conn *c, int status, int have_req, const char *reason)
 	buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 		"Connection: close\r\n\r\nmvm egress proxy: %s\n", status, st, blen, reason);
 	if (!b.err)
-		write_all(c->p, c->fd, b.p, b.len);
+		send_all(c->p, c->fd, b.p, b.len);
 	if (have_req)
 		put_dest(&l, &c->r);
 	buf_printf(&l, ",\"status\":%d,\"reason\":", status);
@@ -260,7 +260,7 @@ static void forward_head(struct conn *c)
 	const struct egress_req *r = &c->r;
 
 	if (r->kind == EGRESS_CONNECT) {
-		write_all(c->p, c->fd, ok, sizeof ok - 1);
+		send_all(c->p, c->fd, ok, sizeof ok - 1);
 		c->ndown += sizeof ok - 1;
 	} else {
 		/* the target ends at the request line's second space */
@@ -275,7 +275,7 @@ static void forward_head(struct conn *c)
 	}
 	buf_put(&b, c->head + r->head_len, c->n - r->head_len);
 	if (!b.err && b.len) {
-		write_all(c->p, c->up, b.p, b.len);
+		send_all(c->p, c->up, b.p, b.len);
 		c->nup += b.len;
 	}
 	buf_free(&b);
@@ -317,7 +317,7 @@ static void relay(struct conn *c)
 					return;
 				continue;
 			}
-			if (write_all(c->p, fds[!i], chunk, (size_t)k) != 0)
+			if (send_all(c->p, fds[!i], chunk, (size_t)k) != 0)
 				return;
 			*(i == 0 ? &c->nup : &c->ndown) += (unsigned long long)k;
 		}
