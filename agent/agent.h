@@ -152,6 +152,7 @@ struct agent_opt {
 	int verbose;
 	int provision;                  /* --provision: wait for it */
 	int egress;                     /* --egress-proxy: listen on 127.0.0.1:3128 */
+	unsigned egress_port;           /* --egress-port (tests): instead of 3128 */
 };
 
 extern const char *progname;

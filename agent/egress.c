@@ -28,7 +28,8 @@ static uint32_t next_id = 1;
 
 void egress_listen(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(EGRESS_PORT) };
+	unsigned port = opt.egress_port ? opt.egress_port : EGRESS_PORT;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int one = 1;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -37,7 +38,7 @@ void egress_listen(void)
 		die(4, "egress proxy: socket: %s", strerror(errno));
 	setsockopt(egress_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(egress_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(egress_fd, 64) != 0)
-		die(4, "egress proxy: listen on 127.0.0.1:%d: %s", EGRESS_PORT, strerror(errno));
+		die(4, "egress proxy: listen on 127.0.0.1:%u: %s", port, strerror(errno));
 }
 
 static void release(struct egconn *c)

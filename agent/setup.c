@@ -82,7 +82,7 @@ static void usage(void)
 		"usage: %s (--stdio | --serial-stdio | --vsock | --serial PATH|auto) [--port N]\n"
 		"       [--root DIR] [--etc DIR] [--tmp DIR] [--run-uid UID[:GID]] [--user UID[:GID]]\n"
 		"       [--seccomp minimal|standard|unrestricted] [--provision] [--egress-proxy]\n"
-		"       [--max-calls N]\n"
+		"       [--egress-port N] [--max-calls N]\n"
 		"       [--wrapper-config PATH]\n"
 		"       [--insecure-owner] [--check] [-v]\n", progname);
 	exit(2);
@@ -299,6 +299,10 @@ void args_parse(int argc, char **argv, struct args *a)
 			opt.provision = 1;
 		else if (!strcmp(o, "--egress-proxy"))
 			opt.egress = 1;
+		else if (!strcmp(o, "--egress-port")) {
+			ARG();
+			opt.egress_port = (unsigned)num_arg(o, v, 1, 65535);
+		}
 		else if (!strcmp(o, "--check"))
 			a->check = 1;
 		else if (!strcmp(o, "-v") || !strcmp(o, "--verbose"))
