@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "egress.h"
+#include "loweregress.h"
 #include "enc.h"
 #include "frame.h"
 #include "lower.h"
@@ -19,9 +19,6 @@ struct lctx {
 	int egress;                 /* the app has network.egress */
 };
 
-/* The variables an egress allowlist sets (issue #16). */
-static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-	"https_proxy", NULL };
 
 /* Append a refusal at the current pointer (+ tok when not NULL). */
 __attribute__((format(printf, 3, 4)))
@@ -274,9 +271,7 @@ static void check_env(struct lctx *c, jref env, int secrets)
 			refuse(c, NULL, "an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, "
 				"PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) is not supported by this "
 				"backend yet");
-		else if (c->egress && (n == 10 || n == 11) && (!strncmp(ks, "HTTP_PROXY", n) ||
-		    !strncmp(ks, "HTTPS_PROXY", n) || !strncmp(ks, "http_proxy", n) ||
-		    !strncmp(ks, "https_proxy", n)))
+		else if (c->egress && lower_proxy_var(ks, n))
 			refuse(c, NULL, "the egress proxy sets this variable (network.egress)");
 		else if (str_is(c, kind, "secret_ref") && secrets)
 			check_secret(c, k);    /* delivered by the provisioning */
@@ -334,7 +329,7 @@ static void check_network(struct lctx *c, jref x, const char *const *net_ok)
 	if (ports != JREF_NONE && json_len(c->d, ports) > 16)
 		refuse(c, "ports", "more than 16 ports are not supported by this backend yet");
 	if (eg != JREF_NONE && json_type(c->d, eg) != J_NULL) {
-		/* delivered: the host's proxy enforces it (lib/proxy.h) */
+		/* delivered: the host's proxy enforces it (lib/loweregress.h) */
 		static struct egress_policy pol;
 		jref a = get(c, eg, "allowlist");
 		size_t i = 0, o2 = c->ptr.len;
@@ -345,14 +340,10 @@ static void check_network(struct lctx *c, jref x, const char *const *net_ok)
 		c->egress = 1;
 		for (jref r = a != JREF_NONE ? json_first(c->d, a) : JREF_NONE; r != JREF_NONE;
 		    r = json_next(c->d, r), i++) {
-			size_t hl;
-			const char *h = json_str(c->d, get(c, r, "host"), &hl);
-			double port = json_num(c->d, get(c, r, "port"));
-
 			json_ptr_push(&c->ptr, "egress", 6);
 			json_ptr_push(&c->ptr, "allowlist", 9);
 			json_ptr_push(&c->ptr, t, (size_t)snprintf(t, sizeof t, "%zu", i));
-			if (h && egress_add(&pol, h, hl, (unsigned)port, &e) != 0)
+			if (lower_egress_rule(&pol, c->d, r, &e) != 0)
 				refuse(c, "host", "%s: not supported by this backend", e.msg);
 			c->ptr.len = o2;
 		}
@@ -622,52 +613,6 @@ static jref command_of(const struct jdoc *d, jref app)
 	return JREF_NONE;
 }
 
-/* The app's network.egress when it is an object (an allowlist), or JREF_NONE. */
-static jref egress_of(const struct jdoc *d, jref app)
-{
-	jref net = json_get(d, app, "network"), eg;
-
-	if (net == JREF_NONE || json_type(d, net) != J_OBJ)
-		return JREF_NONE;
-	eg = json_get(d, net, "egress");
-	return eg != JREF_NONE && json_type(d, eg) == J_OBJ ? eg : JREF_NONE;
-}
-
-/* With an egress allowlist, the variables that point HTTP clients at the
- * proxy (EGRESS_GUEST_URL), appended to the open JSON object in o. */
-static void proxy_env(const struct jdoc *d, jref app, struct buf *o)
-{
-	for (size_t i = 0; egress_of(d, app) != JREF_NONE && proxy_vars[i]; i++)
-		buf_printf(o, "%s\"%s\":\"" EGRESS_GUEST_URL "\"", o->p[o->len - 1] == '{' ? "" : ",",
-			proxy_vars[i]);
-}
-
-/* The egress member (issue #16: mvm-meta.json binds it, the host's proxy
- * enforces it), ",\"egress\":{...}" into o, and (file 1) its guest file
- * /etc/mvm/egress.json, whose presence makes init start the agent with
- * --egress-proxy: the files member's entry with its trailing comma.
- * Nothing without an allowlist. */
-static void emit_egress(const struct jdoc *d, jref app, int file, struct buf *o)
-{
-	jref eg = egress_of(d, app);
-	struct buf t = BUF_INIT;
-
-	if (eg == JREF_NONE)
-		return;
-	if (!file) {
-		buf_puts(o, ",\"egress\":");
-		json_canon(d, eg, o);
-		return;
-	}
-	json_canon(d, eg, &t);
-	buf_putc(&t, '\n');
-	put_file(o, "/etc/mvm/egress.json", "0444");
-	json_put_str(o, t.p, t.len);
-	buf_puts(o, "},");
-	o->err |= t.err;
-	buf_free(&t);
-}
-
 /* The network (mode "bridge": a NIC and its ports) and the command service
  * (issue #16), appended to o: ",\"network\":...,\"service\":..." or
  * nothing; the service's /etc/mvm/service.json into sj. */
@@ -701,7 +646,7 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 		buf_putc(sj, ':');
 		json_canon(d, json_get(d, json_value(k), "value"), sj);
 	}
-	proxy_env(d, app, sj);
+	lower_proxy_env(d, app, sj);
 	buf_putc(sj, '}');
 	buf_puts(sj, ",\"working_dir\":");
 	if (wd != JREF_NONE)
@@ -752,7 +697,7 @@ static void emit_app(const struct jdoc *d, jref app, jref cmd, jref wd, struct b
 	}
 	emit_mounts(d, app, has_deps, o, mt);
 	emit_net(d, app, cmd, o, sj);
-	emit_egress(d, app, 0, o);
+	lower_egress_emit(d, app, 0, o);
 }
 
 /* An app with a command entrypoint and no function: language and runner
@@ -768,7 +713,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
 	emit_app(d, app, cmd, wd, o, &mt, &sj);
 	buf_puts(o, ",\"files\":{");
-	emit_egress(d, app, 1, o);
+	lower_egress_emit(d, app, 1, o);
 	if (mt.len) {
 		put_file(o, "/etc/mvm/mounts", "0444");
 		json_put_str(o, mt.p, mt.len);
@@ -930,7 +875,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 		buf_puts(&r, ",\"concurrency\":");
 		json_canon(d, conc, &r);
 	}
-	if ((env != JREF_NONE && json_len(d, env) > 0) || egress_of(d, app) != JREF_NONE) {
+	if ((env != JREF_NONE && json_len(d, env) > 0) || lower_egress_of(d, app) != JREF_NONE) {
 		/* literals (a secret_ref goes into "secrets", emit_mounts),
 		 * and the proxy's variables */
 		size_t mark = r.len;
@@ -946,7 +891,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 			buf_putc(&r, ':');
 			json_canon(d, json_get(d, json_value(k), "value"), &r);
 		}
-		proxy_env(d, app, &r);
+		lower_proxy_env(d, app, &r);
 		if (r.p[r.len - 1] == '{')
 			r.len = mark;    /* secrets only: no "env" */
 		else
@@ -955,7 +900,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	buf_puts(&r, ",\"functions\":[");
 
 	buf_puts(o, ",\"files\":{");
-	emit_egress(d, app, 1, o);
+	lower_egress_emit(d, app, 1, o);
 	if (mt.len) {
 		put_file(o, "/etc/mvm/mounts", "0444");
 		json_put_str(o, mt.p, mt.len);
