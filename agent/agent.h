@@ -151,6 +151,8 @@ struct agent_opt {
 	unsigned max_calls;             /* cold slots */
 	int verbose;
 	int provision;                  /* --provision: wait for it */
+	int egress;                     /* --egress-proxy: listen on 127.0.0.1:3128 */
+	unsigned egress_port;           /* --egress-port (tests): instead of 3128 */
 };
 
 extern const char *progname;
@@ -284,6 +286,28 @@ void mux_write(void);
 /* A serial port whose host went away: if it is back, drop the old
  * streams, say HELLO and read. */
 void mux_reconnect(void);
+
+/* ---- the egress proxy's guest end (egress.c, issue #16) ----
+ * With --egress-proxy (opt.egress), egress_listen() listens on
+ * 127.0.0.1:EGRESS_PORT; each accepted connection becomes a stream the
+ * agent opens on the mux (MUX_GUEST_STREAM | n), its bytes carried raw
+ * both ways; the host's proxy decides (lib/proxy.h).  Output to a socket
+ * over CONN_OUT_MAX makes mux_full() true (the mux is not read); a socket
+ * is not read while every output together is over OUT_TOTAL_MAX. */
+#define EGRESS_PORT 3128
+#define EGRESS_CONNS 32
+extern int egress_fd;                   /* the listener, or -1 */
+void egress_listen(void);               /* dies when it cannot */
+void egress_accept(void);
+/* A record from the host on a stream with MUX_GUEST_STREAM set. */
+void egress_record(const struct mux_rec *r);
+/* Every egress connection closed (the host went away, a reset). */
+void egress_reset(void);
+/* Slot i: its fd and the events to watch (-1: unused slot). */
+int egress_watch(int i, short *ev);
+void egress_read(int i);
+void egress_write(long i);
+int egress_full(void);
 
 /* ---- calls and scheduling (sched.c) ---- */
 

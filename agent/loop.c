@@ -13,9 +13,10 @@
 enum what {
 	EV_SIGNAL, EV_ACCEPT, EV_MUX, EV_MUX_OUT, EV_CONN_IN, EV_CONN_OUT,
 	EV_COLD_IN, EV_COLD_OUT, EV_COLD_ERR, EV_WARM_IN, EV_WARM_OUT, EV_WARM_ERR,
+	EV_EGRESS_ACCEPT, EV_EGRESS,
 };
 
-#define NPOLL (4 + 2 * MAX_CONNS + 3 * 64 + 3 * POOL_MAX)
+#define NPOLL (5 + 2 * MAX_CONNS + 3 * 64 + 3 * POOL_MAX + EGRESS_CONNS)
 
 struct pollset {
 	struct pollfd pf[NPOLL];
@@ -58,6 +59,15 @@ static int watch(struct pollset *s, int sfd)
 				add(s, mux.wfd, POLLOUT, NULL, EV_MUX_OUT);
 		}
 		busy |= mux.out.len > mux.out_off || !mux.hup;
+	}
+	if (egress_fd >= 0 && mux.on && !mux.hup && !quitting)
+		add(s, egress_fd, POLLIN, NULL, EV_EGRESS_ACCEPT);
+	for (long i = 0; i < EGRESS_CONNS; i++) {
+		short ev;
+		int fd = egress_watch((int)i, &ev);
+
+		if (fd >= 0 && ev)
+			add(s, fd, ev, (void *)i, EV_EGRESS);
 	}
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct conn *c = &conns[i];
@@ -136,6 +146,16 @@ static void dispatch(struct pollset *s, nfds_t i, int sfd)
 	}
 	case EV_ACCEPT:
 		accept_one();
+		break;
+	case EV_EGRESS_ACCEPT:
+		egress_accept();
+		break;
+	case EV_EGRESS:
+		/* (a slot released and reused meanwhile is served as it is now) */
+		if (re & POLLOUT)
+			egress_write((long)s->who[i]);
+		if (re & (POLLIN | POLLHUP | POLLERR))
+			egress_read((int)(long)s->who[i]);
 		break;
 	case EV_MUX:
 		if (re & POLLOUT)

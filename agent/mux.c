@@ -103,7 +103,7 @@ size_t mux_unsent(void)
 
 int mux_full(void)
 {
-	if (out_total_full())
+	if (out_total_full() || egress_full())
 		return 1;
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i].used && conns[i].kind == CONN_STREAM && conns[i].unsent >= CONN_OUT_MAX)
@@ -138,6 +138,7 @@ static void mux_reset(const char *why)
 				mux_emit(&conns[i], conns[i].stream, MUX_CLOSE, NULL, 0);
 			conn_release(&conns[i]);
 		}
+	egress_reset();
 	mux.in.len = 0;
 	mux_hello();
 }
@@ -148,6 +149,10 @@ static void mux_record(const struct mux_rec *r)
 
 	if (r->stream == 0 || r->kind == MUX_HELLO) {
 		mux_reset("record on stream 0 or HELLO from the host");
+		return;
+	}
+	if (r->stream & MUX_GUEST_STREAM) {
+		egress_record(r);
 		return;
 	}
 	switch (r->kind) {
@@ -227,6 +232,7 @@ void mux_read(void)
 				for (int i = 0; i < MAX_CONNS; i++)
 					if (conns[i].used && conns[i].kind == CONN_STREAM)
 						conn_release(&conns[i]);
+				egress_reset();
 				mux.in.len = 0;
 				mux_out_clear();
 			}
@@ -287,6 +293,7 @@ void mux_reconnect(void)
 		for (int i = 0; i < MAX_CONNS; i++)
 			if (conns[i].used && conns[i].kind == CONN_STREAM)
 				conn_release(&conns[i]);
+		egress_reset();
 		mux.hup = 0;
 		mux.in.len = 0;
 		mux_out_clear();

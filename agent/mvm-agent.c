@@ -57,6 +57,8 @@ int main(int argc, char **argv)
 	pool_init();
 
 	transport_open(&a);
+	if (opt.egress && mux.on)
+		egress_listen();
 	if (a.user_uid >= 0)
 		drop_to(a.user_uid, a.user_gid);
 	if (rt.warm && entry.ok && !opt.provision)

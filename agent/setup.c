@@ -81,7 +81,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s (--stdio | --serial-stdio | --vsock | --serial PATH|auto) [--port N]\n"
 		"       [--root DIR] [--etc DIR] [--tmp DIR] [--run-uid UID[:GID]] [--user UID[:GID]]\n"
-		"       [--seccomp minimal|standard|unrestricted] [--provision] [--max-calls N]\n"
+		"       [--seccomp minimal|standard|unrestricted] [--provision] [--egress-proxy]\n"
+		"       [--egress-port N] [--max-calls N]\n"
 		"       [--wrapper-config PATH]\n"
 		"       [--insecure-owner] [--check] [-v]\n", progname);
 	exit(2);
@@ -296,6 +297,12 @@ void args_parse(int argc, char **argv, struct args *a)
 			opt.insecure_owner = 1;
 		else if (!strcmp(o, "--provision"))
 			opt.provision = 1;
+		else if (!strcmp(o, "--egress-proxy"))
+			opt.egress = 1;
+		else if (!strcmp(o, "--egress-port")) {
+			ARG();
+			opt.egress_port = (unsigned)num_arg(o, v, 1, 65535);
+		}
 		else if (!strcmp(o, "--check"))
 			a->check = 1;
 		else if (!strcmp(o, "-v") || !strcmp(o, "--verbose"))

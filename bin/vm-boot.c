@@ -20,6 +20,7 @@
 #include "launch.h"
 #include "muxhost.h"
 #include "netcfg.h"
+#include "proxy.h"
 #include "plan.h"
 #include "tool.h"
 #include "vmm.h"
@@ -68,6 +69,7 @@ static int have_key;
 /* Labels the next record adds after its own (plan.admitted: image, deps;
  * plan.launched: secrets); record uses them once. */
 static const char *xkey[4], *xval[4];
+static struct netcfg net;   /* the image's network and egress (lib/netcfg.h) */
 static size_t nx;
 
 static void label(const char *k, const char *v)
@@ -287,6 +289,8 @@ static void announce_ready(const struct vmm *vm, double t0)
 	/* what ran: the tier the agent reports applied, the secrets released */
 	if (launch.names[0])
 		label("secrets", launch.names);
+	if (net.egress)
+		label("egress_policy", net.egress_digest);
 	audit("launched", "seccomp_tier", launch.applied);
 	for (int i = 0; i < 2; i++)
 		if (ready_fd[i] >= 0) {
@@ -352,7 +356,6 @@ static void on_signal(int sig)
 }
 
 static double t0;
-static struct netcfg net;
 static unsigned boot_secs;
 
 /* Once the agent answers, lib/launch provisions it from a thread while the
@@ -397,11 +400,30 @@ static void net_load(struct vmm *vm, const struct plan *p)
 	if (netcfg_load(&net, path, p->meta, p->plan_id, &e) != 0)
 		tool_fail(path, &e);
 	vm->net = &net;
+	if (net.egress && vm->kind == VMM_FIRECRACKER)
+		tool_die(EX_NO, "the image has an egress allowlist, whose proxy is served over "
+			"QEMU's agent port only; nothing booted");
+}
+
+/* The egress proxy (lib/proxy.h) for each stream the guest opens; its
+ * decisions in STATE/egress.log. */
+static struct proxy egress;
+
+static void on_guest_open(void *ctx, int fd)
+{
+	(void)ctx;
+	proxy_start(&egress, fd);
 }
 
 static void net_record(const struct vmm *vm)
 {
 	struct buf b = BUF_INIT;
+	struct merr e;
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof p, "%s/egress.log", vm->state);
+	if (net.egress && proxy_open(&egress, &net.egress_pol, p, &e) != 0)
+		tool_fail(NULL, &e);
 
 	netcfg_ports_json(&net, &b);
 	buf_putc(&b, '\n');
@@ -427,7 +449,7 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		[VMM_TIMEOUT] = "the agent did not answer within boot_timeout_secs",
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct vmm_hooks h = { on_ready, on_warn, vm };
+	struct vmm_hooks h = { on_ready, on_warn, vm, net.egress ? on_guest_open : NULL };
 	char p[PATH_MAX];
 	int logfd, status, code;
 	struct merr e;
@@ -442,6 +464,8 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
 	t0 = now_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
+	if (net.egress)
+		proxy_close(&egress);   /* its connections ended with the VM's port */
 	launch_free(&launch);
 	snprintf(p, sizeof p, "%s/pid", vm->state);
 	unlink(p);

@@ -1,6 +1,9 @@
 /* egress.c — allowlist and proxy request heads (egress.h) */
+#include <stdio.h>
 #include <string.h>
+#include "buf.h"
 #include "egress.h"
+#include "enc.h"
 
 static int lower(int c)
 {
@@ -154,5 +157,46 @@ int egress_head(const char *buf, size_t n, struct egress_req *r, struct merr *e)
 		r->path_off = slash ? (size_t)(slash - buf) : 0;
 		r->path_len = slash ? tl - 7 - al : 0;
 	}
+	return 0;
+}
+
+int egress_from_json(struct egress_policy *p, const struct jdoc *d, jref x,
+	char digest[EGRESS_DIGEST_LEN + 1], struct merr *e)
+{
+	jref a = json_type(d, x) == J_OBJ ? json_get(d, x, "allowlist") : JREF_NONE, r;
+	struct buf b = BUF_INIT;
+	char where[48];
+	size_t i = 0;
+
+	memset(p, 0, sizeof *p);
+	if (a == JREF_NONE || json_type(d, a) != J_ARR || json_len(d, x) != 1)
+		return merr_set(e, EX_DATA, "/egress", "not {\"allowlist\": [...]}");
+	for (r = json_first(d, a); r != JREF_NONE; r = json_next(d, r), i++) {
+		jref h = json_get(d, r, "host"), pt = json_get(d, r, "port");
+		const char *hs;
+		size_t hl;
+		double n;
+
+		snprintf(where, sizeof where, "/egress/allowlist/%zu", i);
+		if (json_type(d, r) != J_OBJ || json_len(d, r) != 2 || h == JREF_NONE ||
+		    json_type(d, h) != J_STR || pt == JREF_NONE || json_type(d, pt) != J_NUM)
+			return merr_set(e, EX_DATA, where, "not a rule {\"host\": H, \"port\": P}");
+		hs = json_str(d, h, &hl);
+		n = json_num(d, pt);
+		if (!(n >= 1 && n <= 65535) || n != (double)(unsigned)n)
+			return merr_set(e, EX_DATA, where, "egress port not in 1..65535");
+		if (egress_add(p, hs, hl, (unsigned)n, e) != 0) {
+			char msg[sizeof e->msg];
+			snprintf(msg, sizeof msg, "%s", e->msg);
+			return merr_set(e, EX_DATA, where, "%s", msg);
+		}
+	}
+	if (json_canon(d, x, &b) != 0 || b.err) {
+		buf_free(&b);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	}
+	memcpy(digest, "sha256:", 7);
+	sha256_hex(digest + 7, b.p, b.len);
+	buf_free(&b);
 	return 0;
 }

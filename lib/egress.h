@@ -2,12 +2,10 @@
  * allowlist a workload declares (IR network.egress.allowlist), and the
  * head of an HTTP proxy request from the guest.
  *
- * Not wired to a transport yet: ir-lower still refuses network.egress
- * (no proxy runs), so nothing here is reachable from a guest today.  The
- * chosen transport (QEMU's guestfwd=...-cmd: forks a process per
- * connection, which the sandbox's spawn=deny forbids) is a channel over
- * the agent's mux: the agent listens in the guest on 127.0.0.1:3128 and
- * carries each connection as a mux stream to vm-boot, which calls
+ * The transport (QEMU's guestfwd=...-cmd forks a process per connection,
+ * which the sandbox's spawn=deny forbids) is a channel over the agent's
+ * mux: the agent listens in the guest on 127.0.0.1:3128 and carries each
+ * connection as a mux stream to vm-boot, whose proxy (proxy.h) calls
  * egress_head() and egress_allowed() on it, resolves the name on the host
  * and connects.
  *
@@ -19,10 +17,14 @@
 
 #include <stddef.h>
 #include "err.h"
+#include "json.h"
 
 /* A DNS name is at most 253 bytes written out (RFC 1035 2.3.4: 255 octets
  * on the wire, minus the length of the first label and the root). */
 #define EGRESS_HOST_MAX 253
+/* What the guest's HTTP clients are pointed at (HTTP_PROXY, HTTPS_PROXY,
+ * http_proxy, https_proxy: ir-lower(1)): the agent's end of the proxy. */
+#define EGRESS_GUEST_URL "http://127.0.0.1:3128"
 /* Rules in one allowlist. */
 #define EGRESS_RULES_MAX 64
 /* A request head (request line and header fields) is at most 8 KiB; a
@@ -52,6 +54,18 @@ int egress_add(struct egress_policy *p, const char *host, size_t hlen, unsigned 
  * a rule with that port whose host is equal, or "*.D" and host ends in
  * ".D" (D itself is not matched by "*.D").  Else 0. */
 int egress_allowed(const struct egress_policy *p, const char *host, unsigned port);
+
+/*
+ * The policy as mvm-meta.json's "egress" member carries it (the IR's
+ * network.egress, mvm-meta(5)): {"allowlist":[{"host":H,"port":P},...]},
+ * x in d.  Each rule is added (egress_add); digest gets "sha256:<hex>" of
+ * the member's canonical bytes (RFC 8785, json_canon): the policy's
+ * digest plan.launched records.  0, or EX_DATA (e says where, a JSON
+ * Pointer under "/egress"), or EX_SYS (out of memory).
+ */
+#define EGRESS_DIGEST_LEN 71
+int egress_from_json(struct egress_policy *p, const struct jdoc *d, jref x,
+	char digest[EGRESS_DIGEST_LEN + 1], struct merr *e);
 
 enum egress_kind { EGRESS_CONNECT, EGRESS_HTTP };
 

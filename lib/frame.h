@@ -49,6 +49,9 @@ void frame_end(struct buf *b, size_t off);
 #define MUX_DATA_MAX 65536u
 enum mux_kind { MUX_OPEN = 1, MUX_DATA = 2, MUX_CLOSE = 3, MUX_HELLO = 4 };
 #define MUX_HELLO_MAX 1024u
+/* Streams the guest opens (the egress proxy's connections, issue #16)
+ * have this bit set; the host's own streams never do. */
+#define MUX_GUEST_STREAM 0x80000000u
 
 struct mux_rec {
 	uint32_t stream;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "loweregress.h"
 #include "enc.h"
 #include "frame.h"
 #include "lower.h"
@@ -15,7 +16,9 @@ struct lctx {
 	struct ir_errors *out;
 	struct buf ptr;             /* the JSON Pointer being looked at */
 	int oom;
+	int egress;                 /* the app has network.egress */
 };
+
 
 /* Append a refusal at the current pointer (+ tok when not NULL). */
 __attribute__((format(printf, 3, 4)))
@@ -268,6 +271,8 @@ static void check_env(struct lctx *c, jref env, int secrets)
 			refuse(c, NULL, "an env name the agent reserves (LD_*, PYTHON*, NODE_OPTIONS, "
 				"PATH, HOME, MVM_*, ...: mvm-agent-protocol(5)) is not supported by this "
 				"backend yet");
+		else if (c->egress && lower_proxy_var(ks, n))
+			refuse(c, NULL, "the egress proxy sets this variable (network.egress)");
 		else if (str_is(c, kind, "secret_ref") && secrets)
 			check_secret(c, k);    /* delivered by the provisioning */
 		else if (str_is(c, kind, "secret_ref"))
@@ -323,8 +328,26 @@ static void check_network(struct lctx *c, jref x, const char *const *net_ok)
 	/* (ports with mode "none": ir-validate's E_NETWORK_PORTS_WITH_NONE) */
 	if (ports != JREF_NONE && json_len(c->d, ports) > 16)
 		refuse(c, "ports", "more than 16 ports are not supported by this backend yet");
-	if (eg != JREF_NONE && json_type(c->d, eg) != J_NULL)
-		refuse(c, "egress", "an egress allowlist is not supported by this backend yet");
+	if (eg != JREF_NONE && json_type(c->d, eg) != J_NULL) {
+		/* delivered: the host's proxy enforces it (lib/loweregress.h) */
+		static struct egress_policy pol;
+		jref a = get(c, eg, "allowlist");
+		size_t i = 0, o2 = c->ptr.len;
+		struct merr e;
+		char t[24];
+
+		pol.n = 0;
+		c->egress = 1;
+		for (jref r = a != JREF_NONE ? json_first(c->d, a) : JREF_NONE; r != JREF_NONE;
+		    r = json_next(c->d, r), i++) {
+			json_ptr_push(&c->ptr, "egress", 6);
+			json_ptr_push(&c->ptr, "allowlist", 9);
+			json_ptr_push(&c->ptr, t, (size_t)snprintf(t, sizeof t, "%zu", i));
+			if (lower_egress_rule(&pol, c->d, r, &e) != 0)
+				refuse(c, "host", "%s: not supported by this backend", e.msg);
+			c->ptr.len = o2;
+		}
+	}
 	if (peers != JREF_NONE && json_len(c->d, peers) > 0)
 		refuse(c, "peers", "peers are not supported by this backend yet");
 	if (dns != JREF_NONE && json_type(c->d, dns) != J_NULL && !str_is(c, get(c, dns, "kind"), "none"))
@@ -624,6 +647,7 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 		buf_putc(sj, ':');
 		json_canon(d, json_get(d, json_value(k), "value"), sj);
 	}
+	lower_proxy_env(d, app, sj);
 	buf_putc(sj, '}');
 	buf_puts(sj, ",\"working_dir\":");
 	if (wd != JREF_NONE)
@@ -674,6 +698,7 @@ static void emit_app(const struct jdoc *d, jref app, jref cmd, jref wd, struct b
 	}
 	emit_mounts(d, app, has_deps, o, mt);
 	emit_net(d, app, cmd, o, sj);
+	lower_egress_emit(d, app, 0, o);
 }
 
 /* An app with a command entrypoint and no function: language and runner
@@ -689,6 +714,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
 	emit_app(d, app, cmd, wd, o, &mt, &sj);
 	buf_puts(o, ",\"files\":{");
+	lower_egress_emit(d, app, 1, o);
 	if (mt.len) {
 		put_file(o, "/etc/mvm/mounts", "0444");
 		json_put_str(o, mt.p, mt.len);
@@ -850,12 +876,14 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 		buf_puts(&r, ",\"concurrency\":");
 		json_canon(d, conc, &r);
 	}
-	if (env != JREF_NONE && json_len(d, env) > 0) {
-		/* literals (a secret_ref goes into "secrets", emit_mounts) */
+	if ((env != JREF_NONE && json_len(d, env) > 0) || lower_egress_of(d, app) != JREF_NONE) {
+		/* literals (a secret_ref goes into "secrets", emit_mounts),
+		 * and the proxy's variables */
 		size_t mark = r.len;
 
 		buf_puts(&r, ",\"env\":{");
-		for (jref k = json_first_key(d, env); k != JREF_NONE; k = json_next_key(d, k)) {
+		for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
+		    k = json_next_key(d, k)) {
 			if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal"))
 				continue;
 			if (r.p[r.len - 1] != '{')
@@ -864,6 +892,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 			buf_putc(&r, ':');
 			json_canon(d, json_get(d, json_value(k), "value"), &r);
 		}
+		lower_proxy_env(d, app, &r);
 		if (r.p[r.len - 1] == '{')
 			r.len = mark;    /* secrets only: no "env" */
 		else
@@ -872,6 +901,7 @@ static int emit(const struct jdoc *d, jref app, jref fn, const char *hash, int d
 	buf_puts(&r, ",\"functions\":[");
 
 	buf_puts(o, ",\"files\":{");
+	lower_egress_emit(d, app, 1, o);
 	if (mt.len) {
 		put_file(o, "/etc/mvm/mounts", "0444");
 		json_put_str(o, mt.p, mt.len);

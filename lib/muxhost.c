@@ -27,7 +27,15 @@ struct muxhost {
 	struct buf gin;         /* records from the guest */
 	struct buf ready_in;    /* the agent's reply to our ping */
 	int hello_seen, ready;
+	void (*guest_open)(void *ctx, int fd);
+	void *guest_ctx;
 };
+
+void muxhost_on_guest_open(struct muxhost *m, void (*open)(void *ctx, int fd), void *ctx)
+{
+	m->guest_open = open;
+	m->guest_ctx = ctx;
+}
 
 static void set_nonblock(int fd)
 {
@@ -61,7 +69,7 @@ static uint32_t new_stream(struct muxhost *m)
 {
 	uint32_t id = m->next_stream++;
 
-	if (m->next_stream == 0)
+	if (m->next_stream == 0 || m->next_stream >= MUX_GUEST_STREAM)
 		m->next_stream = MUXHOST_READY_STREAM + 1;
 	return id;
 }
@@ -126,6 +134,28 @@ static void ready_data(struct muxhost *m, const struct mux_rec *r)
 	}
 }
 
+/* A stream the guest opened: a socket pair, one end ours (a client on
+ * that stream), the other the handler's. */
+static void guest_open(struct muxhost *m, uint32_t id)
+{
+	struct client *c;
+	int sv[2];
+
+	if (!m->guest_open || find_stream(m, id) || m->nclients == MUXHOST_CLIENTS ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		mux_put(&m->gout, id, MUX_CLOSE, NULL, 0);
+		return;
+	}
+	set_nonblock(sv[0]);
+	c = &m->clients[m->nclients++];
+	memset(c, 0, sizeof *c);
+	c->fd = sv[0];
+	c->in = c->out = (struct buf)BUF_INIT;
+	c->handshaken = 1;
+	c->stream = id;
+	m->guest_open(m->guest_ctx, sv[1]);
+}
+
 /* Handle the whole records buffered from the guest. */
 static int guest_records(struct muxhost *m, struct merr *e)
 {
@@ -153,6 +183,10 @@ static int guest_records(struct muxhost *m, struct merr *e)
 		if (r.stream == MUXHOST_READY_STREAM) {
 			if (r.kind == MUX_DATA)
 				ready_data(m, &r);
+			continue;
+		}
+		if (r.kind == MUX_OPEN && (r.stream & MUX_GUEST_STREAM)) {
+			guest_open(m, r.stream);
 			continue;
 		}
 		if (!(c = find_stream(m, r.stream)))

@@ -62,6 +62,17 @@ struct muxhost *muxhost_new(int guest, int listener);
 enum { MUXHOST_FAIL = -1, MUXHOST_OK = 0, MUXHOST_BAD = 1 };
 int muxhost_step(struct muxhost *m, int timeout_ms, struct merr *e);
 
+/*
+ * Streams the guest opens (MUX_GUEST_STREAM set: the egress proxy's
+ * connections, issue #16): for each, the muxhost makes a socket pair,
+ * serves one end as a client already connected to that stream (the same
+ * buffering and back-pressure as a socket client's) and hands the other
+ * end to open(ctx, fd), which owns it from then on.  Without a handler
+ * (the default), such a stream is closed at once.  A stream id already in
+ * use, or MUXHOST_CLIENTS reached, is closed too.
+ */
+void muxhost_on_guest_open(struct muxhost *m, void (*open)(void *ctx, int fd), void *ctx);
+
 /* 1 once the agent has answered the muxhost's ping. */
 int muxhost_ready(const struct muxhost *m);
 

@@ -58,7 +58,7 @@ int netcfg_load(struct netcfg *n, const char *path, const char *want, const char
 	struct buf b = BUF_INIT;
 	struct jdoc *d = NULL;
 	char hex[65];
-	jref net, svc;
+	jref net, svc, eg;
 	int rc;
 
 	memset(n, 0, sizeof *n);
@@ -88,6 +88,12 @@ int netcfg_load(struct netcfg *n, const char *path, const char *want, const char
 		n->nic = 1;
 		if ((rc = ports(n, d, net, e)) != 0)
 			goto out;
+	}
+	eg = json_get(d, json_root(d), "egress");
+	if (eg != JREF_NONE) {
+		if ((rc = egress_from_json(&n->egress_pol, d, eg, n->egress_digest, e)) != 0)
+			goto out;
+		n->egress = 1;
 	}
 	svc = json_get(d, json_root(d), "service");
 	n->service = svc != JREF_NONE && json_type(d, svc) == J_TRUE;

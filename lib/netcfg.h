@@ -7,6 +7,8 @@
  * from 127.0.0.1:<host> only, and the guest's eth0 given NETCFG_GUEST_IP
  * by agent/init from the kernel command line (NETCFG_GUEST_ARGS).  Under
  * Firecracker the NIC is a TAP device the host prepared (vm-boot(1)).
+ * An "egress" member: the allowlist of the host's egress proxy, which the
+ * guest reaches over the agent's port, not a NIC (proxy.h).
  *
  * The file is read again here (after admission), and its SHA-256 must be
  * the plan's meta digest: what is launched is what the plan binds.
@@ -17,6 +19,7 @@
 
 #include <stddef.h>
 #include "buf.h"
+#include "egress.h"
 #include "err.h"
 #include "plan.h"
 
@@ -44,6 +47,11 @@ struct netcfg {
 	size_t nports;
 	struct netcfg_port port[NETCFG_PORTS_MAX];
 	char tap[NETCFG_TAP_MAX + 1];  /* Firecracker: "mvm" + 12 hex of plan_id */
+	/* "egress" (issue #16): the allowlist the host's proxy enforces
+	 * (proxy.h), and its canonical digest (egress_from_json) */
+	int egress;
+	struct egress_policy egress_pol;
+	char egress_digest[EGRESS_DIGEST_LEN + 1];
 };
 
 /*

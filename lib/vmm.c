@@ -511,6 +511,8 @@ static int serve_qemu(struct run *r, struct merr *e)
 		return VMM_SIGNALLED;
 	if (!(r->m = muxhost_new(r->gfd, r->lsock)))
 		return merr_set(e, EX_SYS, NULL, "out of memory"), VMM_SERVE_FAIL;
+	if (r->h && r->h->guest_open)
+		muxhost_on_guest_open(r->m, r->h->guest_open, r->h->ctx);
 	while (!*r->stop) {
 		if ((st = muxhost_step(r->m, 200, e)) == MUXHOST_FAIL)
 			return VMM_SERVE_FAIL;

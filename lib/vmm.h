@@ -199,12 +199,14 @@ enum vmm_outcome {
 };
 
 /* The caller's part: ready() once the agent first answers a ping; warn()
- * for a malformed record from the guest (serving goes on).  Either may be
- * NULL. */
+ * for a malformed record from the guest (serving goes on); guest_open()
+ * for each stream the guest opens (QEMU only: muxhost_on_guest_open, the
+ * egress proxy's connections).  Any may be NULL. */
 struct vmm_hooks {
 	void (*ready)(void *ctx);
 	void (*warn)(void *ctx, const struct merr *e);
 	void *ctx;
+	void (*guest_open)(void *ctx, int fd);
 };
 
 /* Seconds a shut-down guest has to stop before its VMM is terminated, and

@@ -231,3 +231,16 @@ for_real() {
 	refute_line --partial "ip addr"
 	refute_line --partial "--service"
 }
+
+@test "dry run (issue #16): /etc/mvm/egress.json brings lo up (no NIC) and starts the agent with --egress-proxy; without it, neither" {
+	echo '{"allowlist":[]}' >"$R/etc/mvm/egress.json"
+	mkdir -p "$R/sys/class/net/lo"
+	run -0 dry
+	assert_line "mvm-init: network interfaces: lo"
+	assert_line "+ ip link set lo up"
+	assert_line --regexp "^\\+ $R/usr/bin/mvm-agent .*--run-uid 1000:1000 --egress-proxy( |\$)"
+	rm "$R/etc/mvm/egress.json"
+	run -0 dry
+	refute_line "+ ip link set lo up"
+	refute_line --partial "--egress-proxy"
+}

@@ -112,8 +112,11 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].addons = [{"name": "pg", "tier": "separate", "ref": {"kind": "local", "path": "x"}, "sha256": "'"$(printf '%064d' 0)"'"}]' \
 		/apps/0/addons "the app's \"addons\" $ns"
 	check '.apps[0].network = {"mode": {"custom": {"provider": "x", "config": {}}}}' /apps/0/network/mode "a network mode other than \"none\" or \"bridge\" $ns"
-	check '.apps[0].network = {"mode": "bridge", "egress": {"allowlist": [{"host": "a.example", "port": 443}]}}' \
-		/apps/0/network/egress "an egress allowlist $ns"
+	# (an egress allowlist is delivered, issue #16: what its proxy cannot match is refused)
+	check '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"host": "::1", "port": 443}]}}' \
+		/apps/0/network/egress/allowlist/0/host "egress host is not a DNS name or IPv4 address: not supported by this backend"
+	check '.apps[0].network = {"mode": "none", "egress": {"allowlist": []}} | .apps[0].env = {"https_proxy": {"kind": "literal", "value": "x"}}' \
+		/apps/0/env/https_proxy "the egress proxy sets this variable (network.egress)"
 	check '.apps[0].network = {"mode": "bridge", "peers": ["db"]}' /apps/0/network/peers "peers are not supported by this backend yet"
 	check '.apps[0].network = {"mode": "bridge", "dns": {"kind": "system"}}' /apps/0/network/dns \
 		"a guest resolver is not supported by this backend (only the egress proxy resolves)"
@@ -187,6 +190,29 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ "$(jq -c '[.language, .runner, .entrypoint, .working_dir, (.files | keys)]' <<<"$output")" = \
 		'["none","none",null,"/app",["/etc/mvm/service.json"]]' ]
 	[ "$(jq -c .network <<<"$output")" = null ]
+}
+
+@test "issue #16: an egress allowlist is lowered: the egress member (mvm-meta.json binds it), /etc/mvm/egress.json, the proxy's variables in the function's and the service's env; no NIC" {
+	edit '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"port": 8443, "host": "*.Example.com"}]}}
+		| .apps[0].env = {"A": {"kind": "literal", "value": "1"}}
+		| .apps[0].entrypoints += [{"kind": "command", "command": ["true"]}]'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '[.egress, .network]' <<<"$output")" = '[{"allowlist":[{"host":"*.Example.com","port":8443}]},null]' ]
+	[ "$(jq -j '.files["/etc/mvm/egress.json"] | .mode + " " + .content' <<<"$output")" = \
+		'0444 {"allowlist":[{"host":"*.Example.com","port":8443}]}' ]
+	u=http://127.0.0.1:3128
+	[ "$(jq -c '.files["/etc/mvm/runtime.json"].content | fromjson | .env' <<<"$output")" = \
+		"{\"A\":\"1\",\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
+	[ "$(jq -c '.service.env' <<<"$output")" = \
+		"{\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
+	# a function alone: what schemas/lower.schema.json says
+	edit '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"port": 8443, "host": "*.Example.com"}]}}'
+	ir-lower "$BATS_TEST_TMPDIR/ir.json" >"$BATS_TEST_TMPDIR/l.json"
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
+	# without an allowlist: none of it
+	edit '.apps[0].network = {"mode": "none", "egress": null}'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '[.egress, .files["/etc/mvm/egress.json"], (.files["/etc/mvm/runtime.json"].content | fromjson | .env)]' <<<"$output")" = '[null,null,null]' ]
 }
 
 @test "mounts, volumes and secret_refs are lowered: drives (role m<index>), tmpfs, secrets by name, /etc/mvm/mounts for init (mvm-lower(5))" {

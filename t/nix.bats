@@ -433,6 +433,11 @@ jsonschema.Draft202012Validator(s).validate(m)' "$MVM_ROOT/schemas/mvm-meta.sche
 	run -1 "$MVM_ROOT/libexec/mvm-build-nix" -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
 	assert_output --partial "ir-lower: $W/oci-ir.json: E_NOT_SUPPORTED at /apps/0/image/kind: image kind \"oci_base\" is not supported by this backend yet"
 	assert_output --partial "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"
+	# an egress allowlist (issue #16): lowered, but not built by nix/lib: refused
+	jq '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"host": "127.0.0.1", "port": 8080}]}}' \
+		"$W/seed-ir.json" >"$W/egress-ir.json"
+	run -1 "$MVM_ROOT/libexec/mvm-build-nix" -q -o "$BATS_TEST_TMPDIR/images" "$W/egress-ir.json"
+	assert_output "mvm-build-nix: $W/egress-ir.json: /apps/0/network/egress is not supported by the nix backend yet (use --backend debian)"
 	# mvm-build: --backend nix runs it, and so does auto, whose probe now succeeds
 	run -1 mvm-build --backend nix -q -o "$BATS_TEST_TMPDIR/images" "$W/oci-ir.json"
 	assert_line "mvm-build-nix: $W/oci-ir.json: the IR cannot be built (see above)"

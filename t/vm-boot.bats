@@ -15,6 +15,7 @@ setup() {
 teardown() {
 	[ ! -f "$T/run/pid" ] || kill "$(cat "$T/run/pid")" 2>/dev/null || true
 	[ ! -f "$T/.mvm/run/hello/pid" ] || kill "$(cat "$T/.mvm/run/hello/pid")" 2>/dev/null || true
+	for p in "$T"/www*.pid; do [ ! -f "$p" ] || kill "$(cat "$p")" 2>/dev/null || true; done
 }
 
 @test "usage errors exit 2; --help exits 0" {
@@ -414,4 +415,47 @@ net_image() {
 	assert_output --partial "image_digest: $(cd "$IMG" && pwd -P)/m0.ext4 is sha256:"
 	assert_output --partial ", mvm-meta.json says sha256:"
 	[ ! -e "$T/run2" ]
+}
+
+@test "issue #16 against a stand-in QEMU: the agent's egress connections reach vm-boot's proxy over the mux: the allowed server through plain HTTP and CONNECT, the other refused 403; egress.log; egress_policy in plan.launched" {
+	fake_root
+	fake_qemu
+	free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+	EP=$(free_port) P1=$(free_port) P2=$(free_port)
+	mkdir -p "$T/www"
+	echo "from the allowed server" >"$T/www/hello.txt"
+	python3 -m http.server --bind 127.0.0.1 -d "$T/www" "$P1" >/dev/null 2>&1 &
+	echo $! >"$T/www1.pid"
+	python3 -m http.server --bind 127.0.0.1 -d "$T/www" "$P2" >/dev/null 2>&1 &
+	echo $! >"$T/www2.pid"
+	# the agent's end of the proxy on a free port instead of the guest's 3128
+	export FAKE_QEMU_AGENT="$FAKE_QEMU_AGENT --egress-proxy --egress-port $EP"
+	jq -c --argjson p "$P1" '. + {egress: {allowlist: [{host: "127.0.0.1", port: $p}]}}' \
+		"$IMG/mvm-meta.json" >"$T/meta" && mv "$T/meta" "$IMG/mvm-meta.json"
+	plan-new --image "$IMG" "$SEED_IR" >"$T/plan.json"
+	plan-sign "$T/plan.json" >"$T/plan.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	for _ in $(seq 50); do curl -s "http://127.0.0.1:$P1/" >/dev/null && curl -s "http://127.0.0.1:$P2/" >/dev/null && break; sleep 0.1; done
+	run -0 curl -sS --max-time 20 -x "http://127.0.0.1:$EP" "http://127.0.0.1:$P1/hello.txt"
+	assert_output "from the allowed server"
+	run -0 curl -sS --max-time 20 -p -x "http://127.0.0.1:$EP" "http://127.0.0.1:$P1/hello.txt"
+	assert_output "from the allowed server"
+	run -0 curl -sS --max-time 20 -o "$T/body" -w '%{http_code}' -x "http://127.0.0.1:$EP" "http://127.0.0.1:$P2/hello.txt"
+	assert_output 403
+	run -0 cat "$T/body"
+	assert_output "mvm egress proxy: no rule allows 127.0.0.1:$P2 (network.egress.allowlist)"
+	kill "$(cat "$T/run/pid")"
+	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	kill "$(cat "$T/www1.pid")" "$(cat "$T/www2.pid")"
+	run -0 jq -c -s 'sort_by(.decision, .kind)[] | [.decision, .kind, .port == ('"$P1"')]' "$T/run/egress.log"
+	assert_output - <<-EOF
+	["allow","connect",true]
+	["allow","http",true]
+	["close","connect",true]
+	["close","http",true]
+	["deny","http",false]
+	EOF
+	want=sha256:$(jq -cjS .egress "$IMG/mvm-meta.json" | sha256sum | cut -c1-64)
+	run -0 jq -r 'select(.event == "plan.launched") | .labels.egress_policy' "$MVM_HOME/audit/local.jsonl"
+	assert_output "$want"
 }

@@ -72,5 +72,39 @@ int main(void)
 		"wildcard below");
 	check(!egress_allowed(&p, "svc.example", 8080), "wildcard does not match the domain itself");
 	check(!egress_allowed(&p, "evilsvc.example", 8080), "wildcard needs the dot");
+
+	/* egress_from_json: the digest is SHA-256 of the RFC 8785 form,
+	 * whatever the member order and white space; the known answer is
+	 * sha256sum(1) of '{"allowlist":[{"host":"a.example","port":443}]}' */
+	{
+		static const char *const in[] = {
+			"{\"allowlist\":[{\"host\":\"a.example\",\"port\":443}]}",
+			"{ \"allowlist\" : [ { \"port\" : 443 , \"host\" : \"a.example\" } ] }",
+		};
+		static const char *const bad[] = {
+			"{\"allowlist\":[{\"host\":\"a.example\",\"port\":0}]}",
+			"{\"allowlist\":[{\"host\":\"a.example\",\"port\":443.5}]}",
+			"{\"allowlist\":[{\"host\":\"::1\",\"port\":443}]}",
+			"{\"allowlist\":[{\"host\":\"a.example\",\"port\":443,\"x\":1}]}",
+			"{\"allowlist\":[],\"x\":1}",
+			"[]",
+		};
+		char dg[EGRESS_DIGEST_LEN + 1];
+
+		for (size_t i = 0; i < 2; i++) {
+			struct jdoc *d = json_parse(in[i], strlen(in[i]), NULL, &e);
+			check(d && egress_from_json(&p, d, json_root(d), dg, &e) == 0 && p.n == 1 &&
+				egress_allowed(&p, "a.example", 443) && strcmp(dg, "sha256:"
+				"90c571ffc7d55fdd5f664b6cee987f8637715e0caedb01086042c80e4bce8607") == 0,
+				"policy %zu: its canonical digest (%s)", i, dg);
+			json_free(d);
+		}
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			struct jdoc *d = json_parse(bad[i], strlen(bad[i]), NULL, &e);
+			check(d && egress_from_json(&p, d, json_root(d), dg, &e) == EX_DATA &&
+				strncmp(e.where, "/egress", 7) == 0, "bad policy %zu refused at %s", i, e.where);
+			json_free(d);
+		}
+	}
 	return check_report();
 }
