@@ -332,7 +332,7 @@ static int value(struct tp *t, struct toml *parent, const char *k, size_t kn, in
 	long long x = 0;
 	while (j < t->n && t->p[j] >= '0' && t->p[j] <= '9' && j - s < 18)
 		x = x * 10 + (t->p[j++] - '0');
-	if (j == s || (j < t->n && (!t->p[j] || strchr("0123456789._:eExob", t->p[j]))) ||
+	if (j == s || (j < t->n && (!t->p[j] || strchr("0123456789._:eExob-", t->p[j]))) ||
 	    (t->p[s] == '0' && j - s > 1))
 		return bad(t, "a value expected (a string, an integer, true, false, an array or an inline table)");
 	if (!(v = node(t, TOML_INT, parent, k, kn)))
