@@ -524,10 +524,11 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	x = get(c, app, "dependencies");
 	if (!str_is(c, get(c, x, "kind"), "none") && x != JREF_NONE &&
 	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "pip_tools")) &&
+	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "uv")) &&
 	    !(str_is(c, get(c, x, "kind"), "node") && str_is(c, get(c, x, "tool"), "npm"))) {
-		/* mvm-deps(1) installs pip-tools and npm lockfiles onto the deps volume */
+		/* mvm-deps(1) installs pip-tools, uv and npm lockfiles onto the deps volume */
 		buf_puts(&c->ptr, "/dependencies");
-		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools and npm lockfiles)");
+		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools, uv and npm lockfiles)");
 		c->ptr.len = 7;
 	}
 	x = get(c, app, "network");
