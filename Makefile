@@ -35,7 +35,7 @@ SODIUM_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsodium 2>/dev/null)
 SODIUM_LIBS := $(shell $(PKG_CONFIG) --libs libsodium 2>/dev/null || echo -lsodium)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 override CPPFLAGS += $(SODIUM_CFLAGS)
-LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lz -lm -pthread
+LDLIBS += $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
 
 TOOLS := $(patsubst %.c,%,$(wildcard bin/*.c))
 LIB_OBJ := $(patsubst %.c,%.o,$(wildcard lib/*.c))
@@ -121,7 +121,7 @@ man-check:
 fuzz: $(FUZZ)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
 	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lz -lm -pthread
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -165,7 +165,20 @@ $(SDK_NODE_MODULES): sdk/typescript/package-lock.json sdk/typescript/package.jso
 		echo "sdk/typescript: installing the pinned dependencies (npm ci; mvm-emit needs them for entry.ts)"; \
 		cd sdk/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error; \
 	fi
-bats-check: $(SDK_NODE_MODULES)
+# The Node wrappers' pinned runtime dependency (@msgpack/msgpack), copied into
+# every Node image: installed here, from the registry npm is configured for at
+# `make` time, so an image build never fetches it (a build's own registry
+# settings, e.g. a workload's private registry, do not serve our wrapper).
+WRAPPER_NODE_MODULES := agent/wrappers/node/node_modules/.package-lock.json
+all: $(WRAPPER_NODE_MODULES)
+$(WRAPPER_NODE_MODULES): agent/wrappers/node/package-lock.json agent/wrappers/node/package.json
+	@if ! command -v $(NPM) >/dev/null 2>&1; then \
+		echo "agent/wrappers/node: $(NPM) not found: not installing the Node wrappers' dependency (Node images need it; make deps installs npm)"; \
+	else \
+		echo "agent/wrappers/node: installing the pinned dependency (npm ci --omit=dev; Node images carry it)"; \
+		cd agent/wrappers/node && $(NPM) ci --omit=dev --no-audit --no-fund --loglevel=error; \
+	fi
+bats-check: $(SDK_NODE_MODULES) $(WRAPPER_NODE_MODULES)
 sdk-check: $(SDK_NODE_MODULES)
 	$(SDK_PYTHON) tools/gen-sdk-models.py --check
 	cd sdk/python && $(SDK_PYTHON) -m unittest discover -s tests

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 #include "deps.h"
+#include "depsnode.h"
 #include "io.h"
 #include "json.h"
 #include "lockfile.h"
@@ -366,7 +367,7 @@ static int write_in(const char *dir, const char *name, const struct buf *b, stru
 
 int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 {
-	struct buf lp = BUF_INIT, lock = BUF_INIT, log = BUF_INIT, out = BUF_INIT;
+	struct buf lp = BUF_INIT, lock = BUF_INIT, log = BUF_INIT, out = BUF_INIT, pj = BUF_INIT;
 	char detail[512], lockhex[65], stage[4200], tree[4300], dl[4300], work[4300], img[4300];
 	unsigned char h[32];
 	struct deps_run x = { 0 };
@@ -374,10 +375,11 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	struct stat st;
 
 	memset(o, 0, sizeof *o);
-	if (!(node && t == LOCK_NPM) && !(!node && (t == LOCK_PIP_TOOLS || t == LOCK_UV)))
+	if (!(node && (t == LOCK_NPM || t == LOCK_PNPM || t == LOCK_YARN)) &&
+	    !(!node && (t == LOCK_PIP_TOOLS || t == LOCK_UV)))
 		return merr_set(e, EX_NO, NULL,
 			"%s lockfiles (tool \"%s\") are not supported by mvm-deps yet; use %s",
-			r->language, r->tool, node ? "npm (package-lock.json v3)" :
+			r->language, r->tool, node ? "npm, pnpm or yarn" :
 			"pip_tools (requirements.txt with --hash) or uv (uv.lock)");
 	/* the target: the image's Python (python only), and the platform */
 	char target[96];
@@ -408,6 +410,19 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	unsigned long long ln = lock.len;
 	crypto_hash_sha256_update(&hs, (const unsigned char *)&ln, sizeof ln);
 	crypto_hash_sha256_update(&hs, (const unsigned char *)(lock.p ? lock.p : ""), lock.len);
+	/* yarn.lock does not name the project's own dependencies: its
+	 * package.json does, and is part of the key */
+	if (node && t == LOCK_YARN && (rc = deps_yarn_pkgjson(r->srcdir, lp.p, &pj, e)) == 0) {
+		ln = pj.len;
+		crypto_hash_sha256_update(&hs, (const unsigned char *)&ln, sizeof ln);
+		crypto_hash_sha256_update(&hs, (const unsigned char *)(pj.p ? pj.p : ""), pj.len);
+	}
+	if (rc) {
+		buf_free(&lp);
+		buf_free(&lock);
+		buf_free(&pj);
+		return rc;
+	}
 	crypto_hash_sha256_final(&hs, h);
 	hexify(h, 32, o->key);
 	crypto_hash_sha256(h, (const unsigned char *)(lock.p ? lock.p : ""), lock.len);
@@ -416,6 +431,7 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	if (!root) {
 		buf_free(&lp);
 		buf_free(&lock);
+		buf_free(&pj);
 		return e->code ? e->code : merr_sys(e, r->cache);
 	}
 	snprintf(o->dir, sizeof o->dir, "%s/%s", root, o->key);
@@ -424,12 +440,14 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	if ((rc = from_cache(o, e)) != 1) {
 		buf_free(&lp);
 		buf_free(&lock);
+		buf_free(&pj);
 		return rc;
 	}
 	/* a fresh staging directory beside the entry */
 	if (!mkdtemp(stage)) {
 		buf_free(&lp);
 		buf_free(&lock);
+		buf_free(&pj);
 		return e->code ? e->code : merr_sys(e, r->cache);
 	}
 	snprintf(tree, sizeof tree, "%s/tree", stage);
@@ -447,7 +465,10 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	else if (mkdir(tree, 0755) || mkdir(dl, 0700) || mkdir(work, 0700))
 		rc = merr_sys(e, stage);
 	else
-		rc = node ? deps_npm(&x, lock.p, lock.len, e) : t == LOCK_UV ? deps_uv(&x, lp.p, e) : deps_pip(&x, lp.p, e);
+		rc = !node ? (t == LOCK_UV ? deps_uv(&x, lp.p, e) : deps_pip(&x, lp.p, e))
+			: t == LOCK_PNPM ? deps_pnpm(&x, r->lockfile, lock.p, lock.len, e)
+			: t == LOCK_YARN ? deps_yarn(&x, r->lockfile, lock.p, lock.len, pj.p, pj.len, e)
+			: deps_npm(&x, lock.p, lock.len, e);
 	if (rc == 0)
 		rc = deps_image(tree, work, o->key, img, e);
 	if (rc == 0 && x.npkgs)
@@ -501,5 +522,6 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	buf_free(&lock);
 	buf_free(&log);
 	buf_free(&out);
+	buf_free(&pj);
 	return rc;
 }

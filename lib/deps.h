@@ -80,6 +80,18 @@ int deps_add_pkg(struct deps_run *x, const char *name, size_t nn, const char *ve
 int deps_fetch(struct deps_run *x, const char *what, const char *url, const char *dest,
 	struct merr *e);
 
+/* Fetch n artifacts: the http(s) ones at once (one curl(1) process,
+ * --parallel, at most DEPS_FETCH_JOBS transfers in flight, connections
+ * reused), file: ones as deps_fetch does; one fetch log line each, in the
+ * order given whatever order they complete in.  The first failure in that
+ * order is the error (as deps_fetch's).  Nothing is verified here: the
+ * caller checks each dest against its lockfile digest (depsfetch.c). */
+#define DEPS_FETCH_JOBS 8
+struct deps_get {
+	const char *what, *url, *dest;
+};
+int deps_fetch_all(struct deps_run *x, const struct deps_get *g, size_t n, struct merr *e);
+
 /* Does file match Subresource Integrity value sri (the strongest algorithm
  * listed; sha512, sha384, sha256, sha1)?  0 yes, EX_NO no ("integrity"
  * error naming what), EX_SYS.  The verified digest's CycloneDX name and hex

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "archive.h"
 #include "deps.h"
+#include "depsnode.h"
 #include "json.h"
 
 #define NPMJS "https://registry.npmjs.org/"
@@ -67,51 +68,28 @@ static int key_ok(const char *k, size_t n)
 	return 1;
 }
 
-static char *registry(const char *srcdir, const char *scratch)
-{
-	const char *v = getenv("npm_config_registry");
-	char out[4200], err[4300];
-	struct buf b = BUF_INIT;
-	char *r;
+struct item {
+	char *what, *url, *dest, *dir, *key, *purl, *name, *ver, *integ;
+};
 
-	if (!v || !*v)
-		v = getenv("NPM_CONFIG_REGISTRY");
-	if (v && *v)
-		buf_puts(&b, v);
-	else {
-		/* npm's own answer (its .npmrc files); one URL on stdout */
-		snprintf(out, sizeof out, "%s/npm-registry", scratch);
-		snprintf(err, sizeof err, "%s.err", out);
-		const char *argv[] = { "npm", "--prefix", srcdir, "config", "get", "registry", NULL };
-		FILE *f;
-		char line[2048] = "";
-		if (deps_cmd(argv, NULL, err, out) == 0 && (f = fopen(out, "r"))) {
-			if (fgets(line, sizeof line, f))
-				line[strcspn(line, "\r\n")] = '\0';
-			fclose(f);
-		}
-		unlink(out);
-		unlink(err);
-		buf_puts(&b, strncmp(line, "http", 4) == 0 ? line : NPMJS);
-	}
-	if (b.len && b.p[b.len - 1] != '/')
-		buf_putc(&b, '/');
-	r = buf_cstr(&b);
-	return r ? r : NULL;
+static void item_free(struct item *it)
+{
+	free(it->what);
+	free(it->url);
+	free(it->dest);
+	free(it->dir);
+	free(it->key);
+	free(it->purl);
+	free(it->name);
+	free(it->ver);
+	free(it->integ);
 }
 
-int deps_npm(struct deps_run *x, const char *lock, size_t n, struct merr *e)
+/* First pass: refuse before fetching anything. */
+static int refuse(const struct jdoc *d, jref pk, struct merr *e)
 {
-	struct jdoc *d = json_parse(lock, n, NULL, e);
-	struct buf url = BUF_INIT, what = BUF_INIT, dir = BUF_INIT, purl = BUF_INIT;
-	char *reg = NULL, dest[4300];
 	int rc = 0;
-	size_t idx = 0;
 
-	if (!d)
-		return EX_DATA;
-	jref pk = json_get(d, json_root(d), "packages");
-	/* first pass: refuse before fetching anything */
 	for (jref k = json_first_key(d, pk); k != JREF_NONE && !rc; k = json_next_key(d, k)) {
 		size_t kn;
 		const char *key = json_str(d, k, &kn);
@@ -134,8 +112,81 @@ int deps_npm(struct deps_run *x, const char *lock, size_t n, struct merr *e)
 		else if (!is(d, v, "version", J_STR) || !is(d, v, "integrity", J_STR))
 			rc = merr_set(e, EX_NO, NULL, "%s: no version or no integrity", nm);
 	}
+	return rc;
+}
+
+/* One locked entry as an item: its URL (the resolved one, moved to the
+ * configured registry, or the registry's by name and version). */
+static int collect(struct deps_run *x, const struct jdoc *d, jref k, char **reg, size_t idx,
+	struct item *it)
+{
+	size_t kn, vn, nn, in_;
+	const char *key = json_str(d, k, &kn);
+	jref v = json_value(k);
+	const char *ver = json_str(d, json_get(d, v, "version"), &vn);
+	const char *integ = json_str(d, json_get(d, v, "integrity"), &in_);
+	const char *name = key;
+	struct buf what = BUF_INIT, dir = BUF_INIT, purl = BUF_INIT;
+	char dest[4300];
+
+	for (const char *p = key; (p = memmem(p, kn - (size_t)(p - key), "node_modules/", 13)); p += 13)
+		name = p + 13;
+	nn = kn - (size_t)(name - key);
+	if (is(d, v, "name", J_STR))
+		name = json_str(d, json_get(d, v, "name"), &nn);
+	buf_put(&what, name, nn);
+	buf_putc(&what, '@');
+	buf_put(&what, ver, vn);
+	jref res = json_get(d, v, "resolved");
+	size_t rn = 0;
+	const char *rs = res != JREF_NONE && json_type(d, res) == J_STR ? json_str(d, res, &rn) : NULL;
+	/* npm is asked for its registry only when the lockfile needs it */
+	if (!*reg && (!rs || (rn > strlen(NPMJS) && strncmp(rs, NPMJS, strlen(NPMJS)) == 0)))
+		*reg = node_registry(x->srcdir, x->scratch);
+	if (rs)
+		it->url = node_rehost(rs, rn, *reg ? *reg : NPMJS);
+	else
+		it->url = node_registry_url(*reg ? *reg : NPMJS, name, nn, ver, vn);
+	buf_puts(&purl, "pkg:npm/");
+	if (nn && name[0] == '@') {
+		buf_puts(&purl, "%40");
+		buf_put(&purl, name + 1, nn - 1);
+	} else {
+		buf_put(&purl, name, nn);
+	}
+	buf_putc(&purl, '@');
+	buf_put(&purl, ver, vn);
+	buf_puts(&dir, x->tree);
+	buf_putc(&dir, '/');
+	buf_put(&dir, key, kn);
+	snprintf(dest, sizeof dest, "%s/%zu.tgz", x->scratch, idx);
+	it->what = buf_cstr(&what);
+	it->dir = buf_cstr(&dir);
+	it->purl = buf_cstr(&purl);
+	it->dest = strdup(dest);
+	it->key = strndup(key, kn);
+	it->name = strndup(name, nn);
+	it->ver = strndup(ver, vn);
+	it->integ = strndup(integ, in_);
+	return it->url && it->what && it->dir && it->purl && it->dest && it->key && it->name &&
+	       it->ver && it->integ;
+}
+
+int deps_npm(struct deps_run *x, const char *lock, size_t n, struct merr *e)
+{
+	struct jdoc *d = json_parse(lock, n, NULL, e);
+	struct item *it = NULL;
+	struct deps_get *g = NULL;
+	char *reg = NULL;
+	size_t ni = 0, cap = 0;
+	int rc;
+
+	if (!d)
+		return EX_DATA;
+	jref pk = json_get(d, json_root(d), "packages");
+	rc = refuse(d, pk, e);
 	for (jref k = json_first_key(d, pk); k != JREF_NONE && !rc; k = json_next_key(d, k)) {
-		size_t kn, vn, nn, in_;
+		size_t kn;
 		const char *key = json_str(d, k, &kn);
 		jref v = json_value(k);
 		if (!(kn >= 13 && (strncmp(key, "node_modules/", 13) == 0 ||
@@ -144,84 +195,45 @@ int deps_npm(struct deps_run *x, const char *lock, size_t n, struct merr *e)
 			continue;
 		if (is(d, v, "optional", J_TRUE) && !(allows(d, v, "os", "linux") && allows(d, v, "cpu", "x64")))
 			continue;
-		const char *ver = json_str(d, json_get(d, v, "version"), &vn);
-		const char *integ = json_str(d, json_get(d, v, "integrity"), &in_);
-		const char *name = key;
-		for (const char *p = key; (p = memmem(p, kn - (size_t)(p - key), "node_modules/", 13)); p += 13)
-			name = p + 13;
-		nn = kn - (size_t)(name - key);
-		if (is(d, v, "name", J_STR))
-			name = json_str(d, json_get(d, v, "name"), &nn);
-		char *verz = strndup(ver, vn), *integz = strndup(integ, in_);
-		what.len = dir.len = url.len = purl.len = 0;
-		buf_put(&what, name, nn);
-		buf_putc(&what, '@');
-		buf_put(&what, ver, vn);
-		jref res = json_get(d, v, "resolved");
-		if (res != JREF_NONE && json_type(d, res) == J_STR) {
-			size_t rn;
-			const char *rs = json_str(d, res, &rn);
-			if (!reg && rn > strlen(NPMJS) && strncmp(rs, NPMJS, strlen(NPMJS)) == 0)
-				reg = registry(x->srcdir, x->scratch);
-			/* npm's replace-registry-host: the configured registry serves
-			 * what the lockfile says came from npmjs.org */
-			if (reg && rn > strlen(NPMJS) && strncmp(rs, NPMJS, strlen(NPMJS)) == 0) {
-				buf_puts(&url, reg);
-				buf_put(&url, rs + strlen(NPMJS), rn - strlen(NPMJS));
-			} else {
-				buf_put(&url, rs, rn);
+		if (ni == cap) {
+			size_t c = cap ? cap * 2 : 32;
+			struct item *t = realloc(it, c * sizeof *t);
+			if (!t) {
+				rc = merr_set(e, EX_SYS, NULL, "out of memory");
+				break;
 			}
-		} else {
-			if (!reg)
-				reg = registry(x->srcdir, x->scratch);
-			const char *base = memchr(name, '/', nn);
-			base = base ? base + 1 : name;
-			buf_puts(&url, reg ? reg : NPMJS);
-			buf_put(&url, name, nn);
-			buf_puts(&url, "/-/");
-			buf_put(&url, base, nn - (size_t)(base - name));
-			buf_putc(&url, '-');
-			buf_put(&url, ver, vn);
-			buf_puts(&url, ".tgz");
+			it = t;
+			cap = c;
 		}
-		buf_puts(&purl, "pkg:npm/");
-		if (nn && name[0] == '@') {
-			buf_puts(&purl, "%40");
-			buf_put(&purl, name + 1, nn - 1);
-		} else {
-			buf_put(&purl, name, nn);
-		}
-		buf_putc(&purl, '@');
-		buf_put(&purl, ver, vn);
-		buf_puts(&dir, x->tree);
-		buf_putc(&dir, '/');
-		buf_put(&dir, key, kn);
-		snprintf(dest, sizeof dest, "%s/%zu.tgz", x->scratch, idx++);
-		char alg[16], hex[129];
-		if (!verz || !integz || !buf_cstr(&what) || !buf_cstr(&url) || !buf_cstr(&dir) ||
-		    !buf_cstr(&purl))
+		memset(&it[ni], 0, sizeof *it);
+		ni++;
+		if (!collect(x, d, k, &reg, ni - 1, &it[ni - 1]))
 			rc = merr_set(e, EX_SYS, NULL, "out of memory");
-		else if ((rc = deps_fetch(x, what.p, url.p, dest, e)) == 0 &&
-			 (rc = deps_sri_verify(dest, integz, what.p, alg, hex, e)) == 0) {
-			char w2[600];
-			if ((rc = untar_npm(dest, dir.p, e)) != 0) {
-				snprintf(w2, sizeof w2, "%.80s: %.400s", what.p, e->msg);
-				snprintf(e->msg, sizeof e->msg, "%.500s", w2);
-			} else {
-				dir.len = 0;
-				buf_put(&dir, key, kn);
-				rc = buf_cstr(&dir) ? deps_add_pkg(x, name, nn, verz, dir.p, purl.p, alg, hex, e)
-						    : merr_set(e, EX_SYS, NULL, "out of memory");
-			}
-		}
-		free(verz);
-		free(integz);
 	}
+	/* every artifact at once, then each verified before it is unpacked */
+	if (!rc && !(g = calloc(ni ? ni : 1, sizeof *g)))
+		rc = merr_set(e, EX_SYS, NULL, "out of memory");
+	for (size_t i = 0; !rc && i < ni; i++)
+		g[i] = (struct deps_get){ it[i].what, it[i].url, it[i].dest };
+	if (!rc)
+		rc = deps_fetch_all(x, g, ni, e);
+	for (size_t i = 0; !rc && i < ni; i++) {
+		char alg[16], hex[129], w2[600];
+		if ((rc = deps_sri_verify(it[i].dest, it[i].integ, it[i].what, alg, hex, e)) != 0)
+			break;
+		if ((rc = untar_npm(it[i].dest, it[i].dir, e)) != 0) {
+			snprintf(w2, sizeof w2, "%.80s: %.400s", it[i].what, e->msg);
+			snprintf(e->msg, sizeof e->msg, "%.500s", w2);
+		} else {
+			rc = deps_add_pkg(x, it[i].name, strlen(it[i].name), it[i].ver, it[i].key,
+				it[i].purl, alg, hex, e);
+		}
+	}
+	for (size_t i = 0; i < ni; i++)
+		item_free(&it[i]);
+	free(it);
+	free(g);
 	free(reg);
-	buf_free(&url);
-	buf_free(&what);
-	buf_free(&dir);
-	buf_free(&purl);
 	json_free(d);
 	return rc;
 }

@@ -207,10 +207,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output $'0444\nm0 /mnt/config ro drive\nm1 /mnt/data rw drive\n- /scratch rw tmpfs 8'
 }
 
-@test "dependencies: pip_tools, uv and npm are lowered with the deps drive; other tools are refused" {
-	edit '.apps[0].source.path = "pnpm9" | .apps[0].dependencies = {"kind": "node", "tool": "pnpm", "lockfile": "pnpm-lock.yaml"}'
-	run -1 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
-	assert_output "ir-lower: $BATS_TEST_TMPDIR/ir.json: E_NOT_SUPPORTED at /apps/0/dependencies/tool: dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools, uv and npm lockfiles)"
+@test "dependencies: pip_tools, uv, npm, pnpm and yarn are lowered with the deps drive" {
 	edit '.apps[0].source.path = "uv" | .apps[0].dependencies = {"kind": "python", "tool": "uv", "lockfile": "uv.lock"}'
 	run -0 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
 	[ "$(jq -c '[.dependencies, .drives]' <<<"$output")" = '[{"kind":"python","lockfile":"uv.lock","tool":"uv"},[{"mode":"ro","name":"root","target":"/"},{"mode":"ro","name":"deps","target":"/mnt/deps"}]]' ]
@@ -220,6 +217,13 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	edit '.apps[0].source.path = "pip" | .apps[0].dependencies = {"kind": "python", "tool": "pip_tools", "lockfile": "requirements.txt"}'
 	run -0 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
 	[ "$(jq -c '[.dependencies, .drives]' <<<"$output")" = '[{"kind":"python","lockfile":"requirements.txt","tool":"pip_tools"},[{"mode":"ro","name":"root","target":"/"},{"mode":"ro","name":"deps","target":"/mnt/deps"}]]' ]
+	# pnpm and yarn lockfiles land on the same deps drive as npm's
+	edit '.apps[0].source.path = "pnpm9" | .apps[0].dependencies = {"kind": "node", "tool": "pnpm", "lockfile": "pnpm-lock.yaml"}'
+	run -0 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '.drives[1]' <<<"$output")" = '{"mode":"ro","name":"deps","target":"/mnt/deps"}' ]
+	edit '.apps[0].source.path = "yarn" | .apps[0].dependencies = {"kind": "node", "tool": "yarn", "lockfile": "yarn.lock"}'
+	run -0 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '.drives[1]' <<<"$output")" = '{"mode":"ro","name":"deps","target":"/mnt/deps"}' ]
 }
 
 @test "ir-lower(1) EXAMPLES" {

@@ -127,9 +127,9 @@ print(h.hexdigest())' "$@"
 
 @test "refused: unsupported tools, a lockfile outside the source tree, hostile archive names" {
 	node_proj p
-	sed -i 's/"npm"/"pnpm"/' p/ir.json
+	sed -i 's/"npm"/"uv"/' p/ir.json
 	run -1 mvm-deps -c cache p/ir.json
-	assert_output 'mvm-deps: p/ir.json: node lockfiles (tool "pnpm") are not supported by mvm-deps yet; use npm (package-lock.json v3)'
+	assert_output 'mvm-deps: p/ir.json: node lockfiles (tool "uv") are not supported by mvm-deps yet; use npm, pnpm or yarn'
 	proj p node npm ../package-lock.json
 	cp "$DEPS/package-lock.json" p/
 	run -1 mvm-deps -c cache p/ir.json

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="
 build-essential pkg-config clang libclang-rt-14-dev
-libsodium-dev libseccomp-dev musl-tools
+libsodium-dev libseccomp-dev musl-tools libyaml-dev
 bats bats-assert bats-support parallel jq mandoc hyperfine
 nodejs npm python3 python3-jsonschema python3-nacl python3-msgpack
 zlib1g-dev curl
