@@ -4,16 +4,18 @@
 #include <libgen.h>
 #include "deps.h"
 #include "json.h"
+#include "pyenv.h"
 #include "tool.h"
 
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-		"usage: %s [-C dir] [-c cache] [ir.json]\n"
+		"usage: %s [-C dir] [-c cache] [-p 3.Y] [ir.json]\n"
 		"Build (or find in the cache) the deps volume of the IR's dependencies and print\n"
 		"{\"cached\",\"dir\",\"key\",\"sbom_digest\",\"volume_digest\"} (null: no dependencies).\n"
 		"  -C dir    the declaration's directory (default: the IR file's directory, or .)\n"
 		"  -c cache  the cache root (default $MVM_DEPS_CACHE, $MVM_HOME/deps, ~/.cache/mvm/deps)\n"
+		"  -p 3.Y    the image's Python, for wheels and markers (default " PY_DEFAULT ")\n"
 		"Exit: 0 ok, 1 refused (unpinned, integrity, install script, sdist), 2 usage,\n"
 		"3 malformed input, 4 system error (fetch, mke2fs).\n", progname);
 	exit(code);
@@ -57,15 +59,17 @@ int main(int argc, char **argv)
 
 	tool_init(argv);
 	atexit(cleanup);
-	while ((c = getopt(argc, argv, "C:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "C:c:p:h")) != -1) {
 		switch (c) {
 		case 'C': base = optarg; break;
 		case 'c': snprintf(cache, sizeof cache, "%s", optarg); break;
+		case 'p': r.python = optarg; break;
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
 	}
-	if (argc - optind > 1)
+	struct py_target pt;
+	if (argc - optind > 1 || (r.python && py_target_parse(r.python, &pt)))
 		usage(2);
 	if (argc > optind && strcmp(argv[optind], "-") != 0)
 		file = argv[optind];

@@ -17,6 +17,7 @@
 #include "io.h"
 #include "json.h"
 #include "lockfile.h"
+#include "pyinst.h"
 
 extern char **environ;
 
@@ -293,7 +294,7 @@ static void sbom(struct buf *b, const struct deps_req *r, const char *key,
 }
 
 static void meta(struct buf *b, const struct deps_req *r, const char *key, const char *lockhex,
-	const struct deps_out *o, const struct deps_run *x, long long vbytes)
+	const struct deps_out *o, const struct deps_run *x, long long vbytes, const char *target)
 {
 	buf_puts(b, "{\"fetch_log\":\"fetch.log\",");
 	put_kv(b, "key", key, 1);
@@ -311,7 +312,7 @@ static void meta(struct buf *b, const struct deps_req *r, const char *key, const
 	}
 	buf_puts(b, "],\"sbom\":\"sbom.cdx.json\",");
 	put_kv(b, "sbom_digest", o->sbom_digest, 1);
-	put_kv(b, "target", DEPS_TARGET, 1);
+	put_kv(b, "target", target, 1);
 	put_kv(b, "tool", r->tool, 1);
 	buf_puts(b, "\"version\":1,\"volume\":\"deps.ext4\",");
 	buf_printf(b, "\"volume_bytes\":%lld,", vbytes);
@@ -374,11 +375,19 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	struct stat st;
 
 	memset(o, 0, sizeof *o);
-	if (!(node && (t == LOCK_NPM || t == LOCK_PNPM || t == LOCK_YARN)) && !(!node && t == LOCK_PIP_TOOLS))
+	if (!(node && (t == LOCK_NPM || t == LOCK_PNPM || t == LOCK_YARN)) &&
+	    !(!node && (t == LOCK_PIP_TOOLS || t == LOCK_UV)))
 		return merr_set(e, EX_NO, NULL,
 			"%s lockfiles (tool \"%s\") are not supported by mvm-deps yet; use %s",
 			r->language, r->tool, node ? "npm, pnpm or yarn" :
-			"pip_tools (requirements.txt with --hash)");
+			"pip_tools (requirements.txt with --hash) or uv (uv.lock)");
+	/* the target: the image's Python (python only), and the platform */
+	char target[96];
+	struct py_target pt;
+	if (py_target_parse(node || !r->python ? PY_DEFAULT : r->python, &pt))
+		return merr_set(e, EX_NO, NULL, "the image's Python \"%.40s\" is not 3.Y", r->python);
+	py_target_name(&pt, target, sizeof target);
+	strcat(target, "/node");
 	rc = lockfile_check(t, r->srcdir, r->lockfile, detail, sizeof detail, e);
 	if (rc == LOCK_OUTSIDE || rc == LOCK_NOT_FOUND)
 		return merr_set(e, EX_NO, NULL, "lockfile %s %s; it was not read", r->lockfile,
@@ -392,7 +401,7 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	/* the key */
 	crypto_hash_sha256_state hs;
 	crypto_hash_sha256_init(&hs);
-	const char *parts[] = { "mvm-deps/1", r->language, r->tool, DEPS_TARGET };
+	const char *parts[] = { "mvm-deps/1", r->language, r->tool, target };
 	for (size_t i = 0; i < 4; i++) {
 		unsigned long long n = strlen(parts[i]);
 		crypto_hash_sha256_update(&hs, (const unsigned char *)&n, sizeof n);
@@ -450,12 +459,14 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	x.tree = tree;
 	x.scratch = dl;
 	x.log = &log;
+	x.python = node ? NULL : r->python;
 	if (!real)
 		rc = merr_sys(e, r->srcdir);
 	else if (mkdir(tree, 0755) || mkdir(dl, 0700) || mkdir(work, 0700))
 		rc = merr_sys(e, stage);
 	else
-		rc = !node ? deps_pip(&x, lp.p, e) : t == LOCK_PNPM ? deps_pnpm(&x, r->lockfile, lock.p, lock.len, e)
+		rc = !node ? (t == LOCK_UV ? deps_uv(&x, lp.p, e) : deps_pip(&x, lp.p, e))
+			: t == LOCK_PNPM ? deps_pnpm(&x, r->lockfile, lock.p, lock.len, e)
 			: t == LOCK_YARN ? deps_yarn(&x, r->lockfile, lock.p, lock.len, pj.p, pj.len, e)
 			: deps_npm(&x, lock.p, lock.len, e);
 	if (rc == 0)
@@ -476,7 +487,7 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 		if (rc == 0) {
 			snprintf(o->volume_digest, sizeof o->volume_digest, "sha256:%s", hex);
 			out.len = 0;
-			meta(&out, r, o->key, lockhex, o, &x, (long long)st.st_size);
+			meta(&out, r, o->key, lockhex, o, &x, (long long)st.st_size, target);
 			rc = write_in(stage, "deps-meta.json", &out, e);
 		}
 	}

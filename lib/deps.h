@@ -3,7 +3,8 @@
  * content-addressed cache (mvm-deps(1)).
  *
  * The key is SHA-256 over "mvm-deps/1", the language, the tool, the target
- * (DEPS_TARGET: the image's Python and platform; the same for Node) and the
+ * ("cp3Y-manylinux_2_36_x86_64/node": the image's Python, r->python or
+ * PY_DEFAULT of pyenv.h, and platform; DEPS_TARGET for Node) and the
  * bytes of the lockfile (and of a pip file's -r includes, in order), each
  * length-prefixed.  The cache entry <cache>/<key>/ holds deps.ext4,
  * deps-meta.json, sbom.cdx.json (CycloneDX 1.5) and fetch.log; it is
@@ -35,6 +36,7 @@ struct deps_req {
 	const char *tool;       /* "pip_tools", "uv", "npm", "pnpm", "yarn" */
 	const char *lockfile;   /* relative to srcdir */
 	const char *cache;      /* the cache root (deps_cache_root) */
+	const char *python;     /* the image's Python "3.Y" (pyenv.h), or NULL: PY_DEFAULT */
 };
 
 struct deps_out {
@@ -65,6 +67,7 @@ struct deps_run {
 	const char *tree;             /* where the volume's files go */
 	const char *scratch;          /* downloads */
 	struct buf *log;              /* fetch log, JSON lines */
+	const char *python;           /* the target Python "3.Y", or NULL: PY_DEFAULT */
 	struct deps_pkg *pkgs;
 	size_t npkgs, cap;
 };

@@ -504,7 +504,8 @@ static int pip_verdict(const struct pipstat *st, char *detail, size_t dn)
 	if (st->total == 0)
 		return say(detail, dn, "no requirements found in lockfile");
 	if (st->editable)
-		return say(detail, dn, "an editable requirement (%s) cannot be hash-pinned", st->first);
+		return say(detail, dn, "an editable requirement (%s) cannot be hash-pinned: it names a source tree, which would have to be built on the host",
+			st->first);
 	if (st->nohash)
 		return say(detail, dn, "%zu/%zu requirements missing --hash=sha256: (first: %s)",
 			st->nohash, st->total, st->first);

@@ -547,11 +547,12 @@ static void check(struct lctx *c, jref root, jref *appp, jref *primp)
 	x = get(c, app, "dependencies");
 	if (!str_is(c, get(c, x, "kind"), "none") && x != JREF_NONE &&
 	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "pip_tools")) &&
+	    !(str_is(c, get(c, x, "kind"), "python") && str_is(c, get(c, x, "tool"), "uv")) &&
 	    !(str_is(c, get(c, x, "kind"), "node") && (str_is(c, get(c, x, "tool"), "npm") ||
 		str_is(c, get(c, x, "tool"), "pnpm") || str_is(c, get(c, x, "tool"), "yarn")))) {
-		/* mvm-deps(1) installs pip-tools and npm/pnpm/yarn lockfiles onto the deps volume */
+		/* mvm-deps(1) installs pip-tools, uv and npm/pnpm/yarn lockfiles onto the deps volume */
 		buf_puts(&c->ptr, "/dependencies");
-		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools, npm, pnpm and yarn lockfiles)");
+		refuse(c, "tool", "dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools, uv, npm, pnpm and yarn lockfiles)");
 		c->ptr.len = 7;
 	}
 	x = get(c, app, "network");

@@ -233,10 +233,10 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output $'0444\nm0 /mnt/config ro drive\nm1 /mnt/data rw drive\n- /scratch rw tmpfs 8'
 }
 
-@test "dependencies: pip_tools, npm, pnpm and yarn are lowered with the deps drive; other tools are refused" {
+@test "dependencies: pip_tools, uv, npm, pnpm and yarn are lowered with the deps drive" {
 	edit '.apps[0].source.path = "uv" | .apps[0].dependencies = {"kind": "python", "tool": "uv", "lockfile": "uv.lock"}'
-	run -1 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
-	assert_output "ir-lower: $BATS_TEST_TMPDIR/ir.json: E_NOT_SUPPORTED at /apps/0/dependencies/tool: dependencies tool is not supported by this backend yet (mvm-deps installs pip_tools, npm, pnpm and yarn lockfiles)"
+	run -0 ir-lower -C "$LOCKS" "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c '[.dependencies, .drives]' <<<"$output")" = '[{"kind":"python","lockfile":"uv.lock","tool":"uv"},[{"mode":"ro","name":"root","target":"/"},{"mode":"ro","name":"deps","target":"/mnt/deps"}]]' ]
 	# without -C the lockfile is looked for beside the IR
 	run -1 ir-lower "$BATS_TEST_TMPDIR/ir.json"
 	assert_output --partial 'E_LOCKFILE_NOT_FOUND at /apps/0/dependencies/lockfile'

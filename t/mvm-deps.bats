@@ -195,3 +195,142 @@ py_proj() {
 	run -0 cat cache/*/fetch.log
 	assert_output --partial "\"url\":\"${REG}simple/mvmdemo/mvmdemo-1.0.0-py3-none-any.whl\",\"ok\":true"
 }
+
+# A uv.lock (version 1, as uv writes it: the project a virtual source,
+# registry packages with sdist and wheels inline tables) locking
+# mvmdemo 1.0.0 of the wheelhouse at URL (its file name), with HASH, and a
+# dependency whose marker is false for the image (never looked for).
+uv_lock() { # URL HASH
+	cat <<EOT
+version = 1
+revision = 2
+requires-python = ">=3.8"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "mvmdemo" },
+    { name = "winonly", marker = "sys_platform == 'win32'" },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "mvmdemo", specifier = "==1.0.0" },
+    { name = "winonly", marker = "sys_platform == 'win32'", specifier = "==2.0" },
+]
+
+[[package]]
+name = "mvmdemo"
+version = "1.0.0"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.example/mvmdemo-1.0.0.tar.gz", hash = "sha256:$(printf %064d 0)", size = 1 }
+wheels = [
+    { url = "https://files.example/mvmdemo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl", hash = "sha256:$(printf %064d 1)", size = 1 },
+    { url = "$1", hash = "sha256:$2", size = 1, upload-time = "2026-12-06T00:00:00Z" },
+]
+
+[[package]]
+name = "winonly"
+version = "2.0"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.example/winonly-2.0.tar.gz", hash = "sha256:$(printf %064d 2)", size = 1 }
+EOT
+}
+
+@test "uv.lock: the pip test's wheelhouse installs the same file tree; markers walked; tampered hash refused" {
+	py_proj
+	local h
+	h=$(sha256sum wh/mvmdemo-1.0.0-py3-none-any.whl | cut -c1-64)
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -c pip p/ir.json
+	proj u python uv uv.lock
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$h" >u/src/uv.lock
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -c uv u/ir.json
+	assert_output --partial "\"key\":\"$(key_of python uv u/src/uv.lock)\""
+	# the same files, modes and contents (debugfs dumps each volume apart from our code)
+	mkdir a b
+	debugfs -R 'rdump / a' pip/*/deps.ext4 2>/dev/null
+	debugfs -R 'rdump / b' uv/*/deps.ext4 2>/dev/null
+	diff -r a b
+	[ "$(cd a && find . -printf '%p %m\n' | sort)" = "$(cd b && find . -printf '%p %m\n' | sort)" ]
+	run -0 jq -c '.components' uv/*/sbom.cdx.json
+	assert_output "$(jq -c .components pip/*/sbom.cdx.json)"
+	# no configured index: the lock's own URL (here on 127.0.0.1)
+	mkdir -p "$BATS_FILE_TMPDIR/reg/files"
+	cp wh/*.whl "$BATS_FILE_TMPDIR/reg/files/"
+	uv_lock "${REG}files/mvmdemo-1.0.0-py3-none-any.whl" "$h" >u/src/uv.lock
+	run -0 mvm-deps -c uv2 u/ir.json
+	run -0 cat uv2/*/fetch.log
+	assert_output "{\"package\":\"mvmdemo==1.0.0\",\"url\":\"${REG}files/mvmdemo-1.0.0-py3-none-any.whl\",\"ok\":true}"
+	# one hex digit of the locked hash changed: refused naming the package, nothing installed
+	uv_lock "${REG}files/mvmdemo-1.0.0-py3-none-any.whl" "${h%?}$(printf %x $(( (0x${h: -1} + 1) % 16 )))" >u/src/uv.lock
+	run -1 mvm-deps -c uv3 u/ir.json
+	assert_output "mvm-deps: u/ir.json: mvmdemo==1.0.0: integrity check failed: no wheel's SHA-256 is one the lockfile lists (1 tried); nothing installed"
+	[ -z "$(ls -A uv3)" ]
+}
+
+@test "uv.lock: sdist-only, no wheel for the image, a marker it cannot evaluate, a directory source: refused naming the package" {
+	proj u python uv uv.lock
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$(printf %064d 3)" | sed "s/sys_platform == 'win32'/extra == 'gpu'/" >u/src/uv.lock
+	run -1 mvm-deps -c c u/ir.json
+	assert_output --regexp '^mvm-deps: u/ir.json: uv.lock:11:34: the marker of a dependency on winonly cannot be evaluated for the image: the marker variable extra cannot be known'
+	# winonly reached (marker true): only an sdist
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$(printf %064d 3)" | sed "s/sys_platform == 'win32'/sys_platform == 'linux'/" >u/src/uv.lock
+	run -1 mvm-deps -c c u/ir.json
+	assert_output "mvm-deps: u/ir.json: uv.lock:30:1: winonly==2.0: only an sdist is locked; sdists are refused (building one runs package code on the host)"
+	# only a cp312 wheel: named
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$(printf %064d 3)" | grep -v 'py3-none-any' >u/src/uv.lock
+	run -1 mvm-deps -c c u/ir.json
+	assert_output "mvm-deps: u/ir.json: uv.lock:20:1: mvmdemo==1.0.0: no locked wheel fits the image's Python (CPython 3.11, linux x86_64, glibc 2.36): mvmdemo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl does not"
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$(printf %064d 3)" | sed 's|source = { registry = "https://pypi.org/simple" }|source = { directory = "../lib" }|' >u/src/uv.lock
+	run -1 mvm-deps -c c u/ir.json
+	assert_output --partial "uv.lock:23:10: mvmdemo: its source is not a registry"
+	# malformed TOML: where it is
+	uv_lock https://files.example/mvmdemo-1.0.0-py3-none-any.whl "$(printf %064d 3)" | sed 2p >u/src/uv.lock
+	run -3 mvm-deps -c c u/ir.json
+	assert_output 'mvm-deps: u/ir.json: uv.lock:3:1: the key "revision" is defined twice'
+	[ -z "$(ls -A c 2>/dev/null)" ]
+}
+
+@test "pip: markers evaluated for the image (false: skipped); what cannot be evaluated, editables and direct references refused at file:line:col" {
+	py_proj
+	local h
+	h=$(sha256sum wh/mvmdemo-1.0.0-py3-none-any.whl | cut -c1-64)
+	printf 'mvmdemo==1.0.0 ; python_version >= "3.8" and (sys_platform == "linux" or sys_platform == "darwin") \\\n    --hash=sha256:%s\nwinonly==2.0 ; platform_machine == "AMD64" and implementation_name == "cpython" \\\n    --hash=sha256:%s\n' \
+		"$h" "$(printf %064d 2)" >p/src/requirements.txt
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -c cache p/ir.json
+	run -0 jq -r '[.packages[].name] | join(" ")' cache/*/deps-meta.json
+	assert_output "mvmdemo"
+	printf '# c\nmvmdemo==1.0.0 \\\n    ; python_version >= "3.8" and platform_release >= "6" --hash=sha256:%s\n' "$h" >p/src/requirements.txt
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: requirements.txt:3:35: mvmdemo==1.0.0: the marker cannot be evaluated for the image: the marker variable platform_release cannot be known for the image (mvm-deps knows python_version, python_full_version, sys_platform, platform_system, os_name, platform_machine, implementation_name, platform_python_implementation)"
+	printf 'mvmdemo==1.0.0 ; python_version >= "3.8 --hash=sha256:%s\n' "$h" >p/src/requirements.txt
+	run -3 mvm-deps -c cache p/ir.json
+	assert_output --partial "requirements.txt:1:36: mvmdemo==1.0.0: the marker is malformed"
+	printf 'mvmdemo==1.0.0 --hash=sha256:%s\n  -e ./lib\n' "$h" >p/src/requirements.txt
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: lockfile requirements.txt is not hash-pinned: an editable requirement (-e ./lib) cannot be hash-pinned: it names a source tree, which would have to be built on the host"
+	printf 'mvmdemo @ https://example.org/mvmdemo-1.0.0-py3-none-any.whl --hash=sha256:%s\n' "$h" >p/src/requirements.txt
+	run -1 mvm-deps -c cache p/ir.json
+	assert_output --partial "requirements.txt:1:9: mvmdemo: a direct reference (name @ url) is refused"
+}
+
+@test "the target is the image's Python (-p): a cp312-only wheelhouse is refused for 3.11 naming the wheel, installed for 3.12" {
+	py_proj
+	rm wh/*
+	python3 "$DEPS/mkwheel.py" wh/mvmdemo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl mvmdemo 1.0.0
+	printf 'mvmdemo==1.0.0 --hash=sha256:%s\n' "$(sha256sum wh/*.whl | cut -c1-64)" >p/src/requirements.txt
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -1 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: mvmdemo==1.0.0: no wheel for CPython 3.11 on linux x86_64 (glibc 2.36): mvmdemo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl does not fit the image's Python"
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -p 3.12 -c cache p/ir.json
+	# the key names the target (mvm-deps(1), FILES)
+	assert_output --partial "\"key\":\"$(python3 -c 'import hashlib,struct,sys
+h = hashlib.sha256()
+for p in [b"mvm-deps/1", b"python", b"pip_tools", b"cp312-manylinux_2_36_x86_64/node", open(sys.argv[1],"rb").read()]:
+    h.update(struct.pack("<Q", len(p)) + p)
+print(h.hexdigest())' p/src/requirements.txt)\""
+	run -0 jq -r .target cache/*/deps-meta.json
+	assert_output "cp312-manylinux_2_36_x86_64/node"
+	run -2 mvm-deps -p 2.7 -c cache p/ir.json
+}

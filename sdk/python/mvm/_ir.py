@@ -473,11 +473,14 @@ def _rules_lockfile(c, app, deps, base):
         return
     src = app.get("source")
     lock = deps.get("lockfile")
-    if not isinstance(src, dict) or src.get("kind") != "local_path" or not isinstance(lock, str):
+    if not isinstance(src, dict) or src.get("kind") != "local_path" or not isinstance(lock, str) \
+            or not lock or "\0" in lock or not isinstance(src.get("path"), str) \
+            or "\0" in src["path"]:
         return
     from ._lockfile import check as lock_check
-    path = os.path.join(c.base_dir, src.get("path") or ".", lock)
-    res = lock_check(deps.get("tool"), path)
+    path = src["path"]
+    srcdir = path if path.startswith("/") else c.base_dir + "/" + path
+    res = lock_check(deps.get("tool"), srcdir, lock)
     if res is None:
         return
     code, detail = res
