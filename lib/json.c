@@ -567,49 +567,32 @@ static inline double tok_num(const struct jdoc *d, const struct jtok *t)
 	return (double)((int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS);
 }
 
-static uint32_t utf8_at(const unsigned char *s, size_t n)
-{
-	if (n >= 1 && s[0] < 0x80)
-		return s[0];
-	if (n >= 2 && s[0] < 0xE0)
-		return (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
-	if (n >= 3 && s[0] < 0xF0)
-		return (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-	if (n >= 4)
-		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
-			(uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-	return n ? s[0] : 0;
-}
-
 int json_keycmp(const char *a, size_t an, const char *b, size_t bn)
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-	size_t n = an < bn ? an : bn, i = 0, j;
-	uint32_t ca, cb, ua, ub;
+	size_t n = an < bn ? an : bn, i = 0;
+	unsigned cx, cy;
 
-	/* most names differ in their first byte, most are ASCII */
-	if (n && x[0] != y[0] && x[0] < 0x80 && y[0] < 0x80)
-		return x[0] < y[0] ? -1 : 1;
+	/* most names differ in their first byte */
+	if (n && x[0] != y[0])
+		goto differ;
 	while (i + 8 <= n && load64(x + i) == load64(y + i))
 		i += 8;
 	while (i < n && x[i] == y[i])
 		i++;
 	if (i == n)
 		return an < bn ? -1 : an > bn;
-	if (x[i] < 0x80 && y[i] < 0x80)
-		return x[i] < y[i] ? -1 : 1;
-	/* UTF-8 byte order is code point order; UTF-16 order differs only
-	 * between U+E000..U+FFFF and supplementary characters. */
-	j = i;
-	while (j > 0 && (x[j] & 0xC0) == 0x80)
-		j--;
-	ca = utf8_at(x + j, an - j);
-	cb = utf8_at(y + j, bn - j);
-	ua = ca >= 0x10000 ? 0xD800 + ((ca - 0x10000) >> 10) : ca;
-	ub = cb >= 0x10000 ? 0xD800 + ((cb - 0x10000) >> 10) : cb;
-	if (ua != ub)
-		return ua < ub ? -1 : 1;
-	return ca < cb ? -1 : ca > cb;
+differ:
+	/* UTF-8 byte order is code point order.  UTF-16 order differs only
+	 * between U+E000..U+FFFF (lead bytes EE, EF) and the supplementary
+	 * characters (lead bytes F0-F4, one surrogate pair, D800-DFFF first).
+	 * The first differing bytes are both lead bytes or both continuation
+	 * bytes of characters with the same lead byte (same class). */
+	cx = x[i];
+	cy = y[i];
+	if (cx >= 0xEE && cy >= 0xEE && (cx >= 0xF0) != (cy >= 0xF0))
+		return cx >= 0xF0 ? -1 : 1;
+	return cx < cy ? -1 : 1;
 }
 
 static int keycmp_tok(const void *pa, const void *pb, void *ctx)
