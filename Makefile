@@ -121,7 +121,7 @@ man-check:
 fuzz: $(FUZZ)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
 	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lm -pthread
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lz -lm -pthread
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
