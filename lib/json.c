@@ -1131,7 +1131,24 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 	buf_putc(out, '"');
 	run = p;
 	while (p < e) {
-		unsigned c = *p;
+		unsigned c;
+
+		/* runs without a byte to escape, 8 bytes at a time (as
+		 * special8 without the non-ASCII bytes, which are written as
+		 * they are) */
+		while (e - p >= 8) {
+			uint64_t w = load64(p);
+			uint64_t m = ((w - ONES * 0x20) & ~w & HIGHS) |
+				haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\'));
+			if (m) {
+				p += __builtin_ctzll(m) >> 3;
+				break;
+			}
+			p += 8;
+		}
+		if (p >= e)
+			break;
+		c = *p;
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			p++;
 			continue;
