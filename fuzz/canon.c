@@ -1,6 +1,9 @@
 /* fuzz/canon.c — libFuzzer harness for the JSON reader and RFC 8785 writer.
  * Checks: no crash or sanitizer report on any input, and for every input
- * that is accepted, canon(canon(x)) == canon(x) and canon(x) is accepted. */
+ * that is accepted, canon(canon(x)) == canon(x) and canon(x) is accepted;
+ * and the tape's accessors agree with each other: every container has
+ * json_len() children by json_first/json_next, and json_get() finds every
+ * member name (without NUL) of an object at its value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +11,63 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Walk every value; at most one stack entry per input byte (every
+ * container takes two). */
+static void walk(const struct jdoc *d, size_t size)
+{
+	jref *stk = malloc((size + 1) * sizeof *stk);
+	size_t n = 0;
+
+	if (!stk)
+		return;
+
+	stk[n++] = json_root(d);
+	while (n > 0) {
+		jref v = stk[--n], c;
+		enum jtype t = json_type(d, v);
+		size_t count = 0;
+
+		if (t != J_ARR && t != J_OBJ)
+			continue;
+		if (t == J_ARR) {
+			for (c = json_first(d, v); c != JREF_NONE; c = json_next(d, c), count++)
+				if (json_type(d, c) == J_ARR || json_type(d, c) == J_OBJ)
+					stk[n++] = c;
+		} else {
+			for (c = json_first_key(d, v); c != JREF_NONE; c = json_next_key(d, c), count++) {
+				size_t kn;
+				const char *k = json_str(d, c, &kn);
+				char name[64];
+
+				if (!k)
+					abort();
+				if (kn < sizeof name && !memchr(k, '\0', kn)) {
+					memcpy(name, k, kn);
+					name[kn] = '\0';
+					if (json_get(d, v, name) != json_value(c))
+						abort();   /* json_get disagrees with the walk */
+				}
+				if (json_type(d, json_value(c)) == J_ARR || json_type(d, json_value(c)) == J_OBJ)
+					stk[n++] = json_value(c);
+			}
+		}
+		if (count != json_len(d, v))
+			abort();           /* json_len disagrees with the walk */
+	}
+	free(stk);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jopts o = { .max_depth = 256 };
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	struct merr e;
 
+	struct jdoc *d = json_parse((const char *)data, size, &o, &e);
+
+	if (d)
+		walk(d, size);
+	json_free(d);
 	if (json_canonicalize((const char *)data, size, &o, &a, &e) != 0) {
 		if (e.code != EX_DATA)
 			abort();   /* only malformed input may be refused */

@@ -1,11 +1,32 @@
 /* json.c — strict JSON reader and RFC 8785 (JCS) canonical writer
  *
  * The reader is a non-recursive state machine that builds a flat token
- * array ("tape"): 16 bytes a value, strings pointing into the input unless
- * they had escapes.  Objects are checked for duplicate names when they
- * close; members that are not already in RFC 8785 order get a sorted
- * permutation, so the writer never re-sorts and never copies subtrees.
- * Nothing here recurses, so nesting depth is limited only by max_depth.
+ * array ("tape") in document order: 8 bytes a value or member name, no
+ * closing tokens (the last value of a container carries F_LAST), strings
+ * pointing into the input unless they had escapes, integers below 2^53
+ * inline and other doubles in a side array.  Objects are checked for
+ * duplicate names when they close; members that are not already in
+ * RFC 8785 order get a sorted permutation (side table ux[]), so the
+ * writer never re-sorts and never copies subtrees.  Nothing here
+ * recurses, so nesting depth is limited only by max_depth.
+ *
+ * Token layout (struct jtok, two 32-bit words a and b):
+ *   a bits 0-2  type (enum jtype)
+ *   a bit 3     F_LAST: the last value of its container (and the root)
+ *   a bit 4     F_X: J_STR: text in dec[] (it had escapes);
+ *               J_NUM: b indexes num[] (else an inline integer);
+ *               J_OBJ: members not in canonical order, b indexes ux[]
+ *   a bits 5-31 payload: J_STR length, J_ARR/J_OBJ count (PAY_SAT when
+ *               that does not fit: then counted), J_NUM inline: high bits
+ *   b           J_STR: offset in the input (of the text, after the quote)
+ *               or in dec[]; J_ARR, J_OBJ in order: the token after the
+ *               container; J_OBJ unsorted: index in ux[]; J_NUM: low 32
+ *               bits of an inline integer + 2^53, or index in num[]
+ * Why these limits hold: the input is < 4 GiB and every token but a
+ * container's consumes at least one input byte of its own (a container
+ * two), so at most len + 1 tokens; dec[] holds each escaped string's
+ * decoded text (never longer than its input text) after an 8-byte prefix
+ * (input offset, length) and is checked against 4 GiB.
  */
 #include <errno.h>
 #include <locale.h>
@@ -13,18 +34,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "dtoa.h"
 #include "json.h"
 
-enum { J_END = 7 };        /* closes a container on the tape */
 #define T_TYPE 0x7u
-#define T_DEC 0x8u         /* string lives in the decoded buffer */
-#define T_SORTED 0x10u     /* object members already in canonical order */
+#define F_LAST 0x8u
+#define F_X 0x10u
+#define PAY_SHIFT 5
+#ifndef JSON_PAY_SAT          /* t/unit/json.c makes it small to test the counted paths */
+#define JSON_PAY_SAT ((1u << 27) - 1)
+#endif
+#define PAY_SAT JSON_PAY_SAT
+#define INT_BIAS ((uint64_t)1 << 53)   /* inline integers: |i| < 2^53 */
 
 struct jtok {
-	uint32_t tag;
-	uint32_t n;        /* string length, container count */
-	uint64_t v;        /* string offset, number bits, container end | perm << 32 */
+	uint32_t a;
+	uint32_t b;
+};
+
+/* An object whose members are not in canonical order. */
+struct jux {
+	uint32_t end;      /* the token after the object */
+	uint32_t count;    /* members */
+	uint32_t perm;     /* offset in perm[] of its keys in canonical order */
 };
 
 struct jdoc {
@@ -32,16 +65,23 @@ struct jdoc {
 	size_t inlen;
 	struct jtok *t;
 	size_t nt, capt;
-	char *dec;         /* decoded strings, each preceded by its uint32 input offset */
+	void *tmap;        /* the tape's own mapping (large inputs), else NULL */
+	size_t tmaplen;
+	char *dec;         /* decoded strings, each after its uint32 input offset and length */
 	size_t ndec, capdec;
 	uint32_t *perm;
 	size_t nperm, capperm;
+	struct jux *ux;
+	size_t nux, capux;
+	double *num;
+	size_t nnum, capnum;
 };
 
 struct frame {
 	uint32_t tok;      /* the container's token */
 	uint32_t keybase;  /* objects: where its keys start in keys[] */
-	uint32_t count;    /* arrays: elements so far */
+	uint32_t count;    /* values so far */
+	uint32_t last;     /* the last value's token */
 };
 
 struct parser {
@@ -104,13 +144,45 @@ void json_linecol(const char *buf, size_t off, size_t *line, size_t *col)
 	*col = (size_t)(end - p) + 1;
 }
 
+/* The tape is sized for the worst case up front (len + 1 tokens, see the
+ * top), so tokens never move.  Large tapes get their own mapping with
+ * transparent huge pages: a 25 MB input's tape then costs a few dozen page
+ * faults instead of tens of thousands, and untouched pages cost nothing. */
+#define TAPE_MAP_MIN (4u << 20)
+#define HUGE_PAGE (2u << 20)
+
+static int tape_alloc(struct jdoc *d, size_t ntok)
+{
+	size_t bytes = ntok * sizeof *d->t;
+
+	if (bytes >= TAPE_MAP_MIN) {
+		size_t len = bytes + HUGE_PAGE;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m != MAP_FAILED) {
+			char *a = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+			(void)madvise(a, bytes & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE);
+#endif
+			d->tmap = m;
+			d->tmaplen = len;
+			d->t = (struct jtok *)(void *)a;
+			d->capt = ntok;
+			return 0;
+		}
+	}
+	if (!(d->t = malloc(bytes)))
+		return -1;
+	d->capt = ntok;
+	return 0;
+}
+
 static inline struct jtok *push_tok(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
 
-	if (__builtin_expect(d->nt == d->capt, 0) &&
-	    grow((void **)&d->t, &d->capt, d->nt + 1, sizeof *d->t) < 0)
-		return NULL;
+	if (__builtin_expect(d->nt == d->capt, 0))
+		return NULL;   /* cannot happen: the bound above */
 	return &d->t[d->nt++];
 }
 
@@ -214,13 +286,15 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	struct jdoc *d = ps->d;
 	const unsigned char *end = ps->end;
 	size_t base, o;
-	uint32_t off32 = (uint32_t)(start - 1 - ps->s);
+	uint32_t off32 = (uint32_t)(start - 1 - ps->s), len32;
 
 	/* Decoded text is never longer than the input text. */
-	if (grow((void **)&d->dec, &d->capdec, d->ndec + 4 + (size_t)(end - start), 1) < 0)
+	if (d->ndec + 8 + (size_t)(end - start) > UINT32_MAX)
+		return perr(ps, start, "document too large (escaped strings over 4 GiB)");
+	if (grow((void **)&d->dec, &d->capdec, d->ndec + 8 + (size_t)(end - start), 1) < 0)
 		return poom(ps);
 	memcpy(d->dec + d->ndec, &off32, 4);
-	base = d->ndec + 4;
+	base = d->ndec + 8;
 	memcpy(d->dec + base, start, (size_t)(p - start));
 	o = base + (size_t)(p - start);
 	for (;;) {
@@ -285,11 +359,10 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 			p += n;
 		}
 	}
-	if (o - base > UINT32_MAX)
-		return perr(ps, start, "string too long");
-	t->tag = J_STR | T_DEC;
-	t->n = (uint32_t)(o - base);
-	t->v = base;
+	len32 = (uint32_t)(o - base);
+	memcpy(d->dec + base - 4, &len32, 4);
+	t->a = J_STR | F_X | (len32 < PAY_SAT ? len32 : PAY_SAT) << PAY_SHIFT;
+	t->b = (uint32_t)base;
 	d->ndec = o;
 	ps->p = p;
 	return 0;
@@ -327,11 +400,11 @@ static int parse_string(struct parser *ps, struct jtok *t)
 			p++;
 		}
 	}
-	if ((size_t)(p - start) > UINT32_MAX)
-		return perr(ps, start, "string too long");
-	t->tag = J_STR;
-	t->n = (uint32_t)(p - start);
-	t->v = (uint64_t)(start - ps->s);
+	{
+		size_t n = (size_t)(p - start);
+		t->a = J_STR | (uint32_t)(n < PAY_SAT ? n : PAY_SAT) << PAY_SHIFT;
+		t->b = (uint32_t)(start - ps->s);
+	}
 	ps->p = p + 1;
 	return 0;
 }
@@ -436,74 +509,90 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		if (isinf(v))
 			return perr(ps, start, "number out of range of a double");
 	}
-	t->tag = J_NUM;
-	t->n = 0;
-	memcpy(&t->v, &v, 8);
 	ps->p = p;
+	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
+	    (v != 0 || !signbit(v))) {
+		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
+		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
+		t->b = (uint32_t)u;
+		return 0;
+	}
+	if (grow((void **)&ps->d->num, &ps->d->capnum, ps->d->nnum + 1, sizeof *ps->d->num) < 0)
+		return poom(ps);
+	ps->d->num[ps->d->nnum] = v;
+	t->a = J_NUM | F_X;
+	t->b = (uint32_t)ps->d->nnum++;
 	return 0;
 }
 
 /* ---- keys and objects ---- */
 
-static const char *tok_str(const struct jdoc *d, const struct jtok *t, size_t *len)
+static size_t long_len(const struct jdoc *d, const struct jtok *t)
 {
-	*len = t->n;
-	return (t->tag & T_DEC) ? d->dec + t->v : d->in + t->v;
+	uint32_t n;
+	const char *s, *q;
+
+	if (t->a & F_X) {
+		memcpy(&n, d->dec + t->b - 4, 4);
+		return n;
+	}
+	/* raw text has no quote or backslash: it ends at the next quote */
+	s = d->in + t->b;
+	q = memchr(s, '"', d->inlen - t->b);
+	return (size_t)(q - s);
+}
+
+static inline const char *tok_str(const struct jdoc *d, const struct jtok *t, size_t *len)
+{
+	uint32_t n = t->a >> PAY_SHIFT;
+
+	*len = __builtin_expect(n == PAY_SAT, 0) ? long_len(d, t) : n;
+	return (t->a & F_X) ? d->dec + t->b : d->in + t->b;
 }
 
 static size_t tok_offset(const struct jdoc *d, const struct jtok *t)
 {
 	uint32_t off;
 
-	if (!(t->tag & T_DEC))
-		return t->v - 1;
-	memcpy(&off, d->dec + t->v - 4, 4);
+	if (!(t->a & F_X))
+		return t->b - 1;
+	memcpy(&off, d->dec + t->b - 8, 4);
 	return off;
 }
 
-static uint32_t utf8_at(const unsigned char *s, size_t n)
+static inline double tok_num(const struct jdoc *d, const struct jtok *t)
 {
-	if (n >= 1 && s[0] < 0x80)
-		return s[0];
-	if (n >= 2 && s[0] < 0xE0)
-		return (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
-	if (n >= 3 && s[0] < 0xF0)
-		return (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-	if (n >= 4)
-		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
-			(uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-	return n ? s[0] : 0;
+	if (t->a & F_X)
+		return d->num[t->b];
+	return (double)((int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS);
 }
 
 int json_keycmp(const char *a, size_t an, const char *b, size_t bn)
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-	size_t n = an < bn ? an : bn, i = 0, j;
-	uint32_t ca, cb, ua, ub;
+	size_t n = an < bn ? an : bn, i = 0;
+	unsigned cx, cy;
 
-	/* most names differ in their first byte, most are ASCII */
-	if (n && x[0] != y[0] && x[0] < 0x80 && y[0] < 0x80)
-		return x[0] < y[0] ? -1 : 1;
+	/* most names differ in their first byte */
+	if (n && x[0] != y[0])
+		goto differ;
 	while (i + 8 <= n && load64(x + i) == load64(y + i))
 		i += 8;
 	while (i < n && x[i] == y[i])
 		i++;
 	if (i == n)
 		return an < bn ? -1 : an > bn;
-	if (x[i] < 0x80 && y[i] < 0x80)
-		return x[i] < y[i] ? -1 : 1;
-	/* UTF-8 byte order is code point order; UTF-16 order differs only
-	 * between U+E000..U+FFFF and supplementary characters. */
-	j = i;
-	while (j > 0 && (x[j] & 0xC0) == 0x80)
-		j--;
-	ca = utf8_at(x + j, an - j);
-	cb = utf8_at(y + j, bn - j);
-	ua = ca >= 0x10000 ? 0xD800 + ((ca - 0x10000) >> 10) : ca;
-	ub = cb >= 0x10000 ? 0xD800 + ((cb - 0x10000) >> 10) : cb;
-	if (ua != ub)
-		return ua < ub ? -1 : 1;
-	return ca < cb ? -1 : ca > cb;
+differ:
+	/* UTF-8 byte order is code point order.  UTF-16 order differs only
+	 * between U+E000..U+FFFF (lead bytes EE, EF) and the supplementary
+	 * characters (lead bytes F0-F4, one surrogate pair, D800-DFFF first).
+	 * The first differing bytes are both lead bytes or both continuation
+	 * bytes of characters with the same lead byte (same class). */
+	cx = x[i];
+	cy = y[i];
+	if (cx >= 0xEE && cy >= 0xEE && (cx >= 0xF0) != (cy >= 0xF0))
+		return cx >= 0xF0 ? -1 : 1;
+	return cx < cy ? -1 : 1;
 }
 
 static int keycmp_tok(const void *pa, const void *pb, void *ctx)
@@ -561,13 +650,11 @@ static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 			break;
 		}
 	}
-	t->n = (uint32_t)n;
-	if (sorted) {
-		t->tag |= T_SORTED;
-	} else {
+	if (!sorted) {
 		uint32_t *pm;
 
-		if (grow((void **)&d->perm, &d->capperm, d->nperm + n, sizeof *d->perm) < 0)
+		if (grow((void **)&d->perm, &d->capperm, d->nperm + n, sizeof *d->perm) < 0 ||
+		    grow((void **)&d->ux, &d->capux, d->nux + 1, sizeof *d->ux) < 0)
 			return poom(ps);
 		pm = d->perm + d->nperm;
 		memcpy(pm, k, n * sizeof *k);
@@ -593,7 +680,11 @@ static int close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 			if (an == bn && memcmp(a, b, an) == 0)
 				return dup_error(ps, pm[i - 1], pm[i]);
 		}
-		t->v |= (uint64_t)d->nperm << 32;
+		d->ux[d->nux].end = t->b;
+		d->ux[d->nux].count = (uint32_t)n;
+		d->ux[d->nux].perm = (uint32_t)d->nperm;
+		t->b = (uint32_t)d->nux++;
+		t->a |= F_X;
 		d->nperm += n;
 	}
 	ps->nkeys = keybase;
@@ -658,6 +749,7 @@ static int push_frame(struct parser *ps, uint32_t tok)
 	ps->stk[ps->depth].tok = tok;
 	ps->stk[ps->depth].keybase = (uint32_t)ps->nkeys;
 	ps->stk[ps->depth].count = 0;
+	ps->stk[ps->depth].last = 0;
 	ps->depth++;
 	return 0;
 }
@@ -697,6 +789,7 @@ static int parse(struct parser *ps)
 	struct jdoc *d = ps->d;
 	const unsigned char *end = ps->end;
 	struct jtok *t;
+	uint32_t last = 0;
 	int r;
 
 	if (end - ps->p >= 3 && ps->p[0] == 0xEF && ps->p[1] == 0xBB && ps->p[2] == 0xBF)
@@ -712,9 +805,8 @@ value:
 	case '[': {
 		int obj = *ps->p == '{';
 
-		t->tag = obj ? J_OBJ : J_ARR;
-		t->n = 0;
-		t->v = 0;
+		t->a = obj ? J_OBJ : J_ARR;
+		t->b = 0;
 		if (ps->depth >= ps->maxdepth)
 			return depth_error(ps);
 		if ((r = push_frame(ps, (uint32_t)(d->nt - 1))) != 0)
@@ -742,9 +834,8 @@ value:
 
 		if ((size_t)(end - ps->p) < n || memcmp(ps->p, lit[i], n) != 0)
 			return perr(ps, ps->p, "invalid literal (true, false or null expected)");
-		t->tag = type[i];
-		t->n = 0;
-		t->v = 0;
+		t->a = type[i];
+		t->b = 0;
 		ps->p += n;
 		break;
 	}
@@ -757,19 +848,21 @@ value:
 		d->nt--;
 		return unexpected(ps, "a value");
 	}
+	last = (uint32_t)(d->nt - 1);
 next:
 	ps->p = skip_ws(ps->p, end);
 	if (ps->depth == 0) {
 		if (ps->p < end)
 			return perr(ps, ps->p, "trailing data after the JSON value");
+		d->t[0].a |= F_LAST;
 		return 0;
 	}
 	{
 		struct frame *f = &ps->stk[ps->depth - 1];
-		int obj = (d->t[f->tok].tag & T_TYPE) == J_OBJ;
+		int obj = (d->t[f->tok].a & T_TYPE) == J_OBJ;
 
-		if (!obj)
-			f->count++;
+		f->count++;
+		f->last = last;
 		if (ps->p < end && *ps->p == ',') {
 			ps->p = skip_ws(ps->p + 1, end);
 			if (obj) {
@@ -789,22 +882,15 @@ next:
 close:
 	{
 		struct frame *f = &ps->stk[ps->depth - 1];
-		uint32_t ci = f->tok;
-		struct jtok *end_tok;
 
-		if (!(end_tok = push_tok(ps)))
-			return poom(ps);
-		end_tok->tag = J_END;
-		end_tok->n = 0;
-		end_tok->v = 0;
-		t = &d->t[ci];
-		t->v = (uint64_t)d->nt;  /* the token after the container */
-		if ((t->tag & T_TYPE) == J_OBJ) {
-			if ((r = close_object(ps, t, f->keybase)) != 0)
-				return r;
-		} else {
-			t->n = f->count;
-		}
+		t = &d->t[f->tok];
+		t->b = (uint32_t)d->nt;  /* the token after the container */
+		t->a |= (f->count < PAY_SAT ? f->count : PAY_SAT) << PAY_SHIFT;
+		if (f->count)
+			d->t[f->last].a |= F_LAST;
+		if ((t->a & T_TYPE) == J_OBJ && (r = close_object(ps, t, f->keybase)) != 0)
+			return r;
+		last = f->tok;
 		ps->depth--;
 	}
 	goto next;
@@ -827,6 +913,11 @@ struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, stru
 	}
 	d->in = buf;
 	d->inlen = len;
+	if (tape_alloc(d, len + 1) < 0) {
+		free(d);
+		merr_sys(e, "allocate memory for the document");
+		return NULL;
+	}
 	memset(&ps, 0, sizeof ps);
 	ps.d = d;
 	ps.s = ps.p = (const unsigned char *)buf;
@@ -847,9 +938,14 @@ void json_free(struct jdoc *d)
 {
 	if (!d)
 		return;
-	free(d->t);
+	if (d->tmap)
+		munmap(d->tmap, d->tmaplen);
+	else
+		free(d->t);
 	free(d->dec);
 	free(d->perm);
+	free(d->ux);
+	free(d->num);
 	free(d);
 }
 
@@ -857,8 +953,31 @@ void json_free(struct jdoc *d)
 
 static inline uint32_t tnext(const struct jdoc *d, uint32_t i)
 {
-	return (d->t[i].tag & T_TYPE) >= J_ARR && (d->t[i].tag & T_TYPE) != J_END
-		? (uint32_t)d->t[i].v : i + 1;
+	uint32_t a = d->t[i].a;
+
+	if ((a & T_TYPE) < J_ARR)
+		return i + 1;
+	return (a & T_TYPE) == J_OBJ && (a & F_X) ? d->ux[d->t[i].b].end : d->t[i].b;
+}
+
+/* Elements or members of a container, counted when the tape could not hold
+ * the number (2^27 or more). */
+static size_t tcount(const struct jdoc *d, uint32_t v)
+{
+	uint32_t n = d->t[v].a >> PAY_SHIFT, k;
+	size_t c = 0;
+
+	if (n != PAY_SAT)
+		return n;
+	if ((d->t[v].a & T_TYPE) == J_OBJ && (d->t[v].a & F_X))
+		return d->ux[d->t[v].b].count;
+	for (k = v + 1;; c++) {
+		if ((d->t[v].a & T_TYPE) == J_OBJ)
+			k++;
+		if (d->t[k].a & F_LAST)
+			return c + 1;
+		k = tnext(d, k);
+	}
 }
 
 jref json_root(const struct jdoc *d)
@@ -869,7 +988,7 @@ jref json_root(const struct jdoc *d)
 
 enum jtype json_type(const struct jdoc *d, jref v)
 {
-	return (enum jtype)(d->t[v].tag & T_TYPE);
+	return (enum jtype)(d->t[v].a & T_TYPE);
 }
 
 const char *json_typename(enum jtype t)
@@ -925,25 +1044,27 @@ char *json_strdup(const struct jdoc *d, jref v)
 
 double json_num(const struct jdoc *d, jref v)
 {
-	double x = 0;
-
-	if (json_type(d, v) == J_NUM)
-		memcpy(&x, &d->t[v].v, 8);
-	return x;
+	return json_type(d, v) == J_NUM ? tok_num(d, &d->t[v]) : 0;
 }
 
 size_t json_len(const struct jdoc *d, jref v)
 {
 	enum jtype t = json_type(d, v);
 
-	return t == J_STR || t == J_ARR || t == J_OBJ ? d->t[v].n : 0;
+	size_t n;
+
+	if (t == J_STR) {
+		tok_str(d, &d->t[v], &n);
+		return n;
+	}
+	return t == J_ARR || t == J_OBJ ? tcount(d, v) : 0;
 }
 
 jref json_first(const struct jdoc *d, jref arr)
 {
 	enum jtype t = json_type(d, arr);
 
-	if ((t != J_ARR && t != J_OBJ) || d->t[arr].n == 0)
+	if ((t != J_ARR && t != J_OBJ) || (d->t[arr].a >> PAY_SHIFT) == 0)
 		return JREF_NONE;
 	return arr + 1;
 }
@@ -955,9 +1076,7 @@ jref json_first_key(const struct jdoc *d, jref obj)
 
 jref json_next(const struct jdoc *d, jref v)
 {
-	uint32_t n = tnext(d, v);
-
-	return (d->t[n].tag & T_TYPE) == J_END ? JREF_NONE : n;
+	return (d->t[v].a & F_LAST) ? JREF_NONE : tnext(d, v);
 }
 
 jref json_next_key(const struct jdoc *d, jref key)
@@ -970,25 +1089,25 @@ jref json_get(const struct jdoc *d, jref obj, const char *key)
 	const struct jtok *t = &d->t[obj];
 	size_t kn = strlen(key), lo = 0, hi;
 
-	if ((t->tag & T_TYPE) != J_OBJ || t->n == 0)
+	if ((t->a & T_TYPE) != J_OBJ || (t->a >> PAY_SHIFT) == 0)
 		return JREF_NONE;
-	if (t->tag & T_SORTED) {
+	if (!(t->a & F_X)) {
 		/* members in canonical order: walk (objects are small) */
-		for (uint32_t k = obj + 1; (d->t[k].tag & T_TYPE) != J_END; k = tnext(d, k + 1)) {
+		for (uint32_t k = obj + 1;; k = tnext(d, k + 1)) {
 			size_t n;
 			const char *s = tok_str(d, &d->t[k], &n);
 			int r = json_keycmp(s, n, key, kn);
 			if (r == 0)
 				return k + 1;
-			if (r > 0)
+			if (r > 0 || (d->t[k + 1].a & F_LAST))
 				break;
 		}
 		return JREF_NONE;
 	}
-	hi = t->n;
+	hi = d->ux[t->b].count;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2, n;
-		uint32_t k = d->perm[(t->v >> 32) + mid];
+		uint32_t k = d->perm[d->ux[t->b].perm + mid];
 		const char *s = tok_str(d, &d->t[k], &n);
 		int r = json_keycmp(s, n, key, kn);
 
@@ -1012,7 +1131,24 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 	buf_putc(out, '"');
 	run = p;
 	while (p < e) {
-		unsigned c = *p;
+		unsigned c;
+
+		/* runs without a byte to escape, 8 bytes at a time (as
+		 * special8 without the non-ASCII bytes, which are written as
+		 * they are) */
+		while (e - p >= 8) {
+			uint64_t w = load64(p);
+			uint64_t m = ((w - ONES * 0x20) & ~w & HIGHS) |
+				haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\'));
+			if (m) {
+				p += __builtin_ctzll(m) >> 3;
+				break;
+			}
+			p += 8;
+		}
+		if (p >= e)
+			break;
+		c = *p;
 		if (c >= 0x20 && c != '"' && c != '\\') {
 			p++;
 			continue;
@@ -1049,7 +1185,7 @@ static void put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *
 	size_t n;
 	const char *s = tok_str(d, t, &n);
 
-	if (!(t->tag & T_DEC)) {
+	if (!(t->a & F_X)) {
 		/* Raw input text without escapes is already canonical. */
 		if (out->cap - out->len >= n + 2) {
 			out->p[out->len] = '"';
@@ -1066,39 +1202,68 @@ static void put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *
 	json_put_str(out, s, n);
 }
 
+/* Integers below 2^53 in magnitude: their ECMAScript form is the decimal. */
+static void put_int(struct buf *out, const struct jtok *t)
+{
+	static const char digits2[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233"
+		"34353637383940414243444546474849505152535455565758596061626364656667"
+		"6869707172737475767778798081828384858687888990919293949596979899";
+	int64_t i = (int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS;
+	char tmp[24], *e = tmp + sizeof tmp, *p = e;
+	uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
+
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * u, 2);
+	} else {
+		*--p = (char)('0' + u);
+	}
+	if (i < 0)
+		*--p = '-';
+	buf_put_fast(out, p, (size_t)(e - p));
+}
+
 struct eframe {
-	uint32_t tok;   /* the container */
-	uint32_t i;     /* members/elements written so far */
-	uint32_t cur;   /* current element, or current key */
+	uint32_t cur;          /* current element, or current key */
+	uint32_t i, n;         /* unsorted objects: members written, members */
+	int obj;
+	const uint32_t *perm;  /* unsorted objects: keys in canonical order */
 };
 
 int json_canon(const struct jdoc *d, jref root, struct buf *out)
 {
-	struct eframe *stk = NULL;
+	struct eframe *stk = NULL, *f;
 	size_t depth = 0, cap = 0;
 	uint32_t cur = root;
 	const struct jtok *t;
-	double x;
 
 value:
 	t = &d->t[cur];
-	switch (t->tag & T_TYPE) {
-	case J_NULL: buf_put(out, "null", 4); break;
-	case J_TRUE: buf_put(out, "true", 4); break;
-	case J_FALSE: buf_put(out, "false", 5); break;
+	switch (t->a & T_TYPE) {
+	case J_NULL: buf_put_fast(out, "null", 4); break;
+	case J_TRUE: buf_put_fast(out, "true", 4); break;
+	case J_FALSE: buf_put_fast(out, "false", 5); break;
 	case J_NUM:
-		memcpy(&x, &t->v, 8);
-		json_put_num(out, x);
+		if (t->a & F_X)
+			json_put_num(out, d->num[t->b]);
+		else
+			put_int(out, t);
 		break;
 	case J_STR:
 		put_tok_str(d, t, out);
 		break;
 	case J_ARR:
 	case J_OBJ: {
-		int obj = (t->tag & T_TYPE) == J_OBJ;
+		int obj = (t->a & T_TYPE) == J_OBJ;
 
-		if (t->n == 0) {
-			buf_put(out, obj ? "{}" : "[]", 2);
+		if ((t->a >> PAY_SHIFT) == 0) {
+			buf_put_fast(out, obj ? "{}" : "[]", 2);
 			break;
 		}
 		buf_putc(out, obj ? '{' : '[');
@@ -1107,14 +1272,19 @@ value:
 			out->err = ENOMEM;
 			return EX_SYS;
 		}
-		stk[depth].tok = cur;
-		stk[depth].i = 0;
-		if (obj)
-			stk[depth].cur = (t->tag & T_SORTED) ? cur + 1 : d->perm[t->v >> 32];
-		else
-			stk[depth].cur = cur + 1;
-		cur = stk[depth].cur;
-		depth++;
+		f = &stk[depth++];
+		f->obj = obj;
+		f->i = 0;
+		if (obj && (t->a & F_X)) {
+			const struct jux *u = &d->ux[t->b];
+			f->perm = d->perm + u->perm;
+			f->n = u->count;
+			f->cur = f->perm[0];
+		} else {
+			f->perm = NULL;
+			f->cur = cur + 1;
+		}
+		cur = f->cur;
 		if (obj) {
 			put_tok_str(d, &d->t[cur], out);
 			buf_putc(out, ':');
@@ -1124,25 +1294,23 @@ value:
 	}
 	}
 	while (depth > 0) {
-		struct eframe *f = &stk[depth - 1];
-		const struct jtok *ct = &d->t[f->tok];
-		int obj = (ct->tag & T_TYPE) == J_OBJ;
-
-		if (++f->i == ct->n) {
-			buf_putc(out, obj ? '}' : ']');
+		f = &stk[depth - 1];
+		/* the value just written is f->cur (+ 1 in an object) */
+		if (f->perm ? ++f->i == f->n : (d->t[f->cur + (uint32_t)f->obj].a & F_LAST) != 0) {
+			buf_putc(out, f->obj ? '}' : ']');
 			depth--;
 			continue;
 		}
 		buf_putc(out, ',');
-		if (!obj) {
-			f->cur = tnext(d, f->cur);
-			cur = f->cur;
-		} else {
-			f->cur = (ct->tag & T_SORTED) ? tnext(d, f->cur + 1)
-				: d->perm[(ct->v >> 32) + f->i];
-			put_tok_str(d, &d->t[f->cur], out);
+		if (f->perm)
+			f->cur = f->perm[f->i];
+		else
+			f->cur = tnext(d, f->cur + (uint32_t)f->obj);
+		cur = f->cur;
+		if (f->obj) {
+			put_tok_str(d, &d->t[cur], out);
 			buf_putc(out, ':');
-			cur = f->cur + 1;
+			cur++;
 		}
 		if (out->err)
 			break;

@@ -1,0 +1,196 @@
+/* t/unit/json.c — the JSON tape's accessors and writer, with every field of
+ * a token at its saturated (counted) form
+ *
+ * lib/json.c keeps a string's length and a container's count in 27 bits of
+ * its token and counts them from the document when they do not fit (strings
+ * of 128 MiB and more, containers of 2^27 members).  This test compiles
+ * lib/json.c with that limit at 3 (JSON_PAY_SAT), so short documents take
+ * those paths, and checks the accessors and the canonical bytes against
+ * answers written from RFC 8259 / RFC 8785 by hand (checked with the npm
+ * `canonicalize` reference: bench/canon.sh installs it).
+ */
+#define JSON_PAY_SAT 3u
+#include "../../lib/json.c"
+
+#define UNIT_NAME "json"
+#include "check.h"
+
+static struct jdoc *doc(const char *s, unsigned depth, struct merr *e)
+{
+	struct jopts o = { depth };
+
+	return json_parse(s, strlen(s), &o, e);
+}
+
+/* canonical bytes of s equal want */
+static void canon_is(const char *s, const char *want)
+{
+	struct merr e;
+	struct buf out = BUF_INIT;
+	struct jdoc *d = doc(s, 0, &e);
+
+	check(d != NULL, "parse %s: %s", s, d ? "" : e.msg);
+	if (!d)
+		return;
+	check(json_canon(d, json_root(d), &out) == 0, "canon %s", s);
+	check(out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
+		"canon %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
+	buf_free(&out);
+	json_free(d);
+}
+
+static void test_arrays(void)
+{
+	struct merr e;
+	struct jdoc *d = doc("[1,2,3,4,5]", 0, &e);
+	jref r = json_root(d), v;
+	size_t n = 0;
+
+	check(json_len(d, r) == 5, "array of 5: json_len %zu", json_len(d, r));
+	for (v = json_first(d, r); v != JREF_NONE; v = json_next(d, v)) {
+		n++;
+		check(json_num(d, v) == (double)n, "element %zu", n);
+	}
+	check(n == 5, "array of 5: %zu elements walked", n);
+	check(json_next(d, r) == JREF_NONE, "the root has no next");
+	json_free(d);
+
+	d = doc("[[],{},[[1]],{\"z\":{\"y\":[]}},[1,[2,3,4],5]]", 0, &e);
+	r = json_root(d);
+	check(json_len(d, r) == 5, "nested: json_len %zu", json_len(d, r));
+	static const enum jtype types[] = { J_ARR, J_OBJ, J_ARR, J_OBJ, J_ARR };
+	n = 0;
+	for (v = json_first(d, r); v != JREF_NONE; v = json_next(d, v), n++)
+		check(n < 5 && json_type(d, v) == types[n], "nested: element %zu's type", n);
+	check(n == 5, "nested: %zu elements walked", n);
+	v = json_first(d, r);
+	check(json_first(d, v) == JREF_NONE && json_len(d, v) == 0, "[] is empty");
+	v = json_next(d, json_next(d, json_next(d, json_next(d, v))));
+	check(json_len(d, v) == 3, "[1,[2,3,4],5]: json_len %zu", json_len(d, v));
+	check(json_len(d, json_next(d, json_first(d, v))) == 3, "[2,3,4]: json_len");
+	json_free(d);
+	canon_is("[[],{},[[1]],{\"z\":{\"y\":[]}},[1,[2,3,4],5]]",
+		"[[],{},[[1]],{\"z\":{\"y\":[]}},[1,[2,3,4],5]]");
+}
+
+static void test_objects(void)
+{
+	struct merr e;
+	struct jdoc *d;
+	jref r, k;
+	size_t n;
+	static const char *const in_order[] = { "b", "a", "c", "d" };
+
+	/* members out of order: a permutation */
+	d = doc("{\"b\":1,\"a\":[1,2,3],\"c\":\"hello\",\"d\":\"x\\ny\"}", 0, &e);
+	r = json_root(d);
+	check(json_len(d, r) == 4, "unsorted: json_len %zu", json_len(d, r));
+	n = 0;
+	for (k = json_first_key(d, r); k != JREF_NONE; k = json_next_key(d, k), n++)
+		check(n < 4 && json_str_eq(d, k, in_order[n]), "unsorted: key %zu in input order", n);
+	check(n == 4, "unsorted: %zu keys walked", n);
+	check(json_num(d, json_get(d, r, "b")) == 1, "unsorted: get b");
+	check(json_len(d, json_get(d, r, "a")) == 3, "unsorted: get a");
+	check(json_str_eq(d, json_get(d, r, "c"), "hello"), "unsorted: get c");
+	check(json_str_eq(d, json_get(d, r, "d"), "x\ny"), "unsorted: get d");
+	check(json_get(d, r, "e") == JREF_NONE && json_get(d, r, "") == JREF_NONE,
+		"unsorted: get of absent names");
+	json_free(d);
+	canon_is("{\"b\":1,\"a\":[1,2,3],\"c\":\"hello\",\"d\":\"x\\ny\"}",
+		"{\"a\":[1,2,3],\"b\":1,\"c\":\"hello\",\"d\":\"x\\ny\"}");
+
+	/* members in order: walked */
+	d = doc("{\"a\":1,\"b\":{\"c\":[]},\"c\":3,\"d\":4}", 0, &e);
+	r = json_root(d);
+	check(json_len(d, r) == 4, "sorted: json_len %zu", json_len(d, r));
+	check(json_num(d, json_get(d, r, "d")) == 4, "sorted: get d (after an object)");
+	check(json_num(d, json_get(d, r, "c")) == 3, "sorted: get c");
+	check(json_get(d, r, "e") == JREF_NONE && json_get(d, r, "bb") == JREF_NONE,
+		"sorted: get of absent names");
+	check(json_type(d, json_get(d, json_get(d, r, "b"), "c")) == J_ARR, "sorted: b.c");
+	json_free(d);
+
+	/* a duplicate found after sorting names the later one */
+	d = doc("{\"b\":1,\"a\":2,\"b\":3}", 0, &e);
+	check(d == NULL && e.code == EX_DATA && strstr(e.msg, "duplicate member name \"b\"") &&
+		strcmp(e.where, "1:14") == 0, "duplicate in an unsorted object: %s", d ? "accepted" : e.msg);
+	json_free(d);
+	d = doc("[[[1]]]", 2, &e);
+	check(d == NULL && e.code == EX_DATA && strstr(e.msg, "nesting deeper than 2 levels"),
+		"depth limit: %s", d ? "accepted" : e.msg);
+	json_free(d);
+}
+
+static void test_strings(void)
+{
+	struct merr e;
+	struct jdoc *d = doc("[\"abcdefgh\",\"ab\\u00e9cdefg\",\"xy\",\"\\t\"]", 0, &e);
+	jref v = json_first(d, json_root(d));
+	size_t n;
+	const char *s = json_str(d, v, &n);
+
+	check(n == 8 && memcmp(s, "abcdefgh", 8) == 0 && json_len(d, v) == 8, "long raw string");
+	v = json_next(d, v);
+	s = json_str(d, v, &n);
+	check(n == 9 && memcmp(s, "ab\xc3\xa9" "cdefg", 9) == 0 && json_len(d, v) == 9,
+		"long escaped string: %zu bytes", n);
+	v = json_next(d, v);
+	check(json_len(d, v) == 2 && json_str_eq(d, v, "xy"), "short string");
+	v = json_next(d, v);
+	check(json_len(d, v) == 1 && json_str_eq(d, v, "\t"), "short escaped string");
+	json_free(d);
+	canon_is("[\"abcdefgh\",\"ab\\u00e9cdefg\",\"\\u001f\\/\"]",
+		"[\"abcdefgh\",\"ab\xc3\xa9" "cdefg\",\"\\u001f/\"]");
+	/* a duplicate name with escapes, at its line and column */
+	d = doc("{\"long\\u006eame\":1,\n \"longname\":2}", 0, &e);
+	check(d == NULL && strcmp(e.where, "2:2") == 0 && strstr(e.msg, "\"longname\""),
+		"duplicate escaped long name: %s", d ? "accepted" : e.msg);
+	json_free(d);
+}
+
+static void test_numbers(void)
+{
+	struct merr e;
+	struct jdoc *d = doc("[-0,9007199254740991,-9007199254740991,9007199254740992,1.5,"
+		"1E2,1.0,0,-1,123456789]", 0, &e);
+	static const double want[] = { -0.0, 9007199254740991.0, -9007199254740991.0,
+		9007199254740992.0, 1.5, 100, 1, 0, -1, 123456789 };
+	jref v;
+	size_t i = 0;
+
+	for (v = json_first(d, json_root(d)); v != JREF_NONE; v = json_next(d, v), i++) {
+		double x = json_num(d, v);
+		check(i < 10 && x == want[i] && !!signbit(x) == !!signbit(want[i]), "number %zu", i);
+	}
+	check(i == 10, "%zu numbers", i);
+	json_free(d);
+	canon_is("[-0,9007199254740991,-9007199254740991,9007199254740992,1.5,1E2,1.0,0,-1,"
+		"123456789,1e21,-1e-7,4.5e15]",
+		"[0,9007199254740991,-9007199254740991,9007199254740992,1.5,100,1,0,-1,"
+		"123456789,1e+21,-1e-7,4500000000000000]");
+}
+
+/* RFC 8785 section 3.2.3's example names in its sorted order, with U+E000
+ * (above the surrogates in UTF-16, below them in code points) added */
+static void test_keycmp(void)
+{
+	static const char *const sorted[] = { "\r", "1", "\xc2\x80", "\xc3\xb6", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80", "\xee\x80\x80x", "\xee\x80\x80xy", "\xef\xac\xb3" };
+	size_t n = sizeof sorted / sizeof *sorted;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			int r = json_keycmp(sorted[i], strlen(sorted[i]), sorted[j], strlen(sorted[j]));
+			check(i < j ? r < 0 : i > j ? r > 0 : r == 0, "keycmp %zu %zu: %d", i, j, r);
+		}
+}
+
+int main(void)
+{
+	test_keycmp();
+	test_arrays();
+	test_objects();
+	test_strings();
+	test_numbers();
+	return check_report();
+}
