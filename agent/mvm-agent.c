@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 	pool_init();
 
 	transport_open(&a);
+	cg_setup(opt.cgroup, a.user_uid, a.user_gid);   /* as root, before the drop */
 	if (a.user_uid >= 0)
 		drop_to(a.user_uid, a.user_gid);
 	if (rt.warm && entry.ok && !opt.provision)

@@ -54,6 +54,7 @@ for_real() {
 	+ mkdir -p $R/dev/pts $R/dev/shm
 	+ mount -a -T /proc/self/fd/0 <<fstab
 	sysfs $R/sys sysfs nosuid,nodev,noexec 0 0
+	cgroup2 $R/sys/fs/cgroup cgroup2 nosuid,nodev,noexec 0 0
 	devpts $R/dev/pts devpts nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 0 0
 	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
