@@ -433,6 +433,10 @@ int dev_exec_open(const char *path);
  * before its directory is removed. */
 void contain_sweep(pid_t strip);
 
+/* `mvm-agent --dm-verity NAME DEV BLOCKS ROOT SALT` (dm.c): map DEV
+ * through dm-verity as NAME, print /dev/dm-N; exit 0, 2 usage, 4. */
+int dm_verity_main(int argc, char **argv);
+
 /* ---- contained calls: cgroup v2 (cgroup.c) ----
  * With --cgroup DIR (agent/init passes /sys/fs/cgroup, its cgroup2 mount,
  * when the kernel has cgroups), cg_setup, run as root before the drop to
