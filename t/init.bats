@@ -232,3 +232,14 @@ for_real() {
 	refute_line --partial "ip addr"
 	refute_line --partial "--service"
 }
+
+@test "dry run (issue #17): a config drive listed in /etc/mvm/verity is mounted only through its dm-verity mapping" {
+	root=$(printf 'ab%.0s' $(seq 32)) salt=$(printf 'cd%.0s' $(seq 32))
+	echo "m0 3 $root $salt" >"$R/etc/mvm/verity"
+	run -0 dry
+	assert_line "+ $R/usr/bin/mvm-agent --dm-verity mvm-m0 /dev/vdb 3 $root $salt"
+	assert_line "+ mount -t ext4 -o ro,nodev,nosuid,noexec $R/dev/mapper/mvm-m0 $R/mnt/config"
+	refute_line --partial "$R/dev/vdb $R/mnt/config"
+	# a volume not listed there is mounted as it is
+	assert_line "+ mount -t ext4 -o rw,nodev,nosuid,noexec $R/dev/vdd $R/var/data"
+}
