@@ -85,7 +85,7 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 	[ "$(stat -c %s "$IMG/m0.ext4")" -gt $((blocks * 4096)) ]
 	veritysetup verify --no-superblock --hash=sha256 --data-blocks="$blocks" \
 		--hash-offset=$((blocks * 4096)) --salt="$salt" "$IMG/m0.ext4" "$IMG/m0.ext4" "$root"
-	run -0 debugfs -R "cat /etc/mvm/verity" "$IMG/rootfs.ext4"
+	run -0 --separate-stderr debugfs -R "cat /etc/mvm/verity" "$IMG/rootfs.ext4"
 	assert_output "m0 $blocks $root $salt"
 	run -0 blkid -o value -s LABEL "$IMG/m0.ext4"
 	assert_output mvm-m0
