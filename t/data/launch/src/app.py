@@ -22,8 +22,11 @@ def probe(step: str, alloc_mb: str = "0") -> str:
             out["config"] = f.read().strip()
     except OSError as e:   # a block dm-verity refuses (issue 17)
         out["config"] = "errno %d" % e.errno
-    with open("/proc/self/cgroup") as f:
-        out["cgroup"] = f.read().strip()
+    try:   # (no such file in a kernel without cgroups)
+        with open("/proc/self/cgroup") as f:
+            out["cgroup"] = f.read().strip()
+    except OSError:
+        out["cgroup"] = None
     # the counter on the data volume: one more each boot's call
     try:
         with open("/mnt/data/counter") as f:
