@@ -61,6 +61,8 @@ struct spawn {
 	gid_t gid;
 	const char *seccomp;            /* "standard" or "unrestricted" */
 	char *const *argv;              /* NULL: { argv0 } */
+	int cg_procs;                   /* >= 0: the call's cgroup.procs, joined
+	                                 * first thing in the child; -1: none */
 };
 
 /* Build the seccomp program once (0, or -1 with msg). */
@@ -153,6 +155,7 @@ struct agent_opt {
 	int provision;                  /* --provision: wait for it */
 	int egress;                     /* --egress-proxy: listen on 127.0.0.1:3128 */
 	unsigned egress_port;           /* --egress-port (tests): instead of 3128 */
+	const char *cgroup;             /* --cgroup: the cgroup2 mount, or NULL */
 };
 
 extern const char *progname;
@@ -330,6 +333,8 @@ struct call {
 	size_t in_off, out_n, err_n;
 	int exited, status;
 	char tmpdir[PATH_MAX];
+	unsigned cg_id;                 /* its cgroup (cgroup.c), 0: none */
+	int cg_procs;                   /* that cgroup's cgroup.procs (cg_id) */
 	/* warm */
 	struct worker *w;
 #ifdef MVM_DEV
@@ -451,6 +456,38 @@ int dev_exec_open(const char *path);
  * their children to the agent (a subreaper).  Called when a call ends,
  * before its directory is removed. */
 void contain_sweep(pid_t strip);
+
+/* `mvm-agent --dm-verity NAME DEV BLOCKS ROOT SALT` (dm.c): map DEV
+ * through dm-verity as NAME, print /dev/dm-N; exit 0, 2 usage, 4. */
+int dm_verity_main(int argc, char **argv);
+
+/* ---- contained calls: cgroup v2 (cgroup.c) ----
+ * With --cgroup DIR (agent/init passes /sys/fs/cgroup, its cgroup2 mount,
+ * when the kernel has cgroups), cg_setup, run as root before the drop to
+ * --user, makes DIR/mvm with the memory and pids controllers, moves the
+ * agent into DIR/mvm/agent and gives DIR/mvm (and its cgroup.procs) to
+ * the agent's uid: a delegated subtree (cgroup-v2.rst "Delegation").
+ * Each cold call then gets DIR/mvm/c<N> (cg_call_begin): memory.max the
+ * call's limit, memory.oom.group 1 (an OOM kill takes the whole call),
+ * pids.max RUN_NPROC; the runner joins it in the child before dropping
+ * to the runner's uid, so everything the call starts is in it and cannot
+ * leave (the runner's uid may write no cgroup.procs).  cg_call_end writes
+ * cgroup.kill (every process of the call, wherever it was reparented),
+ * removes the cgroup and says whether the kernel OOM-killed in it: the
+ * call is then answered memory_limit.
+ * The per-call limit (the IR has no per-call field): the app's
+ * resources.memory_mb, which is the VM's memory (MemTotal), less
+ * CG_RESERVE_MB for the kernel, init and the agent; at least half of
+ * MemTotal.  Without --cgroup (host tests) or when setup fails (logged),
+ * calls run without one, and contain_sweep is the only net. */
+#define CG_RESERVE_MB 48u
+extern uint64_t cg_call_max;            /* bytes; 0: no cgroups */
+void cg_setup(const char *dir, int uid, int gid);
+/* Make k's cgroup and open its cgroup.procs: 0, or -1 (errno). */
+int cg_call_begin(struct call *k);
+/* Kill and remove k's cgroup (no-op without one): 1 when the kernel
+ * OOM-killed a process of it, else 0. */
+int cg_call_end(struct call *k);
 
 /* ---- setup (setup.c) and the loop (loop.c) ---- */
 

@@ -107,6 +107,7 @@ struct spawn base_spawn(void)
 		.uid = (uid_t)opt.run_uid,
 		.gid = (gid_t)opt.run_gid,
 		.seccomp = opt.seccomp,
+		.cg_procs = -1,
 	};
 
 	return s;
@@ -125,6 +126,14 @@ void cold_start(struct call *k)
 		call_free(k);
 		return;
 	}
+	/* its cgroup (cgroup.c), which the runner joins before it drops ids */
+	if (cg_call_begin(k) != 0) {
+		calldir_remove(k->tmpdir);
+		send_error(k->conn, ERRK_INTERNAL, "cannot create the call's cgroup");
+		call_free(k);
+		return;
+	}
+	s.cg_procs = k->cg_procs;
 	env = call_env(&k->req);
 	s.env = env;
 	s.cwd = k->tmpdir;
@@ -144,6 +153,7 @@ void cold_start(struct call *k)
 	if (k->pid < 0) {
 		if (opt.verbose)
 			logmsg("cannot start the runner: %s", strerror(errno));
+		cg_call_end(k);
 		calldir_remove(k->tmpdir);
 		send_error(k->conn, ERRK_INTERNAL, "cannot start the runner");
 		call_free(k);
@@ -228,7 +238,7 @@ void cold_write(struct call *k)
 /* The runner has been reaped: drain, answer, clean up. */
 void cold_finish(struct call *k)
 {
-	int st = k->status;
+	int st = k->status, oom;
 
 	kill_group(k->pid, SIGKILL);   /* whatever it left behind */
 	if (k->fds[2] >= 0)
@@ -239,7 +249,9 @@ void cold_finish(struct call *k)
 	close_fd(&k->fds[1]);
 	close_fd(&k->fds[2]);
 	cold_unlink(k);
-	/* what it started outside its group too, before its directory goes */
+	/* every process of the call (its cgroup), then what it started
+	 * outside its group too, before its directory goes */
+	oom = cg_call_end(k);
 	contain_sweep(0);
 	if (k->tmpdir[0] && calldir_remove(k->tmpdir) != 0 && opt.verbose)
 		logmsg("cannot remove %s: %s", k->tmpdir, strerror(errno));
@@ -247,6 +259,12 @@ void cold_finish(struct call *k)
 		send_error(k->conn, ERRK_PAYLOAD_CAP, k->cap_what);
 	} else if (k->timed_out) {
 		send_error(k->conn, ERRK_TIMEOUT, "the call exceeded its timeout");
+	} else if (oom) {
+		char m[96];
+
+		snprintf(m, sizeof m, "the call exceeded its memory limit (%llu MiB)",
+			(unsigned long long)(cg_call_max >> 20));
+		send_error(k->conn, ERRK_MEMORY, m);
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) <= 5) {
 		send_exit(k->conn, WEXITSTATUS(st));
 	} else {

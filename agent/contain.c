@@ -1,7 +1,9 @@
 /* contain.c — what a call started dies when the call ends.
  *
- * The guest kernel has neither cgroups nor namespaces (mk/kernel), so the
- * agent, a child subreaper, finds what to kill in /proc: every process
+ * A cold call's cgroup (cgroup.c) ends every process of it by cgroup.kill
+ * when there are cgroups; this sweep is the net under it (warm calls, an
+ * agent without --cgroup): the agent, a child subreaper, finds what to
+ * kill in /proc: every process
  * descending from the agent that is not a live runner or warm worker, or
  * a descendant of one.  A process that leaves its runner's tree (setsid,
  * a double fork, Node's detached spawn: its parent exits and it is handed

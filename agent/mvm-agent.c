@@ -24,6 +24,9 @@ int main(int argc, char **argv)
 	/* issue #16: the command-service supervisor (service.c) */
 	if (argc == 5 && strcmp(argv[1], "--service") == 0 && strcmp(argv[3], "--seccomp") == 0)
 		return service_main(argv[2], argv[4]);
+	/* issue #17: init maps a config drive through dm-verity (dm.c) */
+	if (argc > 1 && strcmp(argv[1], "--dm-verity") == 0)
+		return dm_verity_main(argc, argv);
 	/* signals first: a SIGTERM during the boot checks is handled too */
 	int sfd = signals_init();
 
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
 	transport_open(&a);
 	if (opt.egress && mux.on)
 		egress_listen();
+	cg_setup(opt.cgroup, a.user_uid, a.user_gid);   /* as root, before the drop */
 	if (a.user_uid >= 0)
 		drop_to(a.user_uid, a.user_gid);
 	if (rt.warm && entry.ok && !opt.provision)

@@ -83,7 +83,7 @@ static void usage(void)
 		"       [--root DIR] [--etc DIR] [--tmp DIR] [--run-uid UID[:GID]] [--user UID[:GID]]\n"
 		"       [--seccomp minimal|standard|unrestricted] [--provision] [--egress-proxy]\n"
 		"       [--egress-port N] [--max-calls N]\n"
-		"       [--wrapper-config PATH]\n"
+		"       [--wrapper-config PATH] [--cgroup DIR]\n"
 		"       [--insecure-owner] [--check] [-v]\n", progname);
 	exit(2);
 }
@@ -295,7 +295,10 @@ void args_parse(int argc, char **argv, struct args *a)
 			opt.wrapper_config = v;
 		} else if (!strcmp(o, "--insecure-owner"))
 			opt.insecure_owner = 1;
-		else if (!strcmp(o, "--provision"))
+		else if (!strcmp(o, "--cgroup")) {
+			ARG();
+			opt.cgroup = v;
+		} else if (!strcmp(o, "--provision"))
 			opt.provision = 1;
 		else if (!strcmp(o, "--egress-proxy"))
 			opt.egress = 1;

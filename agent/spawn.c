@@ -202,6 +202,9 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 		sfd = fcntl(st[1], F_DUPFD_CLOEXEC, 10);
 		if (sfd < 0)
 			sfd = st[1];
+		/* into the call's cgroup while still the agent's uid (agent.h) */
+		if (s->cg_procs >= 0 && write(s->cg_procs, "0", 1) != 1)
+			child_fail(sfd, 10);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		for (i = 1; i < NSIG; i++)

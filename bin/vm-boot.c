@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "digest.h"
 #include "enc.h"
+#include "fcjail.h"
 #include "frame.h"
 #include "json.h"
 #include "keys.h"
@@ -31,7 +32,7 @@ static void usage(int code)
 		"usage: %s [-d] [--ready-fd n] [-k pubfile]... [-i imagedir] [-S statedir]\n"
 		"       [-b backend] [-a accel] [-f auditlog] [-s secretfile] [--now time]\n"
 		"       plan.dsse.json\n"
-		"       %s --print-config [-i imagedir] [-S statedir] plan.json\n"
+		"       %s --print-config [--jailer] [-i imagedir] [-S statedir] plan.json\n"
 		"Admit a signed ExecutionPlan, record it in the audit log, boot its image and\n"
 		"supervise it in the foreground, serving the guest agent on statedir/v.sock.\n"
 		"  -d            detach once the agent answers (print the socket path, exit 0)\n"
@@ -45,7 +46,7 @@ static void usage(int code)
 		"  -f log        audit log (default $MVM_HOME/audit/TENANT.jsonl)\n"
 		"  -s file       audit signing key (default $MVM_HOME/keys/host-signer.ed25519)\n"
 		"  --now time    check the plan's window at time (tests)\n"
-		"  --print-config  print the Firecracker config for a plan and image; boot nothing\n"
+		"  --print-config  print a plan's Firecracker config (--jailer: its jailer); boot nothing\n"
 		"Exit: 0 the VM ran and stopped (or -d: it is up), 1 plan refused, 2 usage,\n"
 		"3 malformed input, 4 system error, 124 the agent was not ready in time,\n"
 		"125 the VMM failed.\n",
@@ -494,14 +495,16 @@ int main(int argc, char **argv)
 	const char *now = NULL, *note;
 	char *keys[32];
 	int nkeys = 0, detached = 0, print_config = 0, c;
-	struct buf planjs = BUF_INIT, out = BUF_INIT;
+	struct buf out = BUF_INIT;
 	struct plan plan;
+	struct verity ver;
 	struct merr e;
 	int r;
-	enum { O_NOW = 256, O_PRINT_CONFIG, O_READY_FD };
+	enum { O_NOW = 256, O_PRINT_CONFIG, O_READY_FD, O_JAILER };
 	static const struct option lopts[] = {
 		{ "now", required_argument, NULL, O_NOW },
 		{ "print-config", no_argument, NULL, O_PRINT_CONFIG },
+		{ "jailer", no_argument, NULL, O_JAILER },
 		{ "ready-fd", required_argument, NULL, O_READY_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -523,7 +526,8 @@ int main(int argc, char **argv)
 		case 'f': audit_log = optarg; break;
 		case 's': audit_key = optarg; break;
 		case O_NOW: now = optarg; break;
-		case O_PRINT_CONFIG: print_config = 1; break;
+		case O_PRINT_CONFIG: print_config |= 1; break;
+		case O_JAILER: print_config |= 2; break;
 		case O_READY_FD:
 			ready_fd[0] = (int)tool_num("--ready-fd", optarg, 0, INT_MAX);
 			if (fcntl(ready_fd[0], F_SETFD, FD_CLOEXEC) < 0)
@@ -535,7 +539,7 @@ int main(int argc, char **argv)
 		default: usage(EX_USAGE);
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1 || print_config == 2)   /* (--jailer needs --print-config) */
 		usage(EX_USAGE);
 	envelope_path = argv[optind];
 	if (vmm_choose(&vm, backend, accel, &note, &e) == EX_USAGE)
@@ -544,18 +548,15 @@ int main(int argc, char **argv)
 		tool_die(EX_SYS, "%s: no image directory: %s", image, strerror(errno));
 
 	if (print_config) {
-		/* A plan (not signed): the Firecracker config vm-boot would use. */
-		if (read_file(envelope_path, &planjs, &e) != 0)
+		/* A plan (not signed): the Firecracker config vm-boot would use,
+		 * or (--jailer) the jailer's invocation (lib/fcjail.h). */
+		if (fcjail_load(&vm, envelope_path, state, &plan, &ver, &e) != 0)
 			tool_fail(envelope_path, &e);
-		if ((r = plan_parse(planjs.p ? planjs.p : "", planjs.len, 0, &plan, &e)) != 0 ||
-		    (r = plan_limits(&plan, &e)) != 0)
-			tool_fail(envelope_path, &e);
-		if (vmm_paths(&vm, state ? state : ".mvm/run/vm", &e) != 0)
-			tool_fail(NULL, &e);
-		vm.vcpus = (unsigned)plan.vcpus;
-		vm.memory_mb = (unsigned)plan.memory_mb;
 		net_load(&vm, &plan);
-		vmm_firecracker_config(&vm, &out);
+		if (print_config == 1)
+			vmm_firecracker_config(&vm, &out);
+		else if (fcjail_json(&vm, &plan, &out, &e) != 0)
+			tool_fail(NULL, &e);
 		buf_putc(&out, '\n');
 		fwrite(out.p, 1, out.len, stdout);
 		tool_exit(0);

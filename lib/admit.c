@@ -191,19 +191,31 @@ static int drives_check(const char *dir, const struct jdoc *d, struct admit_verd
 	     JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
 		jref f = json_type(d, x) == J_OBJ ? json_get(d, x, "file") : JREF_NONE;
 		jref h = f != JREF_NONE ? json_get(d, x, "sha256") : JREF_NONE;
-		const char *fs, *hs, *p1 = path;
-		size_t hn;
+		jref vo = f != JREF_NONE ? json_get(d, x, "verity") : JREF_NONE;
+		const char *fs, *hs = NULL, *p1 = path;
+		size_t hn = 0;
+		struct verity ver;
 
 		if (f == JREF_NONE)
 			continue;
-		if (json_type(d, f) != J_STR || h == JREF_NONE || json_type(d, h) != J_STR ||
-		    (fs = json_str(d, f, &n)) == NULL || n == 0 || n > 64 ||
-		    strspn(fs, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n || fs[0] == '.' ||
-		    (hs = json_str(d, h, &hn)) == NULL || hn != 64) {
+		if (json_type(d, f) != J_STR || (fs = json_str(d, f, &n)) == NULL || n == 0 ||
+		    n > 64 || strspn(fs, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n ||
+		    fs[0] == '.' || (vo != JREF_NONE ? verity_parse(d, vo, &ver) != 0 :
+		    h == JREF_NONE || json_type(d, h) != J_STR ||
+		    (hs = json_str(d, h, &hn)) == NULL || hn != 64)) {
 			return merr_set(&v->e, EX_NO, NULL, "%s: /launch/drives: a file without a "
-				"plain name or a sha256", path);
+				"plain name, or without a sha256 or a verity root (mvm-meta(5))", path);
 		}
 		snprintf(path, sizeof path, "%s/%.*s", dir, (int)n, fs);
+		/* a config drive the guest reads through dm-verity: the top of
+		 * its hash tree, as for the root (the blocks are checked there) */
+		if (vo != JREF_NONE) {
+			int rc = verity_check(path, &ver, &v->e);
+
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		if (file_digests(1, &p1, got, &v->e) != 0)
 			return EX_SYS;
 		v->digests++;

@@ -144,6 +144,7 @@ enum rep_type { REP_PONG = 1, REP_STATUS, REP_STDOUT, REP_STDERR, REP_EXIT, REP_
 #define ERRK_BAD_REQUEST "bad_request"
 #define ERRK_INTERNAL "internal"
 #define ERRK_UNKNOWN_FUNCTION "unknown_function"
+#define ERRK_MEMORY "memory_limit"
 
 /* Append reply frames (agent).  Chunks: n <= FRAME_CHUNK. */
 void rep_put_pong(struct buf *b);

@@ -36,12 +36,29 @@ static int num_eq(const struct jdoc *d, jref o, const char *key, double want)
 	return type_of(d, o, key, &x) == J_NUM && json_num(d, x) == want;
 }
 
+int verity_parse(const struct jdoc *d, jref o, struct verity *v)
+{
+	jref x;
+	double blocks = json_type(d, o) == J_OBJ && type_of(d, o, "data_blocks", &x) == J_NUM ?
+		json_num(d, x) : -1;
+
+	memset(v, 0, sizeof *v);
+	if (json_type(d, o) != J_OBJ || hex64(d, o, "root_hash", v->root_hash) ||
+	    hex64(d, o, "salt", v->salt) || !json_str_eq(d, json_get(d, o, "hash"), "sha256") ||
+	    !num_eq(d, o, "data_block_size", VERITY_BLOCK) ||
+	    !num_eq(d, o, "hash_block_size", VERITY_BLOCK) ||
+	    !(blocks >= 1 && blocks <= (double)VERITY_BLOCKS_MAX && blocks == (double)(uint64_t)blocks) ||
+	    !num_eq(d, o, "hash_start_block", blocks))
+		return -1;
+	v->data_blocks = v->hash_start_block = (uint64_t)blocks;
+	return 0;
+}
+
 int verity_from_meta(const char *meta, size_t len, struct verity *v, int *present,
 	struct merr *e)
 {
 	struct jdoc *d = json_parse(meta, len, NULL, e);
-	jref o, x;
-	double blocks;
+	jref o;
 	int rc = EX_NO;
 
 	memset(v, 0, sizeof *v);
@@ -56,19 +73,11 @@ int verity_from_meta(const char *meta, size_t len, struct verity *v, int *presen
 		rc = 0;
 		goto out;
 	}
-	blocks = json_type(d, o) == J_OBJ && type_of(d, o, "data_blocks", &x) == J_NUM ?
-		json_num(d, x) : -1;
-	if (json_type(d, o) != J_OBJ || hex64(d, o, "root_hash", v->root_hash) ||
-	    hex64(d, o, "salt", v->salt) || !json_str_eq(d, json_get(d, o, "hash"), "sha256") ||
-	    !num_eq(d, o, "data_block_size", VERITY_BLOCK) ||
-	    !num_eq(d, o, "hash_block_size", VERITY_BLOCK) ||
-	    !(blocks >= 1 && blocks <= (double)VERITY_BLOCKS_MAX && blocks == (double)(uint64_t)blocks) ||
-	    !num_eq(d, o, "hash_start_block", blocks)) {
+	if (verity_parse(d, o, v) != 0) {
 		merr_set(e, EX_NO, "/verity", "mvm-meta.json: verity is not a SHA-256 tree of 4096-byte "
 			"blocks appended to the data (mvm-meta(5))");
 		goto out;
 	}
-	v->data_blocks = v->hash_start_block = (uint64_t)blocks;
 	*present = 1;
 	rc = 0;
 out:

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
+#include "json.h"
 
 #define VERITY_BLOCK 4096u
 /* data_blocks at most 2^40 (4 PiB): the sector count (blocks * 8) and the
@@ -32,6 +33,11 @@ struct verity {
  */
 int verity_from_meta(const char *meta, size_t len, struct verity *v, int *present,
 	struct merr *e);
+
+/* The verity object o of the parsed document d (the layout above: the
+ * root's "verity", a config drive's /launch/drives/N/verity) into *v.
+ * 0, or -1 when o is not that layout. */
+int verity_parse(const struct jdoc *d, jref o, struct verity *v);
 
 /* The file rootfs against v: large enough for its data and the top hash
  * block, and SHA-256(salt || the top hash block) is the root hash.  A

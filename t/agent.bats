@@ -951,3 +951,15 @@ irfns() {
 	assert_line --index 4 'error bad_request'
 	assert_line --index 5 'pong'
 }
+
+@test "issue #17 --dm-verity: what is not a device, a block count and two SHA-256 hex digests is a usage error; nothing is mapped" {
+	h=$(printf 'ab%.0s' $(seq 32))
+	run -2 "$AGENT" --dm-verity mvm-m0 /dev/vdb 3 "$h"
+	run -2 "$AGENT" --dm-verity mvm-m0 vdb 3 "$h" "$h"
+	run -2 "$AGENT" --dm-verity mvm-m0 /dev/vdb 0 "$h" "$h"
+	run -2 "$AGENT" --dm-verity mvm-m0 /dev/vdb 3x "$h" "$h"
+	run -2 "$AGENT" --dm-verity a/b /dev/vdb 3 "$h" "$h"
+	run -2 "$AGENT" --dm-verity mvm-m0 /dev/vdb 3 "${h^^}" "$h"
+	run -2 "$AGENT" --dm-verity mvm-m0 "/dev/vdb 0 1" 3 "$h" "$h"
+	assert_output --partial 'usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT'
+}

@@ -4,8 +4,10 @@
 # at its env var and at its file (and nowhere on the host outside the
 # store), a config file on the config drive, a data volume keeping a
 # counter across two boots of the same image, a tmpfs, the seccomp mode of
-# the plan's tier, and that tier in plan.launched.  One image build, two
-# VM boots; the refusals before a boot cost none.
+# the plan's tier, and that tier in plan.launched.  Issue 17 in the same
+# boots: each call in a cgroup of its own with a memory limit, and the
+# config drive read through dm-verity.  One image build, two VM boots; the
+# refusals before a boot cost none.
 
 load helper
 
@@ -73,9 +75,18 @@ stop() {
 last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (.labels.reason // "")'; }
 
 @test "the image: the config drive and the launch member in mvm-meta.json, bound through the plan" {
-	run -0 jq -c '.launch | {workload, drives: [.drives[] | del(.sha256)], secrets}' "$IMG/mvm-meta.json"
+	run -0 jq -c '.launch | {workload, drives: [.drives[] | del(.verity)], secrets}' "$IMG/mvm-meta.json"
 	assert_output '{"workload":"hello","drives":[{"file":"m0.ext4","kind":"config","role":"m0"},{"kind":"volume","mode":"rw","role":"m1","size_mb":16,"volume":"data"}],"secrets":[{"env":"API_KEY","name":"api_key"},{"file":"/mnt/secrets/tok","name":"tok"}]}'
-	[ "$(jq -r '.launch.drives[0].sha256' "$IMG/mvm-meta.json")" = "$(sha256sum <"$IMG/m0.ext4" | cut -c1-64)" ]
+	# issue 17: the config drive's dm-verity tree, appended; veritysetup
+	# (cryptsetup's implementation, not ours) verifies the whole drive
+	# against the meta's root hash, and the root carries the same line
+	# for init
+	read -r blocks root salt < <(jq -r '.launch.drives[0].verity | "\(.data_blocks) \(.root_hash) \(.salt)"' "$IMG/mvm-meta.json")
+	[ "$(stat -c %s "$IMG/m0.ext4")" -gt $((blocks * 4096)) ]
+	veritysetup verify --no-superblock --hash=sha256 --data-blocks="$blocks" \
+		--hash-offset=$((blocks * 4096)) --salt="$salt" "$IMG/m0.ext4" "$IMG/m0.ext4" "$root"
+	run -0 --separate-stderr debugfs -R "cat /etc/mvm/verity" "$IMG/rootfs.ext4"
+	assert_output "m0 $blocks $root $salt"
 	run -0 blkid -o value -s LABEL "$IMG/m0.ext4"
 	assert_output mvm-m0
 }
@@ -110,6 +121,14 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 	jq -e --arg s1 "$S1" --arg s2 "$S2" '.env == $s1 and .file == $s2' "$P/out1.json"
 	jq -e '.file_mode == "400" and .file_uid == 1000 and .config == "colour=blue"' "$P/out1.json"
 	jq -e '.counter == 1 and .step == "one"' "$P/out1.json"
+	# issue 17: the call ran in a cgroup of its own; one that touches more
+	# than its limit (memory_mb 256 less 48 MiB) ends with memory_limit,
+	# and the agent serves on: one under it gets its answer
+	jq -e '.cgroup | test("^0::/mvm/c[0-9]+$")' "$P/out1.json"
+	run -125 vsock-call -s "$P/run-1/v.sock" -r probe --input step=m --input alloc_mb=400
+	assert_output --partial 'agent: memory_limit: the call exceeded its memory limit ('
+	run -0 vsock-call -s "$P/run-1/v.sock" -r probe --input step=m --input alloc_mb=16
+	assert_output 'held 16 MiB'
 	# the IR's env literal, beside the secrets (issue 15's single boot)
 	jq -e '.literal == "hello from the IR"' "$P/out1.json"
 	# /proc/self/status: 2 is SECCOMP_MODE_FILTER (proc(5)); minimal refuses a socket with EPERM (1)
@@ -131,13 +150,25 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 	assert_output --partial "volume data of workload hello ($MVM_HOME/volumes/hello/data) is in use by another VM"
 	stop "$P/run-1"
 
-	# the same image again: the volume kept its data
+	# the same image again: the volume kept its data.  And (issue 17) one
+	# byte of app.conf on the config drive changed after signing: admitted
+	# (admission checks the drive's top hash block only), and the guest's
+	# dm-verity refuses the block: the read fails with EIO (5)
+	cp "$IMG/m0.ext4" "$P/m0.ext4.good"
+	b=$(debugfs -R "bmap /app.conf 0" "$IMG/m0.ext4" 2>/dev/null)
+	[ -n "$b" ] || fail "no block for /app.conf"
+	printf 'X' | dd of="$IMG/m0.ext4" bs=1 seek=$((b * 4096 + 2)) conv=notrunc status=none
 	plan p2
 	run -0 --separate-stderr vm-boot -d -S "$P/run-2" -i "$IMG" "$P/p2.dsse.json"
 	run -0 vsock-call -s "$P/run-2/v.sock" -r probe --input step=two
 	echo "$output" >"$P/out2.json"
-	jq -e '.counter == 2 and .step == "two" and .config == "colour=blue"' "$P/out2.json"
+	jq -e '.counter == 2 and .step == "two" and .config == "errno 5"' "$P/out2.json"
 	stop "$P/run-2"
+	mv "$P/m0.ext4.good" "$IMG/m0.ext4"
+	run -0 tr -d '\r' <"$P/run-2/console.log"
+	assert_line --regexp '^device-mapper: verity: [0-9:]+: data block [0-9]+ is corrupted$'
+	assert_line --regexp '^mvm-init: drive /dev/dm-[0-9]+ \(mvm-m0\) on /mnt/config \(ro\)$'
+
 	rm "$P/out1.json" "$P/out2.json"   # (they hold what the function returned)
 
 	# no secret value anywhere but in the store: the image, the plans, the

@@ -54,6 +54,7 @@ for_real() {
 	+ mkdir -p $R/dev/pts $R/dev/shm
 	+ mount -a -T /proc/self/fd/0 <<fstab
 	sysfs $R/sys sysfs nosuid,nodev,noexec 0 0
+	cgroup2 $R/sys/fs/cgroup cgroup2 nosuid,nodev,noexec 0 0
 	devpts $R/dev/pts devpts nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 0 0
 	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
 	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
@@ -243,4 +244,15 @@ for_real() {
 	run -0 dry
 	refute_line "+ ip link set lo up"
 	refute_line --partial "--egress-proxy"
+}
+
+@test "dry run (issue #17): a config drive listed in /etc/mvm/verity is mounted only through its dm-verity mapping" {
+	root=$(printf 'ab%.0s' $(seq 32)) salt=$(printf 'cd%.0s' $(seq 32))
+	echo "m0 3 $root $salt" >"$R/etc/mvm/verity"
+	run -0 dry
+	assert_line "+ $R/usr/bin/mvm-agent --dm-verity mvm-m0 /dev/vdb 3 $root $salt"
+	assert_line "+ mount -t ext4 -o ro,nodev,nosuid,noexec $R/dev/mapper/mvm-m0 $R/mnt/config"
+	refute_line --partial "$R/dev/vdb $R/mnt/config"
+	# a volume not listed there is mounted as it is
+	assert_line "+ mount -t ext4 -o rw,nodev,nosuid,noexec $R/dev/vdd $R/var/data"
 }

@@ -4,7 +4,12 @@ import json
 import os
 
 
-def probe(step: str) -> str:
+def probe(step: str, alloc_mb: str = "0") -> str:
+    if alloc_mb != "0":
+        # issue 17: touch alloc_mb MiB, 4 MiB at a time (one allocation
+        # above the VM's memory would fail at once, before any limit)
+        hog = [b"\x01" * (4 << 20) for _ in range(int(alloc_mb) // 4)]
+        return "held %d MiB" % (4 * len(hog))
     out = {"step": step, "env": os.environ.get("API_KEY"),
            "literal": os.environ.get("GREETING")}
     with open("/mnt/secrets/tok") as f:
@@ -12,8 +17,16 @@ def probe(step: str) -> str:
     st = os.stat("/mnt/secrets/tok")
     out["file_mode"] = "%o" % (st.st_mode & 0o7777)
     out["file_uid"] = st.st_uid
-    with open("/mnt/config/app.conf") as f:
-        out["config"] = f.read().strip()
+    try:
+        with open("/mnt/config/app.conf") as f:
+            out["config"] = f.read().strip()
+    except OSError as e:   # a block dm-verity refuses (issue 17)
+        out["config"] = "errno %d" % e.errno
+    try:   # (no such file in a kernel without cgroups)
+        with open("/proc/self/cgroup") as f:
+            out["cgroup"] = f.read().strip()
+    except OSError:
+        out["cgroup"] = None
     # the counter on the data volume: one more each boot's call
     try:
         with open("/mnt/data/counter") as f:
