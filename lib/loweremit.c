@@ -28,6 +28,20 @@ static void put_file(struct buf *o, const char *path, const char *mode)
 	buf_puts(o, "\",\"content\":");
 }
 
+/* The lowering's "files" member opened: the egress policy's file, then
+ * /etc/mvm/mounts (the text in mt) when there is a mount; each entry
+ * with its trailing comma. */
+static void emit_files_open(const struct jdoc *d, jref app, const struct buf *mt, struct buf *o)
+{
+	buf_puts(o, ",\"files\":{");
+	lower_egress_emit(d, app, 1, o);
+	if (mt->len) {
+		put_file(o, "/etc/mvm/mounts", "0444");
+		json_put_str(o, mt->p, mt->len);
+		buf_puts(o, "},");
+	}
+}
+
 /* The app's command entrypoint (at most one is lowered), or JREF_NONE. */
 jref lower_command_of(const struct jdoc *d, jref app)
 {
@@ -138,13 +152,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	emit_open(d, app, hash, o);
 	buf_puts(o, ",\"language\":\"none\",\"format\":null,\"runner\":\"none\",\"entrypoint\":null");
 	emit_app(d, app, cmd, wd, o, &mt, &sj);
-	buf_puts(o, ",\"files\":{");
-	lower_egress_emit(d, app, 1, o);
-	if (mt.len) {
-		put_file(o, "/etc/mvm/mounts", "0444");
-		json_put_str(o, mt.p, mt.len);
-		buf_puts(o, "},");
-	}
+	emit_files_open(d, app, &mt, o);
 	put_file(o, "/etc/mvm/service.json", "0444");
 	put_canon_str(o, &sj, e, &oom);
 	buf_puts(o, "}}}");
@@ -325,13 +333,7 @@ int lower_emit(const struct jdoc *d, jref app, jref fn, const char *hash, int de
 	}
 	buf_puts(&r, ",\"functions\":[");
 
-	buf_puts(o, ",\"files\":{");
-	lower_egress_emit(d, app, 1, o);
-	if (mt.len) {
-		put_file(o, "/etc/mvm/mounts", "0444");
-		json_put_str(o, mt.p, mt.len);
-		buf_puts(o, "},");
-	}
+	emit_files_open(d, app, &mt, o);
 	put_file(o, "/etc/mvm/entrypoint", "0644");
 	buf_puts(o, "\"" RUNNER "\\n\"},");
 	for (jref x = json_first(d, eps); x != JREF_NONE; x = json_next(d, x)) {
