@@ -1,6 +1,9 @@
 /* auditcollect.c — gathering the nodes' logs into one trail (lib/auditset.h) */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include "auditset.h"
 #include "buf.h"
@@ -31,7 +34,7 @@ int auditset_collect(const char *dest, const char *src, struct auditset_collecte
 	struct buf log = BUF_INIT, cp = BUF_INIT, old = BUF_INIT;
 	const char *base = strrchr(src, '/');
 	unsigned long long bad;
-	int rc, have_cp, have_old;
+	int rc, have_cp, have_old, lk = -1;
 
 	memset(out, 0, sizeof *out);
 	base = base ? base + 1 : src;
@@ -39,6 +42,21 @@ int auditset_collect(const char *dest, const char *src, struct auditset_collecte
 		return merr_set(e, EX_NO, NULL, "%s: not a log's name (NAME.jsonl)", src);
 	if ((size_t)snprintf(cs, sizeof cs, "%s.checkpoint", src) >= sizeof cs)
 		return merr_set(e, EX_SYS, NULL, "%s: path too long", src);
+	if ((size_t)snprintf(dir, sizeof dir, "%s/.collect.lock", dest) >= sizeof dir)
+		return merr_set(e, EX_SYS, NULL, "%s: path too long", dest);
+	/* One collector at a time in dest, from reading src to the renames:
+	 * else two could both find their copy "a grown one" and the slower
+	 * put back a shorter log, or a checkpoint past its log's end. */
+	if ((rc = mkdir_p(dest, 0700, e)) != 0)
+		return rc;
+	if ((lk = open(dir, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
+	    flock(lk, LOCK_EX) != 0) {
+		int en = errno;
+		snprintf(cd, sizeof cd, "lock %s", dir);
+		errno = en;
+		rc = merr_sys(e, cd);
+		goto out;
+	}
 	/* the checkpoint first: the log read after it extends it */
 	if ((rc = read_opt(cs, &cp, &have_cp, e)) != 0 || (rc = readp(src, &log, e)) != 0)
 		goto out;
@@ -72,6 +90,8 @@ int auditset_collect(const char *dest, const char *src, struct auditset_collecte
 	if (have_cp)
 		rc = write_atomic(cd, cp.p, cp.len, 0600, e);
 out:
+	if (lk >= 0)
+		close(lk);    /* the lock with it */
 	buf_free(&log);
 	buf_free(&cp);
 	buf_free(&old);

@@ -99,6 +99,9 @@ int deps_fetch_all(struct deps_run *x, const struct deps_get *g, size_t n, struc
 int deps_sri_verify(const char *file, const char *sri, const char *what, char *alg, char *hex,
 	struct merr *e);
 
+/* The n bytes d as lowercase hex into hex (2n + 1). */
+void deps_hexify(const unsigned char *d, size_t n, char *hex);
+
 /* The hex SHA-256 of a file into hex (65).  0 or EX_SYS. */
 int deps_sha256_file(const char *file, char *hex, struct merr *e);
 

@@ -168,6 +168,46 @@ verify_trail() {
 	run -2 mvmctl audit collect "$T/trail"
 }
 
+@test "collect: collectors into one dest take turns (flock on dest/.collect.lock); two at once against a growing log leave a valid trail" {
+	admit a
+	L="$T/a/audit/$TENANT.jsonl"
+	mkdir "$T/trail"
+	# the lock held: a collector waits, and reads the log only once it has it
+	exec 9>"$T/trail/.collect.lock"
+	flock 9
+	mvmctl audit collect "$T/trail" "$L" >"$T/out" 9>&- &
+	p=$!
+	on a audit-append -p "$E" -e plan.launched >/dev/null 9>&-
+	[ ! -e "$T/trail/a/$TENANT.jsonl" ]
+	flock -u 9
+	exec 9>&-
+	wait "$p"
+	[ "$(jq -r .action "$T/out")" = new ]
+	cmp "$L" "$T/trail/a/$TENANT.jsonl"
+	cmp "$L.checkpoint" "$T/trail/a/$TENANT.jsonl.checkpoint"
+	# two collectors at once while the node appends: none is refused, and
+	# what they leave is the node's log (or a prefix of it) and verifies
+	collect_loop() {
+		local i
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+			mvmctl audit collect "$T/trail" "$L" >/dev/null || return 1
+		done
+	}
+	collect_loop & c1=$!
+	collect_loop & c2=$!
+	for i in 1 2 3 4 5 6 7 8; do
+		on a audit-append -p "$E" -e plan.launched >/dev/null
+	done
+	wait "$c1"
+	wait "$c2"
+	run -0 verify_trail "$T/trail"
+	run -0 mvmctl audit collect "$T/trail" "$L"
+	cmp "$L" "$T/trail/a/$TENANT.jsonl"
+	cmp "$L.checkpoint" "$T/trail/a/$TENANT.jsonl.checkpoint"
+	run -0 verify_trail "$T/trail"
+	[ "$output" = '{"admitted":1,"entries":10,"failed":0,"launched":9,"logs":1,"nodes":1,"refused":0}' ]
+}
+
 @test "audit-verify -m: a node's log that fails alone fails the trail; usage" {
 	admit a
 	mvmctl audit collect "$T/trail" "$T/a/audit/$TENANT.jsonl" >/dev/null
