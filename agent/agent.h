@@ -80,9 +80,12 @@ pid_t spawn_runner(const struct spawn *s, int fds[3]);
 /* Install the prepared seccomp filter in the calling process (none for
  * "unrestricted").  0, or -1 with errno. */
 int seccomp_apply(void);
-/* `mvm-agent --service FILE`: supervise the app's command service
- * (service.c); returns the exit status. */
-int service_main(const char *path, const char *tier);
+/* --service FILE: the app's command service (service.c).  service_start
+ * forks its supervisor, once, with the prepared seccomp tier and the
+ * provisioned environment (no-op without --service); service_stop stops
+ * it (SIGTERM) and waits for it. */
+void service_start(void);
+void service_stop(void);
 /* Remove the directory tree path (its parent trusted, the tree not: a
  * process may still be changing it) without following a symlink or
  * crossing a mount: each step is an openat(O_NOFOLLOW) or unlinkat
@@ -156,6 +159,7 @@ struct agent_opt {
 	int egress;                     /* --egress-proxy: listen on 127.0.0.1:3128 */
 	unsigned egress_port;           /* --egress-port (tests): instead of 3128 */
 	const char *cgroup;             /* --cgroup: the cgroup2 mount, or NULL */
+	const char *service;            /* --service FILE: service.json, or NULL */
 };
 
 extern const char *progname;

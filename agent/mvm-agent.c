@@ -21,9 +21,6 @@ int main(int argc, char **argv)
 	char rtpath[PATH_MAX + 16], msg[512];
 	struct rlimit nocore = { 0, 0 };
 
-	/* issue #16: the command-service supervisor (service.c) */
-	if (argc == 5 && strcmp(argv[1], "--service") == 0 && strcmp(argv[3], "--seccomp") == 0)
-		return service_main(argv[2], argv[4]);
 	/* issue #17: init maps a config drive through dm-verity (dm.c) */
 	if (argc > 1 && strcmp(argv[1], "--dm-verity") == 0)
 		return dm_verity_main(argc, argv);
@@ -67,6 +64,8 @@ int main(int argc, char **argv)
 		drop_to(a.user_uid, a.user_gid);
 	if (rt.warm && entry.ok && !opt.provision)
 		pool_start();
+	if (!opt.provision)
+		service_start();   /* else once provisioned (provision.c) */
 	if (mux.on)
 		mux_hello();
 	if (a.transport == T_SERIAL || a.transport == T_VSOCK) {
@@ -83,5 +82,6 @@ int main(int argc, char **argv)
 	agent_loop(sfd);
 
 	pool_stop();
+	service_stop();
 	return shutdown_asked ? AGENT_EXIT_SHUTDOWN : 0;
 }

@@ -163,6 +163,7 @@ void provision(struct conn *c, struct req *q)
 			logmsg("provisioned: seccomp tier %s", opt.seccomp);
 			if (rt.warm && entry.ok)
 				pool_start();
+			service_start();   /* the command service, if any */
 			size_t off = frame_begin(&b);
 			buf_puts(&b, "{\"type\":\"provisioned\",\"seccomp\":");
 			json_put_str(&b, opt.seccomp, strlen(opt.seccomp));

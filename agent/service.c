@@ -1,21 +1,29 @@
-/* service.c — `mvm-agent --service FILE [--seccomp TIER]`: run an app's
- * command entrypoint (issue #16) as a supervised service.
+/* service.c — `mvm-agent ... --service FILE`: run an app's command
+ * entrypoint (issue #16) as a supervised service.
  *
- * agent/init starts this as root when the image holds
- * /etc/mvm/service.json (mvm-lower(5)): {"command":[ARGV...],
- * "working_dir":DIR, "env":{NAME:VALUE,...}}.  The supervisor stays root
- * (to start the service again) and does nothing else; each start forks a
- * child that is hardened as a function's runner is (spawn.c): its own
- * process group, no core files, RLIMIT_NPROC, uid and gid 1000 with no
- * supplementary groups, no_new_privs, the seccomp tier.  Its stdin is
- * /dev/null; stdout and stderr are the supervisor's (the console log).
+ * agent/init passes --service when the image holds /etc/mvm/service.json
+ * (mvm-lower(5)): {"command":[ARGV...], "working_dir":DIR,
+ * "env":{NAME:VALUE,...}}.  The agent starts the supervisor once it knows
+ * the seccomp tier and the secrets: after the provisioning request (with
+ * --provision; service_start() from provision.c) or at once (without).
+ * The supervisor is a child of the agent (forked, no exec): it keeps the
+ * agent's ids and capabilities (SETUID, SETGID, KILL: to start the service
+ * again and stop it) and does nothing else; each start forks a child that
+ * is hardened as a function's runner is (spawn.c): its own process group,
+ * no core files, RLIMIT_NPROC, uid and gid 1000 with no supplementary
+ * groups, no_new_privs, the provisioned seccomp tier.  Its environment is
+ * a function's: the provisioned variables (secrets, PATH), HOME=/tmp,
+ * then the service's env; a service env name that the provisioning set
+ * is refused (the service does not start), as a call's env is.  Its stdin
+ * is /dev/null; stdout and stderr are the agent's stderr (the console).
  *
  * Restart policy: whenever the service exits (any status or signal) it is
  * started again after a back-off of 1 s, doubled after each exit that
  * follows a run shorter than SERVICE_STABLE_SECS, up to
  * SERVICE_BACKOFF_MAX_SECS; a run that lasted SERVICE_STABLE_SECS resets
- * it to 1 s.  SIGTERM/SIGINT stop the service (SIGTERM to its group, then
- * SIGKILL 2 s later) and the supervisor. */
+ * it to 1 s.  SIGTERM/SIGINT (the agent sends SIGTERM when it exits:
+ * service_stop) stop the service (SIGTERM to its group, then SIGKILL 2 s
+ * later) and the supervisor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -41,6 +49,7 @@
 
 static volatile sig_atomic_t stop_sig;
 static void on_stop(int s) { stop_sig = s; }
+static pid_t supervisor;        /* the agent's child, 0 = none */
 
 /* "mvm-service: WHAT ARG" on the console */
 static void say(const char *what, const char *arg)
@@ -48,7 +57,17 @@ static void say(const char *what, const char *arg)
 	fprintf(stderr, "mvm-service: %s %s\n", what, arg);
 }
 
-/* Fill argv and env (NULL-terminated) from the service file; 0 or -1. */
+/* Does env (m entries) name the variable of kv ("K=V" or "K")? */
+static int named(char **env, size_t m, const char *k, size_t kl)
+{
+	for (size_t i = 0; i < m; i++)
+		if (!strncmp(env[i], k, kl) && env[i][kl] == '=')
+			return 1;
+	return 0;
+}
+
+/* Fill argv and env (NULL-terminated) from the service file, after the
+ * provisioned variables; 0 or -1. */
 static int load(const char *path, struct buf *b, struct jdoc **dp, char **argv, char **env,
 	char **cwd)
 {
@@ -74,7 +93,9 @@ static int load(const char *path, struct buf *b, struct jdoc **dp, char **argv, 
 	x = json_get(d, json_root(d), "working_dir");
 	*cwd = x != JREF_NONE && json_type(d, x) == J_STR ? json_strdup(d, x) : NULL;
 	x = json_get(d, json_root(d), "env");
-	env[m++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	/* a function's variables first: PATH, the provisioned secrets */
+	for (size_t i = 0; i < nbase_env && m < SERVICE_ENV; i++)
+		env[m++] = base_env[i];
 	env[m++] = (char *)"HOME=/tmp";
 	if (x != JREF_NONE && json_type(d, x) == J_OBJ)
 		for (k = json_first_key(d, x); k != JREF_NONE && m < SERVICE_ENV; k = json_next_key(d, k)) {
@@ -87,6 +108,9 @@ static int load(const char *path, struct buf *b, struct jdoc **dp, char **argv, 
 			vs = json_str(d, json_value(k), &vl);
 			if (memchr(ks, '\0', kl) || memchr(ks, '=', kl) || memchr(vs, '\0', vl))
 				return say("an env entry holds NUL or '=' in", path), -1;
+			if (named(env, m, ks, kl))
+				return say("the env sets a variable the launch provisioned (a secret) or "
+					"PATH/HOME:", path), -1;
 			buf_printf(&kv, "%.*s=%.*s", (int)kl, ks, (int)vl, vs);
 			if (!buf_cstr(&kv))
 				return -1;
@@ -106,15 +130,23 @@ static pid_t start(char **argv, char **env, const char *cwd)
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sigset_t none;
 
+	/* never above the hard limit the agent has (it may not raise it) */
+	if (getrlimit(RLIMIT_NPROC, &np) == 0 && np.rlim_max != RLIM_INFINITY &&
+	    np.rlim_max < RUN_NPROC)
+		np.rlim_cur = np.rlim_max;
+	else
+		np.rlim_cur = np.rlim_max = RUN_NPROC;
+
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	if (setpgid(0, 0) != 0 || fd < 0 || dup2(fd, 0) != 0 ||
-	    (cwd && chdir(cwd) != 0) || setrlimit(RLIMIT_CORE, &core) != 0 ||
+	    setrlimit(RLIMIT_CORE, &core) != 0 ||
 	    setrlimit(RLIMIT_NPROC, &np) != 0 || setgroups(0, NULL) != 0 ||
 	    setresgid(SERVICE_UID, SERVICE_UID, SERVICE_UID) != 0 ||
 	    setresuid(SERVICE_UID, SERVICE_UID, SERVICE_UID) != 0 ||
+	    (cwd && chdir(cwd) != 0) ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || seccomp_apply() != 0) {
 		perror("mvm-service: cannot harden the service");
 		_exit(127);
@@ -125,22 +157,33 @@ static pid_t start(char **argv, char **env, const char *cwd)
 	_exit(127);
 }
 
-int service_main(const char *path, const char *tier)
+/* The supervisor's life, in the agent's forked child; never returns. */
+static void supervise(const char *path)
 {
-	static char *argv[SERVICE_ARGS + 1], *env[SERVICE_ENV + 3];
+	static char *argv[SERVICE_ARGS + 1], *env[SERVICE_ENV + 2];
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct buf b = BUF_INIT;
 	struct jdoc *d = NULL;
-	char *cwd = NULL, msg[256];
+	char *cwd = NULL;
 	unsigned backoff = 1;
 	int st;
+	sigset_t none;
 
-	if (load(path, &b, &d, argv, env, &cwd) != 0)
-		return 1;
-	if (seccomp_prepare(tier, msg, sizeof msg) != 0)
-		return say("seccomp:", msg), 2;
+	/* the agent's signal mask and dispositions are not the service's */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* stdout to the console (the agent's may be its --stdio transport);
+	 * none of the agent's descriptors */
+	if (dup2(2, 1) != 1)
+		_exit(4);
+	close_range(3, ~0U, 0);
+	if (load(path, &b, &d, argv, env, &cwd) != 0)
+		_exit(1);
 	while (!stop_sig) {
 		time_t t = time(NULL);
 		pid_t pid = start(argv, env, cwd);
@@ -151,8 +194,10 @@ int service_main(const char *path, const char *tier)
 			say("started", argv[0]);
 			while (waitpid(pid, &st, 0) < 0)
 				if (errno == EINTR && stop_sig) {
+					/* SIGTERM, SIGKILL at most 2 s later */
 					kill(-pid, SIGTERM);
-					sleep(2);
+					for (int i = 0; i < 20 && waitpid(pid, &st, WNOHANG) == 0; i++)
+						usleep(100000);
 					kill(-pid, SIGKILL);
 				} else if (errno != EINTR) {
 					break;
@@ -169,5 +214,35 @@ int service_main(const char *path, const char *tier)
 		sleep(backoff);
 		backoff = backoff * 2 > SERVICE_BACKOFF_MAX_SECS ? SERVICE_BACKOFF_MAX_SECS : backoff * 2;
 	}
-	return 0;
+	_exit(0);
+}
+
+void service_start(void)
+{
+	pid_t pid;
+
+	if (!opt.service || supervisor)
+		return;
+	fflush(NULL);
+	if ((pid = fork()) == 0)
+		supervise(opt.service);
+	if (pid < 0) {
+		logmsg("service: cannot start its supervisor: %s", strerror(errno));
+		return;
+	}
+	supervisor = pid;
+	logmsg("service supervisor started (seccomp tier %s)", opt.seccomp);
+}
+
+void service_stop(void)
+{
+	int st;
+
+	/* (reap() may have reaped it already: then nothing to stop) */
+	if (supervisor <= 0 || waitpid(supervisor, &st, WNOHANG) != 0)
+		return;
+	kill(supervisor, SIGTERM);
+	while (waitpid(supervisor, &st, 0) < 0 && errno == EINTR)
+		;
+	supervisor = 0;
 }

@@ -83,7 +83,7 @@ static void usage(void)
 		"       [--root DIR] [--etc DIR] [--tmp DIR] [--run-uid UID[:GID]] [--user UID[:GID]]\n"
 		"       [--seccomp minimal|standard|unrestricted] [--provision] [--egress-proxy]\n"
 		"       [--egress-port N] [--max-calls N]\n"
-		"       [--wrapper-config PATH] [--cgroup DIR]\n"
+		"       [--wrapper-config PATH] [--cgroup DIR] [--service FILE]\n"
 		"       [--insecure-owner] [--check] [-v]\n", progname);
 	exit(2);
 }
@@ -302,7 +302,10 @@ void args_parse(int argc, char **argv, struct args *a)
 			opt.provision = 1;
 		else if (!strcmp(o, "--egress-proxy"))
 			opt.egress = 1;
-		else if (!strcmp(o, "--egress-port")) {
+		else if (!strcmp(o, "--service")) {
+			ARG();
+			opt.service = v;
+		} else if (!strcmp(o, "--egress-port")) {
 			ARG();
 			opt.egress_port = (unsigned)num_arg(o, v, 1, 65535);
 		}

@@ -574,13 +574,6 @@ int main(int argc, char **argv)
 	if (note)
 		fprintf(stderr, "%s: using TCG (software emulation): %s\n", progname, note);
 	net_load(&vm, &verdict.plan);
-	/* init starts a command service before any provisioning: standard */
-	if (net.service && strcmp(verdict.plan.seccomp_tier, "standard") != 0) {
-		audit("failed", "reason", "a command service runs only under seccomp tier standard");
-		tool_die(1, "the image runs a command service, which runs under seccomp tier "
-			"\"standard\" only, and the plan says \"%s\"; nothing booted",
-			verdict.plan.seccomp_tier);
-	}
 	if ((r = launch_prepare(&launch, &vm, verdict.plan.workload, verdict.plan.seccomp_tier,
 	    verdict.plan.secret_release, &e)) != 0) {
 		audit("failed", "reason", e.msg);

@@ -963,3 +963,33 @@ irfns() {
 	run -2 "$AGENT" --dm-verity mvm-m0 "/dev/vdb 0 1" 3 "$h" "$h"
 	assert_output --partial 'usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT'
 }
+
+@test "the command service (--service, issue #16) starts once provisioned: the plan's tier, the provisioned secret, its env, uid 1000; it stops with the agent" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	install -d -o 1000 -g 1000 -m 0700 "$T/r/mnt/secrets"
+	mkdir -m 0777 "$T/svc"
+	# it writes what it got once (renamed into place), then runs until stopped
+	jq -n --arg out "$T/svc/out" '{command: ["python3", "-c",
+		"import os, sys, time\nst = [l.split()[1] for l in open(\"/proc/self/status\") if l.startswith(\"Seccomp:\")]\nopen(sys.argv[1] + \".t\", \"w\").write(\" \".join(st + [os.environ.get(k, \"-\") for k in (\"API_KEY\", \"GREETING\", \"HOME\")] + [str(os.getuid()), os.getcwd()]) + \"\\n\")\nos.rename(sys.argv[1] + \".t\", sys.argv[1])\ntime.sleep(300)\n",
+		$out, "mvm-svc-marker"], env: {GREETING: "hi"}, working_dir: "/"}' >"$T/r/etc/mvm/service.json"
+	script 'run json [["pid"],{}]' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"}]}' \
+		"run json [[\"waitfile\",\"$T/svc/out\"],{}]"
+	run -0 agent "$T/r" "$T/script" --provision --service "$T/r/etc/mvm/service.json"
+	assert_line --index 0 'error not_provisioned'
+	# 2: SECCOMP_MODE_FILTER (proc(5)): the provisioned minimal tier, not the
+	# none an agent waiting for its provisioning has
+	assert_line --index 2 'stdout "2 v-1 hi /tmp 1000 /\n"'
+	run -0 grep -c 'service supervisor started (seccomp tier minimal)' "$T/agent.log"
+	assert_output 1
+	# stopped with the agent: no service process is left
+	run -1 pgrep -f mvm-svc-marker
+	# a service env that sets a provisioned variable (a secret): not started
+	rm "$T/svc/out"
+	jq '.env.API_KEY = "mine"' "$T/r/etc/mvm/service.json" >"$T/s2.json"
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"}]}'
+	run -0 agent "$T/r" "$T/script" --provision --service "$T/s2.json"
+	run -0 grep 'mvm-service: the env sets a variable the launch provisioned' "$T/agent.log"
+	[ ! -e "$T/svc/out" ]
+}

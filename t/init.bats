@@ -212,7 +212,7 @@ for_real() {
 	assert_line "mvm-init: reboot -f (not PID 1 of a guest: exiting instead)"
 }
 
-@test "dry run (issue #16): mvm.ip= configures lo and eth0; service.json starts the supervisor before the agent; a bad mvm.ip is ignored" {
+@test "dry run (issue #16): mvm.ip= configures lo and eth0; service.json is the agent's --service (it starts it once provisioned); a bad mvm.ip is ignored" {
 	echo "console=ttyS0 mvm.ip=10.0.2.15/24" >"$R/proc/cmdline"
 	echo '{"command":["true"]}' >"$R/etc/mvm/service.json"
 	mkdir -p "$R/sys/class/net/lo" "$R/sys/class/net/eth0"
@@ -222,9 +222,10 @@ for_real() {
 	assert_line "+ ip addr add 10.0.2.15/24 dev eth0"
 	assert_line "+ ip link set eth0 up"
 	assert_line "mvm-init: eth0 10.0.2.15/24"
-	assert_line "+ $R/usr/bin/mvm-agent --service /etc/mvm/service.json --seccomp standard &"
-	# the supervisor line comes before the agent's
-	[[ $output == *"--service /etc/mvm/service.json"*"--run-uid 1000:1000"* ]]
+	# no supervisor of its own: the agent's option, after --provision
+	assert_line --regexp "^\+ $R/usr/bin/mvm-agent .*--provision .*--service $R/etc/mvm/service.json( |\$)"
+	run -0 grep -c -e '--service' <<<"$output"
+	assert_output 1
 	echo "console=ttyS0 mvm.ip=10.0.2.15;reboot" >"$R/proc/cmdline"
 	rm "$R/etc/mvm/service.json"
 	run -0 dry

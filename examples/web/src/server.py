@@ -4,6 +4,8 @@ GET /          a greeting, with who and where the service runs
 GET /net       the guest's network interfaces
 GET /probe?port=N   try to connect out to the host (10.0.2.2:N): the
                host's user-mode network drops it (restrict=on)
+GET /seccomp   the service's seccomp mode (/proc/self/status: 0 none,
+               2 a filter): the plan's tier, applied by the agent
 GET /exit      the service exits (status 3): its supervisor starts it again
 """
 import http.server
@@ -33,6 +35,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.reply("connected\n")
             except OSError as e:
                 self.reply("blocked: %s\n" % (e.__class__.__name__,))
+        elif url.path == "/seccomp":
+            with open("/proc/self/status") as fh:
+                self.reply("".join(ln for ln in fh if ln.startswith("Seccomp")))
         elif url.path == "/exit":
             self.reply("exiting\n")
             self.wfile.flush()

@@ -36,6 +36,14 @@ def f(op, arg=None):
         st = os.stat(arg)
         with open(arg) as fh:
             return [fh.read(), "%o" % (st.st_mode & 0o7777), st.st_uid]
+    if op == "waitfile":
+        # a file's content once it exists (what a command service wrote), 60 s at most
+        for _ in range(600):
+            if os.path.exists(arg):
+                with open(arg) as fh:
+                    return fh.read()
+            time.sleep(0.1)
+        return None
     if op == "socket":
         import socket
         try:
