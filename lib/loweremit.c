@@ -53,12 +53,25 @@ jref lower_command_of(const struct jdoc *d, jref app)
 	return JREF_NONE;
 }
 
+/* Whether obj (or JREF_NONE) has a member named ks (n bytes). */
+static int has_key(const struct jdoc *d, jref obj, const char *ks, size_t n)
+{
+	for (jref k = obj != JREF_NONE ? json_first_key(d, obj) : JREF_NONE; k != JREF_NONE;
+	    k = json_next_key(d, k)) {
+		size_t m;
+		const char *s = json_str(d, k, &m);
+		if (m == n && memcmp(s, ks, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The network (mode "bridge": a NIC and its ports) and the command service
  * (issue #16), appended to o: ",\"network\":...,\"service\":..." or
  * nothing; the service's /etc/mvm/service.json into sj. */
 static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, struct buf *sj)
 {
-	jref net = json_get(d, app, "network"), wd, env;
+	jref net = json_get(d, app, "network"), aenv = json_get(d, app, "env"), wd, env;
 
 	if (net != JREF_NONE && json_type(d, net) == J_OBJ &&
 	    json_str_eq(d, json_get(d, net, "mode"), "bridge")) {
@@ -77,6 +90,20 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 	buf_puts(sj, "{\"command\":");
 	json_canon(d, json_get(d, cmd, "command"), sj);
 	buf_puts(sj, ",\"env\":{");   /* NAME: the literal's value */
+	/* the app's literals first (as every function gets them), then the
+	 * command's own, which win over an app literal of the same name */
+	for (jref k = aenv != JREF_NONE ? json_first_key(d, aenv) : JREF_NONE; k != JREF_NONE;
+	    k = json_next_key(d, k)) {
+		size_t n;
+		const char *ks = json_str(d, k, &n);
+		if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal") ||
+		    has_key(d, env, ks, n))
+			continue;
+		buf_puts(sj, sj->p[sj->len - 1] == '{' ? "" : ",");
+		json_put_str(sj, ks, n);
+		buf_putc(sj, ':');
+		json_canon(d, json_get(d, json_value(k), "value"), sj);
+	}
 	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
 	    k = json_next_key(d, k)) {
 		size_t n;

@@ -118,6 +118,8 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	check '.apps[0].network = {"mode": "none", "egress": {"allowlist": []}} | .apps[0].env = {"https_proxy": {"kind": "literal", "value": "x"}}' \
 		/apps/0/env/https_proxy "the egress proxy sets this variable (network.egress)"
 	check '.apps[0].network = {"mode": "bridge", "peers": ["db"]}' /apps/0/network/peers "peers are not supported by this backend yet"
+	check '.apps[0].network = {"mode": "bridge", "ports": [{"guest": 53, "host": 15353, "proto": "udp"}]}' \
+		/apps/0/network/ports/0/proto "a UDP port $ns (only TCP ports are forwarded)"
 	check '.apps[0].network = {"mode": "bridge", "dns": {"kind": "system"}}' /apps/0/network/dns \
 		"a guest resolver is not supported by this backend (only the egress proxy resolves)"
 	check '.apps[0].image = {"kind": "oci_base", "reference": "docker.io/library/debian", "digest": "sha256:'"$(printf '%064d' 0)"'"}' \
@@ -192,6 +194,16 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ "$(jq -c .network <<<"$output")" = null ]
 }
 
+@test "issue #16: the app's env literals reach the command service as they reach functions; the command's own env wins; a secret_ref is not written (the provisioning delivers it)" {
+	edit '.apps[0].env = {"A": {"kind": "literal", "value": "app"}, "C": {"kind": "literal", "value": "app"},
+			"K": {"kind": "secret_ref", "ref": {"name": "k", "mount": {"kind": "env", "var": "API_KEY"}, "auth_type": "bearer", "allowed_hosts": ["a.example"]}}}
+		| .apps[0].entrypoints = [{"kind": "command", "command": ["true"],
+			"env": {"B": {"kind": "literal", "value": "cmd"}, "C": {"kind": "literal", "value": "cmd"}}}]'
+	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
+	[ "$(jq -c .service.env <<<"$output")" = '{"A":"app","B":"cmd","C":"cmd"}' ] || fail "$output"
+	[ "$(jq -j '.files["/etc/mvm/service.json"].content | fromjson | .env | tojson' <<<"$output")" = '{"A":"app","B":"cmd","C":"cmd"}' ]
+}
+
 @test "issue #16: an egress allowlist is lowered: the egress member (mvm-meta.json binds it), /etc/mvm/egress.json, the proxy's variables in the function's and the service's env; no NIC" {
 	edit '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"port": 8443, "host": "*.Example.com"}]}}
 		| .apps[0].env = {"A": {"kind": "literal", "value": "1"}}
@@ -204,7 +216,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ "$(jq -c '.files["/etc/mvm/runtime.json"].content | fromjson | .env' <<<"$output")" = \
 		"{\"A\":\"1\",\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
 	[ "$(jq -c '.service.env' <<<"$output")" = \
-		"{\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
+		"{\"A\":\"1\",\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
 	# a function alone: what schemas/lower.schema.json says
 	edit '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"port": 8443, "host": "*.Example.com"}]}}'
 	ir-lower "$BATS_TEST_TMPDIR/ir.json" >"$BATS_TEST_TMPDIR/l.json"
