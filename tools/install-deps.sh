@@ -69,9 +69,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recomme
 # ... and those installed just now are not enabled at boot either
 for d in $DAEMONS; do
 	case " $missing " in *" $d "*) ;; *) continue ;; esac
-	if command -v deb-systemd-helper >/dev/null 2>&1; then
-		$SUDO deb-systemd-helper disable "$d.service" >/dev/null 2>&1 || true
-	fi
+	# update-rc.d disable also removes the systemd unit's wants/ link
 	if [ -e "/etc/init.d/$d" ] && command -v update-rc.d >/dev/null 2>&1; then
 		$SUDO update-rc.d "$d" disable >/dev/null 2>&1 || true
 	fi
