@@ -4,6 +4,8 @@
 #include <sodium.h>
 #include <unistd.h>
 #include "audit.h"
+#include "auditset.h"
+#include "json.h"
 #include "keys.h"
 #include "tool.h"
 
@@ -11,12 +13,17 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-q] [-k pubfile]... [--checkpoint file]... [log]\n"
+		"       %s -m [-q] [-k pubfile]... log|dir...\n"
 		"Verify every line of an audit log and its checkpoints; name the first bad line.\n"
+		"  -m                 several nodes' logs (a dir: its NODE/NAME.jsonl, as mvmctl\n"
+		"                     audit collect lays them out) as one trail: each log, then\n"
+		"                     no plan admitted twice, no launch before its admission;\n"
+		"                     prints the counts (JSON)\n"
 		"  -k file            trusted public key (repeatable; default $MVM_HOME/trust/*.pub)\n"
 		"  --checkpoint file  also check this (newer, kept elsewhere) checkpoint\n"
 		"  -q                 print nothing but system errors; the status tells\n"
 		"Exit: 0 intact, 1 tampered, torn or unverifiable, 2 usage, 4 system error.\n",
-		progname);
+		progname, progname);
 	exit(code);
 }
 
@@ -81,6 +88,40 @@ static int load_checkpoint(const char *path, const struct trustset *ts, struct a
 	return ok;
 }
 
+/* -m: the logs as one trail (lib/auditset.h); one JSON object on stdout,
+ * the counts or the violation (audit-verify(1), "Several nodes"). */
+static __attribute__((noreturn)) void multi(const char *const *logs, size_t n,
+	const struct trustset *ts)
+{
+	struct auditset_counts c;
+	struct auditset_violation v;
+	struct buf out;
+	struct merr e;
+	int rc = auditset_verify(logs, n, ts, &c, &v, &e);
+
+	if (rc != 0 && rc != EX_NO)
+		tool_fail(NULL, &e);
+	buf_init_fd(&out, STDOUT_FILENO);
+	if (rc == 0)
+		buf_printf(&out, "{\"admitted\":%llu,\"entries\":%llu,\"failed\":%llu,"
+			"\"launched\":%llu,\"logs\":%llu,\"nodes\":%llu,\"refused\":%llu}\n",
+			c.admitted, c.entries, c.failed, c.launched, c.logs, c.nodes, c.refused);
+	else {
+		buf_puts(&out, "{\"log\":");
+		json_put_str(&out, v.log, strlen(v.log));
+		buf_puts(&out, ",\"node\":");
+		json_put_str(&out, v.node, strlen(v.node));
+		buf_printf(&out, ",\"plan_id\":\"%s\",\"seq\":%llu,\"violation\":\"%s\"}\n",
+			v.plan_id, v.seq, v.kind);
+	}
+	if (!quiet)
+		tool_flush(&out);
+	buf_free(&out);
+	if (rc)
+		no("%s", e.msg);
+	tool_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	char *keys[MAXKEYS], cpath[PATH_MAX + 16];
@@ -91,7 +132,7 @@ int main(int argc, char **argv)
 	struct input in;
 	struct merr e, bad;
 	size_t nkeys = 0, ncp = 0, nx = 0, i;
-	int c;
+	int c, m = 0;
 	static const struct option lopts[] = {
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,8 +140,9 @@ int main(int argc, char **argv)
 	};
 
 	tool_init(argv);
-	while ((c = getopt_long(argc, argv, "qk:c:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "mqk:c:h", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'm': m = 1; break;
 		case 'q': quiet = 1; break;
 		case 'k':
 			if (nkeys == MAXKEYS)
@@ -117,7 +159,7 @@ int main(int argc, char **argv)
 		default: usage(EX_USAGE);
 		}
 	}
-	if (argc - optind > 1)
+	if ((!m && argc - optind > 1) || (m && (optind == argc || ncp)))
 		usage(EX_USAGE);
 	if (optind < argc && strcmp(argv[optind], "-") != 0)
 		file = input = argv[optind];
@@ -129,6 +171,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (ts.n == 0)
 		no("no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
+	if (m)
+		multi((const char *const *)argv + optind, (size_t)(argc - optind), &ts);
 	/* mapped, not copied: a 100k-entry log is 50 MiB */
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);

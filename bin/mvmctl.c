@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "auditset.h"
 #include "json.h"
 #include "keys.h"
 #include "netcfg.h"
@@ -376,11 +377,38 @@ static int cmd_logs(int argc, char **argv)
 	exec_with("cat", pre, 1, 0, NULL);
 }
 
+/* audit collect DEST SRC...: each node's log into DEST/NODE/ (lib/auditset.h);
+ * a JSON line per log; stops at the first that cannot be collected. */
+static int collect(int argc, char **argv)
+{
+	struct auditset_collected c;
+	struct merr e;
+	struct buf out;
+
+	if (argc < 2)
+		return -1;
+	buf_init_fd(&out, STDOUT_FILENO);
+	for (int i = 1; i < argc; i++) {
+		if (auditset_collect(argv[0], argv[i], &c, &e) != 0) {
+			tool_flush(&out);
+			tool_fail(argv[i], &e);
+		}
+		buf_printf(&out, "{\"action\":\"%s\",\"log\":", c.action);
+		json_put_str(&out, c.path, strlen(c.path));
+		buf_printf(&out, ",\"node\":\"%s\"}\n", c.node);
+	}
+	tool_flush(&out);
+	buf_free(&out);
+	tool_exit(0);
+}
+
 static int cmd_audit(int argc, char **argv)
 {
 	char t[PATH_MAX], log[PATH_MAX], *pre[] = { (char *)"-n", (char *)"10", log };
 	struct merr e;
 
+	if (!strcmp(argv[0], "collect"))
+		return collect(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "verify"))
 		exec_with(tool(t, "audit-verify"), NULL, 0, argc - 1, argv + 1);
 	if (strcmp(argv[0], "tail") != 0 || argc > 2)
@@ -418,7 +446,7 @@ static const struct verb {
 	{ "ps", "", "list running VMs (every .mvm/run/ID/)", cmd_ps, 0, 0, 0 },
 	{ "submit", "-i IMAGE CALLS PLAN...", "a batch of calls on Slurm, a plan per task (mvm-submit)", cmd_submit, 0, 64, 0 },
 	{ "logs", "ID", "the VM's console log", cmd_logs, 1, 1, 0 },
-	{ "audit", "verify|tail [args]", "audit-verify, or the last entries of the log", cmd_audit, 1, 64, 0 },
+	{ "audit", "verify|tail|collect [args]", "audit-verify, the log's last entries, or collect DEST LOG... (nodes' logs)", cmd_audit, 1, 64, 0 },
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 

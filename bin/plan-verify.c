@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <unistd.h>
 #include "admit.h"
+#include "cluster.h"
 #include "digest.h"
 #include "keys.h"
 #include "limit.h"
@@ -25,6 +26,8 @@ static void usage(int code)
 		"  --ir file     the IR must hash to the plan's ir_hash\n"
 		"  --image dir   dir's mvm-meta.json, vmlinux, initrd must match; rootfs.ext4\n"
 		"                too, or, with a dm-verity root in the meta, the top of its tree\n"
+		"The nonce store: $MVM_HOME/nonces, and in a cluster ($MVM_CLUSTER_DIR, or dir=\n"
+		"in $MVM_HOME/cluster.conf) DIR/nonces too: admitted once in the cluster.\n"
 		"Exit: 0 admitted, 1 refused, 2 usage, 3 malformed input, 4 system error.\n",
 		progname);
 	exit(code);
@@ -42,6 +45,7 @@ int main(int argc, char **argv)
 	struct admit_verdict v;
 	struct buf in = BUF_INIT, out;
 	struct trustset ts;
+	struct cluster cl;
 	struct merr e;
 	size_t nkeys = 0, i;
 	int c, nl = 0, have_now = 0;
@@ -97,12 +101,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (read_file(file, &in, &e) != 0)
 		tool_fail(file, &e);
-	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0)
+	/* the node's store, and the cluster's when in one (lib/cluster.h) */
+	if (cluster_load(&cl, &e) != 0 || cluster_stores(&rq, nonces, &cl, &e) != 0)
 		tool_fail(NULL, &e);
 	rq.env = in.p;
 	rq.envlen = in.len;
 	rq.trust = &ts;
-	rq.nonces = nonces;
 
 	/* Every check, read-only; the nonce recorded last (lib/admit.h). */
 	if (admit(&rq, &v) != 0) {
@@ -123,6 +127,8 @@ int main(int argc, char **argv)
 	if (buf_flush(&out) < 0 || close_stdout(&e) != 0) {
 		if (v.recorded)
 			nonce_release(nonces, v.plan.nonce);
+		if (v.recorded_shared)
+			nonce_release(rq.shared, v.plan.nonce);
 		if (out.err) {
 			errno = out.err;
 			merr_sys(&e, "write to standard output");

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "admit.h"
+#include "cluster.h"
 #include "audit.h"
 #include "digest.h"
 #include "enc.h"
@@ -153,6 +154,7 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, co
 {
 	char nonces[PATH_MAX], what[64];
 	struct admit_req rq = { 0 };
+	struct cluster cl;
 	struct trustset ts;
 	struct merr e;
 	size_t i;
@@ -163,8 +165,8 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, co
 		fprintf(stderr, "%s: warning: %s (skipped)\n", progname, ts.warn[i].msg);
 	if (read_file(envelope_path, &envbytes, &e) != 0)
 		tool_fail(envelope_path, &e);
-	if (mvm_path(nonces, sizeof nonces, "nonces", &e) != 0)
-		tool_fail(NULL, &e);
+	if (cluster_load(&cl, &e) != 0 || cluster_stores(&rq, nonces, &cl, &e) != 0)
+		tool_fail(NULL, &e);    /* the cluster's store too (lib/cluster.h) */
 	rq.env = envbytes.p;
 	rq.envlen = envbytes.len;
 	rq.trust = &ts;
@@ -172,7 +174,6 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, co
 	if (now && rfc3339_parse(now, strlen(now), &rq.now) != 0)
 		tool_die(EX_USAGE, "--now: %s is not a time of the form YYYY-MM-DDTHH:MM:SSZ",
 			now);
-	rq.nonces = nonces;
 	rq.consume = 1;
 	rq.image = image;
 	if (admit(&rq, &verdict) != 0) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "admit.h"
+#include "cluster.h"
 #include "digest.h"
 #include "enc.h"
 #include "io.h"
@@ -273,7 +274,8 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 	if ((rc = plan_limits(&v->plan, &v->e)) != 0)
 		return stop(v, ADMIT_LIMITS, rc);
 	/* 6. The nonce, never admitted before (looked up only). */
-	if ((rc = nonce_seen(r->nonces, v->plan.nonce, r->trust, &v->e)) != 0)
+	if ((rc = nonce_seen(r->nonces, v->plan.nonce, r->trust, &v->e)) != 0 ||
+	    (r->shared && (rc = nonce_seen(r->shared, v->plan.nonce, NULL, &v->e)) != 0))
 		return stop(v, ADMIT_REPLAY, rc);
 	/* 7. The IR and the image, when given. */
 	if (r->ir && (rc = ir_check(r->ir, &v->plan, &v->e)) != 0)
@@ -292,7 +294,15 @@ int admit(const struct admit_req *r, struct admit_verdict *v)
 			"(mvm-build --dev)", r->image);
 		return stop(v, ADMIT_DEV_IMAGE, EX_NO);
 	}
-	/* 9. Last: record the nonce (a concurrent admission loses here). */
+	/* 9. Last: record the nonce (a concurrent admission loses here), in
+	 * the cluster's store first: it decides across nodes. */
+	if (r->consume && r->shared) {
+		nonce_prune_after(r->shared, CLUSTER_KEEP);
+		if ((rc = nonce_consume(r->shared, v->plan.nonce, v->plan.plan_id,
+		    v->plan.valid_until, NULL, &v->e)) != 0)
+			return stop(v, ADMIT_REPLAY, rc);
+		v->recorded_shared = 1;
+	}
 	if (r->consume) {
 		nonce_prune(r->nonces);
 		if ((rc = nonce_consume(r->nonces, v->plan.nonce, v->plan.plan_id,

@@ -16,7 +16,8 @@
  *                  valid_until + LIMIT_SKEW_MAX is not past by the real
  *                  clock (the nonce store forgets nonces after that)
  *   limits         the resources are within lib/limit.h (plan_limits)
- *   replay         the nonce is not in the store (read-only look-up)
+ *   replay         the nonce is not in the store, nor in the cluster's
+ *                  shared store when there is one (read-only look-ups)
  *   ir_digest      the IR, when given, hashes (RFC 8785) to ir_hash
  *   image_digest   the image directory's mvm-meta.json, vmlinux, initrd,
  *                  when given, have the plan's digests (and no initrd
@@ -36,7 +37,12 @@
  *                  the kind ("prod" or "dev") is read from the
  *                  mvm-meta.json bytes whose digest is checked here
  *   replay         then the nonce is recorded (O_EXCL: a concurrent
- *                  admission of the same plan loses here)
+ *                  admission of the same plan loses here): first in the
+ *                  cluster's shared store (lib/cluster.h), the one that
+ *                  decides across nodes, then in the node's own.  When
+ *                  the first is recorded and the second fails, the plan
+ *                  is refused and stays spent in the cluster (it never
+ *                  runs twice; it may run nowhere)
  *
  * The names are the reasons' stable lowercase names (admit_reason_name),
  * used as the audit event plan.rejected.<name> (mvm-audit(5)); the set is
@@ -81,6 +87,7 @@ struct admit_req {
 	int64_t now;                 /* when the window is checked */
 	int64_t skew;                /* 0 .. LIMIT_SKEW_MAX */
 	const char *nonces;          /* the nonce store, "$MVM_HOME/nonces" */
+	const char *shared;          /* the cluster's store (cluster_stores), or NULL */
 	int consume;                 /* 0: look the nonce up, record nothing */
 	const char *ir;              /* an IR file to check, or NULL */
 	const char *image;           /* an image directory to check, or NULL */
@@ -98,6 +105,7 @@ struct admit_verdict {
 	int have_verity;             /* the image's root is dm-verity: verity holds it */
 	struct verity verity;        /* (from the meta bytes whose digest was checked) */
 	int recorded;                /* the nonce was recorded by this call */
+	int recorded_shared;         /* ... in r->shared too */
 	const char *image_kind;      /* "prod", "dev", or NULL (no image given) */
 	/* The deps volume mvm-meta.json names, checked against its digest
 	 * (image_digest): its path ("" when none), key and SBOM digest. */

@@ -126,7 +126,9 @@ int audit_verify_buf(const char *p, size_t n, const struct trustset *t,
  *      AUDIT_REPAIR it is cut, if the checkpoint does not cover it, and
  *      the entry appended is log.repaired with labels dropped_bytes,
  *      dropped_sha256 and reason "torn_tail", whatever n says);
- *   4. the entry (n's event, plan fields and labels; seq, time and prev
+ *   4. the entry (n's event, plan fields and labels, and the label node
+ *      naming this node when it has an id (lib/cluster.h: MVM_NODE, ...;
+ *      a label node naming another is refused, EX_NO); seq, time and prev
  *      are set here) is signed with k and written with one write(2),
  *      then fsynced; the checkpoint is replaced (temp file, fsync,
  *      rename).
@@ -138,6 +140,7 @@ int audit_verify_buf(const char *p, size_t n, const struct trustset *t,
  *            (truncated or rolled back, rewritten, no checkpoint, a
  *            checkpoint that is not one or not signed by a known key,
  *            a torn last line, damage before the last line);
+ *   EX_DATA  this node's cluster configuration is malformed (lib/cluster.h);
  *   EX_SYS   an I/O error (a line that could not be written whole is
  *            cut again before returning).
  */

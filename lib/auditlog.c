@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "audit.h"
+#include "cluster.h"
 #include "enc.h"
 #include "io.h"
 #include "plan.h"
@@ -253,13 +254,39 @@ out:
 	return rc;
 }
 
-int audit_append(const char *path, const struct audit_new *n, const struct mvm_key *k,
+/* n with the label node=<this node's id> (lib/cluster.h) into *m, when
+ * this host has one and n has no such label; a different one is refused. */
+static int with_node(const struct audit_new *n, struct audit_new *m, struct cluster *c,
+	struct merr *e)
+{
+	size_t i;
+	int rc;
+
+	*m = *n;
+	if ((rc = cluster_load(c, e)) != 0 || !c->node[0])
+		return rc;
+	for (i = 0; i < n->nlabels; i++)
+		if (strcmp(n->lkey[i], "node") == 0)
+			return strcmp(n->lval[i], c->node) == 0 ? 0 : merr_set(e, EX_NO, NULL,
+				"label node=%s, but this is node %s", n->lval[i], c->node);
+	if (m->nlabels == AUDIT_MAX_LABELS)
+		return merr_set(e, EX_NO, NULL, "no room for the label node");
+	m->lkey[m->nlabels] = "node";
+	m->lval[m->nlabels++] = c->node;
+	return 0;
+}
+
+int audit_append(const char *path, const struct audit_new *n0, const struct mvm_key *k,
 	int flags, struct audit_appended *out, struct merr *e)
 {
 	char cpath[PATH_MAX];
+	struct audit_new nn, *n = &nn;
+	struct cluster cl;
 	int fd, rc;
 
 	memset(out, 0, sizeof *out);
+	if ((rc = with_node(n0, &nn, &cl, e)) != 0)
+		return rc;
 	if ((size_t)snprintf(cpath, sizeof cpath, "%s.checkpoint", path) >= sizeof cpath)
 		return merr_set(e, EX_SYS, NULL, "%s: path too long", path);
 	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -134,6 +134,11 @@ static int is_nonce_name(const char *s)
 
 void nonce_prune(const char *dir)
 {
+	nonce_prune_after(dir, LIMIT_SKEW_MAX);
+}
+
+void nonce_prune_after(const char *dir, int64_t keep)
+{
 	char lk[PATH_MAX];
 	struct dirent *de;
 	DIR *dp;
@@ -173,7 +178,7 @@ void nonce_prune(const char *dir)
 		/* An entry still being written (short) is young: keep it. */
 		if (n != LINE_LEN || rfc3339_parse(line, 20, &until) != 0)
 			continue;
-		if (until + LIMIT_SKEW_MAX <= now && unlinkat(dfd, de->d_name, 0) == 0)
+		if (until + keep <= now && unlinkat(dfd, de->d_name, 0) == 0)
 			removed++;
 	}
 	if (removed)

@@ -28,6 +28,11 @@
  *                admission refuses such plans whatever --now says),
  *                under an flock on dir/.lock (skipped when another
  *                process holds it).  Errors are ignored.
+ * nonce_prune_after: the same, keeping entries keep seconds past their
+ *                valid_until (nonce_prune: LIMIT_SKEW_MAX); a shared
+ *                store keeps them longer (lib/cluster.h: CLUSTER_KEEP),
+ *                and there the lock only spares work (two pruners may
+ *                both unlink an expired entry: one of them fails).
  */
 int nonce_consume(const char *dir, const char *nonce, const char *plan_id,
 	int64_t valid_until, const struct trustset *old, struct merr *e);
@@ -35,5 +40,6 @@ int nonce_seen(const char *dir, const char *nonce, const struct trustset *old,
 	struct merr *e);
 int nonce_release(const char *dir, const char *nonce);
 void nonce_prune(const char *dir);
+void nonce_prune_after(const char *dir, int64_t keep);
 
 #endif
