@@ -11,7 +11,10 @@ load helper
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR"
-	export MVM_HOME="$D/home" MVM_NODE_HOME="$D/nodes/%n" MVM_SLURM_SHARED="$D/shared"
+	# the cluster's shared directory (lib/cluster.h): its nonce store makes
+	# admission cluster-wide
+	export MVM_HOME="$D/home" MVM_NODE_HOME="$D/nodes/%n" MVM_SLURM_SHARED="$D/shared" \
+		MVM_CLUSTER_DIR="$D/cluster"
 	"$MVM_ROOT/bin/plan-keygen" >/dev/null
 	for n in n1 n2; do
 		MVM_HOME="$D/nodes/$n" "$MVM_ROOT/bin/plan-keygen" >/dev/null
@@ -123,17 +126,28 @@ fsign() {
 	[ -f "$D/shared/images/$(sha256sum <"$IMG/mvm-meta.json" | cut -c1-64)/rootfs.ext4" ]
 }
 
-@test "the same signed plan submitted again, to the same node: refused by admission there, recorded in its log" {
+@test "the same signed plan submitted again, to the same node and to the other: refused by admission on each, in its log; the collected trail verifies with one admission a plan" {
 	need_slurm
 	[ -f "$D/p0.dsse.json" ] || skip "needs the array test's plans"
-	run -0 mvmctl submit -w -i "$IMG" -o "$D/replay-n1" "$D/calls.jsonl" "$D/p0.dsse.json" -- -w n1
-	run -0 jq -r '[.call, .error, .status] | @tsv' "$D/replay-n1/results.jsonl"
-	assert_line --index 0 $'0\tboot\t1'
-	assert_equal "${#lines[@]}" 20
-	run -0 jq -r .event "$(log_of n1)"
-	assert_output $'plan.admitted\nplan.launched\nplan.rejected.replay'
-	run -0 audit-verify -k "$D/nodes/n1/keys/host-signer.pub" "$(log_of n1)"
+	pid=$(jq -r .plan_id "$D/p0.json")
+	# the node that admitted p0, and the other
+	if grep -q "$pid" "$(log_of n1)"; then same=n1 other=n2; else same=n2 other=n1; fi
+	for n in $same $other; do
+		run -0 mvmctl submit -w -i "$IMG" -o "$D/replay-$n" "$D/calls.jsonl" "$D/p0.dsse.json" -- -w $n
+		run -0 jq -r '[.call, .error, .status] | @tsv' "$D/replay-$n/results.jsonl"
+		assert_line --index 0 $'0\tboot\t1'
+		assert_equal "${#lines[@]}" 20
+		run -0 jq -r '[.event, .plan_id, .labels.node] | @tsv' "$(log_of $n)"
+		assert_line --index $((${#lines[@]} - 1)) "plan.rejected.replay	$pid	$n"
+	done
 	wait_idle
+	# one trail: each log verifies, and no plan is admitted twice (two plans,
+	# each admitted once on one node, both launched, p0 refused twice)
+	run -0 mvmctl audit collect "$D/trail" "$(log_of n1)" "$(log_of n2)"
+	run -0 audit-verify -m -k "$D/nodes/n1/keys/host-signer.pub" -k "$D/nodes/n2/keys/host-signer.pub" "$D/trail"
+	assert_output '{"admitted":2,"entries":6,"failed":0,"launched":2,"logs":2,"nodes":2,"refused":2}'
+	run -0 jq -r 'select(.event == "plan.admitted") | .plan_id' "$(log_of n1)" "$(log_of n2)"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c "$pid")" 1
 }
 
 @test "scancel mid-call: no VM, no socket, plan.failed reason=cancelled in the node's log, unanswered calls cancelled" {
