@@ -19,6 +19,7 @@
 #ifndef MVM_SLURM_H
 #define MVM_SLURM_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -43,6 +44,34 @@ struct slurm_job {
 	long time_min;      /* --time, minutes (>= 1) */
 	int64_t begin;      /* --begin when > 0 (seconds since the epoch, UTC) */
 };
+
+/*
+ * A batch of calls: buf[0..len) holds one call a line, the JSON
+ * [args, kwargs] (an array, then an object); the last newline optional.
+ * c->line[i] points into buf (c->len[i] bytes, no newline).
+ *   0; EX_DATA: a line that is not JSON (where "LINE:COL") or not a call
+ *   (where "LINE"), or no line at all; EX_SYS: out of memory.
+ */
+struct slurm_calls {
+	const char **line;
+	size_t *len, n;
+};
+int slurm_calls_parse(const char *buf, size_t len, struct slurm_calls *c, struct merr *e);
+void slurm_calls_free(struct slurm_calls *c);
+
+/*
+ * Stage the image directory for the nodes: its mvm-meta.json must have
+ * the SHA-256 meta ("sha256:<hex>", the plans' image.meta); then, with
+ * shared NULL, out is image's absolute path; else out is
+ * shared/images/<hex>, made when it is not there yet from image's regular
+ * files (hard links, or copies across file systems, written whole) in a
+ * temporary directory renamed into place, so that a node never sees half
+ * an image, and two submitters staging the same image both end with the
+ * one that won.  The files are checked again by admission on the node.
+ *   0; EX_NO: not the plans' image; EX_SYS.
+ */
+int slurm_stage(const char *image, const char *shared, const char *meta, char out[PATH_MAX],
+	struct merr *e);
 
 /* The job for plan p submitted at now.  0, or EX_NO (the window). */
 int slurm_job_of_plan(const struct plan *p, int64_t now, struct slurm_job *j, struct merr *e);
