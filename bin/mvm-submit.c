@@ -100,20 +100,22 @@ static void read_plan(const char *path, struct buf *b, struct plan *p)
 	dsse_free(&env);
 }
 
-/* The libexec directory: $MVM_LIBEXEC, else ../libexec from this program. */
-static void libexec_dir(char *out, size_t n)
+/* The directory of this program (a checkout's bin/, or PREFIX/bin: where
+ * the tasks find vm-boot and vsock-call) into bin; the libexec directory,
+ * $MVM_LIBEXEC, else bin/../libexec, into lx. */
+static void dirs(char bin[PATH_MAX], char lx[PATH_MAX])
 {
 	char exe[PATH_MAX];
 	ssize_t len;
 
-	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC")) {
-		snprintf(out, n, "%s", getenv("MVM_LIBEXEC"));
-		return;
-	}
 	if ((len = readlink("/proc/self/exe", exe, sizeof exe - 1)) < 0)
 		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
 	exe[len] = '\0';
-	snprintf(out, n, "%s/../libexec", dirname(exe));
+	snprintf(bin, PATH_MAX, "%s", dirname(exe));
+	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC"))
+		snprintf(lx, PATH_MAX, "%s", getenv("MVM_LIBEXEC"));
+	else
+		snprintf(lx, PATH_MAX, "%.*s/../libexec", PATH_MAX - 16, bin);
 }
 
 /* sbatch with av[1..]: the job id it prints (--parsable: "id[;cluster]"). */
@@ -254,14 +256,15 @@ static void write_task(const char *dir, int i, const struct buf *pb, const struc
 	put(f, num, strlen(num), 0644);
 }
 
-/* dir/name: a script that execs mvm-slurm-task (lx) with args. */
-static void write_script(const char *dir, const char *name, const char *what, const char *lx,
-	const char *args)
+/* dir/name: a script that execs mvm-slurm-task (task) with args, the
+ * tools' directory bin in MVM_BIN. */
+static void write_script(const char *dir, const char *name, const char *what, const char *bin,
+	const char *task, const char *args)
 {
 	char f[2 * PATH_MAX];
 	struct buf sh = BUF_INIT;
 
-	buf_printf(&sh, "#!/bin/sh\n# mvm-submit: %s\nexec '%s' %s\n", what, lx, args);
+	buf_printf(&sh, "#!/bin/sh\n# mvm-submit: %s\nMVM_BIN='%s' exec '%s' %s\n", what, bin, task, args);
 	snprintf(f, sizeof f, "%s/%s", dir, name);
 	put(f, sh.p, sh.len, 0755);
 	buf_free(&sh);
@@ -325,7 +328,8 @@ static void submit(const struct opts *o, const char *dir, const struct slurm_job
 
 int main(int argc, char **argv)
 {
-	char dir[PATH_MAX], staged[PATH_MAX], lx[PATH_MAX], p[2 * PATH_MAX], id[32], mid[32];
+	char dir[PATH_MAX], staged[PATH_MAX], bin[PATH_MAX], lx[PATH_MAX], task[2 * PATH_MAX],
+		p[2 * PATH_MAX], id[32], mid[32];
 	struct buf cb = BUF_INIT, *pb;
 	struct slurm_calls calls;
 	struct slurm_job job;
@@ -341,12 +345,12 @@ int main(int argc, char **argv)
 	if (!(plans = calloc((size_t)o.nplans, sizeof *plans)) || !(pb = calloc((size_t)o.nplans, sizeof *pb)))
 		tool_die(EX_SYS, "out of memory");
 	read_plans(&o, pb, plans, &job);
-	libexec_dir(lx, sizeof lx);
-	snprintf(p, sizeof p, "%s/mvm-slurm-task", lx);
-	if (access(p, X_OK) != 0)
-		tool_die(EX_SYS, "%s: %s", p, strerror(errno));
-	absolute(lx, p);
-	quotable("libexec", lx);
+	dirs(bin, lx);
+	snprintf(task, sizeof task, "%s/mvm-slurm-task", lx);
+	if (access(task, X_OK) != 0)
+		tool_die(EX_SYS, "%s: %s", task, strerror(errno));
+	quotable("libexec", task);
+	quotable("bin", bin);
 
 	make_dir(&o, &plans[0], dir);
 	if (slurm_stage(o.image, o.shared, plans[0].meta, staged, &e) != 0)
@@ -355,9 +359,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < o.nplans; i++)
 		write_task(dir, i, &pb[i], &plans[i], &calls, (size_t)o.nplans);
 	snprintf(p, sizeof p, "run '%s' '%s' %s %s", dir, staged, o.fmt, o.timeout);
-	write_script(dir, "job.sh", "task $SLURM_ARRAY_TASK_ID boots task/N/plan.dsse.json", lx, p);
+	write_script(dir, "job.sh", "task $SLURM_ARRAY_TASK_ID boots task/N/plan.dsse.json", bin, task, p);
 	snprintf(p, sizeof p, "merge '%s' %d", dir, o.nplans);
-	write_script(dir, "merge.sh", "results.jsonl from task/*/results.jsonl, in input order", lx, p);
+	write_script(dir, "merge.sh", "results.jsonl from task/*/results.jsonl, in input order", bin, task, p);
 
 	/* the array, then the merge once every task has ended, however */
 	submit(&o, dir, &job, plans[0].workload, id, mid);

@@ -245,3 +245,18 @@ fsign() {
 	[ "${lines[0]}" != "${lines[1]}" ]
 	cmp "$W/.mvm/submit/plans.0/1.dsse.json" "$W/.mvm/submit/0/task/1/plan.dsse.json"
 }
+
+@test "installed (make install's layout): job.sh names PREFIX/libexec's task and PREFIX/bin as MVM_BIN" {
+	fake_sbatch
+	fsign i0
+	# as the Makefile installs: tools in PREFIX/bin, libexec programs in
+	# PREFIX/share/mvm/libexec, linked from PREFIX/libexec
+	P="$D/prefix"
+	mkdir -p "$P/bin" "$P/share/mvm/libexec" "$P/libexec"
+	cp "$MVM_ROOT/bin/mvm-submit" "$P/bin/"
+	cp "$MVM_ROOT/libexec/mvm-slurm-task" "$P/share/mvm/libexec/"
+	ln -s ../share/mvm/libexec/mvm-slurm-task "$P/libexec/mvm-slurm-task"
+	run -0 "$P/bin/mvm-submit" -i "$D/fake-image" -o "$D/inst" "$D/calls.jsonl" "$D/i0.dsse.json"
+	run -0 tail -n 1 "$D/inst/job.sh"
+	assert_output "MVM_BIN='$P/bin' exec '$P/bin/../libexec/mvm-slurm-task' run '$D/inst' '$D/shared/images/$(sha256sum <"$D/fake-image/mvm-meta.json" | cut -c1-64)' json 30"
+}
