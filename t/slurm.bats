@@ -76,6 +76,15 @@ wait_idle() {
 	return 1
 }
 
+# every line of a results file against schemas/submit-result.schema.json
+# (python3-jsonschema: a validator of its own)
+results_valid() {
+	/usr/bin/python3 -c 'import json, sys, jsonschema
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for line in open(sys.argv[2]):
+    v.validate(json.loads(line))' "$MVM_ROOT/schemas/submit-result.schema.json" "$1"
+}
+
 # a node's audit log
 log_of() { echo "$D/nodes/$1/audit/local.jsonl"; }
 
@@ -109,6 +118,7 @@ fsign() {
 		printf '{"call":%d,"result":"hello, u%d"}\n' $((i - 1)) "$i"
 	done >"$D/want"
 	run -0 cmp "$D/want" "$D/sub/results.jsonl"
+	results_valid "$D/sub/results.jsonl"
 	wait_idle
 	run -0 squeue -h
 	assert_output ''
@@ -138,6 +148,7 @@ fsign() {
 		run -0 jq -r '[.call, .error, .status] | @tsv' "$D/replay-$n/results.jsonl"
 		assert_line --index 0 $'0\tboot\t1'
 		assert_equal "${#lines[@]}" 20
+		results_valid "$D/replay-$n/results.jsonl"
 		run -0 jq -r '[.event, .plan_id, .labels.node] | @tsv' "$(log_of $n)"
 		assert_line --index $((${#lines[@]} - 1)) "plan.rejected.replay	$pid	$n"
 	done
@@ -174,6 +185,7 @@ fsign() {
 	assert_equal "${#lines[@]}" 500
 	assert_line cancelled
 	refute_line not_run
+	results_valid "$D/cancel/results.jsonl"
 	run -1 pgrep -f "$D/cancel/"
 	run -1 compgen -G "/tmp/mvm-slurm.$job.*"
 }
