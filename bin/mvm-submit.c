@@ -318,6 +318,8 @@ static void submit(const struct opts *o, const char *dir, const struct slurm_job
 	ARG("--output=%s/merge.out", dir);
 	if (o->part)
 		ARG("--partition=%s", o->part);
+	for (int i = 0; i < o->nextra; i++)    /* an --account, --qos: both jobs */
+		av[k++] = o->extra[i];
 	if (o->wait)
 		av[k++] = (char *)"--wait";
 	ARG("%s/merge.sh", dir);

@@ -203,6 +203,8 @@ fsign() {
 		--exclusive --nodes=1 --ntasks=1 --dependency=afterany:7 "$D/fake/job.sh" "$D/fake/merge.sh"; do
 		assert_line "$o"
 	done
+	# the options after -- go to both jobs (an --account, a --qos)
+	[ "$(grep -c -- '^--exclusive$' "$D/sbatch.args")" = 2 ]
 	# 20 calls over 3 tasks: 7, 7, 6, from calls 0, 7, 14
 	run -0 wc -l "$D/fake/task/0/calls.jsonl" "$D/fake/task/2/calls.jsonl"
 	assert_line --regexp '^ *7 .*/0/calls.jsonl$'
