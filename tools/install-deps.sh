@@ -58,14 +58,14 @@ $SUDO apt-get update -qq
 policy=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=/usr/sbin/policy-rc.d
+	trap '$SUDO rm -f "$policy"' EXIT INT TERM
 	printf '#!/bin/sh\n# tools/install-deps.sh, during its apt-get install only\nexit 101\n' |
 		$SUDO tee $policy >/dev/null
 	$SUDO chmod 755 $policy
 fi
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2 ||
-	{ r=$?; [ -z "$policy" ] || $SUDO rm -f "$policy"; exit $r; }
-[ -z "$policy" ] || $SUDO rm -f "$policy"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+[ -z "$policy" ] || { $SUDO rm -f "$policy"; trap - EXIT INT TERM; }
 # ... and those installed just now are not enabled at boot either
 for d in $DAEMONS; do
 	case " $missing " in *" $d "*) ;; *) continue ;; esac
