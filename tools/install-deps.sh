@@ -58,7 +58,8 @@ $SUDO apt-get update -qq
 policy=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	policy=/usr/sbin/policy-rc.d
-	trap '$SUDO rm -f "$policy"' EXIT INT TERM
+	trap '$SUDO rm -f "$policy"' EXIT
+	trap 'exit 130' INT TERM
 	printf '#!/bin/sh\n# tools/install-deps.sh, during its apt-get install only\nexit 101\n' |
 		$SUDO tee $policy >/dev/null
 	$SUDO chmod 755 $policy
