@@ -391,7 +391,7 @@ static int collect(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (auditset_collect(argv[0], argv[i], &c, &e) != 0) {
 			tool_flush(&out);
-			tool_fail(argv[i], &e);
+			tool_fail(NULL, &e);    /* the message names the files */
 		}
 		buf_printf(&out, "{\"action\":\"%s\",\"log\":", c.action);
 		json_put_str(&out, c.path, strlen(c.path));

@@ -1,6 +1,6 @@
 /* auditset.c — several nodes' audit logs as one trail (lib/auditset.h) */
 #include <errno.h>
-#include <glob.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +68,8 @@ static int has(const char *s, size_t n, const char *mid)
 	return 0;
 }
 
-/* The node p[0..n)'s entries name into node ("" when none); EX_NO when
- * two differ (*bad: the seq of the first that differs) or a line is not
- * JSON. */
-static int log_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
+/* (auditset.h) */
+int auditset_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
 	unsigned long long *bad, struct merr *e)
 {
 	size_t off = 0;
@@ -107,62 +105,15 @@ static int log_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
 	return 0;
 }
 
-/* ---------------------------------------------------------------- collect */
-
-static int read_opt(const char *path, struct buf *b, int *there, struct merr *e)
+/* read_file, its message naming the file. */
+static int readp(const char *path, struct buf *b, struct merr *e)
 {
-	*there = access(path, F_OK) == 0;
-	return *there ? read_file(path, b, e) : 0;
-}
+	int rc = read_file(path, b, e);
 
-int auditset_collect(const char *dest, const char *src, struct auditset_collected *out,
-	struct merr *e)
-{
-	char cs[PATH_MAX], dir[PATH_MAX], cd[PATH_MAX + 16];
-	struct buf log = BUF_INIT, cp = BUF_INIT, old = BUF_INIT;
-	const char *base = strrchr(src, '/');
-	unsigned long long bad;
-	int rc, have_cp, have_old;
-
-	memset(out, 0, sizeof *out);
-	base = base ? base + 1 : src;
-	if (!base[0] || base[0] == '.')
-		return merr_set(e, EX_NO, NULL, "%s: not a log file name", src);
-	if ((size_t)snprintf(cs, sizeof cs, "%s.checkpoint", src) >= sizeof cs)
-		return merr_set(e, EX_SYS, NULL, "%s: path too long", src);
-	/* the checkpoint first: the log read after it extends it */
-	if ((rc = read_opt(cs, &cp, &have_cp, e)) != 0 || (rc = read_file(src, &log, e)) != 0)
-		goto out;
-	if ((rc = log_node(log.p ? log.p : "", log.len, out->node, &bad, e)) != 0)
-		goto out;
-	if (!out->node[0]) {
-		rc = merr_set(e, EX_NO, NULL, "%s: no entry names its node (label node): not the "
-			"log of a cluster's node", src);
-		goto out;
+	if (rc != 0) {
+		struct merr was = *e;
+		merr_set(e, rc, NULL, "%s: %s", path, was.msg);
 	}
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", dest, out->node) >= sizeof dir ||
-	    (size_t)snprintf(out->path, sizeof out->path, "%s/%s", dir, base) >= sizeof out->path) {
-		rc = merr_set(e, EX_SYS, NULL, "%s: path too long", dest);
-		goto out;
-	}
-	snprintf(cd, sizeof cd, "%s.checkpoint", out->path);
-	if ((rc = mkdir_p(dir, 0700, e)) != 0 || (rc = read_opt(out->path, &old, &have_old, e)) != 0)
-		goto out;
-	out->action = !have_old ? "new" : old.len == log.len ? "unchanged" : "extended";
-	if (have_old && (old.len > log.len || (old.len && memcmp(old.p, log.p, old.len) != 0))) {
-		rc = merr_set(e, EX_NO, NULL, "%s holds a different log than %s (not a prefix of "
-			"it): not overwritten", out->path, src);
-		goto out;
-	}
-	if (strcmp(out->action, "unchanged") != 0 &&
-	    (rc = write_atomic(out->path, log.p ? log.p : "", log.len, 0600, e)) != 0)
-		goto out;
-	if (have_cp)
-		rc = write_atomic(cd, cp.p, cp.len, 0600, e);
-out:
-	buf_free(&log);
-	buf_free(&cp);
-	buf_free(&old);
 	return rc;
 }
 
@@ -221,7 +172,7 @@ static int checkpoint(const char *log, size_t loglen, const struct trustset *t,
 	if (access(path, F_OK) != 0)
 		return loglen == 0 ? 0 : merr_set(e, EX_NO, NULL, "no checkpoint (%s): a truncated "
 			"tail could not be detected", path);
-	if ((rc = read_file(path, &b, e)) != 0)
+	if ((rc = readp(path, &b, e)) != 0)
 		return rc;
 	if ((rc = audit_checkpoint_parse(b.p ? b.p : "", b.len, &cp, e)) == 0 &&
 	    (rc = audit_sig_check(cp.keyid, cp.sig, &cp.msg, t, e)) == 0) {
@@ -262,7 +213,7 @@ static int one(const char *path, size_t li, const struct trustset *t, struct rec
 	if ((rc = checkpoint(path, in.len, t, &x, &nx, e)) != 0 ||
 	    (rc = audit_verify_buf(in.p, in.len, t, &x, (size_t)nx, &res, e)) != 0)
 		goto out;
-	if ((rc = log_node(in.p, in.len, node, &bad, e)) != 0) {
+	if ((rc = auditset_node(in.p, in.len, node, &bad, e)) != 0) {
 		v->kind = "node_mixed";
 		v->seq = bad;
 		goto out;
@@ -300,7 +251,7 @@ out:
 	if (rc == EX_NO) {
 		struct merr was = *e;
 		if (!node[0])      /* name the node of a log that failed alone */
-			log_node(in.p, in.len, node, &bad, e);
+			auditset_node(in.p, in.len, node, &bad, e);
 		merr_set(e, EX_NO, NULL, "%s: %s%s%s", path, was.where, was.where[0] ? ": " : "",
 			was.msg);
 	}
@@ -308,29 +259,97 @@ out:
 	return rc;
 }
 
-/* The logs: each path, or a directory's DIR/NODE/NAME.jsonl, into g. */
-static int expand(const char *const *paths, size_t n, glob_t *g, struct merr *e)
+/* The list of logs to verify. */
+struct paths {
+	char **v;
+	size_t n, cap;
+};
+
+/* Append "a" or "a/b" (b not NULL) to l.  0, EX_SYS. */
+static int push(struct paths *l, const char *a, const char *b, struct merr *e)
 {
-	char pat[PATH_MAX];
+	size_t k = strlen(a) + (b ? strlen(b) + 1 : 0) + 1;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **p = realloc(l->v, cap * sizeof *p);
+		if (!p)
+			return merr_sys(e, "allocate");
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = malloc(k)))
+		return merr_sys(e, "allocate");
+	snprintf(l->v[l->n++], k, "%s%s%s", a, b ? "/" : "", b ? b : "");
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entries of dir (names not starting with '.') that are directories
+ * (want_dir) or regular files named *.jsonl, as "dir/name", sorted,
+ * appended to l.  0, EX_SYS. */
+static int list(const char *dir, int want_dir, struct paths *l, struct merr *e)
+{
+	struct paths names = { 0 };
+	struct dirent *de;
 	struct stat st;
 	size_t i;
-	int r, flags = 0;
+	int rc = 0;
+	DIR *d = opendir(dir);
 
-	memset(g, 0, sizeof *g);
-	for (i = 0; i < n; i++, flags = GLOB_APPEND) {
-		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			snprintf(pat, sizeof pat, "%s/*/*.jsonl", paths[i]);
-			r = glob(pat, flags, NULL, g);
-			if (r == GLOB_NOMATCH)
-				return merr_set(e, EX_NO, NULL, "%s: no logs (NODE/NAME.jsonl) in it",
-					paths[i]);
-		} else {
-			r = glob(paths[i], flags | GLOB_NOCHECK | GLOB_NOESCAPE | GLOB_NOMAGIC, NULL, g);
-		}
-		if (r != 0 && r != GLOB_NOMATCH)
-			return merr_set(e, EX_SYS, NULL, "%s: unable to list", paths[i]);
+	if (!d)
+		return merr_set(e, EX_SYS, NULL, "%s: unable to list: %s", dir, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		size_t k = strlen(de->d_name);
+		if (de->d_name[0] == '.' || (!want_dir && (k < 7 ||
+		    strcmp(de->d_name + k - 6, ".jsonl") != 0)))
+			continue;
+		rc = push(&names, dir, de->d_name, e);
+		if (rc == 0 && (stat(names.v[names.n - 1], &st) != 0 ||
+		    (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))))
+			free(names.v[--names.n]);
 	}
-	return 0;
+	closedir(d);
+	if (names.n)
+		qsort(names.v, names.n, sizeof *names.v, by_name);
+	for (i = 0; i < names.n; i++) {
+		if (rc == 0)
+			rc = push(l, names.v[i], NULL, e);
+		free(names.v[i]);
+	}
+	free(names.v);
+	return rc;
+}
+
+/* The logs: each path, or a directory's DIR/NODE/NAME.jsonl, into l. */
+static int expand(const char *const *paths, size_t n, struct paths *l, struct merr *e)
+{
+	struct paths nodes = { 0 };
+	struct stat st;
+	size_t i, j, before;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+			rc = push(l, paths[i], NULL, e);
+			continue;
+		}
+		before = l->n;
+		if ((rc = list(paths[i], 1, &nodes, e)) == 0)
+			for (j = 0; rc == 0 && j < nodes.n; j++)
+				rc = list(nodes.v[j], 0, l, e);
+		for (j = 0; j < nodes.n; j++)
+			free(nodes.v[j]);
+		nodes.n = 0;
+		if (rc == 0 && l->n == before)
+			rc = merr_set(e, EX_NO, NULL, "%s: no logs (NODE/NAME.jsonl) in it", paths[i]);
+	}
+	free(nodes.v);
+	return rc;
 }
 
 /* Name the violation r (of kind k) in v and e. */
@@ -357,7 +376,7 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 {
 	char (*nodes)[CLUSTER_NODE_MAX + 1] = NULL;
 	struct recs rs = { 0 };
-	glob_t g;
+	struct paths g = { 0 };
 	size_t i, j, k;
 	int rc;
 
@@ -366,12 +385,12 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 	v->kind = "log";
 	if ((rc = expand(paths, n, &g, e)) != 0)
 		goto out;
-	if (!(nodes = calloc(g.gl_pathc + 1, sizeof *nodes))) {
+	if (!(nodes = calloc(g.n + 1, sizeof *nodes))) {
 		rc = merr_sys(e, "allocate");
 		goto out;
 	}
-	for (i = 0; i < g.gl_pathc; i++) {
-		if ((rc = one(g.gl_pathv[i], i, t, &rs, c, nodes[i], v, e)) != 0) {
+	for (i = 0; i < g.n; i++) {
+		if ((rc = one(g.v[i], i, t, &rs, c, nodes[i], v, e)) != 0) {
 			snprintf(v->node, sizeof v->node, "%s", nodes[i]);
 			goto out;
 		}
@@ -379,7 +398,7 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 		/* a node counts once, however many logs (tenants) it has */
 		for (j = 0; j < i; j++)
 			if (nodes[i][0] ? strcmp(nodes[j], nodes[i]) == 0 :
-			    strcmp(g.gl_pathv[j], g.gl_pathv[i]) == 0)
+			    strcmp(g.v[j], g.v[i]) == 0)
 				break;
 		c->nodes += j == i;
 	}
@@ -392,7 +411,7 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 		for (j = i; j < rs.n && strcmp(rs.r[j].plan_id, rs.r[i].plan_id) == 0; j++) {
 			const struct rec *r = &rs.r[j];
 			if (r->kind == 'a' && first) {
-				rc = violation(v, "admitted_twice", r, nodes, g.gl_pathv, first, e);
+				rc = violation(v, "admitted_twice", r, nodes, g.v, first, e);
 				goto out;
 			}
 			if (r->kind == 'a')
@@ -401,7 +420,7 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 				for (k = i; k < j && !(rs.r[k].kind == 'a' && rs.r[k].log == r->log); k++)
 					;
 				if (k == j) {
-					rc = violation(v, "launched_unadmitted", r, nodes, g.gl_pathv, NULL,
+					rc = violation(v, "launched_unadmitted", r, nodes, g.v, NULL,
 						e);
 					goto out;
 				}
@@ -411,6 +430,8 @@ int auditset_verify(const char *const *paths, size_t n, const struct trustset *t
 out:
 	free(rs.r);
 	free(nodes);
-	globfree(&g);
+	for (i = 0; i < g.n; i++)
+		free(g.v[i]);
+	free(g.v);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* auditset.h — several nodes' audit logs as one trail: gathered
- * (mvmctl audit collect) and verified together (audit-verify -m)
+ * (mvmctl audit collect; lib/auditcollect.c) and verified together
+ * (audit-verify -m; lib/auditset.c)
  *
  * Each node of a cluster appends to its own logs (lib/audit.h), every
  * entry labelled node=<its id> (lib/cluster.h).  The collected trail is a
@@ -70,5 +71,11 @@ struct auditset_violation {
 
 int auditset_verify(const char *const *paths, size_t n, const struct trustset *t,
 	struct auditset_counts *c, struct auditset_violation *v, struct merr *e);
+
+/* The node the lines of p[0..n) name (label node) into node, "" when none
+ * does; EX_NO when two differ or one is not a node id (*bad: that line's
+ * number) or a line is not JSON (*bad: 0).  Nothing is verified. */
+int auditset_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
+	unsigned long long *bad, struct merr *e);
 
 #endif

@@ -7,6 +7,7 @@
 
 load helper
 load plan-helper
+load fake-vm
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -21,6 +22,10 @@ setup() {
 		cp "$MVM_HOME/keys/host-signer.pub" "$T/$n/trust/signer.pub"
 	done
 	unset MVM_CLUSTER_DIR MVM_NODE SLURMD_NODENAME
+}
+
+teardown() {
+	[ ! -f "$T/run/pid" ] || kill "$(cat "$T/run/pid")" 2>/dev/null || true
 }
 
 # on NODE CMD...: run CMD as node NODE of the cluster sharing $T/shared.
@@ -50,6 +55,7 @@ verify_trail() {
 	[ ! -e "$T/b/nonces/$(payload_of "$E" | jq -r .nonce)" ]
 	run -0 jq -r '[.seq, .event, .plan_id, .labels.node] | join(" ")' "$T/b/audit/$TENANT.jsonl"
 	[ "$output" = "1 plan.rejected.replay $PID b" ]
+	validate audit-entry.schema.json "$T/b/audit/$TENANT.jsonl"
 	run -0 jq -r '[.seq, .event, .labels.node] | join(" ")' "$T/a/audit/$TENANT.jsonl"
 	[ "$output" = "1 plan.admitted a
 2 plan.rejected.replay a" ]
@@ -130,6 +136,8 @@ verify_trail() {
 	[[ $stderr == "plan-verify: MVM_NODE: a node id is 1 to 64 of "* ]]
 	# the node's label is its own: another node's is refused
 	run -1 on a audit-append -p "$E" -e plan.launched -l node=b
+	# no MVM_HOME nor HOME: no cluster.conf to read, every path given
+	run -0 env -u HOME -u MVM_HOME audit-append -s "$T/a/keys/host-signer.ed25519" -f "$T/x.jsonl" -p "$E" -e plan.admitted
 	# no cluster, no node: entries as before, without the label
 	audit-append -p "$E" -e plan.admitted >/dev/null
 	[ "$(jq -c .labels.node "$MVM_HOME/audit/$TENANT.jsonl")" = null ]
@@ -176,4 +184,87 @@ verify_trail() {
 	[ "$stderr" = "audit-verify: $T/empty: no logs (NODE/NAME.jsonl) in it" ]
 	run -2 audit-verify -m
 	run -2 audit-verify -m --checkpoint "$T/x" "$T/trail"
+}
+
+@test "man page EXAMPLES: plan-verify(1) on another node; mvmctl(1) and audit-verify(1), a two-node trail" {
+	cd "$T"
+	mk_plan --tenant t | plan-sign >plan.dsse.json
+	E="$T/plan.dsse.json"
+	admit a
+	# plan-verify(1): on another node of the same cluster (/shared/mvm is $T/shared)
+	run -1 --separate-stderr env MVM_HOME="$T/b" MVM_CLUSTER_DIR="$T/shared" plan-verify plan.dsse.json
+	[[ $stderr == "plan-verify: plan.dsse.json: replay: nonce "*" was already admitted (plan sha256:"*")" ]]
+	run -1 on a vm-boot -i "$IMG" plan.dsse.json
+	run -1 on b vm-boot -i "$IMG" plan.dsse.json
+	cp a/keys/host-signer.pub a.pub
+	cp b/keys/host-signer.pub b.pub
+	# mvmctl(1)
+	run -0 mvmctl audit collect trail a/audit/t.jsonl b/audit/t.jsonl
+	[ "$output" = '{"action":"new","log":"trail/a/t.jsonl","node":"a"}
+{"action":"new","log":"trail/b/t.jsonl","node":"b"}' ]
+	run -0 audit-verify -m -k a.pub -k b.pub trail
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":2}' ]
+	# audit-verify(1): the same, collect's output thrown away
+	rm -r trail
+	run -0 bash -c 'mvmctl audit collect trail a/audit/t.jsonl b/audit/t.jsonl >/dev/null'
+	run -0 audit-verify -m -k a.pub -k b.pub trail
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":2}' ]
+}
+
+@test "the cluster's store forgets a nonce a day later than a node's own; an unreachable one admits nothing (4)" {
+	entry() {   # entry DIR NONCE SECONDS_AGO: an entry whose valid_until is that long past
+		mkdir -p "$1"
+		printf '%s sha256:%064d\n' "$(date -u -d "@$(($(date +%s) - $3))" +%Y-%m-%dT%H:%M:%SZ)" 0 >"$1/$2"
+	}
+	entry "$T/shared/nonces" "$(printf '%032d' 1)" $((36 * 3600))   # 1.5 days
+	entry "$T/shared/nonces" "$(printf '%032d' 2)" $((50 * 3600))   # over 2 days
+	entry "$T/a/nonces" "$(printf '%032d' 3)" $((36 * 3600))
+	on a plan-verify "$E" >/dev/null
+	[ -f "$T/shared/nonces/$(printf '%032d' 1)" ]
+	[ ! -e "$T/shared/nonces/$(printf '%032d' 2)" ]
+	[ ! -e "$T/a/nonces/$(printf '%032d' 3)" ]
+	# the shared directory is not a directory: nothing admitted, nothing spent
+	mk_plan | plan-sign >"$T/p2.json"
+	touch "$T/file"
+	run -4 env MVM_HOME="$T/b" MVM_CLUSTER_DIR="$T/file" plan-verify "$T/p2.json"
+	[ -z "$(ls "$T/b/nonces" 2>/dev/null)" ]
+	run -0 on b plan-verify "$T/p2.json"
+}
+
+@test "audit-verify -m DIR takes DIR/NODE/NAME.jsonl, sorted, whatever the names hold; collect takes NAME.jsonl only" {
+	admit a
+	on b audit-append -p "$E" -e plan.rejected.replay >/dev/null
+	mkdir -p "$T/tr[a]il*"
+	mvmctl audit collect "$T/tr[a]il*" "$T/b/audit/$TENANT.jsonl" "$T/a/audit/$TENANT.jsonl" >/dev/null
+	# not logs: a dot file, a name without .jsonl, a directory named .jsonl
+	touch "$T/tr[a]il*/a/.x.jsonl" "$T/tr[a]il*/a/notes" "$T/tr[a]il*/.hidden.jsonl"
+	mkdir "$T/tr[a]il*/b/d.jsonl"
+	run -0 verify_trail "$T/tr[a]il*"
+	[ "$output" = '{"admitted":1,"entries":2,"failed":0,"launched":0,"logs":2,"nodes":2,"refused":1}' ]
+	cp "$T/a/audit/$TENANT.jsonl" "$T/x.log"
+	run -1 --separate-stderr mvmctl audit collect "$T/trail" "$T/x.log"
+	[ "$stderr" = "mvmctl: $T/x.log: not a log's name (NAME.jsonl)" ]
+}
+
+@test "vm-boot on two nodes against a stand-in QEMU: a boots and serves the plan, b refuses it; the trail has one admission, one launch" {
+	fake_root
+	fake_qemu
+	run -0 on a vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$E"
+	[ "$output" = "$T/run/v.sock" ]
+	run -0 vsock-call -s "$T/run/v.sock" -r greet --input name=A
+	[ "$output" = "hello, A" ]
+	run -1 --separate-stderr on b vm-boot -b qemu -a tcg -S "$T/run2" -i "$IMG" "$E"
+	[[ $stderr == *": replay: nonce "*" was already admitted (plan $PID)"* ]]
+	[ ! -e "$T/run2/pid" ]
+	pid=$(cat "$T/run/pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	run -1 kill -0 "$pid"
+	run -0 mvmctl audit collect "$T/trail" "$T/a/audit/$TENANT.jsonl" "$T/b/audit/$TENANT.jsonl"
+	run -0 jq -r '[.event, .labels.node] | join(" ")' "$T/trail/a/$TENANT.jsonl" "$T/trail/b/$TENANT.jsonl"
+	[ "$output" = "plan.admitted a
+plan.launched a
+plan.rejected.replay b" ]
+	run -0 verify_trail "$T/trail"
+	[ "$output" = '{"admitted":1,"entries":3,"failed":0,"launched":1,"logs":2,"nodes":2,"refused":1}' ]
 }
