@@ -420,6 +420,14 @@ static int cmd_audit(int argc, char **argv)
 	exec_with("tail", pre, 3, 0, NULL);
 }
 
+/* A batch of calls as a Slurm job array: mvm-submit(1), a tool of its own */
+static int cmd_submit(int argc, char **argv)
+{
+	char t[PATH_MAX];
+
+	exec_with(tool(t, "mvm-submit"), NULL, 0, argc, argv);
+}
+
 static const struct verb {
 	const char *name, *args, *help;
 	int (*fn)(int argc, char **argv);
@@ -436,6 +444,7 @@ static const struct verb {
 	{ "invoke", "ID [vsock-call args]", "call the VM's function, e.g. --input name=Alice", cmd_invoke, 1, 65, 0 },
 	{ "down", "ID", "stop a VM", cmd_down, 1, 1, 0 },
 	{ "ps", "", "list running VMs (every .mvm/run/ID/)", cmd_ps, 0, 0, 0 },
+	{ "submit", "-i IMAGE CALLS PLAN...", "a batch of calls on Slurm, a plan per task (mvm-submit)", cmd_submit, 0, 64, 0 },
 	{ "logs", "ID", "the VM's console log", cmd_logs, 1, 1, 0 },
 	{ "audit", "verify|tail|collect [args]", "audit-verify, the log's last entries, or collect DEST LOG... (nodes' logs)", cmd_audit, 1, 64, 0 },
 };

@@ -26,11 +26,15 @@
 #   MVM_INPUT      KEY=VALUE arguments for mvm-invoke, space-separated; without
 #                  any, vsock-call reads [args, kwargs] from standard input
 #   MVM_CALL_OPTS  extra vsock-call options, e.g. -t 120   ()
+#   MVM_CALLS      mvm-submit's batch: one [args, kwargs] a line   (calls.jsonl)
+#   MVM_TASKS      mvm-submit's VMs (Slurm array tasks), a plan each (1)
+#   MVM_SUBMIT_OPTS extra mvm-submit options, e.g. -D /shared/mvm -p big ()
+#   MVM_SBATCH_OPTS extra sbatch options for the array, e.g. --exclusive ()
 #   MVM_AUDIT_LOG  the audit log                           ($(MVM_HOME)/audit/local.jsonl)
 #   MVM_HOME       per-user keys, trust, nonces, audit logs (~/.mvm)
 #   Tool paths, each overridable: MVM_EMIT MVM_IR_VALIDATE MVM_IR_LOWER MVM_IR_HASH
 #   MVM_PLAN_KEYGEN MVM_PLAN_NEW MVM_PLAN_SIGN MVM_PLAN_VERIFY MVM_VM_BOOT
-#   MVM_VSOCK_CALL MVM_AUDIT_VERIFY
+#   MVM_VSOCK_CALL MVM_AUDIT_VERIFY MVM_SUBMIT
 #
 # Targets:
 #   $(MVM_DIR)/workload-ir.json   emit (mvm-emit); mvm-emit, the same
@@ -47,6 +51,10 @@
 #   mvm-invoke                    mvm-up, then vsock-call with MVM_INPUT, in the
 #                                 primary entrypoint's format (json, msgpack)
 #   mvm-down                      stop the VM
+#   mvm-submit                    run MVM_CALLS on Slurm in MVM_TASKS VMs:
+#                                 MVM_TASKS fresh signed plans, mvm-submit -w
+#                                 into $(MVM_DIR)/submit/N (a new N each time);
+#                                 prints the results file (mvm-submit(1))
 #   mvm-audit-verify              verify the audit log
 #   mvm-clean                     stop the VM, remove $(MVM_DIR) (builds cached
 #                                 elsewhere stay)
@@ -69,6 +77,10 @@ MVM_PLAN_OPTS ?= --valid-for 600
 MVM_BOOT_OPTS ?=
 MVM_INPUT ?=
 MVM_CALL_OPTS ?=
+MVM_CALLS ?= calls.jsonl
+MVM_TASKS ?= 1
+MVM_SUBMIT_OPTS ?=
+MVM_SBATCH_OPTS ?=
 
 MVM_EMIT ?= $(MVM)/bin/mvm-emit
 MVM_IR_VALIDATE ?= $(MVM)/bin/ir-validate
@@ -81,6 +93,7 @@ MVM_PLAN_VERIFY ?= $(MVM)/bin/plan-verify
 MVM_VM_BOOT ?= $(MVM)/bin/vm-boot
 MVM_VSOCK_CALL ?= $(MVM)/bin/vsock-call
 MVM_AUDIT_VERIFY ?= $(MVM)/bin/audit-verify
+MVM_SUBMIT ?= $(MVM)/bin/mvm-submit
 
 MVM_HOME_DIR = $(or $(MVM_HOME),$(HOME)/.mvm)
 MVM_KEY = $(MVM_HOME_DIR)/keys/host-signer.ed25519
@@ -108,7 +121,7 @@ mvm_stop = if p=$$($(call mvm_pid,$(1))); then kill "$$p"; \
 include $(dir $(lastword $(MAKEFILE_LIST)))build.mk
 
 .PHONY: mvm-emit mvm-validate mvm-hash mvm-key mvm-plan mvm-admit mvm-up mvm-invoke \
-	mvm-down mvm-audit-verify mvm-clean
+	mvm-down mvm-audit-verify mvm-clean mvm-submit
 .DELETE_ON_ERROR:
 
 $(MVM_IR): $(MVM_SOURCES)
@@ -183,6 +196,20 @@ mvm-down:
 	@if [ -f $(MVM_DIR)/ir.id ] && run=$(MVM_RUN) && $(call mvm_pid,$$run) >/dev/null; then \
 		$(call mvm_stop,$$run); \
 	else echo "mvm-down: nothing running"; fi
+
+# A batch on Slurm: a plan for each task (one plan, one launch), made and
+# signed here, in a new submission directory; the plans stay there.
+mvm-submit: $(MVM_IR) $(MVM_DIR)/image.key $(MVM_DIR)/ir.format $(MVM_KEY) $(MVM_CALLS)
+	@n=0; while [ -e $(MVM_DIR)/submit/$$n ]; do n=$$((n + 1)); done; \
+	p=$(MVM_DIR)/submit/plans.$$n; mkdir -p $$p && set -- && i=0 && \
+	while [ $$i -lt $(MVM_TASKS) ]; do \
+		$(MVM_PLAN_NEW) $(MVM_PLAN_OPTS) --image $(MVM_IMAGE) $(MVM_IR) > $$p/$$i.json && \
+		$(MVM_PLAN_SIGN) $$p/$$i.json > $$p/$$i.dsse.json || exit 1; \
+		set -- "$$@" $$p/$$i.dsse.json; i=$$((i + 1)); \
+	done; \
+	out=$$($(MVM_SUBMIT) -w -i $(MVM_IMAGE) -o $(MVM_DIR)/submit/$$n -f $$(cat $(MVM_DIR)/ir.format) \
+		$(MVM_SUBMIT_OPTS) $(MVM_CALLS) "$$@" -- $(MVM_SBATCH_OPTS)) || exit $$?; \
+	echo "$${out#* }"
 
 mvm-audit-verify:
 	$(MVM_AUDIT_VERIFY) $(MVM_AUDIT_LOG)

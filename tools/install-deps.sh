@@ -13,7 +13,12 @@ zlib1g-dev curl
 qemu-system-x86 e2fsprogs busybox-static mmdebstrap cpio xz-utils cryptsetup-bin
 linux-source-6.1 flex bison bc libelf-dev libssl-dev
 nix-bin
+munge slurmctld slurmd slurm-client
 "
+# Daemons the packages above would start and enable: the tests run their own
+# (tools/slurm-test-cluster, with its own key, socket, ports and slurm.conf),
+# and a machine that did not have them gets none started or enabled for boot.
+DAEMONS="munge slurmctld slurmd"
 
 missing=
 for p in $PKGS; do
@@ -48,5 +53,25 @@ fi
 
 echo "install-deps: installing:$missing" >&2
 $SUDO apt-get update -qq
+# No service starts during the install: a policy-rc.d that denies (invoke-rc.d
+# and deb-systemd-invoke honour it), unless the machine has one of its own.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	trap '$SUDO rm -f "$policy"' EXIT
+	trap 'exit 130' INT TERM
+	printf '#!/bin/sh\n# tools/install-deps.sh, during its apt-get install only\nexit 101\n' |
+		$SUDO tee $policy >/dev/null
+	$SUDO chmod 755 $policy
+fi
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+[ -z "$policy" ] || { $SUDO rm -f "$policy"; trap - EXIT INT TERM; }
+# ... and those installed just now are not enabled at boot either
+for d in $DAEMONS; do
+	case " $missing " in *" $d "*) ;; *) continue ;; esac
+	# update-rc.d disable also removes the systemd unit's wants/ link
+	if [ -e "/etc/init.d/$d" ] && command -v update-rc.d >/dev/null 2>&1; then
+		$SUDO update-rc.d "$d" disable >/dev/null 2>&1 || true
+	fi
+done
