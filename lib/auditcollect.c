@@ -9,22 +9,10 @@
 #include "buf.h"
 #include "io.h"
 
-/* read_file, its message naming the file. */
-static int readp(const char *path, struct buf *b, struct merr *e)
-{
-	int rc = read_file(path, b, e);
-
-	if (rc != 0) {
-		struct merr was = *e;
-		merr_set(e, rc, NULL, "%s: %s", path, was.msg);
-	}
-	return rc;
-}
-
 static int read_opt(const char *path, struct buf *b, int *there, struct merr *e)
 {
 	*there = access(path, F_OK) == 0;
-	return *there ? readp(path, b, e) : 0;
+	return *there ? read_file_named(path, b, e) : 0;
 }
 
 int auditset_collect(const char *dest, const char *src, struct auditset_collected *out,
@@ -58,7 +46,7 @@ int auditset_collect(const char *dest, const char *src, struct auditset_collecte
 		goto out;
 	}
 	/* the checkpoint first: the log read after it extends it */
-	if ((rc = read_opt(cs, &cp, &have_cp, e)) != 0 || (rc = readp(src, &log, e)) != 0)
+	if ((rc = read_opt(cs, &cp, &have_cp, e)) != 0 || (rc = read_file_named(src, &log, e)) != 0)
 		goto out;
 	if ((rc = auditset_node(log.p ? log.p : "", log.len, out->node, &bad, e)) != 0) {
 		struct merr was = *e;

@@ -105,18 +105,6 @@ int auditset_node(const char *p, size_t n, char node[CLUSTER_NODE_MAX + 1],
 	return 0;
 }
 
-/* read_file, its message naming the file. */
-static int readp(const char *path, struct buf *b, struct merr *e)
-{
-	int rc = read_file(path, b, e);
-
-	if (rc != 0) {
-		struct merr was = *e;
-		merr_set(e, rc, NULL, "%s: %s", path, was.msg);
-	}
-	return rc;
-}
-
 /* ---------------------------------------------------------------- verify */
 
 static int add(struct recs *rs, const struct ent *x, size_t log, unsigned long long seq,
@@ -172,7 +160,7 @@ static int checkpoint(const char *log, size_t loglen, const struct trustset *t,
 	if (access(path, F_OK) != 0)
 		return loglen == 0 ? 0 : merr_set(e, EX_NO, NULL, "no checkpoint (%s): a truncated "
 			"tail could not be detected", path);
-	if ((rc = readp(path, &b, e)) != 0)
+	if ((rc = read_file_named(path, &b, e)) != 0)
 		return rc;
 	if ((rc = audit_checkpoint_parse(b.p ? b.p : "", b.len, &cp, e)) == 0 &&
 	    (rc = audit_sig_check(cp.keyid, cp.sig, &cp.msg, t, e)) == 0) {

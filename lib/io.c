@@ -54,6 +54,17 @@ int read_file(const char *path, struct buf *b, struct merr *e)
 	return r;
 }
 
+int read_file_named(const char *path, struct buf *b, struct merr *e)
+{
+	int rc = read_file(path, b, e);
+
+	if (rc != 0) {
+		struct merr was = *e;
+		merr_set(e, rc, NULL, "%s: %s", path, was.msg);
+	}
+	return rc;
+}
+
 int in_open(const char *path, struct input *in, struct merr *e)
 {
 	struct stat st;

@@ -11,6 +11,8 @@
 int read_fd(int fd, struct buf *b, struct merr *e);
 /* Read a whole file; path "-" or NULL reads stdin.  0, or EX_SYS. */
 int read_file(const char *path, struct buf *b, struct merr *e);
+/* read_file, its message prefixed with "PATH: ". */
+int read_file_named(const char *path, struct buf *b, struct merr *e);
 /*
  * A whole input, mapped when it is a regular file (no copy), else read.
  * in_open: 0 or EX_SYS with e set; in_close releases it.

@@ -66,6 +66,24 @@ static int has_key(const struct jdoc *d, jref obj, const char *ks, size_t n)
 	return 0;
 }
 
+/* The literal members of env (JREF_NONE: none) but those that skip names,
+ * as "NAME":"value" pairs into an open JSON object. */
+static void put_literals(const struct jdoc *d, jref env, jref skip, struct buf *sj)
+{
+	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
+	    k = json_next_key(d, k)) {
+		size_t n;
+		const char *ks = json_str(d, k, &n);
+		if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal") ||
+		    has_key(d, skip, ks, n))
+			continue;
+		buf_puts(sj, sj->p[sj->len - 1] == '{' ? "" : ",");
+		json_put_str(sj, ks, n);
+		buf_putc(sj, ':');
+		json_canon(d, json_get(d, json_value(k), "value"), sj);
+	}
+}
+
 /* The network (mode "bridge": a NIC and its ports) and the command service
  * (issue #16), appended to o: ",\"network\":...,\"service\":..." or
  * nothing; the service's /etc/mvm/service.json into sj. */
@@ -92,27 +110,8 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 	buf_puts(sj, ",\"env\":{");   /* NAME: the literal's value */
 	/* the app's literals first (as every function gets them), then the
 	 * command's own, which win over an app literal of the same name */
-	for (jref k = aenv != JREF_NONE ? json_first_key(d, aenv) : JREF_NONE; k != JREF_NONE;
-	    k = json_next_key(d, k)) {
-		size_t n;
-		const char *ks = json_str(d, k, &n);
-		if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal") ||
-		    has_key(d, env, ks, n))
-			continue;
-		buf_puts(sj, sj->p[sj->len - 1] == '{' ? "" : ",");
-		json_put_str(sj, ks, n);
-		buf_putc(sj, ':');
-		json_canon(d, json_get(d, json_value(k), "value"), sj);
-	}
-	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
-	    k = json_next_key(d, k)) {
-		size_t n;
-		const char *ks = json_str(d, k, &n);
-		buf_puts(sj, sj->p[sj->len - 1] == '{' ? "" : ",");
-		json_put_str(sj, ks, n);
-		buf_putc(sj, ':');
-		json_canon(d, json_get(d, json_value(k), "value"), sj);
-	}
+	put_literals(d, aenv, env, sj);
+	put_literals(d, env, JREF_NONE, sj);
 	lower_proxy_env(d, app, sj);
 	buf_putc(sj, '}');
 	buf_puts(sj, ",\"working_dir\":");
@@ -342,16 +341,7 @@ int lower_emit(const struct jdoc *d, jref app, jref fn, const char *hash, int de
 		size_t mark = r.len;
 
 		buf_puts(&r, ",\"env\":{");
-		for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
-		    k = json_next_key(d, k)) {
-			if (!json_str_eq(d, json_get(d, json_value(k), "kind"), "literal"))
-				continue;
-			if (r.p[r.len - 1] != '{')
-				buf_putc(&r, ',');
-			json_canon(d, k, &r);
-			buf_putc(&r, ':');
-			json_canon(d, json_get(d, json_value(k), "value"), &r);
-		}
+		put_literals(d, env, JREF_NONE, &r);
 		lower_proxy_env(d, app, &r);
 		if (r.p[r.len - 1] == '{')
 			r.len = mark;    /* secrets only: no "env" */
