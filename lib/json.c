@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "dtoa.h"
+#include "numparse.h"
 #include "json.h"
 
 #define T_TYPE 0x7u
@@ -411,11 +412,6 @@ static int parse_string(struct parser *ps, struct jtok *t)
 
 /* ---- numbers ---- */
 
-static const double pow10tab[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
 static locale_t c_locale(void)
 {
 	static locale_t loc;
@@ -487,14 +483,7 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		}
 		dexp += (int)(eneg ? -ev : ev);
 	}
-	if (exact && mant <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
-		v = (double)mant;
-		v = dexp < 0 ? v / pow10tab[-dexp] : v * pow10tab[dexp];
-		if (neg)
-			v = -v;
-	} else if (exact && mant == 0) {
-		v = neg ? -0.0 : 0.0;
-	} else {
+	if (!(exact ? np_decimal(mant, dexp, neg, &v) : np_decimal_cut(mant, dexp, neg, &v))) {
 		/* Correctly rounded conversion; the grammar was checked above. */
 		char small[64], *s = small;
 		size_t n = (size_t)(p - start);
