@@ -412,6 +412,27 @@ static int parse_string(struct parser *ps, struct jtok *t)
 
 /* ---- numbers ---- */
 
+/* Nonzero if the 8 bytes of w (in memory order) are all '0'-'9'. */
+static inline int eight_digits(uint64_t w)
+{
+	return ((w & 0xF0F0F0F0F0F0F0F0ull) |
+		(((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+		0x3333333333333333ull;
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "load64 reads little-endian words");
+
+/* The value of 8 decimal digits in memory order (little-endian load):
+ * pairs, then quads, then the two halves, each a multiply and a shift. */
+static inline uint64_t digits8(uint64_t w)
+{
+	w -= 0x3030303030303030ull;
+	w = w * 10 + (w >> 8);                         /* 2-digit values in bytes 0,2,4,6 */
+	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+	return w;
+}
+
 static locale_t c_locale(void)
 {
 	static locale_t loc;
@@ -439,6 +460,11 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		if (p < end && *p >= '0' && *p <= '9')
 			return perr(ps, start, "leading zero in number");
 	} else {
+		while (ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;     /* mant != 0: the first digit is 1-9 */
+			p += 8;
+		}
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
@@ -455,6 +481,12 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
 			return perr(ps, p, "digit expected after decimal point");
+		while (mant && ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;
+			dexp -= 8;
+			p += 8;
+		}
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
