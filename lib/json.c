@@ -233,24 +233,25 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
+/* hexval[c]: c's value as a hex digit, or 0x10 (not one) */
+#define HX16(x) 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, \
+	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10
+static const unsigned char hexval[256] = {
+	HX16(0), HX16(1), HX16(2),
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(5),
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
+};
+
 static int hex4(const unsigned char *p, unsigned *out)
 {
-	unsigned v = 0;
-	int i;
+	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
 
-	for (i = 0; i < 4; i++) {
-		unsigned c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	*out = v;
+	if ((a | b | c | e) & 0x10)
+		return -1;
+	*out = a << 12 | b << 8 | c << 4 | e;
 	return 0;
 }
 
@@ -289,10 +290,11 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	size_t base, o;
 	uint32_t off32 = (uint32_t)(start - 1 - ps->s), len32;
 
-	/* Decoded text is never longer than the input text. */
-	if (d->ndec + 8 + (size_t)(end - start) > UINT32_MAX)
+	/* Decoded text is never longer than the input text; 8 bytes more let
+	 * the loop below store whole words past the decoded end. */
+	if (d->ndec + 16 + (size_t)(end - start) > UINT32_MAX)
 		return perr(ps, start, "document too large (escaped strings over 4 GiB)");
-	if (grow((void **)&d->dec, &d->capdec, d->ndec + 8 + (size_t)(end - start), 1) < 0)
+	if (grow((void **)&d->dec, &d->capdec, d->ndec + 16 + (size_t)(end - start), 1) < 0)
 		return poom(ps);
 	memcpy(d->dec + d->ndec, &off32, 4);
 	base = d->ndec + 8;
@@ -347,15 +349,36 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		if (c < 0x20)
 			return perr(ps, p, "control character in string must be escaped");
 		if (c < 0x80) {
-			d->dec[o++] = (char)c;
-			p++;
+			/* a run of plain ASCII: a word at a time (the store may
+			 * write up to 7 bytes past the run: the slack above) */
+			while (end - p >= 8) {
+				uint64_t w = load64(p), m = special8(w);
+
+				memcpy(d->dec + o, &w, 8);
+				if (m) {
+					size_t k = (size_t)__builtin_ctzll(m) >> 3;
+					p += k;
+					o += k;
+					break;
+				}
+				p += 8;
+				o += 8;
+			}
+			if (end - p < 8 && p < end && *p != '"' && *p != '\\' &&
+			    *p >= 0x20 && *p < 0x80) {
+				d->dec[o++] = (char)*p;
+				p++;
+			}
 			continue;
 		}
 		{
 			size_t n = utf8_seq(p, end);
 			if (!n)
 				return perr(ps, p, "invalid UTF-8");
-			memcpy(d->dec + o, p, n);
+			if (end - p >= 4)
+				memcpy(d->dec + o, p, 4);   /* n <= 4; the slack */
+			else
+				memcpy(d->dec + o, p, n);
 			o += n;
 			p += n;
 		}
