@@ -170,8 +170,9 @@ static double rnd_double(void)
 	return v;
 }
 
-/* A %e form with its exponent kept: JSON wants no '+' after 'e'? It allows
- * it; keep both. */
+/* Random doubles as %.Ne (1-17 digits, "e+NN"/"e-NN": JSON allows the
+ * sign) and %.17g through the reader, and their 17 digits through
+ * np_decimal. */
 static void test_random_doubles(unsigned long n)
 {
 	char s[64];
