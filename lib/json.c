@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "dtoa.h"
+#include "numparse.h"
 #include "json.h"
 
 #define T_TYPE 0x7u
@@ -232,24 +233,25 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
+/* hexval[c]: c's value as a hex digit, or 0x10 (not one) */
+#define HX16(x) 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, \
+	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10
+static const unsigned char hexval[256] = {
+	HX16(0), HX16(1), HX16(2),
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(5),
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
+};
+
 static int hex4(const unsigned char *p, unsigned *out)
 {
-	unsigned v = 0;
-	int i;
+	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
 
-	for (i = 0; i < 4; i++) {
-		unsigned c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	*out = v;
+	if ((a | b | c | e) & 0x10)
+		return -1;
+	*out = a << 12 | b << 8 | c << 4 | e;
 	return 0;
 }
 
@@ -288,10 +290,11 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	size_t base, o;
 	uint32_t off32 = (uint32_t)(start - 1 - ps->s), len32;
 
-	/* Decoded text is never longer than the input text. */
-	if (d->ndec + 8 + (size_t)(end - start) > UINT32_MAX)
+	/* Decoded text is never longer than the input text; 8 bytes more let
+	 * the loop below store whole words past the decoded end. */
+	if (d->ndec + 16 + (size_t)(end - start) > UINT32_MAX)
 		return perr(ps, start, "document too large (escaped strings over 4 GiB)");
-	if (grow((void **)&d->dec, &d->capdec, d->ndec + 8 + (size_t)(end - start), 1) < 0)
+	if (grow((void **)&d->dec, &d->capdec, d->ndec + 16 + (size_t)(end - start), 1) < 0)
 		return poom(ps);
 	memcpy(d->dec + d->ndec, &off32, 4);
 	base = d->ndec + 8;
@@ -346,15 +349,36 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		if (c < 0x20)
 			return perr(ps, p, "control character in string must be escaped");
 		if (c < 0x80) {
-			d->dec[o++] = (char)c;
-			p++;
+			/* a run of plain ASCII: a word at a time (the store may
+			 * write up to 7 bytes past the run: the slack above) */
+			while (end - p >= 8) {
+				uint64_t w = load64(p), m = special8(w);
+
+				memcpy(d->dec + o, &w, 8);
+				if (m) {
+					size_t k = (size_t)__builtin_ctzll(m) >> 3;
+					p += k;
+					o += k;
+					break;
+				}
+				p += 8;
+				o += 8;
+			}
+			if (end - p < 8 && p < end && *p != '"' && *p != '\\' &&
+			    *p >= 0x20 && *p < 0x80) {
+				d->dec[o++] = (char)*p;
+				p++;
+			}
 			continue;
 		}
 		{
 			size_t n = utf8_seq(p, end);
 			if (!n)
 				return perr(ps, p, "invalid UTF-8");
-			memcpy(d->dec + o, p, n);
+			if (end - p >= 4)
+				memcpy(d->dec + o, p, 4);   /* n <= 4; the slack */
+			else
+				memcpy(d->dec + o, p, n);
 			o += n;
 			p += n;
 		}
@@ -411,10 +435,26 @@ static int parse_string(struct parser *ps, struct jtok *t)
 
 /* ---- numbers ---- */
 
-static const double pow10tab[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
+/* Nonzero if the 8 bytes of w (in memory order) are all '0'-'9'. */
+static inline int eight_digits(uint64_t w)
+{
+	return ((w & 0xF0F0F0F0F0F0F0F0ull) |
+		(((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+		0x3333333333333333ull;
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "load64 reads little-endian words");
+
+/* The value of 8 decimal digits in memory order (little-endian load):
+ * pairs, then quads, then the two halves, each a multiply and a shift. */
+static inline uint64_t digits8(uint64_t w)
+{
+	w -= 0x3030303030303030ull;
+	w = w * 10 + (w >> 8);                         /* 2-digit values in bytes 0,2,4,6 */
+	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+	return w;
+}
 
 static locale_t c_locale(void)
 {
@@ -443,6 +483,11 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		if (p < end && *p >= '0' && *p <= '9')
 			return perr(ps, start, "leading zero in number");
 	} else {
+		while (ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;     /* mant != 0: the first digit is 1-9 */
+			p += 8;
+		}
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
@@ -459,6 +504,12 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
 			return perr(ps, p, "digit expected after decimal point");
+		while (mant && ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;
+			dexp -= 8;
+			p += 8;
+		}
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
@@ -487,14 +538,7 @@ static int parse_number(struct parser *ps, struct jtok *t)
 		}
 		dexp += (int)(eneg ? -ev : ev);
 	}
-	if (exact && mant <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
-		v = (double)mant;
-		v = dexp < 0 ? v / pow10tab[-dexp] : v * pow10tab[dexp];
-		if (neg)
-			v = -v;
-	} else if (exact && mant == 0) {
-		v = neg ? -0.0 : 0.0;
-	} else {
+	if (!(exact ? np_decimal(mant, dexp, neg, &v) : np_decimal_cut(mant, dexp, neg, &v))) {
 		/* Correctly rounded conversion; the grammar was checked above. */
 		char small[64], *s = small;
 		size_t n = (size_t)(p - start);
