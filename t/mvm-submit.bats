@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# mvm-submit / mvmctl submit on a real Slurm (issue 19): Debian's slurmctld
+# mvm-submit / mvmctl submit (the tool's tests) on a real Slurm (issue 19): Debian's slurmctld
 # and two slurmd compute nodes, n1 and n2, on this machine
 # (tools/slurm-test-cluster), each node with a home of its own (MVM_NODE_HOME:
 # keys, trust, nonces, audit log), the image staged in a shared directory.
