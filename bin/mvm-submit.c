@@ -46,36 +46,6 @@ static void put(const char *path, const void *data, size_t n, mode_t mode)
 		tool_fail(path, &e);
 }
 
-/* Run av (argv[0] from PATH) with its standard output into out; its status. */
-static int run(char **av, struct buf *out)
-{
-	int p[2], status;
-	struct merr e;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		tool_die(EX_SYS, "pipe: %s", strerror(errno));
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		tool_die(EX_SYS, "unable to fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execvp(av[0], av);
-		fprintf(stderr, "%s: unable to run %s: %s\n", progname, av[0], strerror(errno));
-		_exit(EX_SYS);
-	}
-	close(p[1]);
-	if (read_fd(p[0], out, &e) != 0)
-		tool_fail(av[0], &e);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			tool_die(EX_SYS, "waitpid: %s", strerror(errno));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
-}
-
 /* The batch: path's bytes into b, its calls into c (or die 3/4). */
 static void read_calls(const char *path, struct buf *b, struct slurm_calls *c)
 {
@@ -122,7 +92,7 @@ static void dirs(char bin[PATH_MAX], char lx[PATH_MAX])
 static void sbatch(char **av, char id[32])
 {
 	struct buf o = BUF_INIT;
-	int r = run(av, &o);
+	int r = tool_run(av, &o);
 
 	snprintf(id, 32, "%.*s", (int)(o.p ? strcspn(buf_cstr(&o), ";\n") : 0), o.p ? o.p : "");
 	buf_free(&o);

@@ -55,37 +55,11 @@ static __attribute__((noreturn)) void exec_with(const char *t, char *const *pre,
 	run_exec(av);
 }
 
-/* Run av with its standard output into out (appended); its status. */
-static int run(char **av, struct buf *out)
-{
-	int p[2], status;
-	struct merr e;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		tool_die(EX_SYS, "pipe: %s", strerror(errno));
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		tool_die(EX_SYS, "unable to fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(p[1], 1);
-		run_exec(av);
-	}
-	close(p[1]);
-	if (read_fd(p[0], out, &e) != 0)
-		tool_fail(av[0], &e);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			tool_die(EX_SYS, "waitpid: %s", strerror(errno));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
-}
-
 /* Run av; its first line of output into line (size n). */
 static int run_line(char **av, char *line, size_t n)
 {
 	struct buf b = BUF_INIT;
-	int r = run(av, &b);
+	int r = tool_run(av, &b);
 
 	snprintf(line, n, "%.*s", (int)(b.p ? strcspn(buf_cstr(&b), "\n") : 0), b.p ? b.p : "");
 	buf_free(&b);
@@ -97,7 +71,7 @@ static int run_to(char **av, const char *path)
 {
 	struct buf b = BUF_INIT;
 	struct merr e;
-	int r = run(av, &b);
+	int r = tool_run(av, &b);
 
 	if (r == 0 && path && write_atomic(path, b.p, b.len, 0600, &e) != 0)
 		tool_fail(path, &e);

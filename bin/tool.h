@@ -4,10 +4,13 @@
 #define MVM_TOOL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "err.h"
 #include "buf.h"
 #include "io.h"
@@ -83,6 +86,36 @@ static inline unsigned long tool_num(const char *opt, const char *s, unsigned lo
 	if (*end || v < min || v > max)
 		tool_die(EX_USAGE, "%s: %s is not a number from %lu to %lu", opt, s, min, max);
 	return v;
+}
+
+/* Run av (argv[0] from PATH) with its standard output appended to out;
+ * its exit status (4 if it did not exit, or could not be run: the child
+ * says why).  Fails with 4 when the pipe, fork or read fails. */
+static inline int tool_run(char **av, struct buf *out)
+{
+	int p[2], status;
+	struct merr e;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		tool_die(EX_SYS, "pipe: %s", strerror(errno));
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		tool_die(EX_SYS, "unable to fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execvp(av[0], av);
+		fprintf(stderr, "%s: unable to run %s: %s\n", progname, av[0], strerror(errno));
+		_exit(EX_SYS);
+	}
+	close(p[1]);
+	if (read_fd(p[0], out, &e) != 0)
+		tool_fail(av[0], &e);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			tool_die(EX_SYS, "waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
 }
 
 #endif
