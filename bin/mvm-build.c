@@ -26,24 +26,6 @@ static void usage(int code)
 	exit(code);
 }
 
-/* The directory holding the backends: $MVM_LIBEXEC, else ../libexec from
- * the running executable (a checkout's bin/, or PREFIX/bin). */
-static void libexec_dir(char *out, size_t n)
-{
-	char exe[PATH_MAX];
-	ssize_t len;
-
-	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC")) {
-		snprintf(out, n, "%s", getenv("MVM_LIBEXEC"));
-		return;
-	}
-	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (len < 0)
-		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
-	exe[len] = '\0';
-	snprintf(out, n, "%s/../libexec", dirname(exe));
-}
-
 /* Does `nix --probe` exit 0 (nix and a nixpkgs are usable)? */
 static int probe(const char *nix)
 {
@@ -112,7 +94,7 @@ int main(int argc, char **argv)
 	av[k++] = argv[optind];
 	av[k] = NULL;
 
-	libexec_dir(dir, sizeof dir);
+	tool_libexec(dir, sizeof dir);
 	snprintf(nix, sizeof nix, "%s/mvm-build-nix", dir);
 	if (!strcmp(backend, "auto"))
 		backend = access(nix, X_OK) == 0 && probe(nix) ? "nix" : "debian";

@@ -12,7 +12,8 @@ static void usage(int code)
 	fprintf(code ? stderr : stdout,
 		"usage: %s [-C dir] [-c cache] [-p 3.Y] [ir.json]\n"
 		"Build (or find in the cache) the deps volume of the IR's dependencies and print\n"
-		"{\"cached\",\"dir\",\"key\",\"sbom_digest\",\"volume_digest\"} (null: no dependencies).\n"
+		"{\"cached\",\"dir\",\"key\",\"sbom_digest\",\"verity\",\"volume_digest\"} (null: no\n"
+		"dependencies); the volume ends with its dm-verity tree (libexec/mvm-verity-format).\n"
 		"  -C dir    the declaration's directory (default: the IR file's directory, or .)\n"
 		"  -c cache  the cache root (default $MVM_DEPS_CACHE, $MVM_HOME/deps, ~/.cache/mvm/deps)\n"
 		"  -p 3.Y    the image's Python, for wheels and markers (default " PY_DEFAULT ")\n"
@@ -51,7 +52,7 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	const char *base = NULL, *file = NULL;
-	char cache[4096] = "";
+	char cache[4096] = "", lx[PATH_MAX], fmt[PATH_MAX + 32];
 	struct merr e = { 0 };
 	struct deps_req r = { 0 };
 	struct deps_out o;
@@ -105,12 +106,17 @@ int main(int argc, char **argv)
 	buf_puts(&src, srcpath);
 	r.srcdir = buf_cstr(&src);
 	r.cache = cache;
+	tool_libexec(lx, sizeof lx);
+	snprintf(fmt, sizeof fmt, "%s/mvm-verity-format", lx);
+	r.verity_format = fmt;
 	if (!r.srcdir || deps_build(&r, &o, &e) != 0)
 		tool_fail(file, &e);
 	buf_printf(&out, "{\"cached\":%s,\"dir\":", o.cached ? "true" : "false");
 	json_put_str(&out, o.dir, strlen(o.dir));
-	buf_printf(&out, ",\"key\":\"%s\",\"sbom_digest\":\"%s\",\"volume_digest\":\"%s\"}\n", o.key,
-		o.sbom_digest, o.volume_digest);
+	buf_printf(&out, ",\"key\":\"%s\",\"sbom_digest\":\"%s\",\"verity\":", o.key,
+		o.sbom_digest);
+	verity_put(&out, &o.verity);
+	buf_printf(&out, ",\"volume_digest\":\"%s\"}\n", o.volume_digest);
 	tool_flush(&out);
 	return 0;
 }

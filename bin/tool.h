@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +118,25 @@ static inline int tool_run(char **av, struct buf *out)
 		if (errno != EINTR)
 			tool_die(EX_SYS, "waitpid: %s", strerror(errno));
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
+}
+
+/* The directory holding libexec/ (the build backends, mvm-verity-format):
+ * $MVM_LIBEXEC, else ../libexec from the running executable (a checkout's
+ * bin/, or PREFIX/bin).  Fails with 4 when the executable is not found. */
+static inline void tool_libexec(char *out, size_t n)
+{
+	char exe[PATH_MAX];
+	ssize_t len;
+
+	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC")) {
+		snprintf(out, n, "%s", getenv("MVM_LIBEXEC"));
+		return;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len < 0)
+		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
+	exe[len] = '\0';
+	snprintf(out, n, "%s/../libexec", dirname(exe));
 }
 
 #endif

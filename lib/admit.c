@@ -63,9 +63,11 @@ out:
 }
 
 /* The deps volume an image's checked mvm-meta.json d names: its "deps"
- * member {key, sbom_digest, volume_digest} names <dir>/deps.ext4
- * (mvm-meta(5)); the file must have volume_digest, and without the member
- * there must be no such file. */
+ * member {key, sbom_digest, volume_digest, verity} names <dir>/deps.ext4
+ * (mvm-meta(5)); the top of the file's hash tree must hash to the verity
+ * root (the guest checks each block it reads), or, in an image without it,
+ * the file must have volume_digest; without the member there must be no
+ * such file. */
 static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdict *v)
 {
 	char path[PATH_MAX], got[1][DIGEST_LEN + 1];
@@ -90,12 +92,26 @@ static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdic
 	if (!key || kn != 64 || !sbom || sn != DIGEST_LEN || !vol || vn != DIGEST_LEN)
 		return merr_set(&v->e, EX_NO, "/deps", "mvm-meta.json: deps needs key (64 hex), "
 			"sbom_digest and volume_digest (sha256:...)");
-	if (file_digests(1, paths, got, &v->e) != 0)
-		return EX_SYS;
-	if (strncmp(got[0], vol, DIGEST_LEN) != 0)
-		return merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path, got[0],
-			DIGEST_LEN, vol);
-	v->digests++;
+	jref vt = json_get(d, x, "verity");
+	struct verity ver;
+	int rc;
+	if (vt != JREF_NONE) {
+		/* read through dm-verity in the guest (agent/init): the top of
+		 * its tree, as for the root; the blocks are checked there */
+		if (verity_parse(d, vt, &ver) != 0)
+			return merr_set(&v->e, EX_NO, "/deps/verity", "mvm-meta.json: the deps "
+				"volume's verity is not a SHA-256 tree of 4096-byte blocks appended "
+				"to the data (mvm-meta(5))");
+		if ((rc = verity_check(path, &ver, &v->e)) != 0)
+			return rc;
+	} else {
+		if (file_digests(1, paths, got, &v->e) != 0)
+			return EX_SYS;
+		if (strncmp(got[0], vol, DIGEST_LEN) != 0)
+			return merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path,
+				got[0], DIGEST_LEN, vol);
+		v->digests++;
+	}
 	snprintf(v->deps, sizeof v->deps, "%s", path);
 	memcpy(v->deps_key, key, 64);
 	memcpy(v->deps_sbom, sbom, DIGEST_LEN);

@@ -120,7 +120,9 @@ static void meta(struct buf *b, const struct deps_req *r, const char *key, const
 	put_kv(b, "sbom_digest", o->sbom_digest, 1);
 	put_kv(b, "target", target, 1);
 	put_kv(b, "tool", r->tool, 1);
-	buf_puts(b, "\"version\":1,\"volume\":\"deps.ext4\",");
+	buf_puts(b, "\"verity\":");
+	verity_put(b, &o->verity);
+	buf_puts(b, ",\"version\":2,\"volume\":\"deps.ext4\",");
 	buf_printf(b, "\"volume_bytes\":%lld,", vbytes);
 	put_kv(b, "volume_digest", o->volume_digest, 0);
 	buf_puts(b, "}\n");
@@ -147,7 +149,12 @@ static int from_cache(struct deps_out *o, struct merr *e)
 	const char *v = json_str(d, json_get(d, json_root(d), "volume_digest"), &n1);
 	const char *s = json_str(d, json_get(d, json_root(d), "sbom_digest"), &n2);
 	snprintf(p, sizeof p, "%s/deps.ext4", o->dir);
-	if (!v || !s || n1 != 71 || n2 != 71 || deps_sha256_file(p, hex, e) ||
+	jref ver = json_get(d, json_root(d), "version");
+	if (ver == JREF_NONE || json_type(d, ver) != J_NUM || json_num(d, ver) != 2 ||
+	    verity_parse(d, json_get(d, json_root(d), "verity"), &o->verity) != 0) {
+		r = merr_set(e, EX_SYS, NULL, "%s: a cache entry without a dm-verity tree (not "
+			"version 2); remove it", o->dir);
+	} else if (!v || !s || n1 != 71 || n2 != 71 || deps_sha256_file(p, hex, e) ||
 	    memcmp(v + 7, hex, 64) != 0) {
 		r = e->code ? e->code : merr_set(e, EX_SYS, NULL,
 			"%s: the cache entry does not match its deps-meta.json; remove it", o->dir);
@@ -207,7 +214,7 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 	/* the key */
 	crypto_hash_sha256_state hs;
 	crypto_hash_sha256_init(&hs);
-	const char *parts[] = { "mvm-deps/1", r->language, r->tool, target };
+	const char *parts[] = { DEPS_KEY_VERSION, r->language, r->tool, target };
 	for (size_t i = 0; i < 4; i++) {
 		unsigned long long n = strlen(parts[i]);
 		crypto_hash_sha256_update(&hs, (const unsigned char *)&n, sizeof n);
@@ -277,6 +284,9 @@ int deps_build(const struct deps_req *r, struct deps_out *o, struct merr *e)
 			: deps_npm(&x, lock.p, lock.len, e);
 	if (rc == 0)
 		rc = deps_image(tree, work, o->key, img, e);
+	if (rc == 0)
+		rc = r->verity_format ? deps_verity(r->verity_format, img, work, &o->verity, e) :
+			merr_set(e, EX_SYS, NULL, "no dm-verity tree builder (mvm-verity-format)");
 	if (rc == 0 && x.npkgs)
 		qsort(x.pkgs, x.npkgs, sizeof *x.pkgs, pkgcmp);
 	if (rc == 0) {

@@ -2,12 +2,15 @@
  * without running any package code, on a read-only ext4 image in a
  * content-addressed cache (mvm-deps(1)).
  *
- * The key is SHA-256 over "mvm-deps/1", the language, the tool, the target
+ * The key is SHA-256 over "mvm-deps/2", the language, the tool, the target
  * ("cp3Y-manylinux_2_36_x86_64/node": the image's Python, r->python or
  * PY_DEFAULT of pyenv.h, and platform; DEPS_TARGET for Node) and the
  * bytes of the lockfile (and of a pip file's -r includes, in order), each
- * length-prefixed.  The cache entry <cache>/<key>/ holds deps.ext4,
- * deps-meta.json, sbom.cdx.json (CycloneDX 1.5) and fetch.log; it is
+ * length-prefixed.  The cache entry <cache>/<key>/ holds deps.ext4 (the
+ * ext4 file system, then its dm-verity hash tree, appended by
+ * r->verity_format before the entry exists: nothing changes a volume in
+ * the cache), deps-meta.json ("version": 2, with the tree's "verity"
+ * object), sbom.cdx.json (CycloneDX 1.5) and fetch.log; it is
  * created by one rename of a complete staging directory, so an entry that
  * exists is whole.  A build that fails leaves no entry.
  *
@@ -26,6 +29,13 @@
 #include <stddef.h>
 #include "buf.h"
 #include "err.h"
+#include "verity.h"
+
+/* "mvm-deps/2": a volume with its dm-verity tree.  An entry of
+ * "mvm-deps/1" (no tree) has another key, so it is never looked up; and
+ * an entry whose deps-meta.json is not version 2 with a verity object is
+ * refused (EX_SYS, "remove it"). */
+#define DEPS_KEY_VERSION "mvm-deps/2"
 
 #define DEPS_TARGET "cp311-manylinux_2_36_x86_64/node"
 #define DEPS_MOUNT "/mnt/deps"
@@ -37,13 +47,15 @@ struct deps_req {
 	const char *lockfile;   /* relative to srcdir */
 	const char *cache;      /* the cache root (deps_cache_root) */
 	const char *python;     /* the image's Python "3.Y" (pyenv.h), or NULL: PY_DEFAULT */
+	const char *verity_format;  /* libexec/mvm-verity-format: appends the tree */
 };
 
 struct deps_out {
 	char key[65];
-	char volume_digest[72];  /* "sha256:<hex>" */
+	char volume_digest[72];  /* "sha256:<hex>" of deps.ext4 whole (data and tree) */
 	char sbom_digest[72];
 	char dir[4096];          /* <cache>/<key> */
+	struct verity verity;    /* the tree: the guest maps the volume through it */
 	int cached;
 };
 
@@ -115,6 +127,12 @@ int deps_cmd(const char *const argv[], const char *env1, const char *errfile, co
  * key, E2FSPROGS_FAKE_TIME), shrunk, ctimes fixed with debugfs.  The
  * time is $SOURCE_DATE_EPOCH, else 1700000000.  0 or EX_SYS. */
 int deps_image(const char *tree, const char *work, const char *key, const char *img,
+	struct merr *e);
+
+/* Append the dm-verity tree to img with prog (libexec/mvm-verity-format,
+ * its output and errors into files in work) and read its root into *v.
+ * 0 or EX_SYS. */
+int deps_verity(const char *prog, const char *img, const char *work, struct verity *v,
 	struct merr *e);
 
 int deps_npm(struct deps_run *x, const char *lock, size_t n, struct merr *e);

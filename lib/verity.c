@@ -39,11 +39,13 @@ static int num_eq(const struct jdoc *d, jref o, const char *key, double want)
 int verity_parse(const struct jdoc *d, jref o, struct verity *v)
 {
 	jref x;
-	double blocks = json_type(d, o) == J_OBJ && type_of(d, o, "data_blocks", &x) == J_NUM ?
-		json_num(d, x) : -1;
+	double blocks;
 
 	memset(v, 0, sizeof *v);
-	if (json_type(d, o) != J_OBJ || hex64(d, o, "root_hash", v->root_hash) ||
+	if (o == JREF_NONE || json_type(d, o) != J_OBJ)
+		return -1;
+	blocks = type_of(d, o, "data_blocks", &x) == J_NUM ? json_num(d, x) : -1;
+	if (hex64(d, o, "root_hash", v->root_hash) ||
 	    hex64(d, o, "salt", v->salt) || !json_str_eq(d, json_get(d, o, "hash"), "sha256") ||
 	    !num_eq(d, o, "data_block_size", VERITY_BLOCK) ||
 	    !num_eq(d, o, "hash_block_size", VERITY_BLOCK) ||
@@ -125,4 +127,12 @@ int verity_cmdline(const struct verity *v, const char *dev, char *out, size_t n)
 		PRIu64 " %" PRIu64 " sha256 %s %s\" root=/dev/dm-0", v->data_blocks * 8, dev, dev,
 		VERITY_BLOCK, VERITY_BLOCK, v->data_blocks, v->hash_start_block, v->root_hash,
 		v->salt);
+}
+
+void verity_put(struct buf *b, const struct verity *v)
+{
+	buf_printf(b, "{\"data_block_size\":%u,\"data_blocks\":%" PRIu64 ",\"hash\":\"sha256\","
+		"\"hash_block_size\":%u,\"hash_start_block\":%" PRIu64 ",\"root_hash\":\"%s\","
+		"\"salt\":\"%s\"}", VERITY_BLOCK, v->data_blocks, VERITY_BLOCK, v->hash_start_block,
+		v->root_hash, v->salt);
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 #include "err.h"
 #include "json.h"
 
@@ -36,8 +37,13 @@ int verity_from_meta(const char *meta, size_t len, struct verity *v, int *presen
 
 /* The verity object o of the parsed document d (the layout above: the
  * root's "verity", a config drive's /launch/drives/N/verity) into *v.
- * 0, or -1 when o is not that layout. */
+ * 0, or -1 when o is not that layout (or is JREF_NONE). */
 int verity_parse(const struct jdoc *d, jref o, struct verity *v);
+
+/* v as the object verity_parse reads (mvm-meta(5) "verity": root_hash,
+ * salt, hash, the block sizes, data_blocks, hash_start_block), canonical
+ * (RFC 8785 member order), no newline, appended to b. */
+void verity_put(struct buf *b, const struct verity *v);
 
 /* The file rootfs against v: large enough for its data and the top hash
  * block, and SHA-256(salt || the top hash block) is the root hash.  A

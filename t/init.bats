@@ -257,3 +257,14 @@ for_real() {
 	# a volume not listed there is mounted as it is
 	assert_line "+ mount -t ext4 -o rw,nodev,nosuid,noexec $R/dev/vdd $R/var/data"
 }
+
+@test "dry run (issue #17): the deps volume listed in /etc/mvm/verity is mounted at /mnt/deps only through its dm-verity mapping" {
+	root=$(printf 'ef%.0s' $(seq 32)) salt=$(printf '01%.0s' $(seq 32))
+	mkdir -p "$R/sys/block/vdf"
+	echo mvm-deps >"$R/sys/block/vdf/serial"
+	echo "deps 7 $root $salt" >"$R/etc/mvm/verity"
+	run -0 dry
+	assert_line "+ $R/usr/bin/mvm-agent --dm-verity mvm-deps /dev/vdf 7 $root $salt"
+	assert_line "+ mount -t ext4 -o ro,nosuid,nodev $R/dev/mapper/mvm-deps $R/mnt/deps"
+	refute_line --partial "$R/dev/vdf $R/mnt/deps"
+}

@@ -214,7 +214,7 @@ pkg() {
 	key_of() { # language tool file...
 		python3 -c 'import hashlib,struct,sys
 h = hashlib.sha256()
-for p in [b"mvm-deps/1", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node"] + [open(f,"rb").read() for f in sys.argv[3:]]:
+for p in [b"mvm-deps/2", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node"] + [open(f,"rb").read() for f in sys.argv[3:]]:
     h.update(struct.pack("<Q", len(p)) + p)
 print(h.hexdigest())' "$@"
 	}

@@ -44,7 +44,7 @@ node_proj() {
 key_of() { # language tool lockfile
 	python3 -c 'import hashlib,struct,sys
 h = hashlib.sha256()
-for p in [b"mvm-deps/1", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node", open(sys.argv[3],"rb").read()]:
+for p in [b"mvm-deps/2", sys.argv[1].encode(), sys.argv[2].encode(), b"cp311-manylinux_2_36_x86_64/node", open(sys.argv[3],"rb").read()]:
     h.update(struct.pack("<Q", len(p)) + p)
 print(h.hexdigest())' "$@"
 }
@@ -57,6 +57,23 @@ print(h.hexdigest())' "$@"
 	dir=$PWD/cache/$key
 	assert_output --partial "{\"cached\":false,\"dir\":\"$dir\",\"key\":\"$key\","
 	assert_output --partial "\"volume_digest\":\"sha256:$(sha256sum "$dir/deps.ext4" | cut -c1-64)\""
+	# the volume ends with its dm-verity tree (issue #17): the file system
+	# is the data blocks, and veritysetup(8) verifies the whole volume
+	# against the root hash printed and kept in deps-meta.json
+	local v blocks
+	v=$(jq -c .verity <<<"$output")
+	[ "$(jq -c .verity "$dir/deps-meta.json")" = "$v" ]
+	blocks=$(jq -r .data_blocks <<<"$v")
+	[ "$(dumpe2fs -h "$dir/deps.ext4" 2>/dev/null | awk -F': *' '$1 == "Block count" { print $2 }')" = "$blocks" ]
+	[ "$(stat -c %s "$dir/deps.ext4")" -gt $((blocks * 4096)) ]
+	[ "$(jq -r .salt <<<"$v")" = "$(head -c $((blocks * 4096)) "$dir/deps.ext4" | sha256sum | cut -c1-64)" ]
+	run -0 veritysetup verify --no-superblock --data-blocks="$blocks" --hash-offset=$((blocks * 4096)) \
+		--salt="$(jq -r .salt <<<"$v")" "$dir/deps.ext4" "$dir/deps.ext4" "$(jq -r .root_hash <<<"$v")"
+	# an entry without a tree (deps-meta.json version 1, as before) is never
+	# used as if it had one
+	jq -c 'del(.verity) | .version = 1' "$dir/deps-meta.json" >m && mv m "$dir/deps-meta.json"
+	run -4 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: $dir: a cache entry without a dm-verity tree (not version 2); remove it"
 	# the files are the tarball's (tar(1) reads it apart from our reader)
 	debugfs -R 'cat /node_modules/ms/index.js' "$dir/deps.ext4" >index.js 2>/dev/null
 	tar -xzOf "$TGZ" package/index.js | cmp - index.js
@@ -327,7 +344,7 @@ EOT
 	# the key names the target (mvm-deps(1), FILES)
 	assert_output --partial "\"key\":\"$(python3 -c 'import hashlib,struct,sys
 h = hashlib.sha256()
-for p in [b"mvm-deps/1", b"python", b"pip_tools", b"cp312-manylinux_2_36_x86_64/node", open(sys.argv[1],"rb").read()]:
+for p in [b"mvm-deps/2", b"python", b"pip_tools", b"cp312-manylinux_2_36_x86_64/node", open(sys.argv[1],"rb").read()]:
     h.update(struct.pack("<Q", len(p)) + p)
 print(h.hexdigest())' p/src/requirements.txt)\""
 	run -0 jq -r .target cache/*/deps-meta.json
