@@ -2,8 +2,10 @@
 # Dependencies through the make flow (mk/mvm.mk), in real QEMU microVMs:
 # examples/deps-python (a wheel from a wheelhouse the example writes) and
 # examples/deps-node (ms 2.1.3 from an npm registry on 127.0.0.1) each answer
-# with a result computed by the dependency.  Two images are built and two
-# VMs boot in this file (one each).
+# with a result computed by the dependency, each deps volume read through
+# dm-verity (issue #17; a changed block of the Python one fails the call
+# that reads it, in the same boot).  Two images are built and two VMs boot
+# in this file (one each).
 
 load helper
 
@@ -45,31 +47,67 @@ mk() { # DIR target...
 }
 last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 
-@test "deps-python: the wheel's result through make; admission checks the volume; plan.admitted names it" {
-	run -0 mk "$P" wheels mvm-invoke MVM_INPUT=text=hi
-	[ "$(last_line)" = 'HI!' ] || fail "$output"
-	local img key sbom
+# flip FILE OFFSET: one byte of FILE xor 1 (twice: as it was)
+flip() {
+	python3 -c 'import sys; f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); b = f.read(1); f.seek(o); f.write(bytes([b[0] ^ 1]))' "$1" "$2"
+}
+
+@test "deps-python: the wheel's result through make; the volume read through dm-verity (admission checks its tree's top, a changed block fails the call that reads it); plan.admitted names it" {
+	run -0 mk "$P" wheels mvm-image
+	local img key sbom run f blk blocks
 	img=$P/.mvm/image/$(cat "$P/.mvm/image.key")
 	key=$(jq -r .deps.key "$img/mvm-meta.json")
 	sbom=$(jq -r .deps.sbom_digest "$img/mvm-meta.json")
-	# the image's volume is the cache entry's (one volume per lockfile)
+	# the image's volume is the cache entry's (one volume per lockfile),
+	# with the entry's dm-verity tree (issue #17)
 	[ "$(stat -c %i "$img/deps.ext4")" = "$(stat -c %i "$MVM_DEPS_CACHE/$key/deps.ext4")" ]
 	[ "$(jq -r .deps.volume_digest "$img/mvm-meta.json")" = "sha256:$(sha256sum "$img/deps.ext4" | cut -c1-64)" ]
+	[ "$(jq -c .deps.verity "$img/mvm-meta.json")" = "$(jq -c .verity "$MVM_DEPS_CACHE/$key/deps-meta.json")" ]
+	blocks=$(jq -r .deps.verity.data_blocks "$img/mvm-meta.json")
+	# The image gets a copy of its own (the cache's volume is never
+	# changed), with one byte flipped in each block of the files importing
+	# mvmdemo reads: admission checks only the top of the tree, so the
+	# plan is admitted; the guest's read of those blocks fails.
+	cp "$img/deps.ext4" "$BATS_TEST_TMPDIR/d" && mv "$BATS_TEST_TMPDIR/d" "$img/deps.ext4"
+	local flipped=()
+	for f in $(debugfs -R 'ls -p /site-packages/mvmdemo' "$img/deps.ext4" 2>/dev/null | awk -F/ '$3 ~ /^100/ { print $6 }') \
+		$(debugfs -R 'ls -p /site-packages/mvmdemo/__pycache__' "$img/deps.ext4" 2>/dev/null | awk -F/ '$3 ~ /^100/ { print "__pycache__/" $6 }'); do
+		blk=$(debugfs -R "bmap /site-packages/mvmdemo/$f 0" "$img/deps.ext4" 2>/dev/null)
+		[[ $blk =~ ^[1-9][0-9]*$ ]] && [ "$blk" -lt "$blocks" ] || fail "no data block for mvmdemo/$f: $blk"
+		flipped+=("$blk")
+	done
+	[ "${#flipped[@]}" -ge 1 ] || fail "no file of mvmdemo on the volume"
+	for blk in "${flipped[@]}"; do flip "$img/deps.ext4" $((blk * 4096)); done
+	run -0 mk "$P" mvm-admit
+	run -2 mk "$P" mvm-invoke MVM_INPUT=text=hi
+	refute_output --partial 'HI!'
+	run=$P/.mvm/run/$(cat "$P/.mvm/ir.id")
+	# /mnt/deps is the dm-verity mapping, and the kernel refused the block
+	run -0 cat "$run/console.log"
+	assert_output --regexp "mvm-init: deps volume /dev/dm-[0-9]+ on /mnt/deps"
+	assert_output --regexp "device-mapper: verity: [0-9:]+: data block [0-9]+ is corrupted"
+	# the same bytes back: the same VM reads the blocks again and answers
+	for blk in "${flipped[@]}"; do flip "$img/deps.ext4" $((blk * 4096)); done
+	run -0 mk "$P" mvm-invoke MVM_INPUT=text=hi
+	[ "$(last_line)" = 'HI!' ] || fail "$output"
 	# every admission of this volume names its SBOM (a retried boot may admit twice)
 	run -0 jq -rs --arg k "$key" '[.[] | select(.event == "plan.admitted" and .labels.deps_key == $k) | .labels.deps_sbom] | unique | join(" ")' "$MVM_HOME/audit/local.jsonl"
 	assert_output "$sbom"
 	run -0 mk "$P" mvm-down
-	# another volume than mvm-meta.json names: not admitted
-	cp "$img/deps.ext4" "$BATS_TEST_TMPDIR/d" && printf 'x' | dd of="$BATS_TEST_TMPDIR/d" bs=1 seek=2048 conv=notrunc 2>/dev/null
+	# a changed top of the tree: not admitted
+	cp "$img/deps.ext4" "$BATS_TEST_TMPDIR/d" && flip "$BATS_TEST_TMPDIR/d" $((blocks * 4096 + 7))
 	mv "$BATS_TEST_TMPDIR/d" "$img/deps.ext4"
 	run -2 mk "$P" mvm-admit
 	assert_output --partial "image_digest"
-	assert_output --partial "/deps.ext4 is sha256:"
-	assert_output --partial "mvm-meta.json says $(jq -r .deps.volume_digest "$img/mvm-meta.json")"
+	assert_output --partial "/deps.ext4: the top of its hash tree hashes to "
+	assert_output --partial "names verity root $(jq -r .deps.verity.root_hash "$img/mvm-meta.json")"
 }
 
 @test "deps-node: ms 2.1.3's result through make (TypeScript, npm lockfile)" {
 	run -0 mk "$N" mvm-invoke MVM_INPUT=text=2d
 	[ "$(last_line)" = '172800000' ] || fail "$output"
+	# node_modules is read through the volume's dm-verity mapping too
+	run -0 cat "$N/.mvm/run/$(cat "$N/.mvm/ir.id")/console.log"
+	assert_output --regexp "mvm-init: deps volume /dev/dm-[0-9]+ on /mnt/deps"
 	run -0 mk "$N" mvm-down
 }
