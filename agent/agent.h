@@ -413,6 +413,7 @@ struct worker {
 	uint64_t ready_by, respawn_at, kill_at;
 	int recycle;
 	size_t err_n;
+	unsigned cg_id;                 /* its cgroup (cgroup.c), 0: none */
 };
 
 extern struct worker workers[POOL_MAX];
@@ -483,7 +484,8 @@ int dm_verity_main(int argc, char **argv);
  * resources.memory_mb, which is the VM's memory (MemTotal), less
  * CG_RESERVE_MB for the kernel, init and the agent; at least half of
  * MemTotal.  Without --cgroup (host tests) or when setup fails (logged),
- * calls run without one, and contain_sweep is the only net. */
+ * calls run without one, and contain_sweep is the only net.  Warm workers
+ * too, below. */
 #define CG_RESERVE_MB 48u
 extern uint64_t cg_call_max;            /* bytes; 0: no cgroups */
 void cg_setup(const char *dir, int uid, int gid);
@@ -492,6 +494,19 @@ int cg_call_begin(struct call *k);
 /* Kill and remove k's cgroup (no-op without one): 1 when the kernel
  * OOM-killed a process of it, else 0. */
 int cg_call_end(struct call *k);
+/* Warm workers (warm.c): each gets DIR/mvm/w<N> (cg_worker_begin), with
+ * the limits of a cold call's (memory.max, memory.oom.group 1, pids.max
+ * RUN_NPROC), joined as a cold runner joins its own; *procs is its
+ * cgroup.procs, for the spawn (the caller closes it).  After each call,
+ * cg_worker_strip SIGKILLs every process in it but the worker (what the
+ * call started, detached or not, cannot leave it), until only the worker
+ * is left; when the worker is reaped (recycled, crashed, killed),
+ * cg_worker_end is cg_call_end's: cgroup.kill, rmdir, the OOM flag.
+ * Without cgroups all three do nothing (cg_id 0) and contain_sweep is the
+ * net. */
+int cg_worker_begin(struct worker *w, int *procs);
+void cg_worker_strip(struct worker *w);
+int cg_worker_end(struct worker *w);
 
 /* ---- setup (setup.c) and the loop (loop.c) ---- */
 

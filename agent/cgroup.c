@@ -1,17 +1,21 @@
-/* cgroup.c — a cgroup v2 per cold call: its memory limit, and cgroup.kill
- * to end every process it started (agent.h "contained calls"). */
+/* cgroup.c — a cgroup v2 per cold call and per warm worker: its memory
+ * limit, and cgroup.kill to end every process it started (agent.h
+ * "contained calls"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
 
 #define CG_STALE_MAX 64          /* cgroups whose rmdir is retried later */
+#define CG_WARM 0x80000000u       /* an id's bit: a worker's (w<N>), not a call's (c<N>) */
 
 uint64_t cg_call_max;
 static char base[PATH_MAX - 64];   /* DIR/mvm */
@@ -85,6 +89,12 @@ static int cg_remove(const char *dir)
 	return -1;
 }
 
+/* The directory of cgroup id (c<N> or w<N>) into p. */
+static void cg_dir(char *p, size_t n, unsigned id)
+{
+	snprintf(p, n, "%s/%c%u", base, id & CG_WARM ? 'w' : 'c', id & ~CG_WARM);
+}
+
 void cg_setup(const char *dir, int uid, int gid)
 {
 	char p[PATH_MAX], pid[32];
@@ -114,23 +124,22 @@ void cg_setup(const char *dir, int uid, int gid)
 		logmsg("no cgroups for calls: no MemTotal in /proc/meminfo");
 }
 
-int cg_call_begin(struct call *k)
+/* Retry the removal of the cgroups left populated, then make a new one
+ * (kind: 0 or CG_WARM) with the limits agent.h gives and open its
+ * cgroup.procs: 0 (*id, *procs set), or -1 (errno). */
+static int cg_make(unsigned kind, unsigned *id, int *procs)
 {
 	char dir[PATH_MAX], v[32];
 
-	k->cg_id = 0;
-	k->cg_procs = -1;
-	if (!cg_call_max)
-		return 0;
 	for (unsigned i = 0; i < CG_STALE_MAX; i++)
 		if (stale[i]) {
-			snprintf(dir, sizeof dir, "%s/c%u", base, stale[i]);
+			cg_dir(dir, sizeof dir, stale[i]);
 			if (cg_remove(dir) == 0)
 				stale[i] = 0;
 		}
-	if (++cg_seq == 0)
+	if (++cg_seq >= CG_WARM)
 		cg_seq = 1;
-	snprintf(dir, sizeof dir, "%s/c%u", base, cg_seq);
+	cg_dir(dir, sizeof dir, cg_seq | kind);
 	if (mkdir(dir, 0755) != 0)
 		return -1;
 	snprintf(v, sizeof v, "%" PRIu64, cg_call_max);
@@ -138,29 +147,28 @@ int cg_call_begin(struct call *k)
 		snprintf(v, sizeof v, "%u", RUN_NPROC);
 		if (put(dir, "pids.max", v) == 0) {
 			snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/cgroup.procs");
-			if ((k->cg_procs = open(dir, O_WRONLY | O_CLOEXEC)) >= 0) {
-				k->cg_id = cg_seq;
+			if ((*procs = open(dir, O_WRONLY | O_CLOEXEC)) >= 0) {
+				*id = cg_seq | kind;
 				return 0;
 			}
 		}
 	}
 	int saved = errno;
 
-	snprintf(dir, sizeof dir, "%s/c%u", base, cg_seq);
+	cg_dir(dir, sizeof dir, cg_seq | kind);
 	rmdir(dir);
 	errno = saved;
 	return -1;
 }
 
-int cg_call_end(struct call *k)
+/* Kill everything in cgroup id and remove it (kept for a later retry when
+ * it stays populated): 1 when the kernel OOM-killed in it, else 0. */
+static int cg_end(unsigned id)
 {
 	char dir[PATH_MAX];
 	int oom;
 
-	if (!k->cg_id)
-		return 0;
-	close_fd(&k->cg_procs);
-	snprintf(dir, sizeof dir, "%s/c%u", base, k->cg_id);
+	cg_dir(dir, sizeof dir, id);
 	put(dir, "cgroup.kill", "1");
 	oom = counter(dir, "memory.events", "oom_kill") > 0 ||
 		counter(dir, "memory.events", "oom_group_kill") > 0;
@@ -170,9 +178,112 @@ int cg_call_end(struct call *k)
 		while (i < CG_STALE_MAX && stale[i])
 			i++;
 		if (i < CG_STALE_MAX)
-			stale[i] = k->cg_id;
+			stale[i] = id;
 		logmsg("cgroup %s is still populated", dir);
 	}
+	return oom;
+}
+
+int cg_call_begin(struct call *k)
+{
 	k->cg_id = 0;
+	k->cg_procs = -1;
+	return cg_call_max ? cg_make(0, &k->cg_id, &k->cg_procs) : 0;
+}
+
+int cg_call_end(struct call *k)
+{
+	int oom;
+
+	if (!k->cg_id)
+		return 0;
+	close_fd(&k->cg_procs);
+	oom = cg_end(k->cg_id);
+	k->cg_id = 0;
+	return oom;
+}
+
+int cg_worker_begin(struct worker *w, int *procs)
+{
+	w->cg_id = 0;
+	*procs = -1;
+	return cg_call_max ? cg_make(CG_WARM, &w->cg_id, procs) : 0;
+}
+
+/* Is pid (still) in cgroup dir (its /proc/PID/cgroup line "0::/.../w<N>")? */
+static int in_cg(pid_t pid, const char *dir)
+{
+	char p[64], b[512];
+	const char *name = strrchr(dir, '/');
+	size_t nl, bl;
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	bl = strcspn(b, "\n");
+	nl = strlen(name);
+	return strncmp(b, "0::", 3) == 0 && bl >= nl && memcmp(b + bl - nl, name, nl) == 0;
+}
+
+void cg_worker_strip(struct worker *w)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 16], b[4096];
+
+	if (!w->cg_id)
+		return;
+	cg_dir(dir, sizeof dir, w->cg_id);
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	for (int round = 0; round < 100; round++) {
+		unsigned others = 0;
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n < 0)
+			return;
+		b[n] = 0;
+		for (char *l = b, *end; *l; l = end) {
+			long pid = strtol(l, &end, 10);
+
+			if (end == l || *end != '\n')
+				break;  /* (a line cut by the buffer: the next round) */
+			end++;
+			if (pid <= 0 || pid == w->pid)
+				continue;
+			others++;
+			/* through a pidfd, and only while the pid is still in
+			 * this cgroup (not one the kernel gave to another) */
+			int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+			if (pfd >= 0) {
+				if (in_cg((pid_t)pid, dir))
+					syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+				close(pfd);
+			}
+		}
+		if (!others)
+			return;
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	logmsg("cgroup %s: processes left by a warm call survive SIGKILL", dir);
+}
+
+int cg_worker_end(struct worker *w)
+{
+	int oom;
+
+	if (!w->cg_id)
+		return 0;
+	oom = cg_end(w->cg_id);
+	w->cg_id = 0;
 	return oom;
 }

@@ -1,9 +1,10 @@
 /* contain.c — what a call started dies when the call ends.
  *
  * A cold call's cgroup (cgroup.c) ends every process of it by cgroup.kill
- * when there are cgroups; this sweep is the net under it (warm calls, an
- * agent without --cgroup): the agent, a child subreaper, finds what to
- * kill in /proc: every process
+ * when there are cgroups, and a warm worker's cgroup is emptied of all but
+ * the worker after each call; this sweep is the net under both (an agent
+ * without --cgroup): the agent, a child subreaper, finds what to kill in
+ * /proc: every process
  * descending from the agent that is not a live runner or warm worker, or
  * a descendant of one.  A process that leaves its runner's tree (setsid,
  * a double fork, Node's detached spawn: its parent exits and it is handed

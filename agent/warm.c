@@ -33,10 +33,21 @@ int worker_spawn(struct worker *w)
 	struct spawn s = base_spawn();
 	struct req none = { 0 };
 	char **env = call_env(&none);
+	int procs = -1;
 
 	s.env = env;
 	s.cwd = "/";
-	w->pid = env ? spawn_runner(&s, w->fds) : -1;
+	/* its own cgroup (cgroup.c), joined before the drop, as a cold runner */
+	if (cg_worker_begin(w, &procs) != 0) {
+		logmsg("cannot create a warm worker's cgroup: %s", strerror(errno));
+		w->pid = -1;
+	} else {
+		s.cg_procs = procs;
+		w->pid = env ? spawn_runner(&s, w->fds) : -1;
+		close_fd(&procs);
+		if (w->pid < 0)
+			cg_worker_end(w);
+	}
 	free(env);
 	w->rx.len = 0;
 	w->tx.len = 0;
@@ -164,7 +175,10 @@ static void worker_frame(struct worker *w, const unsigned char *p, size_t n)
 	}
 	w->call = NULL;
 	w->calls++;
-	contain_sweep(w->pid);  /* the worker stays, what the call started goes */
+	/* the worker stays, what the call started goes: all else in its
+	 * cgroup, then (the net) its descendants and what was reparented */
+	cg_worker_strip(w);
+	contain_sweep(w->pid);
 	if (w->calls >= rt.max_calls_per_worker || rss_mb(w->pid) > rt.max_rss_mb) {
 		/* recycle: EOF on its stdin ends it; it is respawned when reaped */
 		w->recycle = 1;
@@ -287,7 +301,7 @@ void warm_start(struct worker *w, struct call *k)
 /* A worker process was reaped. */
 void worker_reaped(struct worker *w, int status)
 {
-	int was_starting = w->state == W_STARTING;
+	int was_starting = w->state == W_STARTING, oom;
 	struct call *k = w->call;
 
 	/* bookkeeping first: the reply below may let a status request in */
@@ -308,11 +322,19 @@ void worker_reaped(struct worker *w, int status)
 		stats.crashed++;
 	w->pid = 0;
 	w->state = W_EMPTY;
+	oom = cg_worker_end(w);   /* recycled or not: cgroup.kill, rmdir */
 	contain_sweep(0);
 	w->respawn_at = was_starting ? now_ms() + RESPAWN_BACKOFF_MS : 0;
 	if (!quitting && !warm_failed && !w->respawn_at)
 		worker_spawn(w);
-	if (k) {
+	if (k && oom && !k->timed_out) {
+		char m[96];
+
+		snprintf(m, sizeof m, "the call exceeded its memory limit (%llu MiB)",
+			(unsigned long long)(cg_call_max >> 20));
+		w->call = k;
+		warm_call_error(w, ERRK_MEMORY, m);
+	} else if (k) {
 		w->call = k;
 		warm_call_error(w, k->timed_out ? ERRK_TIMEOUT : ERRK_CRASHED,
 			k->timed_out ? "the call exceeded its timeout" :

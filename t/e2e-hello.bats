@@ -2,7 +2,8 @@
 # End to end, in real QEMU microVMs (TCG here): the seed's hello example from
 # entry.py to "hello, Alice" through mk/mvm.mk, admission and audit around the
 # boot, the same as mvm(7)'s shell pipeline (emit, validate, mvm-build, plan, sign,
-# vm-boot, vsock-call: each a tool on PATH), a warm pool under 8 parallel
+# vm-boot, vsock-call: each a tool on PATH), a warm pool (each worker in a
+# cgroup of its own, issue 17) under 8 parallel
 # calls, a guest that never gets ready, a guest whose file system was
 # changed (dm-verity), and nothing left behind.  Five VMs boot in this file.
 
@@ -171,11 +172,12 @@ events() { jq -r .event <"$(audit_log)"; }
 	[ ! -e "$d/.mvm/run/pid" ] && [ ! -e "$d/.mvm/run/v.sock" ]
 }
 
-@test "a warm pool answers 8 parallel calls to one VM" {
-	# the hello IR with a warm pool of 2 workers, queue 8
+@test "a warm pool answers 8 parallel calls to one VM; each worker is contained in a cgroup of its own" {
+	# the hello IR with a warm pool of 2 workers, queue 8; its greet is
+	# t/data/warm's (hello's, and a few names that report from inside)
 	d="$BATS_FILE_TMPDIR/warm"
 	mkdir -p "$d"
-	cp -R "$MVM_ROOT/examples/hello/src" "$d/"
+	cp -R "$MVM_ROOT/t/data/warm/src" "$d/"
 	jq '.apps[0].entrypoints[0].concurrency = {kind: "warm_process", pool_size: 2,
 		max_calls_per_worker: 100, max_rss_mb: 128, in_process: "serial", max_queue_depth: 8}' \
 		"$SEED_IR" >"$d/ir.json"
@@ -196,6 +198,28 @@ events() { jq -r .event <"$(audit_log)"; }
 	run -0 vsock-call -s "$sock" --status
 	assert_output --partial '"tier":"warm"'
 	assert_output --partial '"calls":8'
+	# issue 17: the worker runs in a cgroup of its own (mvm-agent(8)) with
+	# a cold call's limits: memory.max MemTotal less 48 MiB, pids.max 1024
+	run -0 vsock-call -s "$sock" -t 120 -r greet --input name=spawn
+	echo "$output" >"$d/spawn.json"
+	jq -e '.self | test("^0::/mvm/w[0-9]+$")' "$d/spawn.json"
+	jq -e '.child_cgroup == .self' "$d/spawn.json"
+	jq -e '.memory_max == ((.mem_total_kb * 1024 - 48 * 1048576) | tostring) and .pids_max == "1024"' "$d/spawn.json"
+	# the detached child (setsid, double fork) died at the call's end:
+	# nothing is left in the worker's cgroup but the worker
+	run -0 vsock-call -s "$sock" -t 120 -r greet --input "name=check:$(jq -r .child "$d/spawn.json"):$(jq -r .dir "$d/spawn.json")"
+	assert_output "{\"alive\": false, \"procs\": [\"$(jq -r .worker "$d/spawn.json")\"]}"
+	# a call touching more than the limit: the worker's cgroup is OOM-killed,
+	# the call answered memory_limit, that cgroup removed; the pool serves on
+	run -125 vsock-call -s "$sock" -t 120 -r greet --input "name=hog:$(( $(jq -r .mem_total_kb "$d/spawn.json") / 1024 + 64 ))"
+	assert_output --partial 'agent: memory_limit: the call exceeded its memory limit ('
+	local cg
+	cg=$(sed -n 's/^cgroup 0::\(\/mvm\/w[0-9]*\)$/\1/p' <<<"$output")
+	[ -n "$cg" ] || fail "no cgroup line: $output"
+	run -0 vsock-call -s "$sock" -t 120 -r greet --input "name=exists:/sys/fs/cgroup$cg"
+	assert_output "no"
+	run -0 vsock-call -s "$sock" -t 120 -r greet --input name=again
+	assert_output "hello, again"
 	kill "$(cat "$BATS_FILE_TMPDIR/run-warm/pid")"
 }
 
