@@ -248,6 +248,40 @@ mk_verity_image() {
 	done
 }
 
+@test "--image with a deps volume's dm-verity tree: the top of its tree is checked, not the volume; its data is the guest's to check" {
+	mk_verity_image
+	# a 32-block volume and its tree, by veritysetup (mvm-meta(5) deps.verity)
+	head -c $((32 * 4096)) /dev/urandom >"$IMG/deps.ext4"
+	dsalt=$(sha256sum <"$IMG/deps.ext4" | cut -c1-64)
+	droot=$(veritysetup format --no-superblock --hash=sha256 --data-block-size=4096 \
+		--hash-block-size=4096 --data-blocks=32 --hash-offset=$((32 * 4096)) --salt="$dsalt" \
+		"$IMG/deps.ext4" "$IMG/deps.ext4" | awk '$1 == "Root" { print $3 }')
+	jq --arg r "$droot" --arg s "$dsalt" --arg v "sha256:$(sha256sum <"$IMG/deps.ext4" | cut -c1-64)" \
+		'.deps = {key: ("ab" * 32), sbom_digest: ("sha256:" + "cd" * 32), volume_digest: $v,
+		verity: {root_hash: $r, salt: $s, hash: "sha256", data_blocks: 32, data_block_size: 4096,
+		hash_block_size: 4096, hash_start_block: 32}}' "$IMG/mvm-meta.json" >"$BATS_TEST_TMPDIR/meta"
+	mv "$BATS_TEST_TMPDIR/meta" "$IMG/mvm-meta.json"
+	mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$E"
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	# a byte of its data changed after signing: admitted (the volume is not
+	# hashed; the guest reads it through dm-verity, t/e2e-deps.bats) ...
+	printf 'X' | dd of="$IMG/deps.ext4" bs=1 seek=7000 conv=notrunc status=none
+	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	# ... where veritysetup, reading every block, finds it
+	run -2 veritysetup verify --no-superblock --hash-offset=$((32 * 4096)) --data-blocks=32 \
+		--salt="$dsalt" "$IMG/deps.ext4" "$IMG/deps.ext4" "$droot"
+	# the top of its tree changed: refused
+	printf 'X' | dd of="$IMG/deps.ext4" bs=1 seek=$((32 * 4096 + 3)) conv=notrunc status=none
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output --partial "image_digest: $IMG/deps.ext4: the top of its hash tree hashes to"
+	# a deps.verity not of the one layout: refused, naming it
+	jq '.deps.verity.hash = "sha1"' "$IMG/mvm-meta.json" >"$BATS_TEST_TMPDIR/meta"
+	mv "$BATS_TEST_TMPDIR/meta" "$IMG/mvm-meta.json"
+	mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$E"
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output --partial "image_digest: /deps/verity: mvm-meta.json: the deps volume's verity is not"
+}
+
 @test "--image: files of several MiB hash as sha256sum does, in parallel" {
 	head -c 5300000 /dev/urandom >"$IMG/rootfs.ext4"
 	head -c 1300000 /dev/urandom >"$IMG/vmlinux"
