@@ -155,8 +155,8 @@ static int from_cache(struct deps_out *o, struct merr *e)
 		r = merr_set(e, EX_SYS, NULL, "%s: a cache entry without a dm-verity tree (not "
 			"version 2); remove it", o->dir);
 	} else if (!v || !s || n1 != 71 || n2 != 71 || deps_sha256_file(p, hex, e) ||
-	    memcmp(v + 7, hex, 64) != 0) {
-		r = e->code ? e->code : merr_set(e, EX_SYS, NULL,
+	    memcmp(v + 7, hex, 64) != 0 || verity_check(p, &o->verity, e) != 0) {
+		r = e->code == EX_SYS ? EX_SYS : merr_set(e, EX_SYS, NULL,
 			"%s: the cache entry does not match its deps-meta.json; remove it", o->dir);
 	} else {
 		memcpy(o->volume_digest, v, 71);

@@ -69,6 +69,14 @@ print(h.hexdigest())' "$@"
 	[ "$(jq -r .salt <<<"$v")" = "$(head -c $((blocks * 4096)) "$dir/deps.ext4" | sha256sum | cut -c1-64)" ]
 	run -0 veritysetup verify --no-superblock --data-blocks="$blocks" --hash-offset=$((blocks * 4096)) \
 		--salt="$(jq -r .salt <<<"$v")" "$dir/deps.ext4" "$dir/deps.ext4" "$(jq -r .root_hash <<<"$v")"
+	# an entry whose volume is not the tree deps-meta.json names: refused
+	cp "$dir/deps-meta.json" good.json
+	jq -c '.verity.root_hash = ("0" * 64)' good.json >"$dir/deps-meta.json"
+	run -4 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: $dir: the cache entry does not match its deps-meta.json; remove it"
+	cp good.json "$dir/deps-meta.json"
+	run -0 mvm-deps -c cache p/ir.json
+	assert_output --partial '{"cached":true,'
 	# an entry without a tree (deps-meta.json version 1, as before) is never
 	# used as if it had one
 	jq -c 'del(.verity) | .version = 1' "$dir/deps-meta.json" >m && mv m "$dir/deps-meta.json"
