@@ -64,6 +64,10 @@ flip() {
 	[ "$(jq -r .deps.volume_digest "$img/mvm-meta.json")" = "sha256:$(sha256sum "$img/deps.ext4" | cut -c1-64)" ]
 	[ "$(jq -c .deps.verity "$img/mvm-meta.json")" = "$(jq -c .verity "$MVM_DEPS_CACHE/$key/deps-meta.json")" ]
 	blocks=$(jq -r .deps.verity.data_blocks "$img/mvm-meta.json")
+	# and it is what schemas/mvm-meta.schema.json says (an independent validator)
+	/usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' \
+		"$MVM_ROOT/schemas/mvm-meta.schema.json" "$img/mvm-meta.json"
 	# The image gets a copy of its own (the cache's volume is never
 	# changed), with one byte flipped in each block of the files importing
 	# mvmdemo reads: admission checks only the top of the tree, so the
