@@ -456,8 +456,9 @@ int dev_exec_open(const char *path);
  * SIGKILL every process descending from the agent that is neither a live
  * runner (a cold call in `running` not yet exited, a worker not W_EMPTY)
  * nor a descendant of one, and also the descendants of the worker strip
- * (0: none), whose call just ended.  Found in /proc (no cgroups in the
- * guest kernel); repeated until a scan finds none, as the killed hand
+ * (0: none), whose call just ended.  Found in /proc (the backstop behind
+ * the cgroups below, and all there is without --cgroup); repeated until a
+ * scan finds none, as the killed hand
  * their children to the agent (a subreaper).  Called when a call ends,
  * before its directory is removed. */
 void contain_sweep(pid_t strip);
