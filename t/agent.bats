@@ -430,7 +430,9 @@ hooks() {
 
 @test "warm: a worker killed while idle is respawned; a crash during a call is wrapper_crashed" {
 	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
-	script 'run json [["die_later"],{}]' 'sleep 1' 'run json [["greet","A"],{}]' \
+	# the next call once the agent has seen the death (its status), not
+	# after a guessed delay: a loaded machine may take longer than any
+	script 'run json [["die_later"],{}]' 'wait' 'waitpool respawned 1' 'run json [["greet","A"],{}]' \
 		'run json [["die"],{}]' 'run json [["greet","B"],{}]' 'status'
 	run -0 agent "$T/r" "$T/script"
 	assert_output - <<-'EOF'
