@@ -419,6 +419,26 @@ net_image() {
 	assert_line --index 3 plan.failed
 }
 
+@test "an agent that starts again once the VM is ready (init restarts it, unprovisioned): vm-boot stops the VM and records plan.failed" {
+	fake_root
+	fake_qemu
+	export FAKE_QEMU_RESTART=$T/agent-pids   # the stand-in restarts the agent as init does
+	install -m 0666 /dev/null "$FAKE_QEMU_RESTART"   # (under root the stand-in runs as mvm-vmm)
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	run -0 jq -r '.event' "$MVM_HOME/audit/local.jsonl"
+	assert_line plan.launched
+	kill -KILL "$(head -n 1 "$T/agent-pids")"
+	# vm-boot's end: its pid file gone (bounded: 30 s)
+	for _ in $(seq 300); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	[ ! -e "$T/run/pid" ]
+	run -0 jq -r 'select(.event == "plan.failed") | .labels.reason' "$MVM_HOME/audit/local.jsonl"
+	assert_output 'the agent started again after the VM was ready (it runs unprovisioned): stopping the VM'
+	# the second agent was started, and is gone with the VM
+	run -0 wc -l <"$T/agent-pids"
+	assert_output 2
+	run -1 kill -0 "$(tail -n 1 "$T/agent-pids")"
+}
+
 @test "drives from mvm-meta.json's launch member: a config drive admission checks and QEMU gets read-only, a volume made on first use and attached read-write, both by serial" {
 	fake_root
 	fake_qemu
