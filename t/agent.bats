@@ -995,3 +995,29 @@ irfns() {
 	run -0 grep 'mvm-service: the env sets a variable the launch provisioned' "$T/agent.log"
 	[ ! -e "$T/svc/out" ]
 }
+
+@test "the command service survives the calls (the contained-call sweep keeps its supervisor) and stops when the agent dies by SIGKILL (PR_SET_PDEATHSIG)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	mkdir -m 0777 "$T/svc"
+	# it writes its pid and its supervisor's (renamed into place), then runs until stopped
+	jq -n --arg out "$T/svc/pid" '{command: ["python3", "-c",
+		"import os, sys, time\nopen(sys.argv[1] + \".t\", \"w\").write(\"%d %d\" % (os.getpid(), os.getppid()))\nos.rename(sys.argv[1] + \".t\", sys.argv[1])\ntime.sleep(300)\n",
+		$out], working_dir: "/"}' >"$T/r/etc/mvm/service.json"
+	script 'frame {"type":"provision","seccomp":"unrestricted","secrets":[]}' \
+		"run json [[\"waitfile\",\"$T/svc/pid\"],{}]" 'wait' \
+		"run json [[\"alive\",\"$T/svc/pid\"],{}]" 'wait' 'kill 9'
+	run -0 agent "$T/r" "$T/script" --provision --service "$T/r/etc/mvm/service.json"
+	# after the first call ended (and its sweep ran), both still run
+	assert_line 'stdout [true,true]'
+	assert_line 'agent-exit -9'
+	ids=$(cat "$T/svc/pid")
+	svc=${ids% *} sup=${ids#* }
+	# gone after the supervisor's SIGTERM, then SIGKILL 2 s later; bounded at 20 s
+	for _ in $(seq 200); do kill -0 "$svc" 2>/dev/null || kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$sup" 2>/dev/null; then
+		kill "$sup"     # the orphaned supervisor: it stops the command
+		fail "the supervisor (pid $sup) outlived the agent"
+	fi
+	run -1 kill -0 "$svc"
+}

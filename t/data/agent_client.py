@@ -31,6 +31,7 @@ Actions ([@ID] in mux mode selects the stream, default 1):
   waithello N              until the agent has sent N HELLO records
   bench N ACTION           N times ACTION, one at a time; prints "bench: ..."
   sleep S
+  kill SIG                 send signal number SIG to the agent
 """
 import base64
 import json
@@ -320,6 +321,8 @@ def run_script(c, lines):
                 n, times[n // 2] * 1e6, sum(times) / n * 1e6, times[0] * 1e6))
         elif a == "sleep":
             time.sleep(float(words[1]))
+        elif a == "kill":
+            os.kill(c.p.pid, int(words[1]))
         else:
             raise SystemExit("agent_client: unknown action: " + a)
 
