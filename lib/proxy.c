@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -221,9 +220,7 @@ static int dial(struct conn *c)
 	int literal = inet_pton(AF_INET, c->r.host, &lit) == 1, permitted = 0, rc;
 
 	snprintf(port, sizeof port, "%u", c->r.port);
-	if (literal)
-		hints.ai_flags |= AI_NUMERICHOST;
-	/* (not getaddrinfo itself: stopping must not wait for a resolver) */
+	hints.ai_flags |= literal ? AI_NUMERICHOST : 0;
 	if ((rc = resolve_until(c->r.host, port, &hints, &res, &c->p->stop)) != 0 || !res) {
 		snprintf(why, sizeof why, rc == RESOLVE_STOPPED ? "stopping before %s resolved" :
 			"%s does not resolve", c->r.host);
