@@ -1021,3 +1021,21 @@ irfns() {
 	fi
 	run -1 kill -0 "$svc"
 }
+
+@test "status lists the TCP ports something listens on, not on loopback (what vm-boot waits for before a service's VM is ready)" {
+	mkroot "$T/r" python oneshot json app greet
+	# two listeners of the test's: one on every address, one on 127.0.0.1 only
+	python3 -c 'import socket, sys, time
+a = socket.socket(); a.bind(("0.0.0.0", 0)); a.listen()
+b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen()
+c = socket.socket(socket.AF_INET6); c.bind(("::", 0)); c.listen()
+print(a.getsockname()[1], b.getsockname()[1], c.getsockname()[1], flush=True)
+time.sleep(60)' >"$T/ports" &
+	lpid=$!
+	for _ in $(seq 100); do [ -s "$T/ports" ] && break; sleep 0.1; done
+	read -r any lo six <"$T/ports"
+	script "listening $any $lo $six"
+	run -0 agent "$T/r" "$T/script"
+	kill "$lpid"
+	assert_line "listening $any=yes $lo=no $six=yes"
+}

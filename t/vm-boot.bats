@@ -419,6 +419,31 @@ net_image() {
 	assert_line --index 3 plan.failed
 }
 
+@test "a command service's VM is ready once the agent's status lists the port's guest side as listening, not from a guess on the host side" {
+	fake_root
+	fake_qemu
+	# the stand-in's agent runs on this host: the guest port is one this
+	# test listens on; nothing listens on the host side (the stand-in
+	# forwards nothing), where the old guess waited the boot timeout out
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen(); print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/gport" &
+	lpid=$!
+	for _ in $(seq 100); do [ -s "$T/gport" ] && break; sleep 0.1; done
+	hport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	jq -c --argjson g "$(cat "$T/gport")" --argjson h "$hport" \
+		'. + {service: true, network: {ports: [{guest: $g, host: $h, proto: "tcp"}]}}' \
+		"$IMG/mvm-meta.json" >"$T/meta" && mv "$T/meta" "$IMG/mvm-meta.json"
+	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/s.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/s.dsse.json"
+	kill "$lpid"
+	# (-d: the detached vm-boot's messages are in its log)
+	run -0 grep -c 'agent ready' "$T/run/vm-boot.log"
+	run -1 grep -c 'warning' "$T/run/vm-boot.log"
+	kill "$(cat "$T/run/pid")"
+	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+}
+
 @test "an agent that starts again once the VM is ready (init restarts it, unprovisioned): vm-boot stops the VM and records plan.failed" {
 	fake_root
 	fake_qemu

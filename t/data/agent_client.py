@@ -32,6 +32,8 @@ Actions ([@ID] in mux mode selects the stream, default 1):
   bench N ACTION           N times ACTION, one at a time; prints "bench: ..."
   sleep S
   kill SIG                 send signal number SIG to the agent
+  listening PORT...        status; prints "listening PORT=yes|no ..." (its
+                           "listening" member) instead of the status line
 """
 import base64
 import json
@@ -321,6 +323,14 @@ def run_script(c, lines):
                 n, times[n // 2] * 1e6, sum(times) / n * 1e6, times[0] * 1e6))
         elif a == "sleep":
             time.sleep(float(words[1]))
+        elif a == "listening":
+            c.request(sid, b'{"type":"status"}')
+            c.wait(sid)
+            with c.cv:
+                s = c.st(sid)
+                got = s["last_status"].get("listening", [])
+                s["events"][-1] = "listening " + " ".join(
+                    "%s=%s" % (p, "yes" if int(p) in got else "no") for p in words[1:])
         elif a == "kill":
             os.kill(c.p.pid, int(words[1]))
         else:
