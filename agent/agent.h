@@ -86,6 +86,10 @@ int seccomp_apply(void);
  * it (SIGTERM) and waits for it. */
 void service_start(void);
 void service_stop(void);
+/* The supervisor's pid while it runs, else 0 (contain.c keeps its tree). */
+pid_t service_supervisor(void);
+/* listen.c: ",\"listening\":[PORT,...]" for the status reply */
+void put_listening(struct buf *b);
 /* Remove the directory tree path (its parent trusted, the tree not: a
  * process may still be changing it) without following a symlink or
  * crossing a mount: each step is an openat(O_NOFOLLOW) or unlinkat

@@ -90,6 +90,7 @@ void send_status(struct conn *c)
 		buf_puts(&b, "null");   /* no tier applied yet */
 	else
 		json_put_str(&b, opt.seccomp, strlen(opt.seccomp));
+	put_listening(&b);
 	buf_printf(&b, ",\"pool\":{\"slots\":%u,\"busy\":%u,\"queued\":%u,\"max_queue\":%u,"
 		"\"calls\":%lu,\"recycled\":%lu,\"respawned\":%lu,\"crashed\":%lu}}",
 		slots, busy, nqueued, maxq, stats.calls, stats.recycled, stats.respawned,

@@ -6,7 +6,8 @@
  * without --cgroup): the agent, a child subreaper, finds what to kill in
  * /proc: every process
  * descending from the agent that is not a live runner or warm worker, or
- * a descendant of one.  A process that leaves its runner's tree (setsid,
+ * a descendant of one (nor the command service's supervisor and what it
+ * runs: service.c).  A process that leaves its runner's tree (setsid,
  * a double fork, Node's detached spawn: its parent exits and it is handed
  * to the agent) is thus killed at the latest when its call ends. */
 #include <dirent.h>
@@ -74,9 +75,12 @@ static size_t proc_list(struct proc *ps, size_t max)
 	return n;
 }
 
-/* Is pid a live runner or worker (the root of a kept subtree)? */
+/* Is pid a live runner or worker, or the command service's supervisor
+ * (the root of a kept subtree)? */
 static int kept_root(pid_t pid)
 {
+	if (pid == service_supervisor() && pid > 0)
+		return 1;
 	for (struct call *k = running; k; k = k->next)
 		if (k->pid == pid && !k->exited)
 			return 1;

@@ -22,8 +22,9 @@
  * follows a run shorter than SERVICE_STABLE_SECS, up to
  * SERVICE_BACKOFF_MAX_SECS; a run that lasted SERVICE_STABLE_SECS resets
  * it to 1 s.  SIGTERM/SIGINT (the agent sends SIGTERM when it exits:
- * service_stop) stop the service (SIGTERM to its group, then SIGKILL 2 s
- * later) and the supervisor. */
+ * service_stop; the kernel sends it when the agent dies otherwise:
+ * PR_SET_PDEATHSIG) stop the service (SIGTERM to its group, then SIGKILL
+ * 2 s later) and the supervisor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -158,7 +159,7 @@ static pid_t start(char **argv, char **env, const char *cwd)
 }
 
 /* The supervisor's life, in the agent's forked child; never returns. */
-static void supervise(const char *path)
+static void supervise(const char *path, pid_t agent)
 {
 	static char *argv[SERVICE_ARGS + 1], *env[SERVICE_ENV + 2];
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -175,6 +176,10 @@ static void supervise(const char *path)
 	signal(SIGHUP, SIG_DFL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* the agent's death, whatever it was (SIGKILL, a crash), stops it as
+	 * SIGTERM does: an orphan would go on running the command */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != agent)
+		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* stdout to the console (the agent's may be its --stdio transport);
@@ -219,19 +224,24 @@ static void supervise(const char *path)
 
 void service_start(void)
 {
-	pid_t pid;
+	pid_t pid, agent = getpid();
 
 	if (!opt.service || supervisor)
 		return;
 	fflush(NULL);
 	if ((pid = fork()) == 0)
-		supervise(opt.service);
+		supervise(opt.service, agent);
 	if (pid < 0) {
 		logmsg("service: cannot start its supervisor: %s", strerror(errno));
 		return;
 	}
 	supervisor = pid;
 	logmsg("service supervisor started (seccomp tier %s)", opt.seccomp);
+}
+
+pid_t service_supervisor(void)
+{
+	return supervisor > 0 ? supervisor : 0;
 }
 
 void service_stop(void)

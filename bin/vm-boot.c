@@ -20,7 +20,7 @@
 #include "keys.h"
 #include "launch.h"
 #include "muxhost.h"
-#include "netcfg.h"
+#include "svcready.h"
 #include "proxy.h"
 #include "plan.h"
 #include "tool.h"
@@ -369,8 +369,8 @@ static void provisioned(void *ctx, int rc, const struct merr *e)
 		unsigned port = netcfg_service_port(&net);
 		double left = boot_secs - (now_s() - t0);
 
-		if (port && !netcfg_wait_port(port, left > 1 ? left : 1))
-			fprintf(stderr, "%s: warning: the service does not accept on 127.0.0.1:%u\n",
+		if (port && !svcready_wait(&net, ((struct vmm *)ctx)->vsock, left > 1 ? left : 1))
+			fprintf(stderr, "%s: warning: the service does not listen behind 127.0.0.1:%u\n",
 				progname, port);
 		announce_ready(ctx, t0);
 		return;

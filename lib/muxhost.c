@@ -166,6 +166,11 @@ static int guest_records(struct muxhost *m, struct merr *e)
 
 	while ((st = mux_parse(m->gin.p + off, m->gin.len - off, &r, &need, e)) == MUX_OK) {
 		off += r.size;
+		if (r.kind == MUX_HELLO && m->ready)
+			/* the agent started again (init restarts it): it has not
+			 * been provisioned, nor would it be: fail closed */
+			return merr_set(e, EX_NO, NULL, "the agent started again after the VM was "
+				"ready (it runs unprovisioned): stopping the VM"), MUXHOST_FAIL;
 		if (r.kind == MUX_HELLO) {
 			/* (re)start: every stream is gone */
 			for (int i = m->nclients - 1; i >= 0; i--)

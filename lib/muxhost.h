@@ -49,15 +49,19 @@ struct muxhost *muxhost_new(int guest, int listener);
 /*
  * One turn: poll the guest, the listener and the clients for up to
  * timeout_ms, then move what is ready.  When the agent says HELLO (at
- * boot, or after it restarted: every client stream is then closed) the
- * muxhost pings it on MUXHOST_READY_STREAM; its PONG makes the port ready
- * (muxhost_ready), and only then are clients' CONNECTs answered (before,
- * they are closed).  Returns
+ * boot, or after it restarted before the port was ready: every client
+ * stream is then closed) the muxhost pings it on MUXHOST_READY_STREAM; its
+ * PONG makes the port ready (muxhost_ready), and only then are clients'
+ * CONNECTs answered (before, they are closed).  A HELLO once the port is
+ * ready is an agent that started again (agent/init restarts it): the
+ * launcher provisioned the one before, so this one would run
+ * unprovisioned; it is MUXHOST_FAIL.  Returns
  *   MUXHOST_OK    (0)  carry on;
  *   MUXHOST_BAD   (1)  the guest sent a malformed record (e says why); what
  *                      was buffered from it is dropped; carry on;
- *   MUXHOST_FAIL (-1)  polling, or writing to the guest, failed (e says
- *                      why): stop serving.
+ *   MUXHOST_FAIL (-1)  polling, or writing to the guest, failed, or the
+ *                      agent said HELLO again once ready (e says why): stop
+ *                      serving.
  */
 enum { MUXHOST_FAIL = -1, MUXHOST_OK = 0, MUXHOST_BAD = 1 };
 int muxhost_step(struct muxhost *m, int timeout_ms, struct merr *e);

@@ -125,7 +125,9 @@ void netcfg_ports_json(const struct netcfg *n, struct buf *b)
 	buf_putc(b, ']');
 }
 
-int netcfg_port_ready(unsigned port, int settle_ms)
+static double mono(void);
+
+int netcfg_port_ready(unsigned port, int settle_ms, int *closed_ms)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct pollfd p;
@@ -136,11 +138,15 @@ int netcfg_port_ready(unsigned port, int settle_ms)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+		double t = mono();
+
 		p = (struct pollfd){ .fd = fd, .events = POLLIN };
 		while ((r = poll(&p, 1, settle_ms)) < 0 && errno == EINTR)
 			;
 		/* quiet for settle_ms, or bytes: a listener; EOF or reset: none */
 		ok = r == 0 || (r > 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1);
+		if (!ok && r > 0 && closed_ms)
+			*closed_ms = (int)((mono() - t) * 1000);
 	}
 	close(fd);
 	return ok;
@@ -167,10 +173,15 @@ static double mono(void)
 int netcfg_wait_port(unsigned port, double secs)
 {
 	double end = mono() + secs;
+	int settle = NETCFG_SETTLE_MS, took;
 
 	do {
-		if (netcfg_port_ready(port, 150))
+		took = 0;
+		if (netcfg_port_ready(port, settle, &took))
 			return 1;
+		if (took * NETCFG_SETTLE_FACTOR > settle)
+			settle = took > NETCFG_SETTLE_MAX_MS / NETCFG_SETTLE_FACTOR ?
+				NETCFG_SETTLE_MAX_MS : took * NETCFG_SETTLE_FACTOR;
 		nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
 	} while (mono() < end);
 	return 0;

@@ -86,16 +86,25 @@ void netcfg_ports_text(const char *dir, char out[NETCFG_PORTS_TEXT]);
  * user-mode network.  QEMU accepts a forwarded connection at once, then
  * connects to the guest and closes the host side when the guest refuses;
  * so a connection that stays open for settle_ms (or brings bytes) means a
- * listener.  1 yes, 0 not (yet).
+ * listener.  1 yes, 0 not (yet); when QEMU closed it, *closed_ms (if not
+ * NULL) is how long the guest's refusal took.
  */
-int netcfg_port_ready(unsigned port, int settle_ms);
+int netcfg_port_ready(unsigned port, int settle_ms, int *closed_ms);
 
 /* The port that tells a command service is up: the first declared TCP
  * port's host side, or 0 (no service, or no TCP port: the agent's ping
  * is readiness). */
 unsigned netcfg_service_port(const struct netcfg *n);
 
-/* Wait up to secs seconds for netcfg_port_ready(port).  1 ready, 0 not. */
+/* Wait up to secs seconds for netcfg_port_ready(port).  The settle time is
+ * NETCFG_SETTLE_MS, or NETCFG_SETTLE_FACTOR times the slowest refusal seen
+ * in this wait (at most NETCFG_SETTLE_MAX_MS): a loaded host or guest
+ * that took 100 ms to refuse may take over 150 ms the next time, and a
+ * refusal that comes after the settle time would pass for a listener.
+ * 1 ready, 0 not. */
+#define NETCFG_SETTLE_MS 150
+#define NETCFG_SETTLE_FACTOR 4
+#define NETCFG_SETTLE_MAX_MS 3000
 int netcfg_wait_port(unsigned port, double secs);
 
 #endif

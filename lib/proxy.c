@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "buf.h"
 #include "json.h"
 #include "proxy.h"
+#include "resolve.h"
 
 #define RELAY_CHUNK 65536
 
@@ -217,14 +217,14 @@ static int dial(struct conn *c)
 	struct addrinfo *res = NULL, *a;
 	struct in_addr lit;
 	char port[8], why[EGRESS_HOST_MAX + 128];
-	int literal = inet_pton(AF_INET, c->r.host, &lit) == 1, permitted = 0;
+	int literal = inet_pton(AF_INET, c->r.host, &lit) == 1, permitted = 0, rc;
 
 	snprintf(port, sizeof port, "%u", c->r.port);
-	if (literal)
-		hints.ai_flags |= AI_NUMERICHOST;
-	if (getaddrinfo(c->r.host, port, &hints, &res) != 0 || !res) {
-		snprintf(why, sizeof why, "%s does not resolve", c->r.host);
-		refuse(c, 502, 1, why);
+	hints.ai_flags |= literal ? AI_NUMERICHOST : 0;
+	if ((rc = resolve_until(c->r.host, port, &hints, &res, &c->p->stop)) != 0 || !res) {
+		snprintf(why, sizeof why, rc == RESOLVE_STOPPED ? "stopping before %s resolved" :
+			"%s does not resolve", c->r.host);
+		refuse(c, rc == RESOLVE_STOPPED ? 503 : 502, 1, why);
 		return -1;
 	}
 	c->up = -1;

@@ -26,7 +26,8 @@
  *        missing rule), or the name resolves to no permitted address;
  *   502  the name does not resolve, or no address accepts within
  *        PROXY_CONNECT_SECS;
- *   503  PROXY_CONNS_MAX connections are already being served.
+ *   503  PROXY_CONNS_MAX connections are already being served, or the
+ *        proxy is stopping while the name is being resolved.
  *
  * Address classes.  The host resolves a name itself (getaddrinfo); the
  * guest has no resolver.  A rule that is a dotted IPv4 address reaches
@@ -91,8 +92,9 @@ int proxy_start(struct proxy *p, int fd);
  * body; fd is closed on return). */
 void proxy_serve(struct proxy *p, int fd);
 
-/* Stop: every connection is closed within about 200 ms, logged; then the
- * log is closed.  p may be opened again. */
+/* Stop: every connection is closed within about 200 ms, logged, also one
+ * whose name the host's resolver holds (resolve.h: its lookup is left
+ * behind); then the log is closed.  p may be opened again. */
 void proxy_close(struct proxy *p);
 
 #endif

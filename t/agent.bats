@@ -430,7 +430,9 @@ hooks() {
 
 @test "warm: a worker killed while idle is respawned; a crash during a call is wrapper_crashed" {
 	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
-	script 'run json [["die_later"],{}]' 'sleep 1' 'run json [["greet","A"],{}]' \
+	# the next call once the agent has seen the death (its status), not
+	# after a guessed delay: a loaded machine may take longer than any
+	script 'run json [["die_later"],{}]' 'wait' 'waitpool respawned 1' 'run json [["greet","A"],{}]' \
 		'run json [["die"],{}]' 'run json [["greet","B"],{}]' 'status'
 	run -0 agent "$T/r" "$T/script"
 	assert_output - <<-'EOF'
@@ -992,4 +994,48 @@ irfns() {
 	run -0 agent "$T/r" "$T/script" --provision --service "$T/s2.json"
 	run -0 grep 'mvm-service: the env sets a variable the launch provisioned' "$T/agent.log"
 	[ ! -e "$T/svc/out" ]
+}
+
+@test "the command service survives the calls (the contained-call sweep keeps its supervisor) and stops when the agent dies by SIGKILL (PR_SET_PDEATHSIG)" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	mkdir -m 0777 "$T/svc"
+	# it writes its pid and its supervisor's (renamed into place), then runs until stopped
+	jq -n --arg out "$T/svc/pid" '{command: ["python3", "-c",
+		"import os, sys, time\nopen(sys.argv[1] + \".t\", \"w\").write(\"%d %d\" % (os.getpid(), os.getppid()))\nos.rename(sys.argv[1] + \".t\", sys.argv[1])\ntime.sleep(300)\n",
+		$out], working_dir: "/"}' >"$T/r/etc/mvm/service.json"
+	script 'frame {"type":"provision","seccomp":"unrestricted","secrets":[]}' \
+		"run json [[\"waitfile\",\"$T/svc/pid\"],{}]" 'wait' \
+		"run json [[\"alive\",\"$T/svc/pid\"],{}]" 'wait' 'kill 9'
+	run -0 agent "$T/r" "$T/script" --provision --service "$T/r/etc/mvm/service.json"
+	# after the first call ended (and its sweep ran), both still run
+	assert_line 'stdout [true,true]'
+	assert_line 'agent-exit -9'
+	ids=$(cat "$T/svc/pid")
+	svc=${ids% *} sup=${ids#* }
+	# gone after the supervisor's SIGTERM, then SIGKILL 2 s later; bounded at 20 s
+	for _ in $(seq 200); do kill -0 "$svc" 2>/dev/null || kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$sup" 2>/dev/null; then
+		kill "$sup"     # the orphaned supervisor: it stops the command
+		fail "the supervisor (pid $sup) outlived the agent"
+	fi
+	run -1 kill -0 "$svc"
+}
+
+@test "status lists the TCP ports something listens on, not on loopback (what vm-boot waits for before a service's VM is ready)" {
+	mkroot "$T/r" python oneshot json app greet
+	# two listeners of the test's: one on every address, one on 127.0.0.1 only
+	python3 -c 'import socket, sys, time
+a = socket.socket(); a.bind(("0.0.0.0", 0)); a.listen()
+b = socket.socket(); b.bind(("127.0.0.1", 0)); b.listen()
+c = socket.socket(socket.AF_INET6); c.bind(("::", 0)); c.listen()
+print(a.getsockname()[1], b.getsockname()[1], c.getsockname()[1], flush=True)
+time.sleep(60)' >"$T/ports" &
+	lpid=$!
+	for _ in $(seq 100); do [ -s "$T/ports" ] && break; sleep 0.1; done
+	read -r any lo six <"$T/ports"
+	script "listening $any $lo $six"
+	run -0 agent "$T/r" "$T/script"
+	kill "$lpid"
+	assert_line "listening $any=yes $lo=no $six=yes"
 }

@@ -77,6 +77,10 @@ last_event() { tail -n 1 "$MVM_HOME/audit/local.jsonl" | jq -r '.event + " " + (
 @test "the image: the config drive and the launch member in mvm-meta.json, bound through the plan" {
 	run -0 jq -c '.launch | {workload, drives: [.drives[] | del(.verity)], secrets}' "$IMG/mvm-meta.json"
 	assert_output '{"workload":"hello","drives":[{"file":"m0.ext4","kind":"config","role":"m0"},{"kind":"volume","mode":"rw","role":"m1","size_mb":16,"volume":"data"}],"secrets":[{"env":"API_KEY","name":"api_key"},{"file":"/mnt/secrets/tok","name":"tok"}]}'
+	# what schemas/mvm-meta.schema.json says (an independent validator)
+	/usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' \
+		"$MVM_ROOT/schemas/mvm-meta.schema.json" "$IMG/mvm-meta.json"
 	# issue 17: the config drive's dm-verity tree, appended; veritysetup
 	# (cryptsetup's implementation, not ours) verifies the whole drive
 	# against the meta's root hash, and the root carries the same line

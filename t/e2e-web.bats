@@ -52,6 +52,14 @@ console() { tr -d '\r' <"$W/.mvm/run/web/console.log"; }
 	assert_output --regexp '^hello from web \(pid [0-9]+, uid 1000, cwd /app\)$'
 	run -0 jq -c . "$W/.mvm/run/web/ports.json"
 	assert_output "[{\"address\":\"127.0.0.1\",\"guest\":8000,\"host\":$PORT,\"proto\":\"tcp\"}]"
+	# the image's mvm-meta.json (network, service, runner none): what
+	# schemas/mvm-meta.schema.json says (an independent validator)
+	m="$(cat "$W/.mvm/run/web/image")/mvm-meta.json"
+	run -0 jq -c '[.network, .service, .runner]' "$m"
+	assert_output "[{\"ports\":[{\"guest\":8000,\"host\":$PORT,\"proto\":\"tcp\"}]},true,\"none\"]"
+	/usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' \
+		"$MVM_ROOT/schemas/mvm-meta.schema.json" "$m"
 	cd "$W"
 	run -0 mvmctl ps
 	assert_line --regexp "^web +[0-9]+ +\\.mvm/run/web/v\\.sock +127\\.0\\.0\\.1:$PORT->8000/tcp\$"

@@ -186,12 +186,27 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	[ "$(jq -j '.files["/etc/mvm/service.json"].content' <<<"$output")" = \
 		'{"command":["python3","/app/s.py"],"env":{"A":"1","B":"2"},"working_dir":"/srv"}' ]
 	[ "$(jq -r .runner <<<"$output")" = oneshot ]
+	printf '%s' "$output" >"$BATS_TEST_TMPDIR/l.json"
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
 	# without the function: no runner, only the service
 	edit '.apps[0].entrypoints = [{"kind": "command", "command": ["true"]}]'
 	run -0 ir-lower "$BATS_TEST_TMPDIR/ir.json"
 	[ "$(jq -c '[.language, .runner, .entrypoint, .working_dir, (.files | keys)]' <<<"$output")" = \
 		'["none","none",null,"/app",["/etc/mvm/service.json"]]' ]
 	[ "$(jq -c .network <<<"$output")" = null ]
+	printf '%s' "$output" >"$BATS_TEST_TMPDIR/l.json"
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
+}
+
+@test "the examples' declarations (mvm-emit) lower to what schemas/lower.schema.json says" {
+	for e in hello web greet deps-python; do
+		mvm-emit -o "$BATS_TEST_TMPDIR/$e.ir.json" "$MVM_ROOT/examples/$e/entry.py"
+		ir-lower -C "$MVM_ROOT/examples/$e" "$BATS_TEST_TMPDIR/$e.ir.json" >"$BATS_TEST_TMPDIR/$e.json"
+		schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/$e.json"
+	done
+	# (web: a command alone, a network; deps-python: dependencies)
+	[ "$(jq -c '[.runner, .network.ports[0].guest, .service.working_dir]' "$BATS_TEST_TMPDIR/web.json")" = '["none",8000,"/app"]' ]
+	[ "$(jq -r .dependencies.kind "$BATS_TEST_TMPDIR/deps-python.json")" = python ]
 }
 
 @test "issue #16: the app's env literals reach the command service as they reach functions; the command's own env wins; a secret_ref is not written (the provisioning delivers it)" {
@@ -217,6 +232,8 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 		"{\"A\":\"1\",\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
 	[ "$(jq -c '.service.env' <<<"$output")" = \
 		"{\"A\":\"1\",\"HTTPS_PROXY\":\"$u\",\"HTTP_PROXY\":\"$u\",\"http_proxy\":\"$u\",\"https_proxy\":\"$u\"}" ]
+	printf '%s' "$output" >"$BATS_TEST_TMPDIR/l.json"
+	schema_ok "$MVM_ROOT/schemas/lower.schema.json" "$BATS_TEST_TMPDIR/l.json"
 	# a function alone: what schemas/lower.schema.json says
 	edit '.apps[0].network = {"mode": "none", "egress": {"allowlist": [{"port": 8443, "host": "*.Example.com"}]}}'
 	ir-lower "$BATS_TEST_TMPDIR/ir.json" >"$BATS_TEST_TMPDIR/l.json"

@@ -274,3 +274,37 @@ fsign() {
 	run -0 tail -n 1 "$D/inst/job.sh"
 	assert_output "MVM_BIN='$P/bin' exec '$P/bin/../libexec/mvm-slurm-task' run '$D/inst' '$D/shared/images/$(sha256sum <"$D/fake-image/mvm-meta.json" | cut -c1-64)' json 30"
 }
+
+@test "a task killed by SIGKILL leaves its node-local state directory; the node's next task removes it (no Slurm: mvm-slurm-task with a stand-in vm-boot)" {
+	t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/bin" "$t/sub/task/0"
+	echo 0 >"$t/sub/task/0/first"
+	echo plan >"$t/sub/task/0/event-prefix"
+	echo '[["a"],{}]' >"$t/sub/task/0/calls.jsonl"
+	: >"$t/sub/task/0/plan.dsse.json"
+	# stand-ins: vm-boot --ready-fd 3 -S ST ... (ready at once, or never with
+	# STUB_FAIL) and a vsock-call that does not answer; their pids in $t/pids
+	printf '#!/bin/sh\necho $$ >>"%s/pids"\n[ -z "${STUB_FAIL:-}" ] || exit 1\necho "$4/v.sock" >&3\nexec sleep 300\n' \
+		"$t" >"$t/bin/vm-boot"
+	printf '#!/bin/sh\necho $$ >>"%s/pids"\nexec sleep 300\n' "$t" >"$t/bin/vsock-call"
+	chmod +x "$t/bin/vm-boot" "$t/bin/vsock-call"
+	j1=tidy-$$-$RANDOM j2=tidy-$$-$RANDOM
+	SLURM_JOB_ID=$j1 MVM_BIN=$t/bin "$MVM_ROOT/libexec/mvm-slurm-task" run "$t/sub" "$t/img" json 30 \
+		>/dev/null 2>&1 &
+	task=$!
+	# in its call (both stand-ins started), bounded at 30 s
+	for _ in $(seq 300); do [ "$(wc -l <"$t/pids" 2>/dev/null)" = 2 ] && break; sleep 0.1; done
+	run -0 wc -l <"$t/pids"
+	assert_output 2
+	# SIGKILL: no trap runs; Slurm kills the step's other processes too
+	kill -KILL "$task"
+	while read -r p; do kill -KILL "$p"; done <"$t/pids"
+	wait "$task" || true
+	run -0 compgen -G "/tmp/mvm-slurm.$j1.*"
+	# the next task on the node (its VM does not boot: it ends at once)
+	STUB_FAIL=1 SLURM_JOB_ID=$j2 MVM_BIN=$t/bin run -1 "$MVM_ROOT/libexec/mvm-slurm-task" run "$t/sub" "$t/img" json 30
+	run -0 jq -c . "$t/sub/task/0/results.jsonl"
+	assert_output '{"call":0,"error":"boot","status":1}'
+	run -1 compgen -G "/tmp/mvm-slurm.$j1.*"
+	run -1 compgen -G "/tmp/mvm-slurm.$j2.*"
+}

@@ -419,6 +419,54 @@ net_image() {
 	assert_line --index 3 plan.failed
 }
 
+@test "a command service's VM is ready once the agent's status lists the port's guest side as listening, not from a guess on the host side" {
+	fake_root
+	fake_qemu
+	# the stand-in's agent runs on this host: the guest port is one this
+	# test listens on; nothing listens on the host side (the stand-in
+	# forwards nothing), where the old guess waited the boot timeout out
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen(); print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$T/gport" &
+	lpid=$!
+	for _ in $(seq 100); do [ -s "$T/gport" ] && break; sleep 0.1; done
+	hport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	jq -c --argjson g "$(cat "$T/gport")" --argjson h "$hport" \
+		'. + {service: true, network: {ports: [{guest: $g, host: $h, proto: "tcp"}]}}' \
+		"$IMG/mvm-meta.json" >"$T/meta" && mv "$T/meta" "$IMG/mvm-meta.json"
+	plan-new --image "$IMG" "$SEED_IR" | plan-sign >"$T/s.dsse.json"
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/s.dsse.json"
+	kill "$lpid"
+	# (-d: the detached vm-boot's messages are in its log)
+	run -0 grep -c 'agent ready' "$T/run/vm-boot.log"
+	run -1 grep -c 'warning' "$T/run/vm-boot.log"
+	kill "$(cat "$T/run/pid")"
+	for _ in $(seq 100); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+}
+
+@test "an agent that starts again once the VM is ready (init restarts it, unprovisioned): vm-boot stops the VM and records plan.failed" {
+	fake_root
+	fake_qemu
+	export FAKE_QEMU_RESTART=$T/agent-pids   # the stand-in restarts the agent as init does
+	install -m 0666 /dev/null "$FAKE_QEMU_RESTART"   # (under root the stand-in runs as mvm-vmm)
+	run -0 --separate-stderr vm-boot -d -b qemu -a tcg -S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	run -0 jq -r '.event' "$MVM_HOME/audit/local.jsonl"
+	assert_line plan.launched
+	kill -KILL "$(head -n 1 "$T/agent-pids")"
+	# vm-boot's end: its pid file gone (bounded: 30 s)
+	for _ in $(seq 300); do [ -e "$T/run/pid" ] || break; sleep 0.1; done
+	[ ! -e "$T/run/pid" ]
+	run -0 jq -r 'select(.event == "plan.failed") | .labels.reason' "$MVM_HOME/audit/local.jsonl"
+	assert_output 'the agent started again after the VM was ready (it runs unprovisioned): stopping the VM'
+	# the second agent was started, and is gone with the VM (SIGKILL from
+	# the stand-in's exit: reaped soon after; bounded at 10 s)
+	run -0 wc -l <"$T/agent-pids"
+	assert_output 2
+	a2=$(tail -n 1 "$T/agent-pids")
+	for _ in $(seq 100); do [ -d "/proc/$a2" ] || break; sleep 0.1; done
+	[ ! -d "/proc/$a2" ]
+}
+
 @test "drives from mvm-meta.json's launch member: a config drive admission checks and QEMU gets read-only, a volume made on first use and attached read-write, both by serial" {
 	fake_root
 	fake_qemu

@@ -27,9 +27,13 @@ Actions ([@ID] in mux mode selects the stream, default 1):
   muxraw HEX               raw bytes on the mux (mux mode)
   wait                     until every request on the stream is answered
   waitready N              status until pool slots >= N (and busy 0)
+  waitpool KEY N           status until pool KEY (respawned, crashed, ...) >= N
   waithello N              until the agent has sent N HELLO records
   bench N ACTION           N times ACTION, one at a time; prints "bench: ..."
   sleep S
+  kill SIG                 send signal number SIG to the agent
+  listening PORT...        status; prints "listening PORT=yes|no ..." (its
+                           "listening" member) instead of the status line
 """
 import base64
 import json
@@ -279,8 +283,8 @@ def run_script(c, lines):
             c.write(bytes.fromhex(words[1]))
         elif a == "wait":
             c.wait(sid)
-        elif a == "waitready":
-            want = int(words[1])
+        elif a in ("waitready", "waitpool"):
+            key, want = ("slots", int(words[1])) if a == "waitready" else (words[1], int(words[2]))
             end = time.time() + TIMEOUT
             while True:
                 c.request(sid, b'{"type":"status"}')
@@ -290,10 +294,10 @@ def run_script(c, lines):
                     r = s["last_status"]
                     s["events"].pop()       # not part of the transcript
                     c.order.pop()
-                if r and r["pool"]["slots"] >= want and r["pool"]["busy"] == 0:
+                if r and r["pool"][key] >= want and (a == "waitpool" or r["pool"]["busy"] == 0):
                     break
                 if time.time() > end:
-                    raise SystemExit("agent_client: pool never got ready")
+                    raise SystemExit("agent_client: pool %s never reached %d" % (key, want))
                 time.sleep(0.05)
         elif a == "waithello":
             want = int(words[1])
@@ -319,6 +323,16 @@ def run_script(c, lines):
                 n, times[n // 2] * 1e6, sum(times) / n * 1e6, times[0] * 1e6))
         elif a == "sleep":
             time.sleep(float(words[1]))
+        elif a == "listening":
+            c.request(sid, b'{"type":"status"}')
+            c.wait(sid)
+            with c.cv:
+                s = c.st(sid)
+                got = s["last_status"].get("listening", [])
+                s["events"][-1] = "listening " + " ".join(
+                    "%s=%s" % (p, "yes" if int(p) in got else "no") for p in words[1:])
+        elif a == "kill":
+            os.kill(c.p.pid, int(words[1]))
         else:
             raise SystemExit("agent_client: unknown action: " + a)
 

@@ -12,6 +12,9 @@ request).  It writes one line to the `-serial file:/dev/fdset/S` console
 (the descriptor `-add-fd fd=N,set=S` names).  The arguments it was given
 are written to FAKE_QEMU_ARGS (one a line) if that is set, and its
 /proc/self/status (uid, groups, open descriptors) to FAKE_QEMU_STATUS.
+With FAKE_QEMU_RESTART=FILE, it starts COMMAND again (on the same
+connection) whenever it exits with another status than 80, as agent/init
+does, and appends each COMMAND's pid to FILE.
 """
 import os
 import shlex
@@ -48,12 +51,19 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 srv = socket.socket(fileno=int(opts["fd"]))
 srv.setblocking(True)
 conn, _ = srv.accept()
-agent = subprocess.Popen(shlex.split(os.environ["FAKE_QEMU_AGENT"]),
-                         stdin=conn.fileno(), stdout=conn.fileno())
+restart = os.environ.get("FAKE_QEMU_RESTART")
+while True:
+    agent = subprocess.Popen(shlex.split(os.environ["FAKE_QEMU_AGENT"]),
+                             stdin=conn.fileno(), stdout=conn.fileno())
+    if restart:
+        with open(restart, "a") as f:
+            f.write("%d\n" % agent.pid)
+    try:
+        status = agent.wait()
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    if not restart or status == 80:
+        break
 conn.close()
-try:
-    status = agent.wait()
-finally:
-    if agent.poll() is None:
-        agent.kill()
 sys.exit(0 if status == 80 else 1)

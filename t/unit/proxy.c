@@ -6,8 +6,17 @@
  * Forbidden, 502 Bad Gateway) and RFC 6585 5 (431 Request Header Fields
  * Too Large); the origin form a proxy sends on (RFC 9112 3.2.1: "GET
  * /x HTTP/1.1" for "GET http://h:p/x HTTP/1.1", "/" for an empty path,
- * 3.2.4); CONNECT's tunnel (RFC 9110 9.3.6: any 2xx, then the bytes). */
+ * 3.2.4); CONNECT's tunnel (RFC 9110 9.3.6: any 2xx, then the bytes).
+ *
+ * A resolver that never answers: this program's getaddrinfo (it comes
+ * before libc's for lib/) blocks for HANG_HOST, as glibc's does for ~30 s
+ * when the DNS server is silent; proxy_close must still return (it did
+ * not: it waited for the thread in getaddrinfo).  A watchdog fails the
+ * test if it does not within WATCHDOG_SECS. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +27,77 @@
 #include "proxy.h"
 #define UNIT_NAME "proxy"
 #include "check.h"
+
+#define HANG_HOST "hang.example"
+#define WATCHDOG_SECS 20
+
+static pthread_mutex_t hang_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hang_cv = PTHREAD_COND_INITIALIZER;
+static int hang_entered;
+
+int getaddrinfo(const char *node, const char *serv, const struct addrinfo *hints,
+	struct addrinfo **res)
+{
+	int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+
+	if (node && strcmp(node, HANG_HOST) == 0) {
+		pthread_mutex_lock(&hang_mu);
+		hang_entered = 1;
+		pthread_cond_broadcast(&hang_cv);
+		for (;;)                /* a DNS server that never answers */
+			pthread_cond_wait(&hang_cv, &hang_mu);
+	}
+	*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	return real ? real(node, serv, hints, res) : EAI_SYSTEM;
+}
+
+static void watchdog(int sig)
+{
+	static const char m[] = UNIT_NAME ": FAIL: proxy_close did not return while a name "
+		"was being resolved\n";
+
+	(void)sig;
+	if (write(1, m, sizeof m - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* proxy_close while a connection's name is in a resolver that never
+ * answers: it returns, and the connection is answered 503. */
+static void stop_while_resolving(const char *dir)
+{
+	static struct proxy p;
+	static struct egress_policy pol;
+	char path[128], out[512] = "";
+	const char req[] = "GET http://" HANG_HOST ":80/ HTTP/1.1\r\n\r\n";
+	struct merr e;
+	int sv[2];
+	ssize_t k;
+	size_t got = 0;
+
+	snprintf(path, sizeof path, "%s/hang.log", dir);
+	egress_add(&pol, HANG_HOST, strlen(HANG_HOST), 80, &e);
+	if (proxy_open(&p, &pol, path, &e) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
+	    proxy_start(&p, sv[1]) != 0 || write(sv[0], req, sizeof req - 1) < 0) {
+		check(0, "hang: set up: %s", e.msg);
+		return;
+	}
+	pthread_mutex_lock(&hang_mu);
+	while (!hang_entered)
+		pthread_cond_wait(&hang_cv, &hang_mu);
+	pthread_mutex_unlock(&hang_mu);
+	signal(SIGALRM, watchdog);
+	alarm(WATCHDOG_SECS);
+	proxy_close(&p);
+	alarm(0);
+	while (got < sizeof out - 1 && (k = read(sv[0], out + got, sizeof out - 1 - got)) > 0)
+		got += (size_t)k;
+	out[got] = 0;
+	close(sv[0]);
+	check(strncmp(out, "HTTP/1.1 503 ", 13) == 0 && strstr(out, "stopping before " HANG_HOST),
+		"stopped while resolving: 503: %s", out);
+	unlink(path);
+}
 
 struct server {
 	int lfd;
@@ -189,6 +269,7 @@ int main(void)
 			deny, refuse, log);
 	}
 	unlink(path);
+	stop_while_resolving(tmpl);
 	rmdir(tmpl);
 	return check_report();
 }

@@ -44,6 +44,9 @@ def f(op, arg=None):
                     return fh.read()
             time.sleep(0.1)
         return None
+    if op == "alive":
+        # whether each pid in the file arg (a command service's) still runs
+        return [os.path.exists("/proc/" + p) for p in open(arg).read().split()]
     if op == "socket":
         import socket
         try:
