@@ -82,10 +82,7 @@ static void dirs(char bin[PATH_MAX], char lx[PATH_MAX])
 		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
 	exe[len] = '\0';
 	snprintf(bin, PATH_MAX, "%s", dirname(exe));
-	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC"))
-		snprintf(lx, PATH_MAX, "%s", getenv("MVM_LIBEXEC"));
-	else
-		snprintf(lx, PATH_MAX, "%.*s/../libexec", PATH_MAX - 16, bin);
+	tool_libexec(lx, PATH_MAX);
 }
 
 /* sbatch with av[1..]: the job id it prints (--parsable: "id[;cluster]"). */
