@@ -1,16 +1,21 @@
 /* t/unit/json.c — the JSON tape's accessors and writer, with every field of
  * a token at its saturated (counted) form
  *
- * lib/json.c keeps a string's length and a container's count in 27 bits of
- * its token and counts them from the document when they do not fit (strings
- * of 128 MiB and more, containers of 2^27 members).  This test compiles
- * lib/json.c with that limit at 3 (JSON_PAY_SAT), so short documents take
- * those paths, and checks the accessors and the canonical bytes against
- * answers written from RFC 8259 / RFC 8785 by hand (checked with the npm
- * `canonicalize` reference: bench/canon.sh installs it).
+ * The reader (lib/json*.c) keeps a string's length and a container's count
+ * in 27 bits of its token and counts them from the document when they do
+ * not fit (strings of 128 MiB and more, containers of 2^27 members).  This
+ * test compiles the reader with that limit at 3 (JSON_PAY_SAT), so short
+ * documents take those paths, and checks the accessors and the canonical
+ * bytes against answers written from RFC 8259 / RFC 8785 by hand (checked
+ * with the npm `canonicalize` reference: bench/canon.sh installs it).
  */
 #define JSON_PAY_SAT 3u
 #include "../../lib/json.c"
+#include "../../lib/jsonstr.c"
+#include "../../lib/jsonnum.c"
+#include "../../lib/jsonkey.c"
+#include "../../lib/jsonget.c"
+#include "../../lib/jsoncanon.c"
 
 #define UNIT_NAME "json"
 #include "check.h"
