@@ -1,19 +1,62 @@
 /* jsonstr.c — JSON strings: read (RFC 8259: UTF-8 checked, escapes
- * decoded) into the tape, and written as RFC 8785 string literals */
+ * decoded) into the tape, and written as RFC 8785 string literals
+ *
+ * Both directions look at BLK bytes at a time: SSE2 (the x86-64 baseline,
+ * so no run-time dispatch) compares 16 bytes with '"', '\\' and the
+ * controls and takes the high bits of all 16 in two instructions; other
+ * machines do the same on 8-byte words (SWAR).  The reader treats the
+ * bytes >= 0x80 as plain text whose UTF-8 is checked one character at a
+ * time at the positions the block's high bits give, so non-ASCII text does
+ * not break a run: only '"', '\\' and controls end it.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "json_int.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
-/* Nonzero if any byte of w is < 0x20, '"', '\\' or >= 0x80.  (Borrows can
- * only flag bytes above a byte that is really special.) */
-static inline uint64_t special8(uint64_t w)
+/*
+ * blk_masks(p, &esc, &hi): bit i of esc is set if p[i] is '"', '\\' or a
+ * control (< 0x20), bit i of hi if p[i] >= 0x80, for i < BLK.  The lowest
+ * bit of esc is exact; the portable version may also set bits above it
+ * (a SWAR borrow), so callers only ever use the lowest.
+ */
+#ifdef __SSE2__
+#define BLK 16
+static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
 {
-	return (w & HIGHS) | ((w - ONES * 0x20) & ~w & HIGHS) |
-		haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\'));
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ctl = _mm_set1_epi8(0x1f);
+	__m128i m = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));    /* v <= 0x1f */
+
+	*esc = (unsigned)_mm_movemask_epi8(m);
+	*hi = (unsigned)_mm_movemask_epi8(v);
+}
+#else
+#define BLK 8
+/* bit 7 of each byte of m to bit i of the result */
+static inline unsigned gather_highs(uint64_t m)
+{
+	return (unsigned)((((m & HIGHS) >> 7) * 0x0102040810204080ull) >> 56);
 }
 
+static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
+{
+	uint64_t w = load64(p);
 
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+	*esc = gather_highs(((w - ONES * 0x20) & ~w & HIGHS) |
+		haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\')));
+	*hi = gather_highs(w);
+}
+#endif
+
+/* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0:
+ * byte by byte, for the last 3 bytes of the input. */
+static size_t utf8_seq_short(const unsigned char *p, const unsigned char *end)
 {
 	unsigned c = p[0];
 	size_t n = (size_t)(end - p);
@@ -28,6 +71,33 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
 		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
 			(p[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * The same on a little-endian 32-bit load w = p[0] | p[1] << 8 | ...:
+ * the marker bits of each form, then what they leave open: C0, C1
+ * (overlong 2-byte); E0 with p[1] < A0 (overlong) and ED with p[1] >= A0
+ * (surrogates), told apart by p[1]'s bit 5 and the lead's low nibble;
+ * and a 4-byte code point's top 9 bits (cp >> 12) in 0x10..0x10F.
+ */
+static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	uint32_t w, x;
+
+	if (__builtin_expect(end - p < 4, 0))
+		return utf8_seq_short(p, end);
+	memcpy(&w, p, 4);
+	if ((w & 0xC0E0) == 0x80C0)
+		return (w & 0x1E) ? 2 : 0;
+	if ((w & 0xC0C0F0) == 0x8080E0) {
+		x = w & 0x200F;
+		return x != 0 && x != 0x200D ? 3 : 0;
+	}
+	if ((w & 0xC0C0C0F8) == 0x808080F0) {
+		x = (w & 7) << 6 | (w >> 8 & 0x3F);
+		return x >= 0x10 && x <= 0x10F ? 4 : 0;
 	}
 	return 0;
 }
@@ -78,6 +148,57 @@ static size_t put_utf8(char *o, unsigned cp)
 	return 4;
 }
 
+/*
+ * Skip the plain text of a string from p: bytes other than '"', '\\' and
+ * controls, the non-ASCII ones in valid UTF-8 sequences, a block at a
+ * time while BLK bytes are left.  Returns the first byte that is not plain
+ * or the start of the last, short block (the caller's byte loop goes on
+ * from there), or NULL with *bad at the lead byte of the first invalid
+ * sequence.  A sequence may end past its block, never past a special byte
+ * (those are not continuation bytes).  If dst is not NULL the text skipped
+ * is also copied to dst[0..): whole blocks, so dst needs BLK bytes beyond
+ * the text skipped (string_slow's slack).
+ */
+static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end,
+	unsigned char *dst, const unsigned char **bad)
+{
+	const unsigned char *p0 = p;
+
+	while (end - p >= BLK) {
+		unsigned esc, hi, k;
+		const unsigned char *stop;
+
+		blk_masks(p, &esc, &hi);
+		if (dst)
+			memcpy(dst + (p - p0), p, BLK);
+		k = esc ? (unsigned)__builtin_ctz(esc) : BLK;
+		hi &= (unsigned)(((uint64_t)1 << k) - 1);   /* lead bytes before the special */
+		stop = p + k;
+		while (hi) {
+			const unsigned char *q = p + __builtin_ctz(hi);
+			size_t n = utf8_seq(q, end);
+			if (!n) {
+				*bad = q;
+				return NULL;
+			}
+			q += n;
+			if (q - p >= BLK) {
+				/* the rest of a sequence past the block */
+				if (dst)
+					for (const unsigned char *c = p + BLK; c < q; c++)
+						dst[c - p0] = *c;
+				stop = q;
+				break;
+			}
+			hi &= ~0u << (q - p);    /* drop its continuation bytes */
+		}
+		p = stop;
+		if (k < BLK)
+			break;
+	}
+	return p;
+}
+
 /* Decode the rest of a string that has an escape at p (content started at
  * start) into the decoded buffer.  On success ps->p is past the closing
  * quote and the token is filled. */
@@ -89,8 +210,9 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	size_t base, o;
 	uint32_t off32 = (uint32_t)(start - 1 - ps->s), len32;
 
-	/* Decoded text is never longer than the input text; 8 bytes more let
-	 * the loop below store whole words past the decoded end. */
+	/* Decoded text is never longer than the input text, and scan_plain
+	 * stores a block only where BLK bytes of input are left: o + BLK <=
+	 * base + (end - start), inside this size. */
 	if (d->ndec + 16 + (size_t)(end - start) > UINT32_MAX)
 		return jsonp_err(ps, start, "document too large (escaped strings over 4 GiB)");
 	if (d->ndec + 16 + (size_t)(end - start) > d->capdec &&
@@ -101,8 +223,14 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	memcpy(d->dec + base, start, (size_t)(p - start));
 	o = base + (size_t)(p - start);
 	for (;;) {
+		const unsigned char *q, *bad;
 		unsigned c;
 
+		q = scan_plain(p, end, (unsigned char *)d->dec + o, &bad);
+		if (!q)
+			return jsonp_err(ps, bad, "invalid UTF-8");
+		o += (size_t)(q - p);
+		p = q;
 		if (p >= end)
 			return jsonp_err(ps, p, "unterminated string");
 		c = *p;
@@ -148,37 +276,17 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		}
 		if (c < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
+		/* the last short block, a character at a time */
 		if (c < 0x80) {
-			/* a run of plain ASCII: a word at a time (the store may
-			 * write up to 7 bytes past the run: the slack above) */
-			while (end - p >= 8) {
-				uint64_t w = load64(p), m = special8(w);
-
-				memcpy(d->dec + o, &w, 8);
-				if (m) {
-					size_t k = (size_t)__builtin_ctzll(m) >> 3;
-					p += k;
-					o += k;
-					break;
-				}
-				p += 8;
-				o += 8;
-			}
-			if (end - p < 8 && p < end && *p != '"' && *p != '\\' &&
-			    *p >= 0x20 && *p < 0x80) {
-				d->dec[o++] = (char)*p;
-				p++;
-			}
+			d->dec[o++] = (char)c;
+			p++;
 			continue;
 		}
 		{
 			size_t n = utf8_seq(p, end);
 			if (!n)
 				return jsonp_err(ps, p, "invalid UTF-8");
-			if (end - p >= 4)
-				memcpy(d->dec + o, p, 4);   /* n <= 4; the slack */
-			else
-				memcpy(d->dec + o, p, n);
+			memcpy(d->dec + o, p, n);
 			o += n;
 			p += n;
 		}
@@ -195,18 +303,11 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 /* ps->p is at the opening quote. */
 int jsonp_string(struct parser *ps, struct jtok *t)
 {
-	const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
+	const unsigned char *start = ps->p + 1, *p = start, *end = ps->end, *bad;
 
 	for (;;) {
-		while (end - p >= 8) {
-			uint64_t m = special8(load64(p));
-			if (m) {
-				/* the lowest flagged byte is really special */
-				p += __builtin_ctzll(m) >> 3;
-				break;
-			}
-			p += 8;
-		}
+		if (!(p = scan_plain(p, end, NULL, &bad)))
+			return jsonp_err(ps, bad, "invalid UTF-8");
 		if (p >= end)
 			return jsonp_err(ps, p, "unterminated string");
 		if (*p == '"')
@@ -215,6 +316,7 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 			return string_slow(ps, start, p, t);
 		if (*p < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
+		/* the last short block, a character at a time */
 		if (*p >= 0x80) {
 			size_t n = utf8_seq(p, end);
 			if (!n)
@@ -243,18 +345,17 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 	while (p < e) {
 		unsigned c;
 
-		/* runs without a byte to escape, 8 bytes at a time (as
-		 * special8 without the non-ASCII bytes, which are written as
-		 * they are) */
-		while (e - p >= 8) {
-			uint64_t w = load64(p);
-			uint64_t m = ((w - ONES * 0x20) & ~w & HIGHS) |
-				haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\'));
-			if (m) {
-				p += __builtin_ctzll(m) >> 3;
+		/* runs without a byte to escape, a block at a time (the
+		 * non-ASCII bytes are written as they are) */
+		while (e - p >= BLK) {
+			unsigned esc, hi;
+
+			blk_masks(p, &esc, &hi);
+			if (esc) {
+				p += __builtin_ctz(esc);
 				break;
 			}
-			p += 8;
+			p += BLK;
 		}
 		if (p >= e)
 			break;
