@@ -51,8 +51,13 @@ value:
 	case J_FALSE: buf_put_fast(out, "false", 5); break;
 	case J_NUM:
 		if (t->a & F_X) {
-			char tmp[DTOA_BUFSIZE];   /* json_put_num, inline */
-			buf_put_fast(out, tmp, dtoa_es(d->num[t->b], tmp));
+			/* json_put_num, into the buffer when it has the room */
+			if (!out->err && out->cap - out->len >= DTOA_BUFSIZE) {
+				out->len += dtoa_es(d->num[t->b], out->p + out->len);
+			} else {
+				char tmp[DTOA_BUFSIZE];
+				buf_put_fast(out, tmp, dtoa_es(d->num[t->b], tmp));
+			}
 		} else {
 			jsonp_put_int(out, t);
 		}
