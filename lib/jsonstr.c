@@ -335,51 +335,76 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 	return 0;
 }
 
+/* escaped[c]: the 2-byte escape RFC 8785 writes for c (or "\\u" for the
+ * controls that have none, then 00XX), 0 for a byte written as it is */
+static const char escaped[256][2] = {
+	['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f", ['\r'] = "\\r",
+	['"'] = "\\\"", ['\\'] = "\\\\",
+	[0] = "\\u", [1] = "\\u", [2] = "\\u", [3] = "\\u", [4] = "\\u", [5] = "\\u",
+	[6] = "\\u", [7] = "\\u", [11] = "\\u", [14] = "\\u", [15] = "\\u", [16] = "\\u",
+	[17] = "\\u", [18] = "\\u", [19] = "\\u", [20] = "\\u", [21] = "\\u", [22] = "\\u",
+	[23] = "\\u", [24] = "\\u", [25] = "\\u", [26] = "\\u", [27] = "\\u", [28] = "\\u",
+	[29] = "\\u", [30] = "\\u", [31] = "\\u",
+};
+
+/*
+ * Up to PUT_CHUNK input bytes at a time are written straight into the
+ * buffer, which is first made to hold the worst case: every byte a
+ * 6-byte \u00XX, and BLK bytes of slack for the last block's store.
+ */
+#define PUT_CHUNK 8192
+
 void json_put_str(struct buf *out, const char *s, size_t n)
 {
 	static const char hexd[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *e = p + n, *run;
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
 	buf_putc(out, '"');
-	run = p;
 	while (p < e) {
-		unsigned c;
+		const unsigned char *ce = e - p > PUT_CHUNK ? p + PUT_CHUNK : e;
+		char *o;
 
-		/* runs without a byte to escape, a block at a time (the
-		 * non-ASCII bytes are written as they are) */
-		while (e - p >= BLK) {
-			unsigned esc, hi;
+		if (buf_reserve(out, 6 * (size_t)(ce - p) + BLK) < 0)
+			return;
+		o = out->p + out->len;
+		while (p < ce) {
+			unsigned c;
 
-			blk_masks(p, &esc, &hi);
-			if (esc) {
-				p += __builtin_ctz(esc);
-				break;
+			/* runs without a byte to escape, a block at a time,
+			 * stored as loaded (the non-ASCII bytes are written as
+			 * they are) */
+			while (ce - p >= BLK) {
+				unsigned esc, hi;
+
+				blk_masks(p, &esc, &hi);
+				memcpy(o, p, BLK);
+				if (esc) {
+					unsigned k = (unsigned)__builtin_ctz(esc);
+					p += k;
+					o += k;
+					break;
+				}
+				p += BLK;
+				o += BLK;
 			}
-			p += BLK;
+			if (p >= ce)
+				break;
+			c = *p++;
+			if (!escaped[c][0]) {
+				*o++ = (char)c;
+				continue;
+			}
+			memcpy(o, escaped[c], 2);
+			o += 2;
+			if (escaped[c][1] == 'u') {
+				o[0] = '0';
+				o[1] = '0';
+				o[2] = hexd[c >> 4];
+				o[3] = hexd[c & 15];
+				o += 4;
+			}
 		}
-		if (p >= e)
-			break;
-		c = *p;
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			p++;
-			continue;
-		}
-		buf_put(out, run, (size_t)(p - run));
-		switch (c) {
-		case '"': buf_put(out, "\\\"", 2); break;
-		case '\\': buf_put(out, "\\\\", 2); break;
-		case '\b': buf_put(out, "\\b", 2); break;
-		case '\f': buf_put(out, "\\f", 2); break;
-		case '\n': buf_put(out, "\\n", 2); break;
-		case '\r': buf_put(out, "\\r", 2); break;
-		case '\t': buf_put(out, "\\t", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15] };
-			buf_put(out, u, 6);
-		}
-		}
-		run = ++p;
+		out->len = (size_t)(o - out->p);
 	}
-	buf_put(out, run, (size_t)(p - run));
 	buf_putc(out, '"');
 }
