@@ -131,89 +131,87 @@ static const char digits2[] =
 	"34353637383940414243444546474849505152535455565758596061626364656667"
 	"6869707172737475767778798081828384858687888990919293949596979899";
 
-/* Write n's 8 low digits, with leading zeros, ending at end. */
-static char *
+/*
+ * Write n < 10^8 as 8 digits, with leading zeros, ending at end: the two
+ * halves of 4 digits in the two 32-bit lanes of one word, then each lane
+ * split in two 16-bit lanes of 2 digits, then each of those in two bytes,
+ * by multiplying with reciprocals (x / 100 = x 10486 >> 20 for x < 43700,
+ * x / 10 = x 103 >> 10 for x < 179) that never carry into the next lane.
+ */
+static inline void
 put8(uint32_t n, char *end)
 {
-	uint32_t hi = n / 10000, lo = n % 10000;
+	uint64_t x = n / 10000 | (uint64_t)(n % 10000) << 32;
+	uint64_t q = (x * 10486) >> 20 & 0x0000007F0000007Full;
+	uint64_t y = q | (x - q * 100) << 16;
+	uint64_t t = (y * 103) >> 10 & 0x000F000F000F000Full;
+	uint64_t z = (t | (y - t * 10) << 8) | 0x3030303030303030ull;
 
-	memcpy(end - 2, digits2 + 2 * (lo % 100), 2);
-	memcpy(end - 4, digits2 + 2 * (lo / 100), 2);
-	memcpy(end - 6, digits2 + 2 * (hi % 100), 2);
-	memcpy(end - 8, digits2 + 2 * (hi / 100), 2);
-	return end - 8;
+	memcpy(end - 8, &z, 8);
 }
 
-/* Write f > 0 in decimal ending at end; returns the start. */
-static char *
-put_digits(uint64_t f, char *end)
+/* The number of decimal digits of f > 0. */
+static inline int
+ndigits(uint64_t f)
 {
-	char *d = end;
+	static const uint64_t pow10[20] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
+		10000000, 100000000, 1000000000, 10000000000u, 100000000000u,
+		1000000000000u, 10000000000000u, 100000000000000u, 1000000000000000u,
+		10000000000000000u, 100000000000000000u, 1000000000000000000u,
+		10000000000000000000u };
+	int t = (64 - __builtin_clzll(f)) * 1233 >> 12;    /* log10(2) ~ 1233 / 4096 */
 
-	while (f >= 100000000) {
-		uint64_t q = f / 100000000;
-		d = put8((uint32_t)(f - q * 100000000), d);
-		f = q;
-	}
-	uint32_t n = (uint32_t)f;
-	while (n >= 100) {
-		d -= 2;
-		memcpy(d, digits2 + 2 * (n % 100), 2);
-		n /= 100;
-	}
-	if (n >= 10) {
-		d -= 2;
-		memcpy(d, digits2 + 2 * n, 2);
-	} else {
-		*--d = (char)('0' + n);
-	}
-	return d;
+	return t + (f >= pow10[t]);
 }
 
-/* Lay out f 10^e (f > 0) as ECMAScript does; returns the length. */
+/*
+ * Lay out f 10^e (0 < f < 10^17) as ECMAScript does; returns the length.
+ * The digits are written once, 17 wide with leading zeros, into a buffer
+ * whose tail is '0's; each case then copies fixed 16- or 24-byte blocks
+ * (no length-dependent copy, no division to strip trailing zeros) and
+ * steps over what it needs: out has DTOA_BUFSIZE bytes, of which the
+ * largest step below reaches 34.
+ */
 static size_t
 layout(uint64_t f, int e, char *out)
 {
-	char tmp[24], *end = tmp + sizeof tmp, *d;
+	char tmp[48];
 	char *p = out;
+	uint64_t a = f / 100000000;
 
-	if (f % 100000000 == 0) {
-		f /= 100000000;
-		e += 8;
-	}
-	while (f % 10 == 0) {
-		f /= 10;
-		e++;
-	}
-	d = put_digits(f, end);
-	int nd = (int)(end - d);
+	memset(tmp + 16, '0', 32);
+	tmp[0] = (char)('0' + a / 100000000);
+	put8((uint32_t)(a % 100000000), tmp + 9);
+	put8((uint32_t)(f - a * 100000000), tmp + 17);
+
+	int nd = ndigits(f);
+	const char *d = tmp + 17 - nd;
 	int n = nd + e;    /* the value is 0.DIGITS times 10^n */
 
+	while (d[nd - 1] == '0')    /* f > 0: a digit is not 0 */
+		nd--;
 	if (nd <= n && n <= 21) {
-		memcpy(p, d, (size_t)nd);
-		p += nd;
-		memset(p, '0', (size_t)(n - nd));
-		p += n - nd;
-	} else if (0 < n && n <= 21) {
-		memcpy(p, d, (size_t)n);
+		memcpy(p, d, 24);    /* the digits, then '0's up to 10^n */
 		p += n;
-		*p++ = '.';
-		memcpy(p, d + n, (size_t)(nd - n));
-		p += nd - n;
+	} else if (0 < n && n <= 21) {
+		/* n < nd <= 17 */
+		memcpy(p, d, 16);
+		p[n] = '.';
+		memcpy(p + n + 1, d + n, 16);
+		p += nd + 1;
 	} else if (-6 < n && n <= 0) {
-		*p++ = '0';
-		*p++ = '.';
-		memset(p, '0', (size_t)-n);
-		p += -n;
-		memcpy(p, d, (size_t)nd);
-		p += nd;
+		memcpy(p, "0.000000", 8);
+		memcpy(p + 2 - n, d, 24);
+		p += 2 - n + nd;
 	} else {
 		int x = n - 1;
-		*p++ = d[0];
+		p[0] = d[0];
 		if (nd > 1) {
-			*p++ = '.';
-			memcpy(p, d + 1, (size_t)(nd - 1));
-			p += nd - 1;
+			p[1] = '.';
+			memcpy(p + 2, d + 1, 16);
+			p += nd + 1;
+		} else {
+			p++;
 		}
 		*p++ = 'e';
 		*p++ = x < 0 ? '-' : '+';

@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-#define DTOA_BUFSIZE 32
+#define DTOA_BUFSIZE 48    /* the longest text is 25 bytes; the rest is room for
+                             * dtoa.c's fixed-size copies */
 
 /*
  * Write finite v as ECMAScript Number.prototype.toString(v) does, which

@@ -1,7 +1,7 @@
 /* numparse.h — a decimal w * 10^q to the nearest double, without strtod
  * when that can be decided cheaply
  *
- * The JSON reader (lib/json.c) gathers a number's first 19 significant
+ * The JSON reader (lib/jsonnum.c) gathers a number's first 19 significant
  * digits into w and its decimal exponent into q, and calls these; when they
  * answer 0 it hands the text to strtod, which is correctly rounded.  So
  * these must never answer 1 with another double than strtod's: correctly

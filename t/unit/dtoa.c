@@ -13,6 +13,10 @@
  * read back as x, and when the correctly rounded decimal of the same
  * length does, it is the one dtoa_es chose (closest wins).
  *
+ * The oracle (run_oracle): on ORACLE_CHECKS more doubles, the whole text
+ * must equal the shortest correctly rounded "%.*e" that strtod reads back,
+ * laid out by ECMA-262 Number::toString's steps as written in this file.
+ *
  * lib/dtoa-table.h is generated: python3 tools/gen-dtoa-table.py >
  * lib/dtoa-table.h (the script also proves the rounding bounds dtoa.c
  * relies on).  If a row fails after regenerating, suspect the table.
@@ -29,6 +33,7 @@
 
 #define ROUND_TRIPS 3000000
 #define SHORT_CHECKS 200000
+#define ORACLE_CHECKS 1000000
 #define MAX_SHOWN 10
 
 static unsigned long passed, failed;
@@ -349,6 +354,91 @@ run_properties(void)
 		check_value(to_bits((double)i), 1);
 }
 
+/*
+ * The independent oracle: the shortest correctly rounded "%.*e" that
+ * strtod reads back as x (found by bisection over 1..17 digits: for a
+ * double that is not a power of two the property is monotone, since a
+ * shorter decimal that reads back is also a longer one and the correctly
+ * rounded longer one is at least as close), laid out by ECMA-262's
+ * Number::toString steps, written here from the standard: k digits s,
+ * value s 10^(n-k).  Powers of two (an interval twice as wide above as
+ * below) are left to the vectors and the exponent sweep above.
+ */
+static void
+es_layout(const char *s, int k, int n, int neg, char *out)
+{
+	char *p = out;
+
+	if (neg)
+		*p++ = '-';
+	if (k <= n && n <= 21) {
+		p += sprintf(p, "%s%.*s", s, n - k, "000000000000000000000");
+	} else if (0 < n && n <= 21) {
+		p += sprintf(p, "%.*s.%s", n, s, s + n);
+	} else if (-6 < n && n <= 0) {
+		p += sprintf(p, "0.%.*s%s", -n, "000000", s);
+	} else {
+		p += sprintf(p, "%c%s%s", s[0], k > 1 ? "." : "", s + 1);
+		p += sprintf(p, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+	}
+}
+
+static void
+oracle(double x, char *out)
+{
+	char buf[64], s[24];
+	int lo = 1, hi = 17;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		snprintf(buf, sizeof buf, "%.*e", mid - 1, x);
+		if (strtod(buf, NULL) == x)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	snprintf(buf, sizeof buf, "%.*e", lo - 1, x);
+	/* buf: [-]d[.ddd]e(+|-)xx */
+	const char *b = buf + (buf[0] == '-');
+	int k = 0;
+	for (; *b != 'e'; b++)
+		if (*b != '.')
+			s[k++] = *b;
+	while (k > 1 && s[k - 1] == '0')
+		k--;
+	s[k] = '\0';
+	es_layout(s, k, atoi(b + 1) + 1, buf[0] == '-', out);
+}
+
+static unsigned long oracle_n, oracle_failed;
+
+static void
+run_oracle(void)
+{
+	uint64_t state = 0x6f7261636c653031u;    /* "oracle01" */
+	char got[DTOA_BUFSIZE], want[64];
+	unsigned long n = 0;
+
+	for (long i = 0; i < ORACLE_CHECKS; i++) {
+		uint64_t b = splitmix64(&state);
+		if (i & 1)    /* every other one in fixed notation's range (1e-7..1e21) */
+			b = (b & 0x800fffffffffffffu) | (uint64_t)(1023 - 24 + (b >> 52 & 0x7f) % 95) << 52;
+		if ((b >> 52 & 0x7ff) == 0x7ff || (b & 0xfffffffffffffu) == 0)
+			continue;    /* not finite, or a power of two */
+		dtoa_es(from_bits(b), got);
+		oracle(from_bits(b), want);
+		n++;
+		if (strcmp(got, want) != 0 && ++oracle_failed)
+			fail("oracle: %016llx: got \"%s\", the shortest %%.*e that reads back, "
+			    "laid out by ECMA-262, is \"%s\"", (unsigned long long)b, got, want);
+		else
+			passed++;
+	}
+	oracle_n = n;
+	if (n < ORACLE_CHECKS / 2)
+		fail("oracle: only %lu values checked", n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,9 +454,12 @@ main(int argc, char **argv)
 	run_edge(dir);
 	unsigned long vec_passed = passed, vec_failed = failed;
 	run_properties();
-	printf("dtoa: %lu passed, %lu failed (vectors %lu/%lu, properties %lu/%lu)\n",
+	run_oracle();
+	printf("dtoa: %lu passed, %lu failed (vectors %lu/%lu, properties %lu/%lu, "
+	    "of which oracle %lu/%lu)\n",
 	    passed, failed, vec_passed, vec_passed + vec_failed,
-	    passed - vec_passed, passed - vec_passed + failed - vec_failed);
+	    passed - vec_passed, passed - vec_passed + failed - vec_failed,
+	    oracle_n - oracle_failed, oracle_n);
 	if (failed > MAX_SHOWN)
 		fprintf(stderr, "dtoa: %lu more failures not shown\n", failed - MAX_SHOWN);
 	return failed ? 1 : 0;

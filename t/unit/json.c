@@ -1,16 +1,21 @@
 /* t/unit/json.c — the JSON tape's accessors and writer, with every field of
  * a token at its saturated (counted) form
  *
- * lib/json.c keeps a string's length and a container's count in 27 bits of
- * its token and counts them from the document when they do not fit (strings
- * of 128 MiB and more, containers of 2^27 members).  This test compiles
- * lib/json.c with that limit at 3 (JSON_PAY_SAT), so short documents take
- * those paths, and checks the accessors and the canonical bytes against
- * answers written from RFC 8259 / RFC 8785 by hand (checked with the npm
- * `canonicalize` reference: bench/canon.sh installs it).
+ * The reader (lib/json*.c) keeps a string's length and a container's count
+ * in 27 bits of its token and counts them from the document when they do
+ * not fit (strings of 128 MiB and more, containers of 2^27 members).  This
+ * test compiles the reader with that limit at 3 (JSON_PAY_SAT), so short
+ * documents take those paths, and checks the accessors and the canonical
+ * bytes against answers written from RFC 8259 / RFC 8785 by hand (checked
+ * with the npm `canonicalize` reference: bench/canon.sh installs it).
  */
 #define JSON_PAY_SAT 3u
 #include "../../lib/json.c"
+#include "../../lib/jsonstr.c"
+#include "../../lib/jsonnum.c"
+#include "../../lib/jsonkey.c"
+#include "../../lib/jsonget.c"
+#include "../../lib/jsoncanon.c"
 
 #define UNIT_NAME "json"
 #include "check.h"
@@ -185,8 +190,57 @@ static void test_keycmp(void)
 		}
 }
 
+/* RFC 3629 section 4's grammar, one rule at a time: the length of the
+ * UTF8-char at b[0..n), or 0 */
+static size_t rfc3629_char(const unsigned char *b, size_t n)
+{
+	unsigned c = b[0];
+#define TAIL(i) (n > (i) && b[i] >= 0x80 && b[i] <= 0xBF)
+#define IN(i, lo, hi) (n > (i) && b[i] >= (lo) && b[i] <= (hi))
+	if (c >= 0xC2 && c <= 0xDF)
+		return TAIL(1) ? 2 : 0;
+	if ((c == 0xE0 && IN(1, 0xA0, 0xBF)) || (c >= 0xE1 && c <= 0xEC && TAIL(1)) ||
+	    (c == 0xED && IN(1, 0x80, 0x9F)) || (c >= 0xEE && c <= 0xEF && TAIL(1)))
+		return TAIL(2) ? 3 : 0;
+	if ((c == 0xF0 && IN(1, 0x90, 0xBF)) || (c >= 0xF1 && c <= 0xF3 && TAIL(1)) ||
+	    (c == 0xF4 && IN(1, 0x80, 0x8F)))
+		return TAIL(2) && TAIL(3) ? 4 : 0;
+	return 0;
+#undef TAIL
+#undef IN
+}
+
+/* The reader's UTF-8 check (a 32-bit word's bits, or byte by byte near the
+ * end) against the grammar, on every lead byte >= 0x80 with every second
+ * and third byte and a fourth byte of each of its four top-bit classes,
+ * and on each of those cut to 1-3 bytes (the end of the input). */
+static void test_utf8(void)
+{
+	unsigned char b[4];
+	unsigned long bad = 0, n = 0;
+	static const unsigned char fourth[] = { 0x3F, 0x7F, 0x80, 0xBF, 0xC0 };
+
+	for (unsigned a = 0x80; a < 0x100; a++)
+		for (unsigned x = 0; x < 0x100; x++)
+			for (unsigned y = 0; y < 0x100; y++)
+				for (size_t f = 0; f < sizeof fourth; f++) {
+					b[0] = (unsigned char)a;
+					b[1] = (unsigned char)x;
+					b[2] = (unsigned char)y;
+					b[3] = fourth[f];
+					for (size_t len = f ? 4 : 1; len <= 4; len++) {
+						n++;
+						if (utf8_seq(b, b + len) != rfc3629_char(b, len) && bad++ < 5)
+							check(0, "utf8_seq %02x %02x %02x %02x (%zu bytes)",
+								a, x, y, fourth[f], len);
+					}
+				}
+	check(bad == 0, "utf8_seq: %lu of %lu differ from RFC 3629", bad, n);
+}
+
 int main(void)
 {
+	test_utf8();
 	test_keycmp();
 	test_arrays();
 	test_objects();

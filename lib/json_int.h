@@ -1,0 +1,164 @@
+/* json_int.h — the tape and the reader's state, private to lib/json*.c
+ *
+ * The reader (json.h) is split along its seams:
+ *   json.c       the parser's state machine, the tape's memory, json_parse
+ *   jsonstr.c    strings: reading (UTF-8 checks, escapes) and writing
+ *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
+ *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
+ *   jsonget.c    the accessors of json.h
+ *   jsoncanon.c  the canonical writer's walk of the tape, JSON Pointers
+ *
+ * The reader is a non-recursive state machine that builds a flat token
+ * array ("tape") in document order: 8 bytes a value or member name, no
+ * closing tokens (the last value of a container carries F_LAST), strings
+ * pointing into the input unless they had escapes, integers below 2^53
+ * inline and other doubles in a side array.  Objects are checked for
+ * duplicate names when they close; members that are not already in
+ * RFC 8785 order get a sorted permutation (side table ux[]), so the
+ * writer never re-sorts and never copies subtrees.  Nothing here
+ * recurses, so nesting depth is limited only by max_depth.
+ *
+ * Token layout (struct jtok, two 32-bit words a and b):
+ *   a bits 0-2  type (enum jtype)
+ *   a bit 3     F_LAST: the last value of its container (and the root)
+ *   a bit 4     F_X: J_STR: text in dec[] (it had escapes);
+ *               J_NUM: b indexes num[] (else an inline integer);
+ *               J_OBJ: members not in canonical order, b indexes ux[]
+ *   a bits 5-31 payload: J_STR length, J_ARR/J_OBJ count (PAY_SAT when
+ *               that does not fit: then counted), J_NUM inline: high bits
+ *   b           J_STR: offset in the input (of the text, after the quote)
+ *               or in dec[]; J_ARR, J_OBJ in order: the token after the
+ *               container; J_OBJ unsorted: index in ux[]; J_NUM: low 32
+ *               bits of an inline integer + 2^53, or index in num[]
+ * Why these limits hold: the input is < 4 GiB and every token but a
+ * container's consumes at least one input byte of its own (a container
+ * two), so at most len + 1 tokens; dec[] holds each escaped string's
+ * decoded text (never longer than its input text) after an 8-byte prefix
+ * (input offset, length) and is checked against 4 GiB.
+ */
+#ifndef MVM_JSON_INT_H
+#define MVM_JSON_INT_H
+
+#include <stdint.h>
+#include <string.h>
+#include "json.h"
+
+#define T_TYPE 0x7u
+#define F_LAST 0x8u
+#define F_X 0x10u
+#define PAY_SHIFT 5
+#ifndef JSON_PAY_SAT          /* t/unit/json.c makes it small to test the counted paths */
+#define JSON_PAY_SAT ((1u << 27) - 1)
+#endif
+#define PAY_SAT JSON_PAY_SAT
+#define INT_BIAS ((uint64_t)1 << 53)   /* inline integers: |i| < 2^53 */
+
+struct jtok {
+	uint32_t a;
+	uint32_t b;
+};
+
+/* An object whose members are not in canonical order. */
+struct jux {
+	uint32_t end;      /* the token after the object */
+	uint32_t count;    /* members */
+	uint32_t perm;     /* offset in perm[] of its keys in canonical order */
+};
+
+struct jdoc {
+	const char *in;
+	size_t inlen;
+	struct jtok *t;
+	size_t nt, capt;
+	void *tmap;        /* the tape's own mapping (large inputs), else NULL */
+	size_t tmaplen;
+	char *dec;         /* decoded strings, each after its uint32 input offset and length */
+	size_t ndec, capdec;
+	uint32_t *perm;
+	size_t nperm, capperm;
+	struct jux *ux;
+	size_t nux, capux;
+	double *num;
+	size_t nnum, capnum;
+};
+
+struct frame {
+	uint32_t tok;      /* the container's token */
+	uint32_t keybase;  /* objects: where its keys start in keys[] */
+	uint32_t count;    /* values so far */
+	uint32_t last;     /* the last value's token */
+};
+
+struct parser {
+	struct jdoc *d;
+	const unsigned char *s, *p, *end;
+	struct frame *stk;
+	size_t depth, capstk;
+	uint32_t *keys;
+	size_t nkeys, capkeys;
+	unsigned maxdepth;
+	struct merr *e;
+	int oom;
+};
+
+/* Grow *p (*cap elements of size bytes) to hold need: 0, or -1 (no memory). */
+int jsonp_grow(void **p, size_t *cap, size_t need, size_t size);
+/* Set ps->e to EX_DATA, msg at the LINE:COL of at; returns EX_DATA. */
+int jsonp_err(struct parser *ps, const unsigned char *at, const char *msg);
+/* Out of memory: sets ps->e (EX_SYS) and ps->oom; returns EX_SYS. */
+int jsonp_oom(struct parser *ps);
+
+/* The string (ps->p at its opening quote) or number at ps->p into *t;
+ * ps->p is left past it.  0, or an error from jsonp_err/jsonp_oom. */
+int jsonp_string(struct parser *ps, struct jtok *t);
+int jsonp_number(struct parser *ps, struct jtok *t);
+/* An object closes: duplicate names are refused; members out of RFC 8785
+ * order get their sorted permutation (t->b then indexes ux[]). */
+int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);
+
+/* Writers of a string token and of an inline integer token. */
+void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out);
+void jsonp_put_int(struct buf *out, const struct jtok *t);
+
+/* The length of a string whose token could not hold it (PAY_SAT). */
+size_t jsonp_long_len(const struct jdoc *d, const struct jtok *t);
+
+static inline const char *tok_str(const struct jdoc *d, const struct jtok *t, size_t *len)
+{
+	uint32_t n = t->a >> PAY_SHIFT;
+
+	*len = __builtin_expect(n == PAY_SAT, 0) ? jsonp_long_len(d, t) : n;
+	return (t->a & F_X) ? d->dec + t->b : d->in + t->b;
+}
+
+/* The token after value i (skipping a container's contents). */
+static inline uint32_t tnext(const struct jdoc *d, uint32_t i)
+{
+	uint32_t a = d->t[i].a;
+
+	if ((a & T_TYPE) < J_ARR)
+		return i + 1;
+	return (a & T_TYPE) == J_OBJ && (a & F_X) ? d->ux[d->t[i].b].end : d->t[i].b;
+}
+
+/* ---- 8 bytes at a time ---- */
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "load64 reads little-endian words");
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t haszero8(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+#endif

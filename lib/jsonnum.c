@@ -1,0 +1,177 @@
+/* jsonnum.c — JSON numbers: read (RFC 8259 grammar; the value correctly
+ * rounded, numparse.h) and written the RFC 8785 way (dtoa.h) */
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dtoa.h"
+#include "numparse.h"
+#include "json_int.h"
+
+/* Nonzero if the 8 bytes of w (in memory order) are all '0'-'9'. */
+static inline int eight_digits(uint64_t w)
+{
+	return ((w & 0xF0F0F0F0F0F0F0F0ull) |
+		(((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+		0x3333333333333333ull;
+}
+
+
+/* The value of 8 decimal digits in memory order (little-endian load):
+ * pairs, then quads, then the two halves, each a multiply and a shift. */
+static inline uint64_t digits8(uint64_t w)
+{
+	w -= 0x3030303030303030ull;
+	w = w * 10 + (w >> 8);                         /* 2-digit values in bytes 0,2,4,6 */
+	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
+	return w;
+}
+
+static locale_t c_locale(void)
+{
+	static locale_t loc;
+
+	if (!loc)
+		loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	return loc;
+}
+
+int jsonp_number(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *p = ps->p, *start = p, *end = ps->end;
+	uint64_t mant = 0;
+	int ndig = 0, dexp = 0, neg = 0, exact = 1;
+	double v;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (p >= end || *p < '0' || *p > '9')
+		return jsonp_err(ps, start, "invalid number");
+	if (*p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9')
+			return jsonp_err(ps, start, "leading zero in number");
+	} else {
+		while (ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;     /* mant != 0: the first digit is 1-9 */
+			p += 8;
+		}
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ndig < 19) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				if (mant)
+					ndig++;
+			} else {
+				dexp++;
+				exact = 0;
+			}
+			p++;
+		}
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return jsonp_err(ps, p, "digit expected after decimal point");
+		while (mant && ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
+			mant = mant * 100000000 + digits8(load64(p));
+			ndig += 8;
+			dexp -= 8;
+			p += 8;
+		}
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ndig < 19) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				if (mant)
+					ndig++;
+				dexp--;
+			} else {
+				exact = 0;
+			}
+			p++;
+		}
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int eneg = 0;
+		long ev = 0;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p >= end || *p < '0' || *p > '9')
+			return jsonp_err(ps, p, "digit expected in exponent");
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (ev < 100000)
+				ev = ev * 10 + (*p - '0');
+			p++;
+		}
+		dexp += (int)(eneg ? -ev : ev);
+	}
+	if (!(exact ? np_decimal(mant, dexp, neg, &v) : np_decimal_cut(mant, dexp, neg, &v))) {
+		/* Correctly rounded conversion; the grammar was checked above. */
+		char small[64], *s = small;
+		size_t n = (size_t)(p - start);
+
+		if (n >= sizeof small && !(s = malloc(n + 1)))
+			return jsonp_oom(ps);
+		memcpy(s, start, n);
+		s[n] = '\0';
+		v = strtod_l(s, NULL, c_locale());
+		if (s != small)
+			free(s);
+		if (isinf(v))
+			return jsonp_err(ps, start, "number out of range of a double");
+	}
+	ps->p = p;
+	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
+	    (v != 0 || !signbit(v))) {
+		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
+		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
+		t->b = (uint32_t)u;
+		return 0;
+	}
+	if (ps->d->nnum == ps->d->capnum &&
+	    jsonp_grow((void **)&ps->d->num, &ps->d->capnum, ps->d->nnum + 1, sizeof *ps->d->num) < 0)
+		return jsonp_oom(ps);
+	ps->d->num[ps->d->nnum] = v;
+	t->a = J_NUM | F_X;
+	t->b = (uint32_t)ps->d->nnum++;
+	return 0;
+}
+
+void json_put_num(struct buf *out, double v)
+{
+	char tmp[DTOA_BUFSIZE];
+
+	buf_put_fast(out, tmp, dtoa_es(v, tmp));
+}
+
+/* Integers below 2^53 in magnitude: their ECMAScript form is the decimal. */
+void jsonp_put_int(struct buf *out, const struct jtok *t)
+{
+	static const char digits2[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233"
+		"34353637383940414243444546474849505152535455565758596061626364656667"
+		"6869707172737475767778798081828384858687888990919293949596979899";
+	int64_t i = (int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS;
+	char tmp[24], *e = tmp + sizeof tmp, *p = e;
+	uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
+
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, digits2 + 2 * u, 2);
+	} else {
+		*--p = (char)('0' + u);
+	}
+	if (i < 0)
+		*--p = '-';
+	buf_put_fast(out, p, (size_t)(e - p));
+}

@@ -1,0 +1,432 @@
+/* jsonstr.c — JSON strings: read (RFC 8259: UTF-8 checked, escapes
+ * decoded) into the tape, and written as RFC 8785 string literals
+ *
+ * Both directions look at BLK bytes at a time: SSE2 (the x86-64 baseline,
+ * so no run-time dispatch) compares 16 bytes with '"', '\\' and the
+ * controls and takes the high bits of all 16 in two instructions; other
+ * machines do the same on 8-byte words (SWAR).  The reader treats the
+ * bytes >= 0x80 as plain text whose UTF-8 is checked one character at a
+ * time at the positions the block's high bits give, so non-ASCII text does
+ * not break a run: only '"', '\\' and controls end it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "json_int.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/*
+ * blk_masks(p, &esc, &hi): bit i of esc is set if p[i] is '"', '\\' or a
+ * control (< 0x20), bit i of hi if p[i] >= 0x80, for i < BLK.  The lowest
+ * bit of esc is exact; the portable version may also set bits above it
+ * (a SWAR borrow), so callers only ever use the lowest.
+ */
+#ifdef __SSE2__
+#define BLK 16
+static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ctl = _mm_set1_epi8(0x1f);
+	__m128i m = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));    /* v <= 0x1f */
+
+	*esc = (unsigned)_mm_movemask_epi8(m);
+	*hi = (unsigned)_mm_movemask_epi8(v);
+}
+#else
+#define BLK 8
+/* bit 7 of each byte of m to bit i of the result */
+static inline unsigned gather_highs(uint64_t m)
+{
+	return (unsigned)((((m & HIGHS) >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
+{
+	uint64_t w = load64(p);
+
+	*esc = gather_highs(((w - ONES * 0x20) & ~w & HIGHS) |
+		haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\')));
+	*hi = gather_highs(w);
+}
+#endif
+
+/* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0:
+ * byte by byte, for the last 3 bytes of the input. */
+static size_t utf8_seq_short(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n = (size_t)(end - p);
+
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+			(p[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/*
+ * The same on a little-endian 32-bit load w = p[0] | p[1] << 8 | ...:
+ * the marker bits of each form, then what they leave open: C0, C1
+ * (overlong 2-byte); E0 with p[1] < A0 (overlong) and ED with p[1] >= A0
+ * (surrogates), told apart by p[1]'s bit 5 and the lead's low nibble;
+ * and a 4-byte code point's top 9 bits (cp >> 12) in 0x10..0x10F.
+ */
+static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	uint32_t w, x;
+
+	if (__builtin_expect(end - p < 4, 0))
+		return utf8_seq_short(p, end);
+	memcpy(&w, p, 4);
+	if ((w & 0xC0E0) == 0x80C0)
+		return (w & 0x1E) ? 2 : 0;
+	if ((w & 0xC0C0F0) == 0x8080E0) {
+		x = w & 0x200F;
+		return x != 0 && x != 0x200D ? 3 : 0;
+	}
+	if ((w & 0xC0C0C0F8) == 0x808080F0) {
+		x = (w & 7) << 6 | (w >> 8 & 0x3F);
+		return x >= 0x10 && x <= 0x10F ? 4 : 0;
+	}
+	return 0;
+}
+
+/* hexval[c]: c's value as a hex digit, or 0x10 (not one) */
+#define HX16(x) 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, \
+	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10
+static const unsigned char hexval[256] = {
+	HX16(0), HX16(1), HX16(2),
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(5),
+	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
+};
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
+
+	if ((a | b | c | e) & 0x10)
+		return -1;
+	*out = a << 12 | b << 8 | c << 4 | e;
+	return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/*
+ * Skip the plain text of a string from p: bytes other than '"', '\\' and
+ * controls, the non-ASCII ones in valid UTF-8 sequences, a block at a
+ * time while BLK bytes are left.  Returns the first byte that is not plain
+ * or the start of the last, short block (the caller's byte loop goes on
+ * from there), or NULL with *bad at the lead byte of the first invalid
+ * sequence.  A sequence may end past its block, never past a special byte
+ * (those are not continuation bytes).  If dst is not NULL the text skipped
+ * is also copied to dst[0..): whole blocks, so dst needs BLK bytes beyond
+ * the text skipped (string_slow's slack).
+ */
+static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *end,
+	unsigned char *dst, const unsigned char **bad)
+{
+	const unsigned char *p0 = p;
+
+	while (end - p >= BLK) {
+		unsigned esc, hi, k;
+		const unsigned char *stop;
+
+		blk_masks(p, &esc, &hi);
+		if (dst)
+			memcpy(dst + (p - p0), p, BLK);
+		k = esc ? (unsigned)__builtin_ctz(esc) : BLK;
+		hi &= (unsigned)(((uint64_t)1 << k) - 1);   /* lead bytes before the special */
+		stop = p + k;
+		while (hi) {
+			const unsigned char *q = p + __builtin_ctz(hi);
+			size_t n = utf8_seq(q, end);
+			if (!n) {
+				*bad = q;
+				return NULL;
+			}
+			q += n;
+			if (q - p >= BLK) {
+				/* the rest of a sequence past the block */
+				if (dst)
+					for (const unsigned char *c = p + BLK; c < q; c++)
+						dst[c - p0] = *c;
+				stop = q;
+				break;
+			}
+			hi &= ~0u << (q - p);    /* drop its continuation bytes */
+		}
+		p = stop;
+		if (k < BLK)
+			break;
+	}
+	return p;
+}
+
+/* A large decoded-strings buffer (malloc maps it on its own) gets
+ * transparent huge pages, as the tape does: a few 2 MiB faults instead of
+ * one per 4 KiB page it fills. */
+static void dec_hugepages(char *p, size_t cap)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t e = ((uintptr_t)p + cap) & ~(huge - 1);
+
+	if (cap >= (4u << 20) && e > a)
+		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)cap;
+#endif
+}
+
+/* Decode the rest of a string that has an escape at p (content started at
+ * start) into the decoded buffer.  On success ps->p is past the closing
+ * quote and the token is filled. */
+static int string_slow(struct parser *ps, const unsigned char *start, const unsigned char *p,
+	struct jtok *t)
+{
+	struct jdoc *d = ps->d;
+	const unsigned char *end = ps->end;
+	size_t base, o;
+	uint32_t off32 = (uint32_t)(start - 1 - ps->s), len32;
+
+	/* Decoded text is never longer than the input text, and scan_plain
+	 * stores a block only where BLK bytes of input are left: o + BLK <=
+	 * base + (end - start), inside this size. */
+	if (d->ndec + 16 + (size_t)(end - start) > UINT32_MAX)
+		return jsonp_err(ps, start, "document too large (escaped strings over 4 GiB)");
+	if (d->ndec + 16 + (size_t)(end - start) > d->capdec) {
+		if (jsonp_grow((void **)&d->dec, &d->capdec, d->ndec + 16 + (size_t)(end - start),
+		    1) < 0)
+			return jsonp_oom(ps);
+		dec_hugepages(d->dec, d->capdec);
+	}
+	memcpy(d->dec + d->ndec, &off32, 4);
+	base = d->ndec + 8;
+	memcpy(d->dec + base, start, (size_t)(p - start));
+	o = base + (size_t)(p - start);
+	for (;;) {
+		const unsigned char *q, *bad;
+		unsigned c;
+
+		q = scan_plain(p, end, (unsigned char *)d->dec + o, &bad);
+		if (!q)
+			return jsonp_err(ps, bad, "invalid UTF-8");
+		o += (size_t)(q - p);
+		p = q;
+		if (p >= end)
+			return jsonp_err(ps, p, "unterminated string");
+		c = *p;
+		if (c == '"') {
+			p++;
+			break;
+		}
+		if (c == '\\') {
+			unsigned cp, lo;
+
+			if (p + 1 >= end)
+				return jsonp_err(ps, p, "unterminated string");
+			switch (p[1]) {
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case '/': c = '/'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				if (end - p < 6 || hex4(p + 2, &cp) < 0)
+					return jsonp_err(ps, p, "bad \\u escape: four hex digits expected");
+				if (cp >= 0xDC00 && cp <= 0xDFFF)
+					return jsonp_err(ps, p, "lone low surrogate \\u escape");
+				if (cp >= 0xD800 && cp <= 0xDBFF) {
+					if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+					    hex4(p + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+						return jsonp_err(ps, p, "lone high surrogate \\u escape");
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				}
+				o += put_utf8(d->dec + o, cp);
+				p += 6;
+				continue;
+			default:
+				return jsonp_err(ps, p, "bad escape sequence");
+			}
+			d->dec[o++] = (char)c;
+			p += 2;
+			continue;
+		}
+		if (c < 0x20)
+			return jsonp_err(ps, p, "control character in string must be escaped");
+		/* the last short block, a character at a time */
+		if (c < 0x80) {
+			d->dec[o++] = (char)c;
+			p++;
+			continue;
+		}
+		{
+			size_t n = utf8_seq(p, end);
+			if (!n)
+				return jsonp_err(ps, p, "invalid UTF-8");
+			memcpy(d->dec + o, p, n);
+			o += n;
+			p += n;
+		}
+	}
+	len32 = (uint32_t)(o - base);
+	memcpy(d->dec + base - 4, &len32, 4);
+	t->a = J_STR | F_X | (len32 < PAY_SAT ? len32 : PAY_SAT) << PAY_SHIFT;
+	t->b = (uint32_t)base;
+	d->ndec = o;
+	ps->p = p;
+	return 0;
+}
+
+/* ps->p is at the opening quote. */
+int jsonp_string(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *start = ps->p + 1, *p = start, *end = ps->end, *bad;
+
+	for (;;) {
+		if (!(p = scan_plain(p, end, NULL, &bad)))
+			return jsonp_err(ps, bad, "invalid UTF-8");
+		if (p >= end)
+			return jsonp_err(ps, p, "unterminated string");
+		if (*p == '"')
+			break;
+		if (*p == '\\')
+			return string_slow(ps, start, p, t);
+		if (*p < 0x20)
+			return jsonp_err(ps, p, "control character in string must be escaped");
+		/* the last short block, a character at a time */
+		if (*p >= 0x80) {
+			size_t n = utf8_seq(p, end);
+			if (!n)
+				return jsonp_err(ps, p, "invalid UTF-8");
+			p += n;
+		} else {
+			p++;
+		}
+	}
+	{
+		size_t n = (size_t)(p - start);
+		t->a = J_STR | (uint32_t)(n < PAY_SAT ? n : PAY_SAT) << PAY_SHIFT;
+		t->b = (uint32_t)(start - ps->s);
+	}
+	ps->p = p + 1;
+	return 0;
+}
+
+/* escaped[c]: the 2-byte escape RFC 8785 writes for c (or "\\u" for the
+ * controls that have none, then 00XX), 0 for a byte written as it is */
+static const char escaped[256][2] = {
+	['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f", ['\r'] = "\\r",
+	['"'] = "\\\"", ['\\'] = "\\\\",
+	[0] = "\\u", [1] = "\\u", [2] = "\\u", [3] = "\\u", [4] = "\\u", [5] = "\\u",
+	[6] = "\\u", [7] = "\\u", [11] = "\\u", [14] = "\\u", [15] = "\\u", [16] = "\\u",
+	[17] = "\\u", [18] = "\\u", [19] = "\\u", [20] = "\\u", [21] = "\\u", [22] = "\\u",
+	[23] = "\\u", [24] = "\\u", [25] = "\\u", [26] = "\\u", [27] = "\\u", [28] = "\\u",
+	[29] = "\\u", [30] = "\\u", [31] = "\\u",
+};
+
+/*
+ * Up to PUT_CHUNK input bytes at a time are written straight into the
+ * buffer, which is first made to hold the worst case: every byte a
+ * 6-byte \u00XX, and BLK bytes of slack for the last block's store.
+ */
+#define PUT_CHUNK 8192
+
+void json_put_str(struct buf *out, const char *s, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	buf_putc(out, '"');
+	while (p < e) {
+		const unsigned char *ce = e - p > PUT_CHUNK ? p + PUT_CHUNK : e;
+		char *o;
+
+		if (buf_reserve(out, 6 * (size_t)(ce - p) + BLK) < 0)
+			return;
+		o = out->p + out->len;
+		while (p < ce) {
+			unsigned c;
+
+			/* runs without a byte to escape, a block at a time,
+			 * stored as loaded (the non-ASCII bytes are written as
+			 * they are) */
+			while (ce - p >= BLK) {
+				unsigned esc, hi;
+
+				blk_masks(p, &esc, &hi);
+				memcpy(o, p, BLK);
+				if (esc) {
+					unsigned k = (unsigned)__builtin_ctz(esc);
+					p += k;
+					o += k;
+					break;
+				}
+				p += BLK;
+				o += BLK;
+			}
+			if (p >= ce)
+				break;
+			c = *p++;
+			if (!escaped[c][0]) {
+				*o++ = (char)c;
+				continue;
+			}
+			memcpy(o, escaped[c], 2);
+			o += 2;
+			if (escaped[c][1] == 'u') {
+				o[0] = '0';
+				o[1] = '0';
+				o[2] = hexd[c >> 4];
+				o[3] = hexd[c & 15];
+				o += 4;
+			}
+		}
+		out->len = (size_t)(o - out->p);
+	}
+	buf_putc(out, '"');
+}
