@@ -23,7 +23,11 @@
 typedef uint32_t jref;
 #define JREF_NONE ((jref)-1)
 
-enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ };
+/* J_NONE is no value: the type of JREF_NONE (a member json_get did not
+ * find), so json_type(d, json_get(d, o, "k")) == J_STR needs no check of
+ * its own.  Every accessor below takes JREF_NONE: json_str gives NULL,
+ * json_num 0, json_len 0, json_get/json_first/json_next JREF_NONE. */
+enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ, J_NONE };
 
 #define JSON_DEFAULT_MAX_DEPTH 4096
 

@@ -53,7 +53,7 @@ jref json_root(const struct jdoc *d)
 
 enum jtype json_type(const struct jdoc *d, jref v)
 {
-	return (enum jtype)(d->t[v].a & T_TYPE);
+	return v == JREF_NONE ? J_NONE : (enum jtype)(d->t[v].a & T_TYPE);
 }
 
 const char *json_typename(enum jtype t)
@@ -66,6 +66,7 @@ const char *json_typename(enum jtype t)
 	case J_STR: return "string";
 	case J_ARR: return "array";
 	case J_OBJ: return "object";
+	case J_NONE: return "absent";
 	}
 	return "?";
 }
@@ -141,7 +142,7 @@ jref json_first_key(const struct jdoc *d, jref obj)
 
 jref json_next(const struct jdoc *d, jref v)
 {
-	return (d->t[v].a & F_LAST) ? JREF_NONE : tnext(d, v);
+	return v == JREF_NONE || (d->t[v].a & F_LAST) ? JREF_NONE : tnext(d, v);
 }
 
 jref json_next_key(const struct jdoc *d, jref key)
@@ -151,10 +152,10 @@ jref json_next_key(const struct jdoc *d, jref key)
 
 jref json_get(const struct jdoc *d, jref obj, const char *key)
 {
-	const struct jtok *t = &d->t[obj];
+	const struct jtok *t;
 	size_t kn = strlen(key), lo = 0, hi;
 
-	if ((t->a & T_TYPE) != J_OBJ || (t->a >> PAY_SHIFT) == 0)
+	if (json_type(d, obj) != J_OBJ || ((t = &d->t[obj])->a >> PAY_SHIFT) == 0)
 		return JREF_NONE;
 	if (!(t->a & F_X)) {
 		/* members in canonical order: walk (objects are small) */

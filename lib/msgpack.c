@@ -106,8 +106,10 @@ static int enc(const struct jdoc *d, jref v, struct buf *out, int depth, struct 
 			}
 		}
 		return 0;
+	case J_NONE:
+		break;
 	}
-	return merr_set(e, EX_DATA, NULL, "unknown JSON type");
+	return merr_set(e, EX_DATA, NULL, "no value");
 }
 
 int msgpack_from_json(const struct jdoc *d, jref v, struct buf *out, struct merr *e)

@@ -115,6 +115,21 @@ static void test_objects(void)
 	check(json_type(d, json_get(d, json_get(d, r, "b"), "c")) == J_ARR, "sorted: b.c");
 	json_free(d);
 
+	/* an absent member's JREF_NONE is a value of no type to every accessor
+	 * (before: json_type read the tape at index 2^32-1) */
+	d = doc("{\"a\":{\"b\":1}}", 0, &e);
+	r = json_root(d);
+	k = json_get(d, r, "x");
+	check(json_type(d, k) == J_NONE && strcmp(json_typename(J_NONE), "absent") == 0,
+		"absent: type %d", (int)json_type(d, k));
+	check(json_str(d, k, &n) == NULL && n == 0 && json_num(d, k) == 0 && json_len(d, k) == 0,
+		"absent: no string, number 0, length 0");
+	check(json_get(d, json_get(d, r, "x"), "b") == JREF_NONE && json_first(d, k) == JREF_NONE &&
+		json_first_key(d, k) == JREF_NONE && json_next(d, k) == JREF_NONE &&
+		!json_str_eq(d, k, "") && json_strdup(d, k) == NULL, "absent: nothing inside");
+	check(json_num(d, json_get(d, json_get(d, r, "a"), "b")) == 1, "present: a.b");
+	json_free(d);
+
 	/* a duplicate found after sorting names the later one */
 	d = doc("{\"b\":1,\"a\":2,\"b\":3}", 0, &e);
 	check(d == NULL && e.code == EX_DATA && strstr(e.msg, "duplicate member name \"b\"") &&
