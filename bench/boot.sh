@@ -17,7 +17,9 @@
 #   warm     a call through vsock-call to a warm pool (longrunning runner).
 # With the guest's own clock, from the console: when init started, when it
 # started the agent, and when the agent served.
-# Prints medians and the ratios ready/floor (target <= 1.3) and cold/warm.
+# Prints medians and the ratios ready/floor and cold/warm, with issue 18's
+# targets: ready <= 0.8 s and <= 1.2x the floor, first result <= 1.5 s,
+# warm call <= 10 ms.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -51,14 +53,16 @@ printf '#!/bin/sh\nreboot -f\n' >"$work/reboot-init"
 printf '%s\n' "rm /sbin/init" "write $work/reboot-init /sbin/init" "sif /sbin/init mode 0100755" \
 	>"$work/floor.cmd"
 debugfs -w -f "$work/floor.cmd" "$floor_img" >/dev/null 2>&1
+# vm-boot's own additions under TCG with one vCPU (VMM_CMDLINE_TCG in lib/vmm.h)
+tcg_args=$(sed -n 's/^#define VMM_CMDLINE_TCG "\(.*\)"$/\1/p' "$root/lib/vmm.h")
 floor_run() {
 	local t0
 	t0=$(now)
 	qemu-system-x86_64 -M microvm,acpi=off,rtc=on -accel tcg -cpu max -m 256 -smp 1 \
 		-nodefaults -no-user-config -nographic -no-reboot -kernel "$img/vmlinux" \
-		-append "console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet" \
+		-append "console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet$tcg_args" \
 		-drive "id=root,file=$floor_img,format=raw,if=none,readonly=on" \
-		-device virtio-blk-device,drive=root -device virtio-serial-device \
+		-device virtio-blk-device,drive=root -device virtio-serial-device,max_ports=2 \
 		-device virtio-rng-device -serial "file:$work/floor-console.log"
 	echo "$(now) - $t0" | bc -l >>"$work/floor"
 }
@@ -113,5 +117,5 @@ printf '%-50s %8.3f s\n' "floor: QEMU start -> exit, init = reboot" "$floor" \
 	"cold call (oneshot runner), vsock-call" "$cold" \
 	"warm call (longrunning runner), vsock-call" "$warm"
 awk -v r="$ready" -v f="$floor" -v c="$cold" -v w="$warm" 'BEGIN {
-	printf "ratio: ready / floor = %.2fx (target <= 1.3)\n", r / f
+	printf "ratio: ready / floor = %.2fx (target <= 1.2; ready target <= 0.8 s)\n", r / f
 	printf "ratio: cold call / warm call = %.1fx\n", c / w }'

@@ -30,17 +30,17 @@ void vmm_cmdline(const struct vmm *vm, char out[VMM_CMDLINE_MAX])
 {
 	const char *base = vm->kind == VMM_FIRECRACKER ? vmm_cmdline_firecracker : vmm_cmdline_qemu;
 	const char *root = strstr(base, "root=/dev/vda ");
+	const char *net = vm->net && vm->net->nic ? " " NETCFG_GUEST_ARGS : "";
+	const char *tcg = vm->kind == VMM_QEMU && !vm->kvm && vm->vcpus == 1 ? VMM_CMDLINE_TCG : "";
 	char dm[512];
 
-	const char *net = vm->net && vm->net->nic ? " " NETCFG_GUEST_ARGS : "";
-
 	if (!vm->verity || !root) {
-		snprintf(out, VMM_CMDLINE_MAX, "%s%s", base, net);
+		snprintf(out, VMM_CMDLINE_MAX, "%s%s%s", base, tcg, net);
 		return;
 	}
 	verity_cmdline(vm->verity, "/dev/vda", dm, sizeof dm);
-	snprintf(out, VMM_CMDLINE_MAX, "%.*sdm-mod.waitfor=/dev/vda %s %s%s", (int)(root - base),
-		base, dm, root + strlen("root=/dev/vda "), net);
+	snprintf(out, VMM_CMDLINE_MAX, "%.*sdm-mod.waitfor=/dev/vda %s %s%s%s", (int)(root - base),
+		base, dm, root + strlen("root=/dev/vda "), tcg, net);
 }
 
 int vmm_paths(struct vmm *vm, const char *state, struct merr *e)
@@ -261,7 +261,7 @@ int vmm_qemu_argv(const struct vmm *vm, const struct vmm_fds *q, struct vmm_argv
 		arg(a, &oom, "virtio-blk-device,drive=d-%s,serial=mvm-%s", d->role, d->role);
 	}
 	arg(a, &oom, "-device");
-	arg(a, &oom, "virtio-serial-device");
+	arg(a, &oom, "virtio-serial-device,max_ports=2"); /* port 0 and ours (vmm.h) */
 	arg(a, &oom, "-chardev");
 	arg(a, &oom, "socket,id=agent,fd=%d,server=on,wait=off", q->chardev);
 	arg(a, &oom, "-device");

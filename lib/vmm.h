@@ -75,8 +75,20 @@ struct vmm {
 /* The kernel command lines, for a root without dm-verity. */
 extern const char vmm_cmdline_qemu[], vmm_cmdline_firecracker[];
 
-/* The kernel command line for vm: the one above, and, when vm->verity is
- * set, the root as dm-verity over /dev/vda (verity_cmdline, with
+/* Added for QEMU under TCG with one vCPU (bench/RESULTS.md, "Boot and call
+ * latency", measured each): noapictimer, no calibration of the local APIC
+ * timer (~100 ms of guest busy-waiting, 0.2-0.25 s of a TCG boot; the PIT
+ * ticks instead, enough for one CPU); no_timer_check, no test of the
+ * IO-APIC timer interrupt (a ~40 ms delay); lpj=, a fixed delay-loop value
+ * (this machine's calibration) instead of calibrating it.  A KVM guest skips
+ * all three by itself (TSC deadline timer, known TSC).  Likewise QEMU's
+ * virtio-serial-device gets max_ports=2 (port 0, reserved for a console,
+ * and the agent's): the default 31 ports cost the guest's probe 20-50 ms
+ * allocating their queues. */
+#define VMM_CMDLINE_TCG " noapictimer no_timer_check lpj=744448"
+
+/* The kernel command line for vm: the one above (with VMM_CMDLINE_TCG under
+ * TCG with one vCPU), and, when vm->verity is set, the root as dm-verity over /dev/vda (verity_cmdline, with
  * dm-mod.waitfor=/dev/vda) instead of root=/dev/vda.  VMM_CMDLINE_MAX
  * bytes always suffice. */
 #define VMM_CMDLINE_MAX 1024

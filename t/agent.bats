@@ -168,7 +168,7 @@ pool() { # max_calls max_rss pool_size [max_queue_depth]
 hooks() {
 	mkdir -p "$T/hook" "$T/mark"
 	chmod 0777 "$T/mark"
-	printf 'open("%s/mark/python", "w").close()\n' "$T" >"$T/hook/inspect.py"
+	printf 'open("%s/mark/python", "w").close()\n' "$T" >"$T/hook/json.py"
 	printf 'require("fs").writeFileSync("%s/mark/node", "")\n' "$T" >"$T/hook/r.js"
 	printf '#include <stdio.h>\n__attribute__((constructor)) static void m(void) { fclose(fopen("%s/mark/ld", "w")); }\n' \
 		"$T" >"$T/hook/p.c"
@@ -201,7 +201,7 @@ hooks() {
 	[ -z "$(ls -A "$T/mark")" ] || fail "a hook ran: $(ls "$T/mark")"
 	assert_line --index 0 'error bad_request'
 	# the hooks themselves work: run directly, each leaves its marker
-	PYTHONPATH=$T/hook /usr/bin/python3 -c 'import inspect'
+	PYTHONPATH=$T/hook /usr/bin/python3 -c 'import json'
 	NODE_OPTIONS=--require=$T/hook/r.js node -e 0
 	LD_PRELOAD=$T/hook/p.so /bin/true
 	run -0 ls "$T/mark"
