@@ -505,12 +505,14 @@ int cg_call_end(struct call *k);
  * cgroup.procs, for the spawn (the caller closes it).  After each call,
  * cg_worker_strip SIGKILLs every process in it but the worker (what the
  * call started, detached or not, cannot leave it), until only the worker
- * is left; when the worker is reaped (recycled, crashed, killed),
+ * is left, and returns 0 once a read of cgroup.procs shows only the
+ * worker (-1: no cgroup, or it could not be read or emptied: the caller
+ * sweeps /proc); when the worker is reaped (recycled, crashed, killed),
  * cg_worker_end is cg_call_end's: cgroup.kill, rmdir, the OOM flag.
  * Without cgroups all three do nothing (cg_id 0) and contain_sweep is the
  * net. */
 int cg_worker_begin(struct worker *w, int *procs);
-void cg_worker_strip(struct worker *w);
+int cg_worker_strip(struct worker *w);
 int cg_worker_end(struct worker *w);
 
 /* ---- setup (setup.c) and the loop (loop.c) ---- */

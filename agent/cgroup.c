@@ -232,12 +232,12 @@ static int in_cg(pid_t pid, const char *dir)
 	return strncmp(b, "0::", 3) == 0 && bl >= nl && memcmp(b + bl - nl, name, nl) == 0;
 }
 
-void cg_worker_strip(struct worker *w)
+int cg_worker_strip(struct worker *w)
 {
 	char dir[PATH_MAX], p[PATH_MAX + 16], b[4096];
 
 	if (!w->cg_id)
-		return;
+		return -1;
 	cg_dir(dir, sizeof dir, w->cg_id);
 	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
 	for (int round = 0; round < 100; round++) {
@@ -248,7 +248,7 @@ void cg_worker_strip(struct worker *w)
 		if (fd >= 0)
 			close(fd);
 		if (n < 0)
-			return;
+			return -1;
 		b[n] = 0;
 		for (char *l = b, *end; *l; l = end) {
 			long pid = strtol(l, &end, 10);
@@ -269,12 +269,13 @@ void cg_worker_strip(struct worker *w)
 			}
 		}
 		if (!others)
-			return;
+			return 0;
 		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
 	}
 	logmsg("cgroup %s: processes left by a warm call survive SIGKILL", dir);
+	return -1;
 }
 
 int cg_worker_end(struct worker *w)
