@@ -69,23 +69,60 @@ static double mono_ms(void)
 	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* The reply after the "OK n" line in in[0..len): 1 a PONG, 0 something
- * else, -1 not whole yet. */
-static int pong_in(const char *in, size_t len)
+/* The first frame after the "OK n" line in in[0..len): its payload's
+ * offset, with its length in *flen; 0 when not whole yet. */
+static size_t frame_after_ok(const char *in, size_t len, uint32_t *flen)
 {
 	const char *nl = memchr(in, '\n', len);
 	size_t off, need;
+
+	if (!nl)
+		return 0;
+	off = (size_t)(nl + 1 - in);
+	if (frame_parse(in + off, len - off, FRAME_MAX, flen, &need) != FRAME_OK)
+		return 0;
+	return off + FRAME_HDR;
+}
+
+int vsock_ask(const char *path, const void *req, size_t n, int timeout_ms,
+	int (*answer)(const char *payload, size_t len, void *arg), void *arg, int none)
+{
+	struct buf in = BUF_INIT;
+	double end = mono_ms() + timeout_ms;
+	struct pollfd p;
+	int fd = vsock_send(path, req, n), r = none;
 	uint32_t flen;
+	size_t at;
+
+	if (fd < 0)
+		return none;
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (mono_ms() < end && poll(&p, 1, 100) >= 0) {
+		ssize_t k;
+
+		if (!(p.revents & (POLLIN | POLLHUP)) || buf_reserve(&in, 4096) < 0)
+			continue;
+		if ((k = read(fd, in.p + in.len, 4096)) <= 0 || in.len + (size_t)k > 64 + FRAME_MAX)
+			break;
+		in.len += (size_t)k;
+		if ((at = frame_after_ok(in.p, in.len, &flen)) != 0) {
+			r = answer(in.p + at, flen, arg);
+			break;
+		}
+	}
+	close(fd);
+	buf_free(&in);
+	return r;
+}
+
+static int is_pong(const char *payload, size_t len, void *arg)
+{
 	struct rep rp;
 	struct merr e;
 	int ok = 0;
 
-	if (!nl)
-		return -1;
-	off = (size_t)(nl + 1 - in);
-	if (frame_parse(in + off, len - off, FRAME_MAX, &flen, &need) != FRAME_OK)
-		return -1;
-	if (rep_parse(in + off + FRAME_HDR, flen, &rp, &e) == 0) {
+	(void)arg;
+	if (rep_parse(payload, len, &rp, &e) == 0) {
 		ok = rp.type == REP_PONG;
 		rep_free(&rp);
 	}
@@ -94,34 +131,11 @@ static int pong_in(const char *in, size_t len)
 
 int vsock_ping(const char *path, int timeout_ms)
 {
-	struct buf b = BUF_INIT, in = BUF_INIT;
-	double end = mono_ms() + timeout_ms;
-	struct pollfd p;
-	int fd, ok = 0;
+	struct buf b = BUF_INIT;
+	int ok;
 
 	req_put_ping(&b);
-	fd = vsock_send(path, b.p, b.len);
+	ok = b.err ? 0 : vsock_ask(path, b.p, b.len, timeout_ms, is_pong, NULL, 0);
 	buf_free(&b);
-	if (fd < 0)
-		return 0;
-	p.fd = fd;
-	p.events = POLLIN;
-	while (mono_ms() < end && poll(&p, 1, 200) >= 0) {
-		ssize_t n;
-		int r;
-
-		if (!(p.revents & POLLIN) || buf_reserve(&in, 4096) < 0)
-			continue;
-		n = read(fd, in.p + in.len, 4096);
-		if (n <= 0)
-			break;
-		in.len += (size_t)n;
-		if ((r = pong_in(in.p, in.len)) >= 0) {
-			ok = r;
-			break;
-		}
-	}
-	close(fd);
-	buf_free(&in);
 	return ok;
 }
