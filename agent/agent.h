@@ -197,6 +197,10 @@ uint64_t now_ms(void);                  /* CLOCK_MONOTONIC, ms */
 void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void close_fd(int *fd);                 /* close if >= 0, set -1 */
+/* The start of a small file (/proc, /sys) as a C string: at most n - 1
+ * bytes read with one read(2) into b, NUL-terminated; their count, or -1
+ * when it cannot be opened or read, or is empty. */
+ssize_t read_small(const char *path, char *b, size_t n);
 void kill_group(pid_t pid, int sig);    /* kill(-pid) when pid > 0 */
 
 /* ---- connections (conn.c) ----

@@ -40,18 +40,11 @@ static int put(const char *dir, const char *file, const char *s)
 static unsigned long long counter(const char *dir, const char *file, const char *key)
 {
 	char p[PATH_MAX], b[1024], *l;
-	int fd;
-	ssize_t n;
 	size_t kn = strlen(key);
 
 	snprintf(p, sizeof p, "%s/%s", dir, file);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_small(p, b, sizeof b) < 0)
 		return 0;
-	n = read(fd, b, sizeof b - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	b[n] = 0;
 	for (l = b; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
 		if (strncmp(l, key, kn) == 0 && l[kn] == ' ')
 			return strtoull(l + kn + 1, NULL, 10);
@@ -62,14 +55,9 @@ static uint64_t mem_total(void)
 {
 	char b[256];
 	unsigned long long kb = 0;
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (read_small("/proc/meminfo", b, sizeof b) < 0)
 		return 0;
-	b[n] = 0;
 	return sscanf(b, "MemTotal: %llu kB", &kb) == 1 ? (uint64_t)kb * 1024 : 0;
 }
 
@@ -216,17 +204,10 @@ static int in_cg(pid_t pid, const char *dir)
 	char p[64], b[512];
 	const char *name = strrchr(dir, '/');
 	size_t nl, bl;
-	ssize_t n;
-	int fd;
 
 	snprintf(p, sizeof p, "/proc/%d/cgroup", (int)pid);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_small(p, b, sizeof b) < 0)
 		return 0;
-	n = read(fd, b, sizeof b - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	b[n] = 0;
 	bl = strcspn(b, "\n");
 	nl = strlen(name);
 	return strncmp(b, "0::", 3) == 0 && bl >= nl && memcmp(b + bl - nl, name, nl) == 0;

@@ -35,17 +35,11 @@ struct proc {
 static int proc_stat(pid_t pid, pid_t *ppid, char *state)
 {
 	char p[64], b[512], *r;
-	int fd, ppid_i;
-	ssize_t n;
+	int ppid_i;
 
 	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_small(p, b, sizeof b) < 0)
 		return -1;
-	n = read(fd, b, sizeof b - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	b[n] = 0;
 	/* "pid (comm) S ppid ...": comm may hold anything, so from the last ')' */
 	if (!(r = strrchr(b, ')')) || sscanf(r + 1, " %c %d", state, &ppid_i) != 2)
 		return -1;

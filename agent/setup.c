@@ -76,6 +76,19 @@ void close_fd(int *fd)
 	*fd = -1;
 }
 
+ssize_t read_small(const char *path, char *b, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, n - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0)
+		return -1;
+	b[r] = 0;
+	return r;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
