@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "agent.h"
 #include "json.h"
@@ -146,7 +147,9 @@ void provision(struct conn *c, struct req *q)
 	struct buf b = BUF_INIT;
 	struct merr e;
 	struct jdoc *d;
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_BOOTTIME, &t0);
 	if (provisioned || stats.calls > 0) {
 		send_error(c, ERRK_BAD_REQUEST, provisioned ? "already provisioned" :
 			"provisioning comes before any call");
@@ -159,8 +162,11 @@ void provision(struct conn *c, struct req *q)
 			logmsg("provisioning refused: %s", msg);
 			send_error(c, ERRK_BAD_REQUEST, msg);
 		} else {
+			clock_gettime(CLOCK_BOOTTIME, &t1);
 			provisioned = 1;
-			logmsg("provisioned: seccomp tier %s", opt.seccomp);
+			logmsg("provisioned at %ld.%03ld s (asked at %ld.%03ld s): seccomp tier %s",
+				(long)t1.tv_sec, t1.tv_nsec / 1000000, (long)t0.tv_sec,
+				t0.tv_nsec / 1000000, opt.seccomp);
 			if (rt.warm && entry.ok)
 				pool_start();
 			service_start();   /* the command service, if any */

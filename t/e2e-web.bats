@@ -70,7 +70,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	run -0 get /seccomp
 	assert_output $'Seccomp:\t0\nSeccomp_filters:\t0'
 	run -0 console
-	assert_line --regexp '^mvm-agent: provisioned: seccomp tier unrestricted'
+	assert_line --regexp '^mvm-agent: provisioned at [0-9.]+ s \(asked at [0-9.]+ s\): seccomp tier unrestricted'
 	assert_line --regexp '^mvm-agent: service supervisor started \(seccomp tier unrestricted\)'
 	run -0 jq -r 'select(.event == "plan.launched") | .labels.seccomp_tier' "$MVM_HOME/audit/local.jsonl"
 	assert_output unrestricted
