@@ -113,6 +113,16 @@ bench: all $(AGENT_TARGETS)
 	bench/agent.sh 10 100
 	bench/build.sh
 	bench/boot.sh $(BENCH_RUNS)
+	bench/verity.sh 1
+	bench/guest-costs.sh 1
+	bench/net.sh 1
+	bench/egress.sh 200
+	bench/egress-path.sh 50
+	bench/deps-verity.sh 3
+	RUNS=1 bench/deps.sh
+	RUNS=1 bench/deps-py.sh
+# Not here: bench/cgroup.sh needs a second kernel built from an older config,
+# bench/slurm.sh a Slurm cluster (tools/slurm-test-cluster); both say how.
 
 man-check:
 	$(MANDOC) -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
