@@ -10,7 +10,8 @@
 # with like), timing vm-boot -d from start to its exit (the agent answered:
 # boot-to-ready, admission included: the dm-verity root's tree top, not the
 # whole file), with the guest's own clock for when init started the agent
-# (the NIC adds a kernel driver probe and init's two `ip` commands).  Prints medians and the ratio.
+# (the NIC adds a kernel driver probe and init's two `ip` commands).
+# Prints medians and the ratio.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
