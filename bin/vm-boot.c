@@ -25,6 +25,7 @@
 #include "plan.h"
 #include "tool.h"
 #include "vmm.h"
+#include "monoclock.h"
 
 static void usage(int code)
 {
@@ -214,14 +215,6 @@ static void admit_and_record(char *const *keys, int nkeys, const char *image, co
 
 /* ---- the run state directory (vm-boot(1) FILES) ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Write statedir/name holding text, or exit 4. */
 static void state_file(const struct vmm *vm, const char *name, const void *text, size_t n)
 {
@@ -279,7 +272,7 @@ static void announce_ready(const struct vmm *vm, double t0)
 	struct merr e;
 	char *p;
 
-	fprintf(stderr, "%s: agent ready after %.3f s (host)", progname, now_s() - t0);
+	fprintf(stderr, "%s: agent ready after %.3f s (host)", progname, mono_s() - t0);
 	/* init's console line "mvm-init: agent started at <guest uptime>" */
 	if (read_file(vm->console, &b, &e) == 0 && buf_cstr(&b) &&
 	    (p = strstr(b.p, "mvm-init: agent started at ")) != NULL)
@@ -367,7 +360,7 @@ static void provisioned(void *ctx, int rc, const struct merr *e)
 {
 	if (rc == 0) {
 		unsigned port = netcfg_service_port(&net);
-		double left = boot_secs - (now_s() - t0);
+		double left = boot_secs - (mono_s() - t0);
 
 		if (port && !svcready_wait(&net, ((struct vmm *)ctx)->vsock, left > 1 ? left : 1))
 			fprintf(stderr, "%s: warning: the service does not listen behind 127.0.0.1:%u\n",
@@ -463,7 +456,7 @@ static int run_vm(struct vmm *vm, unsigned boot_timeout)
 	logfd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	fprintf(stderr, "%s: booting (%s, %u vCPU, %u MiB); boot timeout %u s\n", progname,
 		vmm_name(vm), vm->vcpus, vm->memory_mb, boot_timeout);
-	t0 = now_s();
+	t0 = mono_s();
 	code = vmm_run(vm, boot_timeout, logfd, &got_signal, &h, &status, &e);
 	if (net.egress)
 		proxy_close(&egress);   /* its connections ended with the VM's port */

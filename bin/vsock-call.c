@@ -11,6 +11,7 @@
 #include "json.h"
 #include "msgpack.h"
 #include "tool.h"
+#include "monoclock.h"
 
 #define AGENT_PORT 5252
 
@@ -38,20 +39,12 @@ static void usage(int code)
 	exit(code);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Read into b until a frame is complete or the deadline passes. */
 static int read_some(int fd, struct buf *b, double deadline)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 	ssize_t n;
-	int ms = (int)((deadline - now()) * 1000);
+	int ms = (int)((deadline - mono_s()) * 1000);
 
 	if (ms <= 0)
 		return -2;
@@ -217,7 +210,7 @@ int main(int argc, char **argv)
 			tool_die(EX_SELF, "the arguments exceed the 16 MiB (16777216-byte) cap");
 	}
 
-	deadline = now() + (double)timeout + 10.0;
+	deadline = mono_s() + (double)timeout + 10.0;
 	fd = vsock_connect(sock, deadline, &in);
 	if (ping)
 		req_put_ping(&req);

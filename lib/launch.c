@@ -18,6 +18,7 @@
 #include "launch.h"
 #include "secret.h"
 #include "vsock.h"
+#include "monoclock.h"
 
 static int plain(const char *s, size_t n, const char *extra)
 {
@@ -254,14 +255,6 @@ out:
 	json_free(d);
 	buf_free(&b);
 	return rc;
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Read one reply frame on fd (after skip bytes of in already used) into a

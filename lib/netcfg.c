@@ -12,6 +12,7 @@
 #include "io.h"
 #include "json.h"
 #include "netcfg.h"
+#include "monoclock.h"
 
 /* An integer member in [1, 65535], or 0. */
 static unsigned port_num(const struct jdoc *d, jref o, const char *k)
@@ -125,8 +126,6 @@ void netcfg_ports_json(const struct netcfg *n, struct buf *b)
 	buf_putc(b, ']');
 }
 
-static double mono(void);
-
 int netcfg_port_ready(unsigned port, int settle_ms, int *closed_ms)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -138,7 +137,7 @@ int netcfg_port_ready(unsigned port, int settle_ms, int *closed_ms)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-		double t = mono();
+		double t = mono_s();
 
 		p = (struct pollfd){ .fd = fd, .events = POLLIN };
 		while ((r = poll(&p, 1, settle_ms)) < 0 && errno == EINTR)
@@ -146,7 +145,7 @@ int netcfg_port_ready(unsigned port, int settle_ms, int *closed_ms)
 		/* quiet for settle_ms, or bytes: a listener; EOF or reset: none */
 		ok = r == 0 || (r > 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1);
 		if (!ok && r > 0 && closed_ms)
-			*closed_ms = (int)((mono() - t) * 1000);
+			*closed_ms = (int)((mono_s() - t) * 1000);
 	}
 	close(fd);
 	return ok;
@@ -162,17 +161,9 @@ unsigned netcfg_service_port(const struct netcfg *n)
 	return 0;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int netcfg_wait_port(unsigned port, double secs)
 {
-	double end = mono() + secs;
+	double end = mono_s() + secs;
 	int settle = NETCFG_SETTLE_MS, took;
 
 	do {
@@ -183,7 +174,7 @@ int netcfg_wait_port(unsigned port, double secs)
 			settle = took > NETCFG_SETTLE_MAX_MS / NETCFG_SETTLE_FACTOR ?
 				NETCFG_SETTLE_MAX_MS : took * NETCFG_SETTLE_FACTOR;
 		nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
-	} while (mono() < end);
+	} while (mono_s() < end);
 	return 0;
 }
 

@@ -6,14 +6,7 @@
 #include "json.h"
 #include "svcready.h"
 #include "vsock.h"
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "monoclock.h"
 
 /* The agent's status reply: whether its "listening" holds *port (1, 0;
  * -1 no such member: an older agent). */

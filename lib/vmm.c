@@ -20,6 +20,7 @@
 #include "muxhost.h"
 #include "vsock.h"
 #include "vmm.h"
+#include "monoclock.h"
 
 const char vmm_cmdline_qemu[] =
 	"console=ttyS0 reboot=t panic=-1 root=/dev/vda ro rootfstype=ext4 init=/sbin/init quiet";
@@ -467,14 +468,6 @@ struct run {
 	int lsock, gfd;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void nap_ms(long ms)
 {
 	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
@@ -503,7 +496,7 @@ static int serve_qemu(struct run *r, struct merr *e)
 	while ((r->gfd = unix_connect(r->vm->chardev)) < 0 && !*r->stop) {
 		if (exited(r))
 			return VMM_EARLY_EXIT;
-		if (now_s() > r->deadline)
+		if (mono_s() > r->deadline)
 			return VMM_NO_PORT;
 		nap_ms(10);
 	}
@@ -522,7 +515,7 @@ static int serve_qemu(struct run *r, struct merr *e)
 			became_ready(r);
 		if (exited(r))
 			return r->ready ? VMM_STOPPED : VMM_EARLY_EXIT;
-		if (!r->ready && now_s() > r->deadline)
+		if (!r->ready && mono_s() > r->deadline)
 			return VMM_TIMEOUT;
 	}
 	return VMM_SIGNALLED;
@@ -535,7 +528,7 @@ static int serve_firecracker(struct run *r)
 	while (!*r->stop && !r->ready) {
 		if (exited(r))
 			return VMM_EARLY_EXIT;
-		if (now_s() > r->deadline)
+		if (mono_s() > r->deadline)
 			return VMM_TIMEOUT;
 		if (vsock_ping(r->vm->vsock, 2000))
 			became_ready(r);
@@ -558,13 +551,13 @@ static void stop_vmm(struct run *r)
 	int fd = -1;
 
 	if (!r->gone && r->ready && *r->stop) {
-		double end = now_s() + VMM_GUEST_STOP_SECS;
+		double end = mono_s() + VMM_GUEST_STOP_SECS;
 		req_put_shutdown(&f);
 		if (r->m)
 			muxhost_shutdown(r->m);
 		else if (r->vm->kind == VMM_FIRECRACKER)
 			fd = vsock_send(r->vm->vsock, f.p, f.len);
-		while (now_s() < end && !exited(r))
+		while (mono_s() < end && !exited(r))
 			if (!r->m || muxhost_step(r->m, 10, &e) == MUXHOST_FAIL)
 				nap_ms(10);
 		if (fd >= 0)
@@ -594,7 +587,7 @@ int vmm_run(const struct vmm *vm, unsigned boot_timeout, int logfd,
 	/* Firecracker makes its vsock socket itself; for QEMU, we do. */
 	if (vm->kind == VMM_QEMU && (r.lsock = unix_listen(vm->vsock)) < 0)
 		return merr_sys(e, "listen on the agent socket"), VMM_NOSTART;
-	r.deadline = now_s() + boot_timeout;
+	r.deadline = mono_s() + boot_timeout;
 	if ((r.pid = vmm_spawn(vm, logfd, e)) < 0) {
 		r.outcome = VMM_NOSTART;
 	} else {

@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "io.h"
 #include "vsock.h"
+#include "monoclock.h"
 
 /* A SOCK_STREAM Unix socket bound (listen) or connected to path; flags are
  * socket(2)'s extra type flags.  -1 with errno on failure, nothing left open. */
@@ -59,14 +60,6 @@ int vsock_send(const char *path, const void *frames, size_t n)
 		return -1;
 	}
 	return fd;
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* The first frame after the "OK n" line in in[0..len): its payload's
