@@ -285,6 +285,10 @@ static uint32_t le32(const unsigned char *p)
 	return le16(p) | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Deflate's largest expansion: 258 bytes out of each 2-bit code once the
+ * tree is set, about 1032 to 1 (zlib's FAQ, "maximum compression ratio"). */
+#define DEFLATE_MAX_RATIO 1032
+
 static int inflate_raw(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen)
 {
 	z_stream z;
@@ -392,6 +396,14 @@ int unzip_wheel(const char *whl, const char *dir, struct merr *e)
 		    (method == 0 && csize != usize)) {
 			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": malformed or unsupported (method %u)",
 				shown(w, sizeof w, name, nlen), method);
+			break;
+		}
+		if (method == 8 && usize > (uint64_t)csize * DEFLATE_MAX_RATIO + 1024) {
+			/* refused before its buffer is allocated: a few bytes of
+			 * central directory cannot claim a gigabyte of memory */
+			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": claims %lu bytes from %lu "
+				"deflated bytes, more than deflate can expand to",
+				shown(w, sizeof w, name, nlen), (unsigned long)usize, (unsigned long)csize);
 			break;
 		}
 		free(out);

@@ -12,7 +12,9 @@
  *
  * Limits (refused beyond, so a small archive cannot fill the disk): at
  * most ARCHIVE_MAX_FILES entries and ARCHIVE_MAX_BYTES unpacked bytes per
- * archive; a name at most 4095 bytes.
+ * archive; a name at most 4095 bytes; a deflated wheel entry that claims
+ * more than 1032 times its compressed size plus 1 KiB (more than deflate
+ * can expand to) is refused before anything is allocated for it.
  *
  * Return codes: 0; EX_DATA with e set (malformed or refused archive, the
  * message names the entry); EX_SYS with e set (I/O).
