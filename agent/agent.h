@@ -46,6 +46,10 @@ struct entry {
 void entry_check(const char *root, const char *etc, int insecure_owner, struct entry *en);
 /* Parse runtime.json: 0, or -1 with msg set (the agent refuses to start). */
 int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen);
+/* runtime_load on the file's bytes p[0..len), read already (fuzz/runtime);
+ * runtime_free releases what either allocated, even after a refusal. */
+int runtime_parse(const char *p, size_t len, struct runtime *rt, char *msg, size_t msglen);
+void runtime_free(struct runtime *rt);
 /* The index of name among rt's functions (its wrapper configuration is
  * <etc>/fn/<index>.json), or -1. */
 int fn_find(const struct runtime *rt, const char *name);
