@@ -90,6 +90,19 @@ int seccomp_apply(void);
  * it (SIGTERM) and waits for it. */
 void service_start(void);
 void service_stop(void);
+/* service.json's bytes p[0..len) ({"command":[ARGV...], "working_dir":DIR,
+ * "env":{NAME:VALUE,...}}) into argv (the command's words, malloc'd, at
+ * most SERVICE_ARGS, NULL-terminated), env (base[0..nbase), "HOME=/tmp",
+ * then each of the file's variables as "NAME=VALUE", malloc'd; at most
+ * SERVICE_ENV + 1 and NULL-terminated) and *cwd (malloc'd, or NULL: the
+ * agent's).  0, or -1 with *why (a fixed text to say before the file's
+ * name); after -1 the words and variables made so far are in argv and env
+ * past base, with no NULL after them (the caller zeroes the arrays first
+ * to free them; the supervisor exits). */
+#define SERVICE_ARGS 256
+#define SERVICE_ENV 256
+int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
+	char **env, char **cwd, const char **why);
 /* The supervisor's pid while it runs, else 0 (contain.c keeps its tree). */
 pid_t service_supervisor(void);
 /* listen.c: ",\"listening\":[PORT,...]" for the status reply */
