@@ -96,7 +96,11 @@ void service_stop(void);
  * then each of the file's variables as "NAME=VALUE", malloc'd; at most
  * SERVICE_ENV + 1 and NULL-terminated) and *cwd (malloc'd, or NULL: the
  * agent's).  0, or -1 with *why (a fixed text to say before the file's
- * name); after -1 the words and variables made so far are in argv and env
+ * name): not JSON, no command of 1..SERVICE_ARGS strings without NUL, a
+ * working_dir that is not an absolute path, an env that is not an object,
+ * an env name that is empty, holds '=' or NUL or is already set, a value
+ * with NUL, or more than SERVICE_ENV + 1 variables in all (nothing
+ * declared is ignored or dropped); after -1 the words and variables made so far are in argv and env
  * past base, with no NULL after them (the caller zeroes the arrays first
  * to free them; the supervisor exits). */
 #define SERVICE_ARGS 256

@@ -94,26 +94,45 @@ int service_parse(const char *p, size_t len, char *const *base, size_t nbase, ch
 		*why = "the command is empty or too long in";
 		goto out;
 	}
+	/* a working_dir or env that is there is used, or the file refused:
+	 * never ignored (nor a variable dropped when the array is full) */
 	x = json_get(d, json_root(d), "working_dir");
-	*cwd = x != JREF_NONE && json_type(d, x) == J_STR ? json_strdup(d, x) : NULL;
+	if (x != JREF_NONE && (!(*cwd = json_strdup(d, x)) || (*cwd)[0] != '/')) {
+		*why = "the working_dir is not an absolute path without NUL in";
+		goto out;
+	}
 	x = json_get(d, json_root(d), "env");
+	if (x != JREF_NONE && json_type(d, x) != J_OBJ) {
+		*why = "the env is not an object in";
+		goto out;
+	}
+	if (nbase > SERVICE_ENV) {
+		*why = "more provisioned variables than a service's environment holds, for";
+		goto out;
+	}
 	/* a function's variables first: PATH, the provisioned secrets */
-	for (size_t i = 0; i < nbase && m < SERVICE_ENV; i++)
+	for (size_t i = 0; i < nbase; i++)
 		env[m++] = base[i];
 	env[m++] = (char *)"HOME=/tmp";
-	if (x != JREF_NONE && json_type(d, x) == J_OBJ)
-		for (k = json_first_key(d, x); k != JREF_NONE && m < SERVICE_ENV; k = json_next_key(d, k)) {
+	if (x != JREF_NONE)
+		for (k = json_first_key(d, x); k != JREF_NONE; k = json_next_key(d, k)) {
 			size_t kl, vl;
 			const char *ks = json_str(d, k, &kl), *vs;
 			struct buf kv = BUF_INIT;
 
+			if (m > SERVICE_ENV) {
+				*why = "more variables than a service's environment holds (257 with PATH, HOME "
+					"and the provisioned ones) in";
+				goto out;
+			}
 			if (json_type(d, json_value(k)) != J_STR) {
 				*why = "an env value is not a string in";
 				goto out;
 			}
 			vs = json_str(d, json_value(k), &vl);
-			if (memchr(ks, '\0', kl) || memchr(ks, '=', kl) || memchr(vs, '\0', vl)) {
-				*why = "an env entry holds NUL or '=' in";
+			if (kl == 0 || memchr(ks, '\0', kl) || memchr(ks, '=', kl) ||
+			    memchr(vs, '\0', vl)) {
+				*why = "an env name is empty or holds NUL or '=', or a value NUL, in";
 				goto out;
 			}
 			if (named(env, m, ks, kl)) {

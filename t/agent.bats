@@ -996,6 +996,21 @@ irfns() {
 	[ ! -e "$T/svc/out" ]
 }
 
+@test "a service.json whose env or working_dir cannot be used as declared is refused, not trimmed: 300 variables, an empty name, a working_dir that is a number or relative, an env that is a list (the command does not start)" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping'
+	for bad in '.env = ([range(300)] | map({key: "V\(.)", value: "x"}) | from_entries)' \
+	    '.env = {"": "x"}' '.working_dir = 7' '.working_dir = "srv"' '.env = ["A=1"]'; do
+		jq -n "{command: [\"true\"], working_dir: \"/\"} | $bad" >"$T/s.json"
+		rm -f "$T/agent.log"
+		run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+		assert_line --index 0 'pong'
+		run -0 grep -c "^mvm-service: .* in $T/s.json\$" "$T/agent.log"
+		assert_output 1
+		run -1 grep 'mvm-service: started' "$T/agent.log"
+	done
+}
+
 @test "the command service survives the calls (the contained-call sweep keeps its supervisor) and stops when the agent dies by SIGKILL (PR_SET_PDEATHSIG)" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
 	mkroot "$T/r" python oneshot json ops f
