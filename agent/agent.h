@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include "buf.h"
 #include "frame.h"
+#include "json.h"
 
 #define WRAPPERS_DIR "/usr/lib/mvm/wrappers/"
 #define POOL_MAX 64
@@ -204,6 +205,30 @@ int base_env_add(char *kv);
 extern int provisioned;
 struct conn;
 void provision(struct conn *c, struct req *q);
+/* The request read and checked whole (provreq.c), before anything of it
+ * is applied: the tier (a name of [A-Za-z0-9_-], at most PROV_TIER_MAX
+ * bytes; which tiers exist is seccomp_prepare's to say) and each secret,
+ * its strings pointing into the request's jdoc: a value without NUL, and
+ * env (a name of [A-Za-z0-9_], not starting with a digit, MVM_ or LD_) or
+ * a file PROV_SECRETS_DIR NAME ([A-Za-z0-9._-], not starting with '.').
+ * 0, or -1 with msg: a fixed text or a secret's name, never a value.
+ * prov_req_free frees r->s. */
+#define PROV_TIER_MAX 32
+#define PROV_SECRETS_DIR "/mnt/secrets/"
+struct prov_secret {
+	const char *name, *value, *key;     /* key: env's name or file's path */
+	size_t nl, vl, kl;
+	int env;
+};
+struct prov_req {
+	char tier[PROV_TIER_MAX + 1];
+	size_t n;
+	struct prov_secret *s;
+};
+int provision_parse(const struct jdoc *d, struct prov_req *r, char *msg, size_t ml);
+void prov_req_free(struct prov_req *r);
+/* n > 0 bytes of s, each of [A-Za-z0-9] or extra (never NUL). */
+int prov_tame(const char *s, size_t n, const char *extra);
 #define ERRK_NOT_PROVISIONED "not_provisioned"
 extern volatile int quitting;           /* SIGTERM or shutdown: wind down */
 extern int shutdown_asked;              /* the host asked: exit AGENT_EXIT_SHUTDOWN */

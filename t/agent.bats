@@ -271,6 +271,26 @@ hooks() {
 	assert_line 'stdout "made"'
 }
 
+@test "provisioning: a refused secret is named in the log, never its value (its name is followed by its value in the request's canonical order)" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"1BAD","name":"k","value":"hunter2-a"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"A","name":"k","value":"hunter2-b\u0000"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"A","name":"k!","value":"hunter2-c\u0000"}]}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	closed
+	agent-exit 0
+	EOF
+	run -0 grep -c -e '^mvm-agent: provisioning refused: provision: secret k: env var name not allowed$' \
+		-e '^mvm-agent: provisioning refused: provision: secret k: a NUL byte in its value$' \
+		-e '^mvm-agent: provisioning refused: provision: secret ?: a NUL byte in its value$' "$T/agent.log"
+	assert_output 3
+	run -1 grep hunter2 "$T/agent.log"
+}
+
 @test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["slow",60],{}] timeout=300' 'ping'
