@@ -209,8 +209,10 @@ void provision(struct conn *c, struct req *q);
  * is applied: the tier (a name of [A-Za-z0-9_-], at most PROV_TIER_MAX
  * bytes; which tiers exist is seccomp_prepare's to say) and each secret,
  * its strings pointing into the request's jdoc: a value without NUL, and
- * env (a name of [A-Za-z0-9_], not starting with a digit, MVM_ or LD_) or
- * a file PROV_SECRETS_DIR NAME ([A-Za-z0-9._-], not starting with '.').
+ * env (a name of [A-Za-z0-9_], not starting with a digit, not one a
+ * call's env may not set either: req_env_reserved) or a file
+ * PROV_SECRETS_DIR NAME ([A-Za-z0-9._-], not starting with '.'), no env
+ * or file given twice.
  * 0, or -1 with msg: a fixed text or a secret's name, never a value.
  * prov_req_free frees r->s. */
 #define PROV_TIER_MAX 32

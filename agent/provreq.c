@@ -50,7 +50,7 @@ static int secret(const struct jdoc *d, jref s, struct prov_secret *x, char *msg
 		return -1;
 	}
 	if (x->env && (!prov_tame(x->key, x->kl, "_") || (x->key[0] >= '0' && x->key[0] <= '9') ||
-	    !strncmp(x->key, "MVM_", 4) || !strncmp(x->key, "LD_", 3))) {
+	    req_env_reserved(x->key, x->kl))) {
 		snprintf(msg, ml, "provision: secret %.*s: env var name not allowed", wl, w);
 		return -1;
 	}
@@ -94,13 +94,29 @@ int provision_parse(const struct jdoc *d, struct prov_req *r, char *msg, size_t 
 		snprintf(msg, ml, "out of memory");
 		return -1;
 	}
-	for (jref s = json_first(d, secrets); s != JREF_NONE; s = json_next(d, s))
-		if (secret(d, s, &r->s[r->n++], msg, ml) != 0) {
-			free(r->s);
-			memset(r, 0, sizeof *r);
-			return -1;
-		}
+	for (jref s = json_first(d, secrets); s != JREF_NONE; s = json_next(d, s)) {
+		const struct prov_secret *x = &r->s[r->n];
+
+		if (secret(d, s, &r->s[r->n], msg, ml) != 0)
+			goto bad;
+		/* one variable or file, one secret: a second would be a second
+		 * NAME= in the environment, or fail to be created */
+		for (size_t i = 0; i < r->n; i++)
+			if (r->s[i].env == x->env && r->s[i].kl == x->kl &&
+			    !memcmp(r->s[i].key, x->key, x->kl)) {
+				const char *w;
+				int wl = who(x, &w);
+				snprintf(msg, ml, "provision: secret %.*s: its %s is another secret's", wl,
+					w, x->env ? "env var" : "file");
+				goto bad;
+			}
+		r->n++;
+	}
 	return 0;
+bad:
+	free(r->s);
+	memset(r, 0, sizeof *r);
+	return -1;
 }
 
 void prov_req_free(struct prov_req *r)

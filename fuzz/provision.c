@@ -11,9 +11,10 @@
  * accepted request has "type", "seccomp" and at most "secrets", a tier of
  * 1..PROV_TIER_MAX bytes of [A-Za-z0-9_-], and every secret of the array,
  * in order, with the request's own name and value (no NUL in the value),
- * and an env name of [A-Za-z0-9_] not starting with a digit, MVM_ or
- * LD_, or a file /mnt/secrets/NAME, NAME of [A-Za-z0-9._-] not starting
- * with '.'. */
+ * and an env name of [A-Za-z0-9_] not starting with a digit, MVM_, LD_ or
+ * PYTHON, nor PATH, HOME or NODE_OPTIONS (some of the names a call's env
+ * may not set either), or a file /mnt/secrets/NAME, NAME of [A-Za-z0-9._-]
+ * not starting with '.'; no env or file twice. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,9 @@ static void check_refusal(const struct jdoc *d, const char *msg)
 		abort();   /* a message of no known form */
 	w = msg + sizeof pre - 1;
 	if (!(end = strstr(w, ": ")) ||
-	    (strcmp(end, ": a NUL byte in its value") && strcmp(end, ": env var name not allowed")))
+	    (strcmp(end, ": a NUL byte in its value") && strcmp(end, ": env var name not allowed") &&
+	     strcmp(end, ": its env var is another secret's") &&
+	     strcmp(end, ": its file is another secret's")))
 		abort();
 	if (!(end - w == 1 && *w == '?') && !a_name(d, w, (size_t)(end - w)))
 		abort();   /* shows more than a secret's name: maybe its value */
@@ -88,8 +91,13 @@ static void check(const struct jdoc *d, const struct prov_req *r)
 		    x->vl != vl || x->key != k || x->kl != kl || memchr(v, 0, vl))
 			abort();   /* not the request's secret */
 		if (x->env && (!prov_tame(k, kl, "_") || (k[0] >= '0' && k[0] <= '9') ||
-		    (kl >= 4 && !memcmp(k, "MVM_", 4)) || (kl >= 3 && !memcmp(k, "LD_", 3))))
-			abort();
+		    (kl >= 4 && !memcmp(k, "MVM_", 4)) || (kl >= 3 && !memcmp(k, "LD_", 3)) ||
+		    (kl == 4 && !memcmp(k, "PATH", 4)) || (kl == 4 && !memcmp(k, "HOME", 4)) ||
+		    (kl >= 6 && !memcmp(k, "PYTHON", 6)) || (kl == 12 && !memcmp(k, "NODE_OPTIONS", 12))))
+			abort();   /* a name the runners' environment must not get from here */
+		for (size_t j = 0; j < i; j++)
+			if (r->s[j].env == x->env && r->s[j].kl == kl && !memcmp(r->s[j].key, k, kl))
+				abort();   /* one variable or file twice */
 		if (!x->env && (kl <= strlen(PROV_SECRETS_DIR) ||
 		    memcmp(k, PROV_SECRETS_DIR, strlen(PROV_SECRETS_DIR)) ||
 		    k[strlen(PROV_SECRETS_DIR)] == '.' ||

@@ -291,6 +291,27 @@ hooks() {
 	run -1 grep hunter2 "$T/agent.log"
 }
 
+@test "provisioning: a secret's env var that a call's env may not set either (PATH, PYTHONPATH), or a variable or file two secrets name, is refused before anything is applied" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"PATH","name":"p","value":"/tmp/evil"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"PYTHONPATH","name":"p","value":"/tmp"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"K","name":"a","value":"1"},{"env":"K","name":"b","value":"2"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"file":"/mnt/secrets/t","name":"a","value":"1"},{"file":"/mnt/secrets/t","name":"b","value":"2"}]}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	closed
+	agent-exit 0
+	EOF
+	run -0 grep -c -e '^mvm-agent: provisioning refused: provision: secret p: env var name not allowed$' \
+		-e "^mvm-agent: provisioning refused: provision: secret b: its env var is another secret's\$" \
+		-e "^mvm-agent: provisioning refused: provision: secret b: its file is another secret's\$" "$T/agent.log"
+	assert_output 4
+}
+
 @test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["slow",60],{}] timeout=300' 'ping'
