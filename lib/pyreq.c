@@ -159,22 +159,16 @@ static int next_logical(const char *b, size_t n, size_t *pos, size_t *lineno, st
 	return buf_cstr(&l->text) ? l->text.len > 0 : -1;
 }
 
-int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
+int pyreq_parse(const char *b, size_t n, const char *file, const struct py_target *t,
+	struct py_req **out, size_t *nout, struct merr *e)
 {
-	struct buf b = BUF_INIT;
 	struct logical l = { BUF_INIT, NULL, 0 };
 	struct py_req *reqs = NULL;
-	struct py_target t;
 	size_t nr = 0, pos = 0, lineno = 0;
-	size_t sl = strlen(x->srcdir);
-	const char *file = !strncmp(lockpath, x->srcdir, sl) && lockpath[sl] == '/' ? lockpath + sl + 1
-										     : lockpath;
-	int rc = py_target_of(x, &t, e), more = 0;
+	int rc = 0, more = 0;
 
-	if (!rc && read_file(lockpath, &b, e))
-		rc = EX_SYS;
-	/* first pass: every line understood before anything is fetched */
-	while (!rc && (more = next_logical(b.p ? b.p : "", b.len, &pos, &lineno, &l)) > 0) {
+	/* every line understood before anything is fetched */
+	while (!rc && (more = next_logical(b, n, &pos, &lineno, &l)) > 0) {
 		const char *s = l.text.p;
 		int skip;
 		if (s[0] == '-') {
@@ -193,17 +187,42 @@ int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
 			break;
 		}
 		reqs = nrq;
-		rc = parse_req(&l, file, &t, &reqs[nr], &skip, e);
+		rc = parse_req(&l, file, t, &reqs[nr], &skip, e);
 		if (!rc && !skip)
 			nr++;
 	}
 	if (!rc && more < 0)
 		rc = merr_set(e, EX_SYS, NULL, "out of memory");
+	free(l.p);
+	buf_free(&l.text);
+	if (rc) {
+		free(reqs);
+		reqs = NULL;
+		nr = 0;
+	}
+	*out = reqs;
+	*nout = nr;
+	return rc;
+}
+
+int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	struct py_req *reqs = NULL;
+	struct py_target t;
+	size_t nr = 0;
+	size_t sl = strlen(x->srcdir);
+	const char *file = !strncmp(lockpath, x->srcdir, sl) && lockpath[sl] == '/' ? lockpath + sl + 1
+										     : lockpath;
+	int rc = py_target_of(x, &t, e);
+
+	if (!rc && read_file(lockpath, &b, e))
+		rc = EX_SYS;
+	if (!rc)
+		rc = pyreq_parse(b.p ? b.p : "", b.len, file, &t, &reqs, &nr, e);
 	if (!rc)
 		rc = py_install(x, reqs, nr, e);
 	free(reqs);
-	free(l.p);
-	buf_free(&l.text);
 	buf_free(&b);
 	return rc;
 }
