@@ -44,7 +44,9 @@ int py_install(struct deps_run *x, struct py_req *reqs, size_t nr, struct merr *
  * *reqs (malloc'd, *nreqs of them, in the file's order), or EX_NO (not
  * installable as written: an editable, an include, a direct reference,
  * not pinned with ==, no --hash=sha256:, a marker that cannot be
- * evaluated for t) / EX_DATA (a malformed marker) / EX_SYS, with e's
+ * evaluated for t) / EX_DATA (a malformed marker, a name that is not
+ * PEP 508's, a version of other characters than PEP 440's, a NUL byte) /
+ * EX_SYS, with e's
  * where "FILE:LINE:COL" (1-based, of the physical line) and *reqs NULL.
  */
 int pyreq_parse(const char *b, size_t n, const char *file, const struct py_target *t,

@@ -3,11 +3,15 @@
  * for the target (a line whose marker is false is skipped), before
  * anything is fetched.  Where a line cannot be used, the error's where is
  * "LOCKFILE:LINE:COL" (1-based, of the physical line). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io.h"
 #include "pyinst.h"
+
+#define PY_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define PY_VERSION_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._!+-"
 
 /* A logical line (continuations joined) and where each of its physical
  * pieces came from. */
@@ -56,6 +60,12 @@ static int parse_req(const struct logical *l, const char *file, const struct py_
 	*skip = 0;
 	if (n == 0 || n >= sizeof r->name)
 		return fail_at(l, 0, file, e, EX_DATA, "a requirement without a name");
+	/* PEP 508's name: it goes into the index URL, the fetch log's JSON,
+	 * the SBOM's purl */
+	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]) ||
+	    strspn(s, PY_NAME_CHARS) < n)
+		return fail_at(l, 0, file, e, EX_DATA,
+			"a requirement name that is not PEP 508's (letters, digits and ._- inside)");
 	memcpy(r->name, s, n);
 	py_norm(s, n, r->nm, sizeof r->nm);
 	p = s + n;
@@ -80,6 +90,11 @@ static int parse_req(const struct logical *l, const char *file, const struct py_
 	if (vl == 0 || vl >= sizeof r->ver || p[vl] == ',' || memchr(p, '*', vl)) {
 		snprintf(m, sizeof m, "%s: not one version after ==", r->name);
 		return fail_at(l, (size_t)(p - s), file, e, EX_NO, m);
+	}
+	if (strspn(p, PY_VERSION_CHARS) < vl) {
+		snprintf(m, sizeof m, "%s: a version that is not PEP 440's (letters, digits and ._!+-)",
+			r->name);
+		return fail_at(l, (size_t)(p - s), file, e, EX_DATA, m);
 	}
 	memcpy(r->ver, p, vl);
 	p += vl;
@@ -166,7 +181,18 @@ int pyreq_parse(const char *b, size_t n, const char *file, const struct py_targe
 	struct py_req *reqs = NULL;
 	size_t nr = 0, pos = 0, lineno = 0;
 	int rc = 0, more = 0;
+	const char *nul = memchr(b, 0, n);
 
+	if (nul) {   /* the line readers below stop at a NUL: what follows would be unread */
+		size_t line = 1, col = 1;
+		for (const char *q = b; q < nul; q++)
+			*q == '\n' ? (line++, col = 1) : col++;
+		merr_set(e, EX_DATA, NULL, "a NUL byte");
+		snprintf(e->where, sizeof e->where, "%.90s:%zu:%zu", file, line, col);
+		*out = NULL;
+		*nout = 0;
+		return EX_DATA;
+	}
 	/* every line understood before anything is fetched */
 	while (!rc && (more = next_logical(b, n, &pos, &lineno, &l)) > 0) {
 		const char *s = l.text.p;
