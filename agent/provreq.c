@@ -83,7 +83,7 @@ int provision_parse(const struct jdoc *d, struct prov_req *r, char *msg, size_t 
 		snprintf(msg, ml, "provision: /secrets: an array");
 		return -1;
 	}
-	if (json_len(d, root) != members + 1) {
+	if (json_len(d, root) != members + 1 || json_get(d, root, "type") == JREF_NONE) {
 		snprintf(msg, ml, "provision: unknown member in request");
 		return -1;
 	}
