@@ -137,11 +137,16 @@ bench: all $(AGENT_TARGETS)
 man-check:
 	$(MANDOC) -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
 
-# libFuzzer harnesses: fuzz/NAME.c links the library sources directly.
+# libFuzzer harnesses: fuzz/NAME.c links the library sources directly; a
+# harness of a guest agent reader links that reader's agent/ file too.
 fuzz: $(FUZZ)
+fuzz/runtime: FUZZ_AGENT := agent/config.c
+fuzz/service: FUZZ_AGENT := agent/service.c
+fuzz/provision: FUZZ_AGENT := agent/provreq.c
+fuzz/runtime fuzz/service fuzz/provision: $(wildcard agent/*.c agent/*.h)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)
-	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -D_GNU_SOURCE $(SODIUM_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
+	$(FUZZ_CC) -g -O1 -std=c11 -Ilib -Iagent -D_GNU_SOURCE $(SODIUM_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< $(FUZZ_AGENT) $(wildcard lib/*.c) $(SODIUM_LIBS) $(CRYPTO_LIBS) -lyaml -lz -lm -pthread
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include "buf.h"
 #include "frame.h"
+#include "json.h"
 
 #define WRAPPERS_DIR "/usr/lib/mvm/wrappers/"
 #define POOL_MAX 64
@@ -46,6 +47,10 @@ struct entry {
 void entry_check(const char *root, const char *etc, int insecure_owner, struct entry *en);
 /* Parse runtime.json: 0, or -1 with msg set (the agent refuses to start). */
 int runtime_load(const char *path, struct runtime *rt, char *msg, size_t msglen);
+/* runtime_load on the file's bytes p[0..len), read already (fuzz/runtime);
+ * runtime_free releases what either allocated, even after a refusal. */
+int runtime_parse(const char *p, size_t len, struct runtime *rt, char *msg, size_t msglen);
+void runtime_free(struct runtime *rt);
 /* The index of name among rt's functions (its wrapper configuration is
  * <etc>/fn/<index>.json), or -1. */
 int fn_find(const struct runtime *rt, const char *name);
@@ -86,6 +91,23 @@ int seccomp_apply(void);
  * it (SIGTERM) and waits for it. */
 void service_start(void);
 void service_stop(void);
+/* service.json's bytes p[0..len) ({"command":[ARGV...], "working_dir":DIR,
+ * "env":{NAME:VALUE,...}}) into argv (the command's words, malloc'd, at
+ * most SERVICE_ARGS, NULL-terminated), env (base[0..nbase), "HOME=/tmp",
+ * then each of the file's variables as "NAME=VALUE", malloc'd; at most
+ * SERVICE_ENV + 1 and NULL-terminated) and *cwd (malloc'd, or NULL: the
+ * agent's).  0, or -1 with *why (a fixed text to say before the file's
+ * name): not JSON, no command of 1..SERVICE_ARGS strings without NUL, a
+ * working_dir that is not an absolute path, an env that is not an object,
+ * an env name that is empty, holds '=' or NUL or is already set, a value
+ * with NUL, or more than SERVICE_ENV + 1 variables in all (nothing
+ * declared is ignored or dropped); after -1 the words and variables made so far are in argv and env
+ * past base, with no NULL after them (the caller zeroes the arrays first
+ * to free them; the supervisor exits). */
+#define SERVICE_ARGS 256
+#define SERVICE_ENV 256
+int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
+	char **env, char **cwd, const char **why);
 /* The supervisor's pid while it runs, else 0 (contain.c keeps its tree). */
 pid_t service_supervisor(void);
 /* listen.c: ",\"listening\":[PORT,...]" for the status reply */
@@ -183,6 +205,32 @@ int base_env_add(char *kv);
 extern int provisioned;
 struct conn;
 void provision(struct conn *c, struct req *q);
+/* The request read and checked whole (provreq.c), before anything of it
+ * is applied: the tier (a name of [A-Za-z0-9_-], at most PROV_TIER_MAX
+ * bytes; which tiers exist is seccomp_prepare's to say) and each secret,
+ * its strings pointing into the request's jdoc: a value without NUL, and
+ * env (a name of [A-Za-z0-9_], not starting with a digit, not one a
+ * call's env may not set either: req_env_reserved) or a file
+ * PROV_SECRETS_DIR NAME ([A-Za-z0-9._-], not starting with '.'), no env
+ * or file given twice.
+ * 0, or -1 with msg: a fixed text or a secret's name, never a value.
+ * prov_req_free frees r->s. */
+#define PROV_TIER_MAX 32
+#define PROV_SECRETS_DIR "/mnt/secrets/"
+struct prov_secret {
+	const char *name, *value, *key;     /* key: env's name or file's path */
+	size_t nl, vl, kl;
+	int env;
+};
+struct prov_req {
+	char tier[PROV_TIER_MAX + 1];
+	size_t n;
+	struct prov_secret *s;
+};
+int provision_parse(const struct jdoc *d, struct prov_req *r, char *msg, size_t ml);
+void prov_req_free(struct prov_req *r);
+/* n > 0 bytes of s, each of [A-Za-z0-9] or extra (never NUL). */
+int prov_tame(const char *s, size_t n, const char *extra);
 #define ERRK_NOT_PROVISIONED "not_provisioned"
 extern volatile int quitting;           /* SIGTERM or shutdown: wind down */
 extern int shutdown_asked;              /* the host asked: exit AGENT_EXIT_SHUTDOWN */

@@ -343,21 +343,33 @@ int fn_find(const struct runtime *cfg, const char *name)
 
 int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen)
 {
-	struct jopts o = { .max_depth = 64 };
 	struct buf b = BUF_INIT;
+	struct merr e;
+	int rc = -1;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;               /* no runtime.json: cold tier */
+	if (read_file(path, &b, &e) != 0)
+		snprintf(msg, msglen, "%s", e.msg);
+	else
+		rc = runtime_parse(b.p ? b.p : "", b.len, cfg, msg, msglen);
+	buf_free(&b);
+	return rc;
+}
+
+int runtime_parse(const char *p, size_t len, struct runtime *cfg, char *msg, size_t msglen)
+{
+	struct jopts o = { .max_depth = 64 };
 	struct jdoc *d = NULL;
 	struct merr e;
 	int rc = -1, have = 0;
 	jref root;
 
 	memset(cfg, 0, sizeof *cfg);
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return 0;               /* no runtime.json: cold tier */
-	if (read_file(path, &b, &e) != 0)
-		BAD("%s", e.msg);
-	if (b.len > 65536)
+	if (len > 65536)
 		BAD("larger than 64 KiB");
-	if (!(d = json_parse(b.p ? b.p : "", b.len, &o, &e)))
+	if (!(d = json_parse(p, len, &o, &e)))
 		BAD("%s%s%s", e.where, e.where[0] ? ": " : "", e.msg);
 	root = json_root(d);
 	if (json_type(d, root) != J_OBJ)
@@ -416,6 +428,16 @@ int runtime_load(const char *path, struct runtime *cfg, char *msg, size_t msglen
 	rc = 0;
 out:
 	json_free(d);
-	buf_free(&b);
 	return rc;
+}
+
+void runtime_free(struct runtime *cfg)
+{
+	for (size_t i = 0; cfg->env && i < cfg->nenv; i++)
+		free(cfg->env[i]);
+	for (size_t i = 0; cfg->fn && i < cfg->nfn; i++)
+		free(cfg->fn[i]);
+	free(cfg->env);
+	free(cfg->fn);
+	memset(cfg, 0, sizeof *cfg);
 }

@@ -42,8 +42,6 @@
 #include "io.h"
 #include "json.h"
 
-#define SERVICE_ARGS 256
-#define SERVICE_ENV 256
 #define SERVICE_STABLE_SECS 10
 #define SERVICE_BACKOFF_MAX_SECS 30
 #define SERVICE_UID 1000
@@ -67,58 +65,110 @@ static int named(char **env, size_t m, const char *k, size_t kl)
 	return 0;
 }
 
-/* Fill argv and env (NULL-terminated) from the service file, after the
- * provisioned variables; 0 or -1. */
-static int load(const char *path, struct buf *b, struct jdoc **dp, char **argv, char **env,
-	char **cwd)
+int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
+	char **env, char **cwd, const char **why)
 {
 	struct merr e;
 	struct jdoc *d;
 	jref c, x, k;
 	size_t n = 0, m = 0;
+	int rc = -1;
 
-	if (read_file(path, b, &e) != 0 || !(d = json_parse(b->p ? b->p : "", b->len, NULL, &e))) {
-		say("unreadable or not JSON:", path);
+	*cwd = NULL;
+	if (!(d = json_parse(p, len, NULL, &e))) {
+		*why = "unreadable or not JSON:";
 		return -1;
 	}
-	*dp = d;
 	c = json_get(d, json_root(d), "command");
-	if (c == JREF_NONE || json_type(d, c) != J_ARR)
-		return say("no command array in", path), -1;
+	if (c == JREF_NONE || json_type(d, c) != J_ARR) {
+		*why = "no command array in";
+		goto out;
+	}
 	for (x = json_first(d, c); x != JREF_NONE && n < SERVICE_ARGS; x = json_next(d, x))
-		if (json_type(d, x) != J_STR || !(argv[n++] = json_strdup(d, x)))
-			return say("a command word is not a string in", path), -1;
+		if (json_type(d, x) != J_STR || !(argv[n++] = json_strdup(d, x))) {
+			*why = "a command word is not a string in";
+			goto out;
+		}
 	argv[n] = NULL;
-	if (n == 0 || x != JREF_NONE)
-		return say("the command is empty or too long in", path), -1;
+	if (n == 0 || x != JREF_NONE) {
+		*why = "the command is empty or too long in";
+		goto out;
+	}
+	/* a working_dir or env that is there is used, or the file refused:
+	 * never ignored (nor a variable dropped when the array is full) */
 	x = json_get(d, json_root(d), "working_dir");
-	*cwd = x != JREF_NONE && json_type(d, x) == J_STR ? json_strdup(d, x) : NULL;
+	if (x != JREF_NONE && (!(*cwd = json_strdup(d, x)) || (*cwd)[0] != '/')) {
+		*why = "the working_dir is not an absolute path without NUL in";
+		goto out;
+	}
 	x = json_get(d, json_root(d), "env");
+	if (x != JREF_NONE && json_type(d, x) != J_OBJ) {
+		*why = "the env is not an object in";
+		goto out;
+	}
+	if (nbase > SERVICE_ENV) {
+		*why = "more provisioned variables than a service's environment holds, for";
+		goto out;
+	}
 	/* a function's variables first: PATH, the provisioned secrets */
-	for (size_t i = 0; i < nbase_env && m < SERVICE_ENV; i++)
-		env[m++] = base_env[i];
+	for (size_t i = 0; i < nbase; i++)
+		env[m++] = base[i];
 	env[m++] = (char *)"HOME=/tmp";
-	if (x != JREF_NONE && json_type(d, x) == J_OBJ)
-		for (k = json_first_key(d, x); k != JREF_NONE && m < SERVICE_ENV; k = json_next_key(d, k)) {
+	if (x != JREF_NONE)
+		for (k = json_first_key(d, x); k != JREF_NONE; k = json_next_key(d, k)) {
 			size_t kl, vl;
 			const char *ks = json_str(d, k, &kl), *vs;
 			struct buf kv = BUF_INIT;
 
-			if (json_type(d, json_value(k)) != J_STR)
-				return say("an env value is not a string in", path), -1;
+			if (m > SERVICE_ENV) {
+				*why = "more variables than a service's environment holds (257 with PATH, HOME "
+					"and the provisioned ones) in";
+				goto out;
+			}
+			if (json_type(d, json_value(k)) != J_STR) {
+				*why = "an env value is not a string in";
+				goto out;
+			}
 			vs = json_str(d, json_value(k), &vl);
-			if (memchr(ks, '\0', kl) || memchr(ks, '=', kl) || memchr(vs, '\0', vl))
-				return say("an env entry holds NUL or '=' in", path), -1;
-			if (named(env, m, ks, kl))
-				return say("the env sets a variable the launch provisioned (a secret) or "
-					"PATH/HOME:", path), -1;
+			if (kl == 0 || memchr(ks, '\0', kl) || memchr(ks, '=', kl) ||
+			    memchr(vs, '\0', vl)) {
+				*why = "an env name is empty or holds NUL or '=', or a value NUL, in";
+				goto out;
+			}
+			if (named(env, m, ks, kl)) {
+				*why = "the env sets a variable the launch provisioned (a secret) or "
+					"PATH/HOME:";
+				goto out;
+			}
 			buf_printf(&kv, "%.*s=%.*s", (int)kl, ks, (int)vl, vs);
-			if (!buf_cstr(&kv))
-				return -1;
+			if (!buf_cstr(&kv)) {
+				*why = "out of memory reading";
+				goto out;
+			}
 			env[m++] = kv.p;     /* kept for the supervisor's life */
 		}
 	env[m] = NULL;
-	return 0;
+	rc = 0;
+out:
+	json_free(d);
+	return rc;
+}
+
+/* Fill argv, env and cwd from the service file path (service_parse after
+ * the provisioned variables); 0 or -1, said on the console. */
+static int load(const char *path, char **argv, char **env, char **cwd)
+{
+	struct buf b = BUF_INIT;
+	struct merr e;
+	const char *why = "unreadable or not JSON:";
+	int rc = -1;
+
+	if (read_file(path, &b, &e) == 0)
+		rc = service_parse(b.p ? b.p : "", b.len, base_env, nbase_env, argv, env, cwd, &why);
+	buf_free(&b);
+	if (rc != 0)
+		say(why, path);
+	return rc;
 }
 
 static pid_t start(char **argv, char **env, const char *cwd)
@@ -163,8 +213,6 @@ static void supervise(const char *path, pid_t agent)
 {
 	static char *argv[SERVICE_ARGS + 1], *env[SERVICE_ENV + 2];
 	struct sigaction sa = { .sa_handler = on_stop };
-	struct buf b = BUF_INIT;
-	struct jdoc *d = NULL;
 	char *cwd = NULL;
 	unsigned backoff = 1;
 	int st;
@@ -187,7 +235,7 @@ static void supervise(const char *path, pid_t agent)
 	if (dup2(2, 1) != 1)
 		_exit(4);
 	close_range(3, ~0U, 0);
-	if (load(path, &b, &d, argv, env, &cwd) != 0)
+	if (load(path, argv, env, &cwd) != 0)
 		_exit(1);
 	while (!stop_sig) {
 		time_t t = time(NULL);

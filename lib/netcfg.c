@@ -53,32 +53,16 @@ static int ports(struct netcfg *n, const struct jdoc *d, jref net, struct merr *
 	return 0;
 }
 
-int netcfg_load(struct netcfg *n, const char *path, const char *want, const char *plan_id,
+int netcfg_parse(struct netcfg *n, const char *meta, size_t len, const char *plan_id,
 	struct merr *e)
 {
-	struct buf b = BUF_INIT;
 	struct jdoc *d = NULL;
-	char hex[65];
 	jref net, svc, eg;
 	int rc;
 
 	memset(n, 0, sizeof *n);
-	if ((rc = read_file(path, &b, e)) != 0)
-		goto out;
-	if (b.len > NETCFG_META_MAX) {
-		rc = merr_set(e, EX_DATA, NULL, "%s: larger than %u bytes", path, NETCFG_META_MAX);
-		goto out;
-	}
-	sha256_hex(hex, b.p ? b.p : "", b.len);
-	if (strncmp(want, "sha256:", 7) != 0 || strcmp(want + 7, hex) != 0) {
-		rc = merr_set(e, EX_NO, NULL, "%s: not the plan's mvm-meta.json (sha256:%s)", path,
-			hex);
-		goto out;
-	}
-	if (!(d = json_parse(b.p ? b.p : "", b.len, NULL, e))) {
-		rc = e->code ? e->code : EX_DATA;
-		goto out;
-	}
+	if (!(d = json_parse(meta, len, NULL, e)))
+		return e->code ? e->code : EX_DATA;
 	rc = 0;
 	net = json_get(d, json_root(d), "network");
 	if (net != JREF_NONE && json_type(d, net) != J_NULL) {
@@ -102,6 +86,31 @@ int netcfg_load(struct netcfg *n, const char *path, const char *want, const char
 		plan_id && strlen(plan_id) >= 19 ? plan_id + 7 : "000000000000");
 out:
 	json_free(d);
+	return rc;
+}
+
+int netcfg_load(struct netcfg *n, const char *path, const char *want, const char *plan_id,
+	struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	char hex[65];
+	int rc;
+
+	memset(n, 0, sizeof *n);
+	if ((rc = read_file(path, &b, e)) != 0)
+		goto out;
+	if (b.len > NETCFG_META_MAX) {
+		rc = merr_set(e, EX_DATA, NULL, "%s: larger than %u bytes", path, NETCFG_META_MAX);
+		goto out;
+	}
+	sha256_hex(hex, b.p ? b.p : "", b.len);
+	if (strncmp(want, "sha256:", 7) != 0 || strcmp(want + 7, hex) != 0) {
+		rc = merr_set(e, EX_NO, NULL, "%s: not the plan's mvm-meta.json (sha256:%s)", path,
+			hex);
+		goto out;
+	}
+	rc = netcfg_parse(n, b.p ? b.p : "", b.len, plan_id, e);
+out:
 	buf_free(&b);
 	return rc;
 }

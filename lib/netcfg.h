@@ -68,6 +68,11 @@ struct netcfg {
 int netcfg_load(struct netcfg *n, const char *path, const char *want, const char *plan_id,
 	struct merr *e);
 
+/* What netcfg_load does once the digest matched: fill n from the bytes
+ * meta[0..len) of mvm-meta.json.  0, or EX_DATA / EX_SYS as above. */
+int netcfg_parse(struct netcfg *n, const char *meta, size_t len, const char *plan_id,
+	struct merr *e);
+
 /* QEMU's -netdev value for n (n->nic set): "user,id=net0,restrict=on,
  * hostfwd=tcp:127.0.0.1:H-:G,...".  out holds NETCFG_NETDEV_MAX bytes. */
 void netcfg_qemu_netdev(const struct netcfg *n, char out[NETCFG_NETDEV_MAX]);

@@ -37,6 +37,21 @@ int py_target_of(const struct deps_run *x, struct py_target *t, struct merr *e);
  */
 int py_install(struct deps_run *x, struct py_req *reqs, size_t nr, struct merr *e);
 
+/*
+ * A pip-compile requirements.txt's bytes b[0..n) (pyreq.c), named file in
+ * messages, read for target t: every line understood, a line whose
+ * marker is false for t skipped, before anything is fetched.  0 with
+ * *reqs (malloc'd, *nreqs of them, in the file's order), or EX_NO (not
+ * installable as written: an editable, an include, a direct reference,
+ * not pinned with ==, no --hash=sha256:, a marker that cannot be
+ * evaluated for t) / EX_DATA (a malformed marker, a name that is not
+ * PEP 508's, a version of other characters than PEP 440's, a NUL byte) /
+ * EX_SYS, with e's
+ * where "FILE:LINE:COL" (1-based, of the physical line) and *reqs NULL.
+ */
+int pyreq_parse(const char *b, size_t n, const char *file, const struct py_target *t,
+	struct py_req **reqs, size_t *nreqs, struct merr *e);
+
 /* uv.lock (depsuv.c). */
 int deps_uv(struct deps_run *x, const char *lockpath, struct merr *e);
 

@@ -3,11 +3,15 @@
  * for the target (a line whose marker is false is skipped), before
  * anything is fetched.  Where a line cannot be used, the error's where is
  * "LOCKFILE:LINE:COL" (1-based, of the physical line). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io.h"
 #include "pyinst.h"
+
+#define PY_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define PY_VERSION_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._!+-"
 
 /* A logical line (continuations joined) and where each of its physical
  * pieces came from. */
@@ -56,6 +60,12 @@ static int parse_req(const struct logical *l, const char *file, const struct py_
 	*skip = 0;
 	if (n == 0 || n >= sizeof r->name)
 		return fail_at(l, 0, file, e, EX_DATA, "a requirement without a name");
+	/* PEP 508's name: it goes into the index URL, the fetch log's JSON,
+	 * the SBOM's purl */
+	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]) ||
+	    strspn(s, PY_NAME_CHARS) < n)
+		return fail_at(l, 0, file, e, EX_DATA,
+			"a requirement name that is not PEP 508's (letters, digits and ._- inside)");
 	memcpy(r->name, s, n);
 	py_norm(s, n, r->nm, sizeof r->nm);
 	p = s + n;
@@ -80,6 +90,11 @@ static int parse_req(const struct logical *l, const char *file, const struct py_
 	if (vl == 0 || vl >= sizeof r->ver || p[vl] == ',' || memchr(p, '*', vl)) {
 		snprintf(m, sizeof m, "%s: not one version after ==", r->name);
 		return fail_at(l, (size_t)(p - s), file, e, EX_NO, m);
+	}
+	if (strspn(p, PY_VERSION_CHARS) < vl) {
+		snprintf(m, sizeof m, "%s: a version that is not PEP 440's (letters, digits and ._!+-)",
+			r->name);
+		return fail_at(l, (size_t)(p - s), file, e, EX_DATA, m);
 	}
 	memcpy(r->ver, p, vl);
 	p += vl;
@@ -159,22 +174,27 @@ static int next_logical(const char *b, size_t n, size_t *pos, size_t *lineno, st
 	return buf_cstr(&l->text) ? l->text.len > 0 : -1;
 }
 
-int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
+int pyreq_parse(const char *b, size_t n, const char *file, const struct py_target *t,
+	struct py_req **out, size_t *nout, struct merr *e)
 {
-	struct buf b = BUF_INIT;
 	struct logical l = { BUF_INIT, NULL, 0 };
 	struct py_req *reqs = NULL;
-	struct py_target t;
 	size_t nr = 0, pos = 0, lineno = 0;
-	size_t sl = strlen(x->srcdir);
-	const char *file = !strncmp(lockpath, x->srcdir, sl) && lockpath[sl] == '/' ? lockpath + sl + 1
-										     : lockpath;
-	int rc = py_target_of(x, &t, e), more = 0;
+	int rc = 0, more = 0;
+	const char *nul = memchr(b, 0, n);
 
-	if (!rc && read_file(lockpath, &b, e))
-		rc = EX_SYS;
-	/* first pass: every line understood before anything is fetched */
-	while (!rc && (more = next_logical(b.p ? b.p : "", b.len, &pos, &lineno, &l)) > 0) {
+	if (nul) {   /* the line readers below stop at a NUL: what follows would be unread */
+		size_t line = 1, col = 1;
+		for (const char *q = b; q < nul; q++)
+			*q == '\n' ? (line++, col = 1) : col++;
+		merr_set(e, EX_DATA, NULL, "a NUL byte");
+		snprintf(e->where, sizeof e->where, "%.90s:%zu:%zu", file, line, col);
+		*out = NULL;
+		*nout = 0;
+		return EX_DATA;
+	}
+	/* every line understood before anything is fetched */
+	while (!rc && (more = next_logical(b, n, &pos, &lineno, &l)) > 0) {
 		const char *s = l.text.p;
 		int skip;
 		if (s[0] == '-') {
@@ -193,17 +213,42 @@ int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
 			break;
 		}
 		reqs = nrq;
-		rc = parse_req(&l, file, &t, &reqs[nr], &skip, e);
+		rc = parse_req(&l, file, t, &reqs[nr], &skip, e);
 		if (!rc && !skip)
 			nr++;
 	}
 	if (!rc && more < 0)
 		rc = merr_set(e, EX_SYS, NULL, "out of memory");
+	free(l.p);
+	buf_free(&l.text);
+	if (rc) {
+		free(reqs);
+		reqs = NULL;
+		nr = 0;
+	}
+	*out = reqs;
+	*nout = nr;
+	return rc;
+}
+
+int deps_pip(struct deps_run *x, const char *lockpath, struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	struct py_req *reqs = NULL;
+	struct py_target t;
+	size_t nr = 0;
+	size_t sl = strlen(x->srcdir);
+	const char *file = !strncmp(lockpath, x->srcdir, sl) && lockpath[sl] == '/' ? lockpath + sl + 1
+										     : lockpath;
+	int rc = py_target_of(x, &t, e);
+
+	if (!rc && read_file(lockpath, &b, e))
+		rc = EX_SYS;
+	if (!rc)
+		rc = pyreq_parse(b.p ? b.p : "", b.len, file, &t, &reqs, &nr, e);
 	if (!rc)
 		rc = py_install(x, reqs, nr, e);
 	free(reqs);
-	free(l.p);
-	buf_free(&l.text);
 	buf_free(&b);
 	return rc;
 }

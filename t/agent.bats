@@ -271,6 +271,47 @@ hooks() {
 	assert_line 'stdout "made"'
 }
 
+@test "provisioning: a refused secret is named in the log, never its value (its name is followed by its value in the request's canonical order)" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"1BAD","name":"k","value":"hunter2-a"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"A","name":"k","value":"hunter2-b\u0000"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"A","name":"k!","value":"hunter2-c\u0000"}]}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	closed
+	agent-exit 0
+	EOF
+	run -0 grep -c -e '^mvm-agent: provisioning refused: provision: secret k: env var name not allowed$' \
+		-e '^mvm-agent: provisioning refused: provision: secret k: a NUL byte in its value$' \
+		-e '^mvm-agent: provisioning refused: provision: secret ?: a NUL byte in its value$' "$T/agent.log"
+	assert_output 3
+	run -1 grep hunter2 "$T/agent.log"
+}
+
+@test "provisioning: a secret's env var that a call's env may not set either (PATH, PYTHONPATH), or a variable or file two secrets name, is refused before anything is applied" {
+	mkroot "$T/r" python oneshot json ops f
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"PATH","name":"p","value":"/tmp/evil"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"PYTHONPATH","name":"p","value":"/tmp"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"env":"K","name":"a","value":"1"},{"env":"K","name":"b","value":"2"}]}' \
+		'frame {"type":"provision","seccomp":"minimal","secrets":[{"file":"/mnt/secrets/t","name":"a","value":"1"},{"file":"/mnt/secrets/t","name":"b","value":"2"}]}'
+	run -0 agent "$T/r" "$T/script" --provision
+	assert_output - <<-'EOF'
+	error bad_request
+	error bad_request
+	error bad_request
+	error bad_request
+	closed
+	agent-exit 0
+	EOF
+	run -0 grep -c -e '^mvm-agent: provisioning refused: provision: secret p: env var name not allowed$' \
+		-e "^mvm-agent: provisioning refused: provision: secret b: its env var is another secret's\$" \
+		-e "^mvm-agent: provisioning refused: provision: secret b: its file is another secret's\$" "$T/agent.log"
+	assert_output 4
+}
+
 @test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["slow",60],{}] timeout=300' 'ping'
@@ -994,6 +1035,21 @@ irfns() {
 	run -0 agent "$T/r" "$T/script" --provision --service "$T/s2.json"
 	run -0 grep 'mvm-service: the env sets a variable the launch provisioned' "$T/agent.log"
 	[ ! -e "$T/svc/out" ]
+}
+
+@test "a service.json whose env or working_dir cannot be used as declared is refused, not trimmed: 300 variables, an empty name, a working_dir that is a number or relative, an env that is a list (the command does not start)" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping'
+	for bad in '.env = ([range(300)] | map({key: "V\(.)", value: "x"}) | from_entries)' \
+	    '.env = {"": "x"}' '.working_dir = 7' '.working_dir = "srv"' '.env = ["A=1"]'; do
+		jq -n "{command: [\"true\"], working_dir: \"/\"} | $bad" >"$T/s.json"
+		rm -f "$T/agent.log"
+		run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+		assert_line --index 0 'pong'
+		run -0 grep -c "^mvm-service: .* in $T/s.json\$" "$T/agent.log"
+		assert_output 1
+		run -1 grep 'mvm-service: started' "$T/agent.log"
+	done
 }
 
 @test "the command service survives the calls (the contained-call sweep keeps its supervisor) and stops when the agent dies by SIGKILL (PR_SET_PDEATHSIG)" {

@@ -341,6 +341,18 @@ EOT
 	assert_output --partial "requirements.txt:1:9: mvmdemo: a direct reference (name @ url) is refused"
 }
 
+@test "pip: a name or version outside PEP 508's and PEP 440's characters is refused at file:line:col before anything is fetched (a quote went into the fetch log's JSON and the index URL)" {
+	py_proj
+	local h
+	h=$(sha256sum wh/mvmdemo-1.0.0-py3-none-any.whl | cut -c1-64)
+	printf 'mvm"demo==1.0.0 --hash=sha256:%s\n' "$h" >p/src/requirements.txt
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -3 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: requirements.txt:1:1: a requirement name that is not PEP 508's (letters, digits and ._- inside)"
+	printf '# c\nmvmdemo==1.0.0"} --hash=sha256:%s\n' "$h" >p/src/requirements.txt
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -3 mvm-deps -c cache p/ir.json
+	assert_output "mvm-deps: p/ir.json: requirements.txt:2:10: mvmdemo: a version that is not PEP 440's (letters, digits and ._!+-)"
+}
+
 @test "the target is the image's Python (-p): a cp312-only wheelhouse is refused for 3.11 naming the wheel, installed for 3.12" {
 	py_proj
 	rm wh/*
