@@ -1,5 +1,6 @@
-/* runstate.h — what a porcelain reads: the run state directories of VMs
- * (vm-boot(1) FILES) and the facts of a Workload IR it acts on.
+/* runstate.h — the run state directories of VMs (vm-boot(1) FILES): what
+ * vm-boot writes there and a porcelain reads, and the facts of a Workload
+ * IR a porcelain acts on.
  *
  * Every VM, however started (mvmctl up, mk/mvm.mk, vm-boot -S by hand),
  * has one directory RUN_ROOT/<id>/; it is running if and only if its pid
@@ -27,6 +28,25 @@ int run_id_ok(const char *s, size_t n);
 /* "RUN_ROOT/<id>" into out (size n).  0, or EX_USAGE when id is not a VM
  * id (e says so). */
 int run_dir(const char *id, char *out, size_t n, struct merr *e);
+
+/*
+ * vm-boot's side.  Make the state directory statedir (NULL:
+ * RUN_ROOT/<the first 16 hex digits of plan_id>, plan_id being
+ * "sha256:<hex>"; mode 0700), set vm's paths from its absolute name
+ * (vmm_paths), and record what runs there with run_file: plan.json
+ * (planjs[0..planlen), the admitted plan), image (vm->image and a
+ * newline), vmm (vmm_name and a newline) and, for Firecracker,
+ * firecracker.json (vmm_firecracker_config).  Returns 0, or
+ *   EX_USAGE  the absolute path is too long for the VM's sockets;
+ *   EX_SYS    the directory or a file could not be made (e names it).
+ */
+struct vmm;
+int run_state_open(struct vmm *vm, const char *statedir, const char *plan_id,
+	const void *planjs, size_t planlen, struct merr *e);
+
+/* Write dir/name holding text[0..n), mode 0600 (write_atomic: temp file,
+ * fsync, rename).  0, or EX_SYS with e->msg starting "dir/name: ". */
+int run_file(const char *dir, const char *name, const void *text, size_t n, struct merr *e);
 
 /* The supervisor's pid from dir/pid if that process is alive, else 0 (no
  * file, not a number, or a process that is gone). */
