@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "io.h"
 #include "ir.h"
 #include "runstate.h"
@@ -85,6 +86,17 @@ pid_t run_pid(const char *dir)
 	return kill((pid_t)v, 0) == 0 || errno == EPERM ? (pid_t)v : 0;
 }
 
+int run_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int i = 0; i < RUN_STOP_SECS * 20 && kill(pid, 0) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	if (kill(pid, 0) != 0)
+		return 0;
+	kill(pid, SIGKILL);
+	return 1;
+}
+
 int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e)
 {
 	jref v = json_get(d, json_root(d), "id");
@@ -127,4 +139,20 @@ int ir_format(const struct jdoc *d, char out[8], struct merr *e)
 		return 0;
 	}
 	return merr_set(e, EX_DATA, where, "json or msgpack is required");
+}
+
+void ir_function_format(const struct jdoc *d, const char *name, char out[8])
+{
+	jref app = json_first(d, json_get(d, json_root(d), "apps"));
+	jref eps = app != JREF_NONE ? json_get(d, app, "entrypoints") : JREF_NONE;
+
+	for (jref x = eps != JREF_NONE ? json_first(d, eps) : JREF_NONE; x != JREF_NONE;
+	     x = json_next(d, x)) {
+		jref f = json_get(d, x, "format");
+
+		if (json_str_eq(d, json_get(d, x, "kind"), "function") &&
+		    json_str_eq(d, json_get(d, x, "function"), name) &&
+		    (json_str_eq(d, f, "json") || json_str_eq(d, f, "msgpack")))
+			snprintf(out, 8, "%s", json_str_eq(d, f, "json") ? "json" : "msgpack");
+	}
 }

@@ -48,6 +48,12 @@ int run_state_open(struct vmm *vm, const char *statedir, const char *plan_id,
  * fsync, rename).  0, or EX_SYS with e->msg starting "dir/name: ". */
 int run_file(const char *dir, const char *name, const void *text, size_t n, struct merr *e);
 
+/* Stop the supervisor pid: SIGTERM, then up to RUN_STOP_SECS for it to
+ * end (vm-boot stops its guest first), then SIGKILL.  0 it stopped, 1 it
+ * was killed. */
+#define RUN_STOP_SECS 10
+int run_stop(pid_t pid);
+
 /* The supervisor's pid from dir/pid if that process is alive, else 0 (no
  * file, not a number, or a process that is gone). */
 pid_t run_pid(const char *dir);
@@ -61,5 +67,11 @@ int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e);
  * ir.h: the one marked, or a lone function).  0, or EX_DATA when there is
  * no such entrypoint or its format is neither (where = the JSON Pointer). */
 int ir_format(const struct jdoc *d, char out[8], struct merr *e);
+
+/* The format ("json" or "msgpack") of apps[0]'s function entrypoint named
+ * name into out, when it has one with either format; else out is left as
+ * it is (a call by a name the image does not have is the agent's to
+ * refuse: unknown_function).  The last such entrypoint wins. */
+void ir_function_format(const struct jdoc *d, const char *name, char out[8]);
 
 #endif
