@@ -62,7 +62,8 @@ void bootaudit_label(struct bootaudit *A, const char *k, const char *v);
  * the labels bootaudit_label added.  Returns 0, or (e says why; nothing
  * is recorded):
  *   EX_NO    the log refused the entry (audit_append: damaged, rolled
- *            back), or the event misses a label the plan requires;
+ *            back), the event misses a label the plan requires, or the
+ *            key file is refused (key_load_secret: its mode, its .pub);
  *   EX_DATA  a malformed key file or cluster configuration;
  *   EX_SYS   the key, the log or its directory could not be read or
  *            written.

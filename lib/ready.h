@@ -24,10 +24,10 @@ struct ready {
 
 /*
  * Detach: fork.  The child gets a session of its own, standard input
- * /dev/null, standard output and error appended to nothing but logpath
- * (created 0600, truncated; kept as they are if it cannot be opened), and
- * R->fd[1] the pipe's write end; the parent waits for a whole line on the
- * pipe's read end.  Returns
+ * /dev/null, standard output and error on logpath (created 0600,
+ * truncated; left as they are if it cannot be opened), and R->fd[1] the
+ * pipe's write end (close-on-exec); the parent waits for a whole line on
+ * the pipe's read end.  Returns
  *   0          in the child;
  *   READY_UP   in the parent: line holds the line (newline included,
  *              NUL-terminated), the child is up;
