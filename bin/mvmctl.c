@@ -2,12 +2,8 @@
  * verbs from a {name, fn, usage} table, as wireguard-tools' wg does) */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "auditset.h"
 #include "json.h"
@@ -252,23 +248,6 @@ static const char *fn_operand(int argc, char **argv)
 	return NULL;
 }
 
-/* The format of the IR's function entrypoint named name, into fmt (left
- * as it is when there is none: vsock-call's agent answers unknown_function). */
-static void fn_format(const struct jdoc *d, const char *name, char fmt[8])
-{
-	jref app = json_first(d, json_get(d, json_root(d), "apps"));
-	jref eps = app != JREF_NONE ? json_get(d, app, "entrypoints") : JREF_NONE;
-
-	for (jref x = eps != JREF_NONE ? json_first(d, eps) : JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
-		jref f = json_get(d, x, "format");
-
-		if (json_str_eq(d, json_get(d, x, "kind"), "function") &&
-		    json_str_eq(d, json_get(d, x, "function"), name) &&
-		    (json_str_eq(d, f, "json") || json_str_eq(d, f, "msgpack")))
-			snprintf(fmt, 8, "%s", json_str_eq(d, f, "json") ? "json" : "msgpack");
-	}
-}
-
 static int cmd_invoke(int argc, char **argv)
 {
 	char t[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 8], ir[PATH_MAX + 32], fmt[8];
@@ -292,7 +271,7 @@ static int cmd_invoke(int argc, char **argv)
 		tool_fail(ir, &e);
 	/* a call by name: that function's format (issue 15) */
 	if (fn_operand(argc - 1, argv + 1))
-		fn_format(d, fn_operand(argc - 1, argv + 1), fmt);
+		ir_function_format(d, fn_operand(argc - 1, argv + 1), fmt);
 	exec_with(tool(t, "vsock-call"), pre, 5, argc - 1, argv + 1);
 }
 
@@ -305,13 +284,9 @@ static int cmd_down(int argc, char **argv)
 	vm_dir(argv[0], dir, sizeof dir);
 	if (!(pid = run_pid(dir)))
 		tool_die(EX_NO, "%s is not running", argv[0]);
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
-		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
-	if (kill(pid, 0) == 0) {
-		kill(pid, SIGKILL);
-		fprintf(stderr, "%s: %s did not stop in 10 s: killed\n", progname, argv[0]);
-	}
+	if (run_stop(pid))
+		fprintf(stderr, "%s: %s did not stop in %d s: killed\n", progname, argv[0],
+			RUN_STOP_SECS);
 	return 0;
 }
 
@@ -441,21 +416,13 @@ static void usage(int code)
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX], *up;
-	ssize_t n;
+	char bin[PATH_MAX], *up;
 	const struct verb *v = NULL;
 	int r;
 
 	tool_init(argv);
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		*strrchr(self, '/') = '\0';              /* .../bin */
-		if ((up = strrchr(self, '/')) && (size_t)(up - self) < sizeof root) {
-			*up = '\0';
-			memcpy(root, self, strlen(self) + 1);
-		}
-	}
+	if (tool_bindir(bin, sizeof bin) == 0 && strlen(up = dirname(bin)) < sizeof root)
+		memcpy(root, up, strlen(up) + 1);   /* the checkout or prefix */
 	if (argc < 2)
 		usage(EX_USAGE);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))

@@ -120,23 +120,34 @@ static inline int tool_run(char **av, struct buf *out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYS;
 }
 
-/* The directory holding libexec/ (the build backends, mvm-verity-format):
- * $MVM_LIBEXEC, else ../libexec from the running executable (a checkout's
- * bin/, or PREFIX/bin).  Fails with 4 when the executable is not found. */
-static inline void tool_libexec(char *out, size_t n)
+/* The directory of the running executable (a checkout's bin/, or
+ * PREFIX/bin) into out (size n).  0, or -1 (errno set). */
+static inline int tool_bindir(char *out, size_t n)
 {
 	char exe[PATH_MAX];
-	ssize_t len;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (len < 0)
+		return -1;
+	exe[len] = '\0';
+	snprintf(out, n, "%s", dirname(exe));
+	return 0;
+}
+
+/* The directory holding libexec/ (the build backends, mvm-verity-format):
+ * $MVM_LIBEXEC, else ../libexec from the running executable's directory.
+ * Fails with 4 when the executable is not found. */
+static inline void tool_libexec(char *out, size_t n)
+{
+	char bin[PATH_MAX - 16];   /* room for "/../libexec" */
 
 	if (getenv("MVM_LIBEXEC") && *getenv("MVM_LIBEXEC")) {
 		snprintf(out, n, "%s", getenv("MVM_LIBEXEC"));
 		return;
 	}
-	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (len < 0)
+	if (tool_bindir(bin, sizeof bin) != 0)
 		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
-	exe[len] = '\0';
-	snprintf(out, n, "%s/../libexec", dirname(exe));
+	snprintf(out, n, "%s/../libexec", bin);
 }
 
 #endif

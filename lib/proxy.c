@@ -1,4 +1,5 @@
-/* proxy.c — the host-side egress proxy (proxy.h) */
+/* proxy.c — the host-side egress proxy: a connection's head, decision,
+ * relay and log; its threads (proxy.h) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +14,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "json.h"
-#include "proxy.h"
-#include "resolve.h"
+#include "proxy_int.h"
 
 #define RELAY_CHUNK 65536
 
@@ -63,22 +63,6 @@ static void put_dest(struct buf *b, const struct egress_req *r)
 	buf_printf(b, ",\"port\":%u", r->port);
 }
 
-/* Wait for fd to be ready for ev up to secs, checking p->stop every 200 ms.
- * 1 ready, 0 timed out or stopping. */
-static int wait_fd(struct proxy *p, int fd, short ev, int secs)
-{
-	struct pollfd q = { fd, ev, 0 };
-
-	for (int left = secs * 5; left > 0 && !p->stop; left--) {
-		int r = poll(&q, 1, 200);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return 0;
-	}
-	return 0;
-}
-
 /* Write all of s to the non-blocking fd, waiting while it is full (and
  * checking p->stop).  0, or -1 (an error, stopping, idle too long). */
 static int send_all(struct proxy *p, int fd, const char *s, size_t n)
@@ -89,7 +73,7 @@ static int send_all(struct proxy *p, int fd, const char *s, size_t n)
 		if ((w = write(fd, s, n)) < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN && wait_fd(p, fd, POLLOUT, PROXY_IDLE_SECS))
+			if (errno == EAGAIN && proxy_wait_fd(p, fd, POLLOUT, PROXY_IDLE_SECS))
 				continue;
 			return -1;
 		}
@@ -132,7 +116,7 @@ static int read_head(struct conn *c)
 	int rc;
 
 	for (;;) {
-		if (!wait_fd(c->p, c->fd, POLLIN, PROXY_HEAD_SECS)) {
+		if (!proxy_wait_fd(c->p, c->fd, POLLIN, PROXY_HEAD_SECS)) {
 			refuse(c, 400, 0, "no complete request head in time");
 			return -1;
 		}
@@ -156,99 +140,6 @@ static int read_head(struct conn *c)
 			return -1;
 		}
 	}
-}
-
-/* Is the address one a name may reach (a public unicast address)? */
-static int v4_public(uint32_t a)
-{
-	static const struct { uint32_t net, mask; } no[] = {
-		{ 0x00000000, 0xff000000 }, { 0x0a000000, 0xff000000 }, /* 0/8, 10/8 */
-		{ 0x64400000, 0xffc00000 }, { 0x7f000000, 0xff000000 }, /* 100.64/10, 127/8 */
-		{ 0xa9fe0000, 0xffff0000 }, { 0xac100000, 0xfff00000 }, /* 169.254/16, 172.16/12 */
-		{ 0xc0000000, 0xffffff00 }, { 0xc0a80000, 0xffff0000 }, /* 192.0.0/24, 192.168/16 */
-		{ 0xc6120000, 0xfffe0000 }, { 0xe0000000, 0xe0000000 }, /* 198.18/15, 224/3 */
-	};
-
-	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-		if ((a & no[i].mask) == no[i].net)
-			return 0;
-	return 1;
-}
-
-static int addr_public(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return v4_public(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
-	if (sa->sa_family == AF_INET6) {
-		const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(b, mapped, 12) == 0)
-			return v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-				(uint32_t)b[14] << 8 | b[15]);
-		/* only global unicast 2000::/3 */
-		return (b[0] & 0xe0) == 0x20;
-	}
-	return 0;
-}
-
-/* Connect to one address within PROXY_CONNECT_SECS: the fd, or -1. */
-static int connect_one(struct proxy *p, const struct addrinfo *a)
-{
-	int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
-	socklen_t el = sizeof err;
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS)
-		goto fail;
-	if (!wait_fd(p, fd, POLLOUT, PROXY_CONNECT_SECS) ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
-		goto fail;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/* Resolve and connect: 0 (c->up set), or answered and logged. */
-static int dial(struct conn *c)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL, *a;
-	struct in_addr lit;
-	char port[8], why[EGRESS_HOST_MAX + 128];
-	int literal = inet_pton(AF_INET, c->r.host, &lit) == 1, permitted = 0, rc;
-
-	snprintf(port, sizeof port, "%u", c->r.port);
-	hints.ai_flags |= literal ? AI_NUMERICHOST : 0;
-	if ((rc = resolve_until(c->r.host, port, &hints, &res, &c->p->stop)) != 0 || !res) {
-		snprintf(why, sizeof why, rc == RESOLVE_STOPPED ? "stopping before %s resolved" :
-			"%s does not resolve", c->r.host);
-		refuse(c, rc == RESOLVE_STOPPED ? 503 : 502, 1, why);
-		return -1;
-	}
-	c->up = -1;
-	for (a = res; a && c->up < 0; a = a->ai_next) {
-		if (!literal && !addr_public(a->ai_addr))
-			continue;
-		permitted = 1;
-		c->up = connect_one(c->p, a);
-		if (c->up >= 0)
-			getnameinfo(a->ai_addr, a->ai_addrlen, c->addr, sizeof c->addr, NULL, 0,
-				NI_NUMERICHOST);
-	}
-	freeaddrinfo(res);
-	if (c->up >= 0)
-		return 0;
-	if (!permitted) {
-		snprintf(why, sizeof why, "%s resolves only to non-public addresses "
-			"(declare an IPv4 address to reach one)", c->r.host);
-		refuse(c, 403, 1, why);
-	} else {
-		snprintf(why, sizeof why, "cannot connect to %s:%u", c->r.host, c->r.port);
-		refuse(c, 502, 1, why);
-	}
-	return -1;
 }
 
 /* Send the request on: CONNECT answered 200, HTTP's request line in
@@ -328,6 +219,8 @@ void proxy_serve(struct proxy *p, int fd)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	struct buf l = BUF_INIT;
+	char why[EGRESS_HOST_MAX + 128];
+	int status;
 
 	if (!c) {
 		close(fd);
@@ -340,14 +233,15 @@ void proxy_serve(struct proxy *p, int fd)
 	if (read_head(c) != 0)
 		goto out;
 	if (!egress_allowed(&p->pol, c->r.host, c->r.port)) {
-		char why[EGRESS_HOST_MAX + 96];
 		snprintf(why, sizeof why, "no rule allows %s:%u (network.egress.allowlist)",
 			c->r.host, c->r.port);
 		refuse(c, 403, 1, why);
 		goto out;
 	}
-	if (dial(c) != 0)
+	if ((c->up = proxy_dial(p, &c->r, c->addr, &status, why, sizeof why)) < 0) {
+		refuse(c, status, 1, why);
 		goto out;
+	}
 	put_dest(&l, &c->r);
 	buf_puts(&l, ",\"address\":");
 	json_put_str(&l, c->addr, strlen(c->addr));

@@ -1,11 +1,15 @@
-/* runstate.c — run state directories and IR facts for porcelains (runstate.h) */
+/* runstate.c — run state directories, and IR facts for porcelains (runstate.h) */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "io.h"
 #include "ir.h"
 #include "runstate.h"
+#include "vmm.h"
 
 int run_id_ok(const char *s, size_t n)
 {
@@ -18,6 +22,49 @@ int run_dir(const char *id, char *out, size_t n, struct merr *e)
 		return merr_set(e, EX_USAGE, NULL, "%s: not a VM id", id);
 	snprintf(out, n, "%s/%s", RUN_ROOT, id);
 	return 0;
+}
+
+int run_file(const char *dir, const char *name, const void *text, size_t n, struct merr *e)
+{
+	char p[PATH_MAX], msg[sizeof e->msg];
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	if (write_atomic(p, text, n, 0600, e) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	return merr_set(e, EX_SYS, NULL, "%s: %s", p, msg);
+}
+
+int run_state_open(struct vmm *vm, const char *statedir, const char *plan_id,
+	const void *planjs, size_t planlen, struct merr *e)
+{
+	char dir[PATH_MAX], abs[PATH_MAX], line[PATH_MAX + 1];
+	int r;
+
+	if (statedir)
+		snprintf(dir, sizeof dir, "%s", statedir);
+	else
+		snprintf(dir, sizeof dir, "%s/%.16s", RUN_ROOT, plan_id + strlen("sha256:"));
+	if ((r = mkdir_p(dir, 0700, e)) != 0)
+		return r;
+	if (!realpath(dir, abs))
+		return merr_set(e, EX_SYS, NULL, "%s: %s", dir, strerror(errno));
+	if ((r = vmm_paths(vm, abs, e)) != 0 ||
+	    (r = run_file(vm->state, "plan.json", planjs, planlen, e)) != 0)
+		return r;
+	snprintf(line, sizeof line, "%s\n", vm->image);
+	if ((r = run_file(vm->state, "image", line, strlen(line), e)) != 0)
+		return r;
+	snprintf(line, sizeof line, "%s\n", vmm_name(vm));
+	if ((r = run_file(vm->state, "vmm", line, strlen(line), e)) != 0)
+		return r;
+	if (vm->kind == VMM_FIRECRACKER) {
+		struct buf cfg = BUF_INIT;
+		vmm_firecracker_config(vm, &cfg);
+		r = run_file(vm->state, "firecracker.json", cfg.p, cfg.len, e);
+		buf_free(&cfg);
+	}
+	return r;
 }
 
 pid_t run_pid(const char *dir)
@@ -37,6 +84,17 @@ pid_t run_pid(const char *dir)
 	if (errno || end == buf || (*end && *end != '\n') || v <= 1 || v > 0x7fffffff)
 		return 0;
 	return kill((pid_t)v, 0) == 0 || errno == EPERM ? (pid_t)v : 0;
+}
+
+int run_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int i = 0; i < RUN_STOP_SECS * 20 && kill(pid, 0) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	if (kill(pid, 0) != 0)
+		return 0;
+	kill(pid, SIGKILL);
+	return 1;
 }
 
 int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e)
@@ -81,4 +139,20 @@ int ir_format(const struct jdoc *d, char out[8], struct merr *e)
 		return 0;
 	}
 	return merr_set(e, EX_DATA, where, "json or msgpack is required");
+}
+
+void ir_function_format(const struct jdoc *d, const char *name, char out[8])
+{
+	jref app = json_first(d, json_get(d, json_root(d), "apps"));
+	jref eps = app != JREF_NONE ? json_get(d, app, "entrypoints") : JREF_NONE;
+
+	for (jref x = eps != JREF_NONE ? json_first(d, eps) : JREF_NONE; x != JREF_NONE;
+	     x = json_next(d, x)) {
+		jref f = json_get(d, x, "format");
+
+		if (json_str_eq(d, json_get(d, x, "kind"), "function") &&
+		    json_str_eq(d, json_get(d, x, "function"), name) &&
+		    (json_str_eq(d, f, "json") || json_str_eq(d, f, "msgpack")))
+			snprintf(out, 8, "%s", json_str_eq(d, f, "json") ? "json" : "msgpack");
+	}
 }

@@ -1,5 +1,6 @@
-/* runstate.h — what a porcelain reads: the run state directories of VMs
- * (vm-boot(1) FILES) and the facts of a Workload IR it acts on.
+/* runstate.h — the run state directories of VMs (vm-boot(1) FILES): what
+ * vm-boot writes there and a porcelain reads, and the facts of a Workload
+ * IR a porcelain acts on.
  *
  * Every VM, however started (mvmctl up, mk/mvm.mk, vm-boot -S by hand),
  * has one directory RUN_ROOT/<id>/; it is running if and only if its pid
@@ -28,6 +29,31 @@ int run_id_ok(const char *s, size_t n);
  * id (e says so). */
 int run_dir(const char *id, char *out, size_t n, struct merr *e);
 
+/*
+ * vm-boot's side.  Make the state directory statedir (NULL:
+ * RUN_ROOT/<the first 16 hex digits of plan_id>, plan_id being
+ * "sha256:<hex>"; mode 0700), set vm's paths from its absolute name
+ * (vmm_paths), and record what runs there with run_file: plan.json
+ * (planjs[0..planlen), the admitted plan), image (vm->image and a
+ * newline), vmm (vmm_name and a newline) and, for Firecracker,
+ * firecracker.json (vmm_firecracker_config).  Returns 0, or
+ *   EX_USAGE  the absolute path is too long for the VM's sockets;
+ *   EX_SYS    the directory or a file could not be made (e names it).
+ */
+struct vmm;
+int run_state_open(struct vmm *vm, const char *statedir, const char *plan_id,
+	const void *planjs, size_t planlen, struct merr *e);
+
+/* Write dir/name holding text[0..n), mode 0600 (write_atomic: temp file,
+ * fsync, rename).  0, or EX_SYS with e->msg starting "dir/name: ". */
+int run_file(const char *dir, const char *name, const void *text, size_t n, struct merr *e);
+
+/* Stop the supervisor pid: SIGTERM, then up to RUN_STOP_SECS for it to
+ * end (vm-boot stops its guest first), then SIGKILL.  0 it stopped, 1 it
+ * was killed. */
+#define RUN_STOP_SECS 10
+int run_stop(pid_t pid);
+
 /* The supervisor's pid from dir/pid if that process is alive, else 0 (no
  * file, not a number, or a process that is gone). */
 pid_t run_pid(const char *dir);
@@ -41,5 +67,11 @@ int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e);
  * ir.h: the one marked, or a lone function).  0, or EX_DATA when there is
  * no such entrypoint or its format is neither (where = the JSON Pointer). */
 int ir_format(const struct jdoc *d, char out[8], struct merr *e);
+
+/* The format ("json" or "msgpack") of apps[0]'s function entrypoint named
+ * name into out, when it has one with either format; else out is left as
+ * it is (a call by a name the image does not have is the agent's to
+ * refuse: unknown_function).  The last such entrypoint wins. */
+void ir_function_format(const struct jdoc *d, const char *name, char out[8]);
 
 #endif

@@ -4,7 +4,14 @@
  * IMAGE/vmlinux with IMAGE/rootfs.ext4 read-only, and both end with the
  * agent reachable on STATE/v.sock (Firecracker makes that socket itself;
  * for QEMU the caller serves it with lib/muxhost.h over STATE/agent.serial).
- * Nothing here prints or exits. */
+ * Nothing here prints or exits.
+ *
+ *   vmm.c       choosing a VMM; the VM's paths, drives, kernel command line
+ *   vmmconf.c   the VM as each VMM is told it: QEMU's argument vector,
+ *               Firecracker's config file
+ *   vmmspawn.c  starting the VMM, QEMU confined (vmm_spawn)
+ *   vmmrun.c    supervising it: serving the agent, stopping it (vmm_run)
+ */
 #ifndef MVM_VMM_H
 #define MVM_VMM_H
 

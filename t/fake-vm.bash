@@ -28,7 +28,7 @@ fake_root() {
 fake_qemu() {
 	export MVM_QEMU=$MVM_ROOT/t/data/fake-qemu.py
 	export FAKE_QEMU_AGENT="$MVM_ROOT/agent/mvm-agent --serial-stdio --root $R --wrapper-config $R/etc/mvm/wrapper.json --tmp $T/calls"
-	# under root, QEMU (so the stand-in and its agent) runs as mvm-vmm (lib/vmm.c)
+	# under root, QEMU (so the stand-in and its agent) runs as mvm-vmm (lib/vmm.h)
 	[ "$(id -u)" != 0 ] || chown mvm-vmm "$T/calls"
 }
 

@@ -34,7 +34,7 @@ if command -v node >/dev/null 2>&1; then
 fi
 missing=$(echo $missing)
 
-# vm-boot run as root runs QEMU as this user (vm-boot(1), lib/vmm.c).
+# vm-boot run as root runs QEMU as this user (vm-boot(1), lib/vmm.h).
 vmm_user=mvm-vmm
 getent passwd "$vmm_user" >/dev/null 2>&1 || missing_user=$vmm_user
 

@@ -1,4 +1,4 @@
-/* t/unit/archive.c — lib/archive.c's wheel reader on zips built here.
+/* t/unit/archive.c — lib/archivezip.c's wheel reader on zips built here.
  *
  * The wheel is written byte by byte after APPNOTE.TXT (PKWARE's zip
  * specification: local header, central directory entry, end of central

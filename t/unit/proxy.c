@@ -1,4 +1,4 @@
-/* t/unit/proxy.c — lib/proxy.c without a VM: the guest's side of a
+/* t/unit/proxy.c — lib/proxy*.c without a VM: the guest's side of a
  * connection is one end of a socket pair, the destinations are two small
  * HTTP servers of this test on 127.0.0.1 (ephemeral ports).
  *

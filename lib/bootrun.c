@@ -1,0 +1,76 @@
+/* bootrun.c — an admitted plan's VM and its launch sequence (bootrun.h) */
+#include <stddef.h>
+#include <stdio.h>
+#include "bootrun.h"
+#include "monoclock.h"
+#include "svcready.h"
+
+/* Step 3, then 4; or, if step 2 failed, stop. */
+static void provisioned(void *ctx, int rc, const struct merr *e)
+{
+	struct bootrun *B = ctx;
+
+	if (rc == 0) {
+		unsigned port = netcfg_service_port(B->net);
+		double left = B->boot_secs - (mono_s() - B->t0);
+
+		if (port && !svcready_wait(B->net, B->vm->vsock, left > 1 ? left : 1) &&
+		    B->h.service_late)
+			B->h.service_late(B->h.ctx, port);
+		if (B->h.launched)
+			B->h.launched(B->h.ctx);
+		return;
+	}
+	if (B->h.failed)
+		B->h.failed(B->h.ctx, e);
+	B->refused = rc == EX_NO ? EX_NO : EX_SYS;
+	*B->stop = SIGTERM;
+}
+
+/* Step 1: the agent answered; step 2 starts. */
+static void on_ready(void *ctx)
+{
+	struct bootrun *B = ctx;
+
+	if (launch_provision_start(B->launch, B->vm->vsock, (int)B->boot_secs * 1000,
+	    provisioned, B) != 0)
+		B->refused = EX_SYS, *B->stop = SIGTERM;
+}
+
+static void on_warn(void *ctx, const struct merr *e)
+{
+	struct bootrun *B = ctx;
+
+	if (B->h.warn)
+		B->h.warn(B->h.ctx, e);
+}
+
+static void on_guest_open(void *ctx, int fd)
+{
+	struct bootrun *B = ctx;
+
+	proxy_start(B->egress, fd);
+}
+
+int bootrun(struct bootrun *B, int logfd, int *status, struct merr *e)
+{
+	static const char *const why[] = {
+		[VMM_EARLY_EXIT] = "the VMM exited before the agent was ready (see vmm.log)",
+		[VMM_NO_PORT] = "the VMM's agent port did not appear",
+		[VMM_TIMEOUT] = "the agent did not answer within boot_timeout_secs",
+	};
+	struct vmm_hooks vh = { on_ready, on_warn, B, B->egress ? on_guest_open : NULL };
+	int code;
+
+	B->refused = 0;
+	B->t0 = mono_s();
+	code = vmm_run(B->vm, B->boot_secs, logfd, B->stop, &vh, status, e);
+	if (B->egress)
+		proxy_close(B->egress);   /* its connections ended with the VM's port */
+	launch_free(B->launch);
+	if (B->refused)
+		return BOOTRUN_REFUSED;
+	if (code == VMM_EARLY_EXIT || code == VMM_NO_PORT || code == VMM_TIMEOUT)
+		merr_set(e, EX_SELF, NULL, "%s", why[code]);
+	return code;
+}
