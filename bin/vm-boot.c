@@ -225,7 +225,8 @@ static void service_late(void *ctx, unsigned port)
 		progname, port);
 }
 
-/* The agent refused its provisioning, or the VM failed. */
+/* The agent refused its provisioning or started again unprovisioned, or the
+ * VM failed. */
 static void failed(void *ctx, const struct merr *e)
 {
 	(void)ctx;

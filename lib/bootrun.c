@@ -1,11 +1,40 @@
 /* bootrun.c — an admitted plan's VM and its launch sequence (bootrun.h) */
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
+#include "agentwatch.h"
 #include "bootrun.h"
 #include "monoclock.h"
 #include "svcready.h"
 
-/* Step 3, then 4; or, if step 2 failed, stop. */
+/* Stop the guest: the caller is told why, and bootrun returns
+ * BOOTRUN_REFUSED with B->refused = code. */
+static void fail(struct bootrun *B, int code, const struct merr *e)
+{
+	if (B->h.failed)
+		B->h.failed(B->h.ctx, e);
+	B->refused = code;
+	*B->stop = SIGTERM;
+}
+
+/* Step 5 (Firecracker): until the guest stops, ask the agent every
+ * AGENTWATCH_POLL_MS whether it is still provisioned. */
+static void watch(struct bootrun *B)
+{
+	struct merr e = { 0 };
+
+	while (!*B->stop) {
+		for (int i = 0; i < AGENTWATCH_POLL_MS / 100 && !*B->stop; i++)
+			nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
+		if (!*B->stop && agentwatch_unprovisioned(B->vm->vsock, 2000) == 1) {
+			merr_set(&e, EX_SELF, NULL, "the agent started again after the VM was ready "
+				"(it runs unprovisioned): stopping the VM");
+			fail(B, EX_SELF, &e);
+		}
+	}
+}
+
+/* Step 3, then 4 (and 5 under Firecracker); or, if step 2 failed, stop. */
 static void provisioned(void *ctx, int rc, const struct merr *e)
 {
 	struct bootrun *B = ctx;
@@ -19,12 +48,11 @@ static void provisioned(void *ctx, int rc, const struct merr *e)
 			B->h.service_late(B->h.ctx, port);
 		if (B->h.launched)
 			B->h.launched(B->h.ctx);
+		if (B->vm->kind == VMM_FIRECRACKER)
+			watch(B);
 		return;
 	}
-	if (B->h.failed)
-		B->h.failed(B->h.ctx, e);
-	B->refused = rc == EX_NO ? EX_NO : EX_SYS;
-	*B->stop = SIGTERM;
+	fail(B, rc == EX_NO ? EX_NO : EX_SYS, e);
 }
 
 /* Step 1: the agent answered; step 2 starts. */

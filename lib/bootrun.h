@@ -12,11 +12,16 @@
  *                 accept behind 127.0.0.1 (svcready_wait); if it does not,
  *                 the caller is told (service_late) and the launch goes on;
  *   4. launched   the caller is told (launched): vm-boot records
- *                 plan.launched and answers whoever waits.
+ *                 plan.launched and answers whoever waits;
+ *   5. watch      Firecracker only: until the guest stops, the agent is
+ *                 asked every AGENTWATCH_POLL_MS whether it is still the
+ *                 provisioned one (agentwatch.h; under QEMU the muxhost
+ *                 sees a restarted agent's hello instead, muxhost.h).
  *
- * If step 2 fails, the caller is told (failed, with the reason), and the
- * guest is stopped: *stop is set to SIGTERM, as a signal would (a thread
- * that cannot be started stops it too, untold).  Each
+ * If step 2 fails, or step 5 finds an unprovisioned agent, the caller is
+ * told (failed, with the reason), and the guest is stopped: *stop is set
+ * to SIGTERM, as a signal would (a thread that cannot be started stops it
+ * too, untold).  Each
  * stream the guest opens (QEMU only) is handed to the egress proxy when
  * there is one.  The hooks of steps 3 and 4 and failed run on the
  * provisioning thread.  Nothing here prints or exits.
@@ -51,15 +56,16 @@ struct bootrun {
 	struct bootrun_hooks h;
 	/* set by bootrun: */
 	double t0;                   /* mono_s() when the VMM was started */
-	int refused;                 /* step 2 failed: EX_NO (refused) or EX_SYS */
+	int refused;                 /* EX_NO, EX_SYS (step 2), EX_SELF (step 5) */
 };
 
 /*
  * Run the VM (vmm_run with B->boot_secs, the VMM's output on logfd) and
  * the launch sequence, then close the egress proxy and free the launch
  * (launch_free).  Returns
- *   BOOTRUN_REFUSED  step 2 failed (B->refused says how); the guest was
- *                    stopped;
+ *   BOOTRUN_REFUSED  step 2 failed (B->refused: EX_NO or EX_SYS) or step 5
+ *                    found the agent started again (EX_SELF); the guest
+ *                    was stopped;
  *   VMM_STOPPED      the agent was ready, then the VMM exited: *status;
  *   VMM_SIGNALLED    *stop was set: the guest was asked to shut down;
  *   another enum vmm_outcome: the VM failed, e says why.

@@ -32,9 +32,9 @@ fake_qemu() {
 	[ "$(id -u)" != 0 ] || chown mvm-vmm "$T/calls"
 }
 
-# fake_firecracker: a stand-in firecracker in $T/bin that reads
-# --config-file like the real one and serves the agent (mvm-agent --stdio)
-# on the config's vsock uds_path.
+# fake_firecracker [AGENT_OPTION...]: a stand-in firecracker in $T/bin that
+# reads --config-file like the real one and serves the agent (mvm-agent
+# --stdio, with the options given) on the config's vsock uds_path.
 fake_firecracker() {
 	cat >"$T/bin/firecracker" <<-EOF2
 	#!/bin/sh
@@ -43,7 +43,7 @@ fake_firecracker() {
 	cp "\$4" "$T/seen-config.json"
 	sock=\$(jq -r .vsock.uds_path "\$4")
 	exec "$MVM_ROOT/t/data/fake-vsock.py" "\$sock" -- "$MVM_ROOT/agent/mvm-agent" --stdio \
-		--root "$R" --wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls"
+		--root "$R" --wrapper-config "$R/etc/mvm/wrapper.json" --tmp "$T/calls" $*
 	EOF2
 	chmod +x "$T/bin/firecracker"
 }

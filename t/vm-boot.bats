@@ -207,6 +207,22 @@ verity_image() {
 	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
 }
 
+@test "Firecracker: an agent that started again unprovisioned stops the VM (plan.failed, exit 125)" {
+	fake_root
+	# The stand-in gives each connection a new agent.  Started with
+	# --provision, the one vm-boot provisions answers its tier; every later
+	# one reports "seccomp": null, as an agent init started again would.
+	fake_firecracker --provision
+	PATH=$T/bin:$PATH run -125 timeout 60 vm-boot -b firecracker -S "$T/run" -i "$IMG" \
+		"$T/plan.dsse.json"
+	assert_output --partial 'vm-boot: the agent started again after the VM was ready (it runs unprovisioned): stopping the VM'
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.launched\nplan.failed'
+	run -0 jq -r 'select(.event == "plan.failed") | .labels.reason' "$MVM_HOME/audit/local.jsonl"
+	assert_output 'the agent started again after the VM was ready (it runs unprovisioned): stopping the VM'
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ]
+}
+
 @test "--ready-fd (vm-boot(1) EXAMPLES): in the foreground, the socket path arrives on the fd once the agent answers" {
 	fake_root
 	fake_firecracker
