@@ -12,6 +12,7 @@
 #define JSON_PAY_SAT 3u
 #include "../../lib/json.c"
 #include "../../lib/jsonstr.c"
+#include "../../lib/jsonput.c"
 #include "../../lib/jsonnum.c"
 #include "../../lib/jsonkey.c"
 #include "../../lib/jsonget.c"
