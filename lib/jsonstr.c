@@ -72,15 +72,21 @@ static const unsigned char hexval[256] = {
 	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
 };
 
-static int hex4(const unsigned char *p, unsigned *out)
+/* The value of the four hex digits at p, or HEX_BAD if one is not a digit. */
+#define HEX_BAD 0x10000u
+static inline unsigned hex4(const unsigned char *p)
 {
 	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
 
-	if ((a | b | c | e) & 0x10)
-		return -1;
-	*out = a << 12 | b << 8 | c << 4 | e;
-	return 0;
+	return (a | b | c | e) & 0x10 ? HEX_BAD : a << 12 | b << 8 | c << 4 | e;
 }
+
+/* unesc[c]: what the escape backslash-c stands for, 1 for 'u' (four hex
+ * digits follow), 0 for no escape (RFC 8259 section 7) */
+static const unsigned char unesc[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
+	['r'] = '\r', ['t'] = '\t', ['u'] = 1,
+};
 
 static size_t put_utf8(char *o, unsigned cp)
 {
@@ -222,35 +228,27 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 
 			if (p + 1 >= end)
 				return jsonp_err(ps, p, "unterminated string");
-			switch (p[1]) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				if (end - p < 6 || hex4(p + 2, &cp) < 0)
-					return jsonp_err(ps, p, "bad \\u escape: four hex digits expected");
-				if (cp >= 0xDC00 && cp <= 0xDFFF)
-					return jsonp_err(ps, p, "lone low surrogate \\u escape");
-				if (cp >= 0xD800 && cp <= 0xDBFF) {
-					if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-					    hex4(p + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-						return jsonp_err(ps, p, "lone high surrogate \\u escape");
-					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-					p += 6;
-				}
-				o += put_utf8(d->dec + o, cp);
-				p += 6;
+			c = unesc[p[1]];
+			if (c > 1) {
+				d->dec[o++] = (char)c;
+				p += 2;
 				continue;
-			default:
-				return jsonp_err(ps, p, "bad escape sequence");
 			}
-			d->dec[o++] = (char)c;
-			p += 2;
+			if (!c)
+				return jsonp_err(ps, p, "bad escape sequence");
+			if (end - p < 6 || (cp = hex4(p + 2)) == HEX_BAD)
+				return jsonp_err(ps, p, "bad \\u escape: four hex digits expected");
+			if ((cp & 0xF800) == 0xD800) {
+				if (cp >= 0xDC00)
+					return jsonp_err(ps, p, "lone low surrogate \\u escape");
+				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+				    (lo = hex4(p + 8)) == HEX_BAD || (lo & 0xFC00) != 0xDC00)
+					return jsonp_err(ps, p, "lone high surrogate \\u escape");
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+			o += put_utf8(d->dec + o, cp);
+			p += 6;
 			continue;
 		}
 		if (c < 0x20)
