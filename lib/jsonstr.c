@@ -219,10 +219,6 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		if (p >= end)
 			return jsonp_err(ps, p, "unterminated string");
 		c = *p;
-		if (c == '"') {
-			p++;
-			break;
-		}
 		if (c == '\\') {
 			unsigned cp, lo;
 
@@ -250,6 +246,10 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 			o += put_utf8(d->dec + o, cp);
 			p += 6;
 			continue;
+		}
+		if (c == '"') {
+			p++;
+			break;
 		}
 		if (c < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
