@@ -2,7 +2,8 @@
  *
  * The reader (json.h) is split along its seams:
  *   json.c       the parser's state machine, the tape's memory, json_parse
- *   jsonstr.c    strings: reading (UTF-8 checks, escapes) and writing
+ *   jsonstr.c    strings: reading (UTF-8 checks, escapes)
+ *   jsonput.c    strings: writing (RFC 8785 escapes)
  *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
  *   jsonget.c    the accessors of json.h

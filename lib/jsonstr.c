@@ -1,10 +1,8 @@
-/* jsonstr.c — JSON strings: read (RFC 8259: UTF-8 checked, escapes
- * decoded) into the tape, and written as RFC 8785 string literals
+/* jsonstr.c — JSON strings read (RFC 8259): UTF-8 checked, escapes
+ * decoded into the tape (jsonput.c writes them)
  *
- * Both directions look at BLK bytes at a time: SSE2 (the x86-64 baseline,
- * so no run-time dispatch) compares 16 bytes with '"', '\\' and the
- * controls and takes the high bits of all 16 in two instructions; other
- * machines do the same on 8-byte words (SWAR).  The reader treats the
+ * The reader looks at BLK bytes at a time (jsonblk.h: SSE2,
+ * 16 bytes, on x86-64; 8-byte SWAR words elsewhere) and treats the
  * bytes >= 0x80 as plain text whose UTF-8 is checked one character at a
  * time at the positions the block's high bits give, so non-ASCII text does
  * not break a run: only '"', '\\' and controls end it.
@@ -12,48 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "json_int.h"
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
-/*
- * blk_masks(p, &esc, &hi): bit i of esc is set if p[i] is '"', '\\' or a
- * control (< 0x20), bit i of hi if p[i] >= 0x80, for i < BLK.  The lowest
- * bit of esc is exact; the portable version may also set bits above it
- * (a SWAR borrow), so callers only ever use the lowest.
- */
-#ifdef __SSE2__
-#define BLK 16
-static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
-{
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i ctl = _mm_set1_epi8(0x1f);
-	__m128i m = _mm_or_si128(
-		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-		_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));    /* v <= 0x1f */
-
-	*esc = (unsigned)_mm_movemask_epi8(m);
-	*hi = (unsigned)_mm_movemask_epi8(v);
-}
-#else
-#define BLK 8
-/* bit 7 of each byte of m to bit i of the result */
-static inline unsigned gather_highs(uint64_t m)
-{
-	return (unsigned)((((m & HIGHS) >> 7) * 0x0102040810204080ull) >> 56);
-}
-
-static inline void blk_masks(const unsigned char *p, unsigned *esc, unsigned *hi)
-{
-	uint64_t w = load64(p);
-
-	*esc = gather_highs(((w - ONES * 0x20) & ~w & HIGHS) |
-		haszero8(w ^ (ONES * '"')) | haszero8(w ^ (ONES * '\\')));
-	*hi = gather_highs(w);
-}
-#endif
+#include "jsonblk.h"
 
 /* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0:
  * byte by byte, for the last 3 bytes of the input. */
@@ -115,15 +72,21 @@ static const unsigned char hexval[256] = {
 	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
 };
 
-static int hex4(const unsigned char *p, unsigned *out)
+/* The value of the four hex digits at p, or HEX_BAD if one is not a digit. */
+#define HEX_BAD 0x10000u
+static inline unsigned hex4(const unsigned char *p)
 {
 	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
 
-	if ((a | b | c | e) & 0x10)
-		return -1;
-	*out = a << 12 | b << 8 | c << 4 | e;
-	return 0;
+	return (a | b | c | e) & 0x10 ? HEX_BAD : a << 12 | b << 8 | c << 4 | e;
 }
+
+/* unesc[c]: what the escape backslash-c stands for, 1 for 'u' (four hex
+ * digits follow), 0 for no escape (RFC 8259 section 7) */
+static const unsigned char unesc[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
+	['r'] = '\r', ['t'] = '\t', ['u'] = 1,
+};
 
 static size_t put_utf8(char *o, unsigned cp)
 {
@@ -256,45 +219,37 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		if (p >= end)
 			return jsonp_err(ps, p, "unterminated string");
 		c = *p;
-		if (c == '"') {
-			p++;
-			break;
-		}
 		if (c == '\\') {
 			unsigned cp, lo;
 
 			if (p + 1 >= end)
 				return jsonp_err(ps, p, "unterminated string");
-			switch (p[1]) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				if (end - p < 6 || hex4(p + 2, &cp) < 0)
-					return jsonp_err(ps, p, "bad \\u escape: four hex digits expected");
-				if (cp >= 0xDC00 && cp <= 0xDFFF)
-					return jsonp_err(ps, p, "lone low surrogate \\u escape");
-				if (cp >= 0xD800 && cp <= 0xDBFF) {
-					if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-					    hex4(p + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-						return jsonp_err(ps, p, "lone high surrogate \\u escape");
-					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-					p += 6;
-				}
-				o += put_utf8(d->dec + o, cp);
-				p += 6;
+			c = unesc[p[1]];
+			if (c > 1) {
+				d->dec[o++] = (char)c;
+				p += 2;
 				continue;
-			default:
-				return jsonp_err(ps, p, "bad escape sequence");
 			}
-			d->dec[o++] = (char)c;
-			p += 2;
+			if (!c)
+				return jsonp_err(ps, p, "bad escape sequence");
+			if (end - p < 6 || (cp = hex4(p + 2)) == HEX_BAD)
+				return jsonp_err(ps, p, "bad \\u escape: four hex digits expected");
+			if ((cp & 0xF800) == 0xD800) {
+				if (cp >= 0xDC00)
+					return jsonp_err(ps, p, "lone low surrogate \\u escape");
+				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+				    (lo = hex4(p + 8)) == HEX_BAD || (lo & 0xFC00) != 0xDC00)
+					return jsonp_err(ps, p, "lone high surrogate \\u escape");
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+			o += put_utf8(d->dec + o, cp);
+			p += 6;
 			continue;
+		}
+		if (c == '"') {
+			p++;
+			break;
 		}
 		if (c < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
@@ -355,78 +310,4 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 	}
 	ps->p = p + 1;
 	return 0;
-}
-
-/* escaped[c]: the 2-byte escape RFC 8785 writes for c (or "\\u" for the
- * controls that have none, then 00XX), 0 for a byte written as it is */
-static const char escaped[256][2] = {
-	['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f", ['\r'] = "\\r",
-	['"'] = "\\\"", ['\\'] = "\\\\",
-	[0] = "\\u", [1] = "\\u", [2] = "\\u", [3] = "\\u", [4] = "\\u", [5] = "\\u",
-	[6] = "\\u", [7] = "\\u", [11] = "\\u", [14] = "\\u", [15] = "\\u", [16] = "\\u",
-	[17] = "\\u", [18] = "\\u", [19] = "\\u", [20] = "\\u", [21] = "\\u", [22] = "\\u",
-	[23] = "\\u", [24] = "\\u", [25] = "\\u", [26] = "\\u", [27] = "\\u", [28] = "\\u",
-	[29] = "\\u", [30] = "\\u", [31] = "\\u",
-};
-
-/*
- * Up to PUT_CHUNK input bytes at a time are written straight into the
- * buffer, which is first made to hold the worst case: every byte a
- * 6-byte \u00XX, and BLK bytes of slack for the last block's store.
- */
-#define PUT_CHUNK 8192
-
-void json_put_str(struct buf *out, const char *s, size_t n)
-{
-	static const char hexd[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *e = p + n;
-
-	buf_putc(out, '"');
-	while (p < e) {
-		const unsigned char *ce = e - p > PUT_CHUNK ? p + PUT_CHUNK : e;
-		char *o;
-
-		if (buf_reserve(out, 6 * (size_t)(ce - p) + BLK) < 0)
-			return;
-		o = out->p + out->len;
-		while (p < ce) {
-			unsigned c;
-
-			/* runs without a byte to escape, a block at a time,
-			 * stored as loaded (the non-ASCII bytes are written as
-			 * they are) */
-			while (ce - p >= BLK) {
-				unsigned esc, hi;
-
-				blk_masks(p, &esc, &hi);
-				memcpy(o, p, BLK);
-				if (esc) {
-					unsigned k = (unsigned)__builtin_ctz(esc);
-					p += k;
-					o += k;
-					break;
-				}
-				p += BLK;
-				o += BLK;
-			}
-			if (p >= ce)
-				break;
-			c = *p++;
-			if (!escaped[c][0]) {
-				*o++ = (char)c;
-				continue;
-			}
-			memcpy(o, escaped[c], 2);
-			o += 2;
-			if (escaped[c][1] == 'u') {
-				o[0] = '0';
-				o[1] = '0';
-				o[2] = hexd[c >> 4];
-				o[3] = hexd[c & 15];
-				o += 4;
-			}
-		}
-		out->len = (size_t)(o - out->p);
-	}
-	buf_putc(out, '"');
 }

@@ -12,6 +12,7 @@
 #define JSON_PAY_SAT 3u
 #include "../../lib/json.c"
 #include "../../lib/jsonstr.c"
+#include "../../lib/jsonput.c"
 #include "../../lib/jsonnum.c"
 #include "../../lib/jsonkey.c"
 #include "../../lib/jsonget.c"
@@ -253,6 +254,62 @@ static void test_utf8(void)
 	check(bad == 0, "utf8_seq: %lu of %lu differ from RFC 3629", bad, n);
 }
 
+/*
+ * json_put_str against RFC 8785 section 3.2.2.2, written out here: the
+ * five controls with a short form as \b \t \n \f \r, the other controls
+ * below 0x20 as \u00xx in lower-case hex, '"' and '\\' as \" and \\, every
+ * other byte (DEL, non-ASCII) as it is.  Each byte 0x00-0x7f and 0xc3 0xa9
+ * after 0 to 40 plain bytes, so the byte to escape falls at every offset of
+ * the writer's 16-byte blocks and in its last, short block, with more text
+ * after it or none.
+ */
+static void test_put_str(void)
+{
+	static const char shortform[32] = { [8] = 'b', [9] = 't', [10] = 'n', [12] = 'f',
+		[13] = 'r' };
+	unsigned c, pad, tail, bad = 0;
+
+	for (c = 0; c < 0x81; c++)
+		for (pad = 0; pad <= 40; pad++)
+			for (tail = 0; tail <= 17; tail += 17) {
+				char in[64], want[128];
+				size_t n = 0, w = 0;
+				struct buf out = BUF_INIT;
+
+				memset(in, 'x', pad);
+				n = pad;
+				want[w++] = '"';
+				memset(want + w, 'x', pad);
+				w += pad;
+				if (c == 0x80) {    /* U+00E9 */
+					in[n++] = (char)0xc3, in[n++] = (char)0xa9;
+					want[w++] = (char)0xc3, want[w++] = (char)0xa9;
+				} else if (c < 0x20 && shortform[c]) {
+					in[n++] = (char)c;
+					want[w++] = '\\', want[w++] = shortform[c];
+				} else if (c < 0x20) {
+					in[n++] = (char)c;
+					w += (size_t)sprintf(want + w, "\\u%04x", c);
+				} else if (c == '"' || c == '\\') {
+					in[n++] = (char)c;
+					want[w++] = '\\', want[w++] = (char)c;
+				} else {
+					in[n++] = (char)c;
+					want[w++] = (char)c;
+				}
+				memset(in + n, 'y', tail);
+				n += tail;
+				memset(want + w, 'y', tail);
+				w += tail;
+				want[w++] = '"';
+				json_put_str(&out, in, n);
+				if (out.len != w || memcmp(out.p, want, w) != 0)
+					bad++;
+				buf_free(&out);
+			}
+	check(bad == 0, "json_put_str: %u of 10,578 strings not as RFC 8785 writes them", bad);
+}
+
 int main(void)
 {
 	test_utf8();
@@ -260,6 +317,7 @@ int main(void)
 	test_arrays();
 	test_objects();
 	test_strings();
+	test_put_str();
 	test_numbers();
 	return check_report();
 }
