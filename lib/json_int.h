@@ -80,6 +80,7 @@ struct jdoc {
 	size_t nux, capux;
 	double *num;
 	size_t nnum, capnum;
+	int drop;          /* jopts.mapped and the parser dropped input pages */
 };
 
 struct frame {
@@ -97,6 +98,10 @@ struct parser {
 	uint32_t *keys;
 	size_t nkeys, capkeys;
 	unsigned maxdepth;
+	size_t tcheck;     /* push_tok's next look at the tape's growth */
+	size_t dropped;    /* input bytes given back so far (jopts.mapped) */
+	int mapped;
+	struct jintern *itab;  /* json.c: short names seen, once input is dropped */
 	struct merr *e;
 	int oom;
 };
@@ -115,6 +120,11 @@ int jsonp_number(struct parser *ps, struct jtok *t);
 /* An object closes: duplicate names are refused; members out of RFC 8785
  * order get their sorted permutation (t->b then indexes ux[]). */
 int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);
+
+/* Drop the input's whole pages in [*from, upto) from memory (MADV_DONTNEED;
+ * the input is a file mapping, see jopts.mapped); *from becomes the end of
+ * the range dropped. */
+void jsonp_drop_input(const struct jdoc *d, size_t *from, size_t upto);
 
 /* Writers of a string token and of an inline integer token. */
 void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out);
