@@ -7,6 +7,7 @@
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
  *   jsonget.c    the accessors of json.h
  *   jsoncanon.c  the canonical writer's walk of the tape, JSON Pointers
+ *   jsondrop.c   a mapped input's pages given back (jopts.mapped)
  *
  * The reader is a non-recursive state machine that builds a flat token
  * array ("tape") in document order: 8 bytes a value or member name, no
@@ -125,6 +126,11 @@ int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);
  * the input is a file mapping, see jopts.mapped); *from becomes the end of
  * the range dropped. */
 void jsonp_drop_input(const struct jdoc *d, size_t *from, size_t upto);
+/* push_tok's slow path (jsondrop.c), at ps->tcheck: -1 if the tape is full
+ * (cannot happen), else 0, input pages maybe dropped, ps->tcheck moved on. */
+int jsonp_tape_check(struct parser *ps);
+/* The names k[0..n) of an object that closed, once d->drop: shared. */
+void jsonp_intern_names(struct parser *ps, const uint32_t *k, size_t n);
 
 /* Writers of a string token and of an inline integer token. */
 void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out);
