@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 		file = argv[optind];
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
+	o.mapped = in.maplen != 0;   /* json.h: lets the reader drop pages behind it */
 
 	/* Parse and check everything before writing a byte. */
 	struct jdoc *d = json_parse(in.p, in.len, &o, &e);

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 	}
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
+	o.mapped = in.maplen != 0;   /* json.h: lets the reader drop pages behind it */
 
 	struct jdoc *d = json_parse(in.p, in.len, &o, &e);
 	if (!d)

@@ -98,8 +98,8 @@ static inline struct jtok *push_tok(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
 
-	if (__builtin_expect(d->nt == d->capt, 0))
-		return NULL;   /* cannot happen: the bound above */
+	if (__builtin_expect(d->nt == ps->tcheck, 0) && jsonp_tape_check(ps) < 0)
+		return NULL;
 	return &d->t[d->nt++];
 }
 /* ---- the parser ---- */
@@ -300,11 +300,15 @@ close:
 		if (f->count)
 			d->t[f->last].a |= F_LAST;
 		if ((t->a & T_TYPE) == J_OBJ) {
+			size_t nk = ps->nkeys - f->keybase;
+
 			/* one member is in order and has no duplicate */
-			if (ps->nkeys - f->keybase <= 1)
+			if (nk <= 1)
 				ps->nkeys = f->keybase;
 			else if ((r = jsonp_close_object(ps, t, f->keybase)) != 0)
 				return r;
+			if (d->drop)
+				jsonp_intern_names(ps, ps->keys + f->keybase, nk);
 		}
 		last = f->tok;
 		ps->depth--;
@@ -340,9 +344,12 @@ struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, stru
 	ps.end = ps.s + len;
 	ps.e = e;
 	ps.maxdepth = o && o->max_depth ? o->max_depth : JSON_DEFAULT_MAX_DEPTH;
+	ps.mapped = o && o->mapped;
+	ps.tcheck = ps.mapped ? 0 : d->capt;   /* jsonp_tape_check sets the first look */
 	r = parse(&ps);
 	free(ps.stk);
 	free(ps.keys);
+	free(ps.itab);
 	if (r != 0) {
 		json_free(d);
 		return NULL;

@@ -33,6 +33,15 @@ enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ, J_NONE };
 
 struct jopts {
 	unsigned max_depth;      /* 0 means JSON_DEFAULT_MAX_DEPTH */
+	/* 1: buf is the start of a read-only MAP_PRIVATE mapping of a regular
+	 * file (io.h's in_open when in.maplen != 0), never written.  Then, on
+	 * documents whose tape outgrows 1.9x the input read so far (deep
+	 * nesting, tiny values), json_parse and json_canon let the kernel drop
+	 * the input's pages behind them (MADV_DONTNEED); reading them again
+	 * faults them back from the file, so the text and every pointer into
+	 * it stay as they were: only peak RSS changes.  Never set it for
+	 * memory of any other kind: its bytes would read back as zeros. */
+	int mapped;
 };
 
 struct jdoc;

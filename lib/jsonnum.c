@@ -110,6 +110,14 @@ int jsonp_number(struct parser *ps, struct jtok *t)
 		}
 		dexp += (int)(eneg ? -ev : ev);
 	}
+	if (exact && dexp == 0 && mant < INT_BIAS && (mant || !neg)) {
+		/* an integer below 2^53 (not -0): the inline token, as below */
+		uint64_t u = (neg ? INT_BIAS - mant : INT_BIAS + mant);
+		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
+		t->b = (uint32_t)u;
+		ps->p = p;
+		return 0;
+	}
 	if (!(exact ? np_decimal(mant, dexp, neg, &v) : np_decimal_cut(mant, dexp, neg, &v))) {
 		/* Correctly rounded conversion; the grammar was checked above. */
 		char small[64], *s = small;
