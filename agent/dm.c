@@ -8,8 +8,7 @@
  * (linux/dm-ioctl.h): DM_DEV_CREATE, DM_TABLE_LOAD of one read-only
  * "verity" target, DM_DEV_SUSPEND without DM_SUSPEND_FLAG (resume).  The
  * table is the one lib/verity.c gives the root: format 1, SHA-256,
- * 4096-byte blocks, the hash tree after the BLOCKS data blocks of DEV,
- * blocks checked in the tasklet when their hashes are cached.
+ * 4096-byte blocks, the hash tree after the BLOCKS data blocks of DEV.
  * Prints the mapped device (/dev/dm-N); exit 0, 2 usage, 4 the kernel
  * refused.  Nothing is left half-made: a failed load removes the device. */
 #include <errno.h>
@@ -78,8 +77,8 @@ int dm_verity_main(int argc, char **argv)
 	t->sector_start = 0;
 	t->length = blocks * 8;
 	snprintf(t->target_type, sizeof t->target_type, "verity");
-	snprintf(params, 512, "1 %s %s 4096 4096 %llu %llu sha256 %s %s 1 try_verify_in_tasklet",
-		dev, dev, blocks, blocks, argv[5], argv[6]);
+	snprintf(params, 512, "1 %s %s 4096 4096 %llu %llu sha256 %s %s", dev, dev, blocks, blocks,
+		argv[5], argv[6]);
 	if (dm(fd, DM_TABLE_LOAD, &u.io, sizeof u.io + sizeof *t + strlen(params) + 1, name) != 0 ||
 	    (memset(&u, 0, sizeof u), dm(fd, DM_DEV_SUSPEND, &u.io, sizeof u.io, name)) != 0) {
 		int saved = errno;

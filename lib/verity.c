@@ -124,7 +124,7 @@ int verity_check(const char *rootfs, const struct verity *v, struct merr *e)
 int verity_cmdline(const struct verity *v, const char *dev, char *out, size_t n)
 {
 	return snprintf(out, n, "dm-mod.create=\"mvm-root,,,ro,0 %" PRIu64 " verity 1 %s %s %u %u %"
-		PRIu64 " %" PRIu64 " sha256 %s %s 1 try_verify_in_tasklet\" root=/dev/dm-0", v->data_blocks * 8, dev, dev,
+		PRIu64 " %" PRIu64 " sha256 %s %s\" root=/dev/dm-0", v->data_blocks * 8, dev, dev,
 		VERITY_BLOCK, VERITY_BLOCK, v->data_blocks, v->hash_start_block, v->root_hash,
 		v->salt);
 }

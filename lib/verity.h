@@ -53,9 +53,7 @@ int verity_check(const char *rootfs, const struct verity *v, struct merr *e);
 
 /* The kernel arguments that make dev (e.g. /dev/vda) the verified root,
  * /dev/dm-0, read-only: dm-mod.create="mvm-root,,,ro,0 SECTORS verity 1
- * DEV DEV 4096 4096 BLOCKS START sha256 ROOT SALT 1 try_verify_in_tasklet"
- * root=/dev/dm-0 (the option: a block whose hashes are cached is checked
- * in the interrupt's tasklet, not handed to a kernel worker).  The
+ * DEV DEV 4096 4096 BLOCKS START sha256 ROOT SALT" root=/dev/dm-0.  The
  * length of what is written (truncated when it does not fit n bytes, as
  * snprintf; 512 bytes always suffice). */
 int verity_cmdline(const struct verity *v, const char *dev, char *out, size_t n);

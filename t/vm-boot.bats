@@ -147,7 +147,7 @@ verity_image() {
 	run -0 vm-boot --print-config -S "$T/st" -i "$IMG" "$T/plan.json"
 	echo "$output" >"$T/fc.json"
 	run -0 jq -r '.["boot-source"].boot_args' "$T/fc.json"
-	assert_output --partial "dm-mod.waitfor=/dev/vda dm-mod.create=\"mvm-root,,,ro,0 128 verity 1 /dev/vda /dev/vda 4096 4096 16 16 sha256 $ROOT $SALT 1 try_verify_in_tasklet\" root=/dev/dm-0 "
+	assert_output --partial "dm-mod.waitfor=/dev/vda dm-mod.create=\"mvm-root,,,ro,0 128 verity 1 /dev/vda /dev/vda 4096 4096 16 16 sha256 $ROOT $SALT\" root=/dev/dm-0 "
 	refute_output --partial 'root=/dev/vda'
 }
 
