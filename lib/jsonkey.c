@@ -118,6 +118,18 @@ static int tok_keycmp(const struct jdoc *d, uint32_t x, uint32_t y)
 	return json_keycmp(a, an, b, bn);
 }
 
+/* The object t's n members are sorted in d->perm from d->nperm: its side
+ * entry (end, count, where its order starts) takes t->b's place. */
+static void record_order(struct jdoc *d, struct jtok *t, size_t n)
+{
+	d->ux[d->nux].end = t->b;
+	d->ux[d->nux].count = (uint32_t)n;
+	d->ux[d->nux].perm = (uint32_t)d->nperm;
+	t->b = (uint32_t)d->nux++;
+	t->a |= F_X;
+	d->nperm += n;
+}
+
 /* An object of 2..16 members (keys k[], their prefixes pre[]): the same
  * checks and permutation as below, the names compared whole only when
  * their prefixes are equal. */
@@ -166,12 +178,7 @@ static int close_small(struct parser *ps, struct jtok *t, const uint32_t *k, siz
 	for (i = 1; i < n; i++)
 		if (pre[i - 1] == pre[i] && tok_keycmp(d, pm[i - 1], pm[i]) == 0)
 			return dup_error(ps, pm[i - 1], pm[i]);
-	d->ux[d->nux].end = t->b;
-	d->ux[d->nux].count = (uint32_t)n;
-	d->ux[d->nux].perm = (uint32_t)d->nperm;
-	t->b = (uint32_t)d->nux++;
-	t->a |= F_X;
-	d->nperm += n;
+	record_order(d, t, n);
 	ps->nkeys -= n;
 	return 0;
 }
@@ -235,12 +242,7 @@ int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase)
 			if (an == bn && memcmp(a, b, an) == 0)
 				return dup_error(ps, pm[i - 1], pm[i]);
 		}
-		d->ux[d->nux].end = t->b;
-		d->ux[d->nux].count = (uint32_t)n;
-		d->ux[d->nux].perm = (uint32_t)d->nperm;
-		t->b = (uint32_t)d->nux++;
-		t->a |= F_X;
-		d->nperm += n;
+		record_order(d, t, n);
 	}
 	ps->nkeys = keybase;
 	return 0;
