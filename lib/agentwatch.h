@@ -15,6 +15,11 @@
 #ifndef MVM_AGENTWATCH_H
 #define MVM_AGENTWATCH_H
 
+/* The reason recorded when a restarted agent stops the VM, under either
+ * VMM (this watch, or muxhost's second HELLO). */
+#define AGENTWATCH_RESTARTED \
+	"the agent started again after the VM was ready (it runs unprovisioned): stopping the VM"
+
 /* How often vm-boot asks, once the agent is provisioned. */
 #define AGENTWATCH_POLL_MS 1000
 

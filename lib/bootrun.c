@@ -27,8 +27,7 @@ static void watch(struct bootrun *B)
 		for (int i = 0; i < AGENTWATCH_POLL_MS / 100 && !*B->stop; i++)
 			nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
 		if (!*B->stop && agentwatch_unprovisioned(B->vm->vsock, 2000) == 1) {
-			merr_set(&e, EX_SELF, NULL, "the agent started again after the VM was ready "
-				"(it runs unprovisioned): stopping the VM");
+			merr_set(&e, EX_SELF, NULL, "%s", AGENTWATCH_RESTARTED);
 			fail(B, EX_SELF, &e);
 		}
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "frame.h"
+#include "agentwatch.h"
 #include "muxhost.h"
 
 struct client {
@@ -169,8 +170,7 @@ static int guest_records(struct muxhost *m, struct merr *e)
 		if (r.kind == MUX_HELLO && m->ready)
 			/* the agent started again (init restarts it): it has not
 			 * been provisioned, nor would it be: fail closed */
-			return merr_set(e, EX_NO, NULL, "the agent started again after the VM was "
-				"ready (it runs unprovisioned): stopping the VM"), MUXHOST_FAIL;
+			return merr_set(e, EX_NO, NULL, "%s", AGENTWATCH_RESTARTED), MUXHOST_FAIL;
 		if (r.kind == MUX_HELLO) {
 			/* (re)start: every stream is gone */
 			for (int i = m->nclients - 1; i >= 0; i--)
