@@ -72,6 +72,12 @@ struct spawn {
 
 /* Build the seccomp program once (0, or -1 with msg). */
 int seccomp_prepare(const char *tier, char *msg, size_t msglen);
+/* seccomp_prepare in two steps, for provisioning's all-or-nothing:
+ * seccomp_stage builds tier's program aside (0, or -1 with msg; the
+ * runners' program is unchanged either way); seccomp_commit(1) makes the
+ * staged program the runners', seccomp_commit(0) drops it. */
+int seccomp_stage(const char *tier, char *msg, size_t msglen);
+void seccomp_commit(int keep);
 /* RLIMIT_NPROC of a runner that changes uid (or the agent's own hard
  * limit, when lower): the processes and threads of the runner uid
  * together, every call and worker included (a warm pool of 64 Node
@@ -194,9 +200,11 @@ extern struct entry entry;
 extern struct runtime rt;
 extern char **base_env;                 /* PATH and MVM_WRAPPER_CONFIG */
 extern size_t nbase_env;
-/* Add "K=V" (malloc'd, now owned) to every runner's environment: the
- * secrets provisioning delivers as env vars.  0, or -1 out of memory. */
-int base_env_add(char *kv);
+/* Add the n "K=V" kv[] (malloc'd) to every runner's environment: the
+ * secrets provisioning delivers as env vars.  All or none: 0 (the
+ * strings now owned by base_env), or -1 out of memory (nothing added,
+ * the strings still the caller's). */
+int base_env_add(char **kv, size_t n);
 /* ---- provisioning (provision.c, mvm-agent-protocol(5)) ----
  * With --provision, no call runs (not_provisioned) and no warm worker
  * starts before the one provision request has set the seccomp tier and

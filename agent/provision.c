@@ -4,7 +4,7 @@
  * Secrets never pass through a file on the host or a drive: they arrive
  * here, go into the runners' environment (base_env_add) or into a file on
  * the tmpfs /mnt/secrets (mode 0400, owned by the runner's uid), and are
- * never logged. */
+ * never logged.  A request is applied whole or not at all (apply). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,75 +17,160 @@
 
 int provisioned;
 
-/* Write the secret file path (PROV_SECRETS_DIR NAME, provision_parse
- * checked it) as the runner's, mode 0400.  0, or -1 with msg. */
-static int put_file(const char *path, size_t pn, const char *v, size_t vn, char *msg, size_t ml)
-{
-	char full[PATH_MAX];
-	const char *name = path + strlen(PROV_SECRETS_DIR);
-	size_t nn = pn - strlen(PROV_SECRETS_DIR);
-	int fd, err, saved[2];
+/* A secret file, staged: written whole to its temp PROV_SECRETS_DIR
+ * ".NAME" (a secret's NAME never starts with '.'), then renamed to
+ * PROV_SECRETS_DIR NAME once every file of the request is written. */
+struct staged {
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	int state;              /* 0 nothing, 1 the temp written, 2 renamed */
+};
 
-	snprintf(full, sizeof full, "%s" PROV_SECRETS_DIR "%.*s", opt.root, (int)nn, name);
+static void file_fail(const struct staged *f, const char *verb, int err, char *msg, size_t ml)
+{
+	size_t rl = strlen(opt.root);
+
+	snprintf(msg, ml, "cannot %s the secret file %s: %s", verb, f->dst + rl, strerror(err));
+}
+
+/* Write x's value to f's temp as the runner's, mode 0400.  0, or -1 with msg. */
+static int stage_file(const struct prov_secret *x, struct staged *f, char *msg, size_t ml)
+{
+	const char *name = x->key + strlen(PROV_SECRETS_DIR);
+	int nn = (int)(x->kl - strlen(PROV_SECRETS_DIR)), fd, err, saved[2];
+
+	snprintf(f->dst, sizeof f->dst, "%s" PROV_SECRETS_DIR "%.*s", opt.root, nn, name);
+	snprintf(f->tmp, sizeof f->tmp, "%s" PROV_SECRETS_DIR ".%.*s", opt.root, nn, name);
 	/* made as the runner (init's tmpfs there is the runner's, 0700): the
 	 * file is the runner's from the start; the agent has no CAP_CHOWN */
 	fs_as_runner(saved);
-	fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+	fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	err = errno;
-	if (fd >= 0 && (write(fd, v, vn) != (ssize_t)vn || fsync(fd) != 0)) {
-		err = errno;
-		close(fd);
-		unlink(full);
-		fd = -2;
+	if (fd >= 0) {
+		f->state = 1;
+		if (write(fd, x->value, x->vl) != (ssize_t)x->vl || fsync(fd) != 0) {
+			err = errno ? errno : EIO;
+			close(fd);
+			fd = -2;
+		} else {
+			close(fd);
+		}
 	}
 	fs_as_agent(saved);
 	if (fd < 0) {
-		snprintf(msg, ml, "cannot %s the secret file " PROV_SECRETS_DIR "%.*s: %s",
-			fd == -1 ? "create" : "write", (int)nn, name, strerror(err));
+		file_fail(f, fd == -1 ? "create" : "write", err, msg, ml);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
-/* Apply the request d, read whole first (provision_parse).  0, or -1 with
- * msg (a fixed text or a name: never a value). */
+/* Rename every written temp to its name (none replaced: the name must
+ * not exist, as a file or anything else).  0, or -1 with msg. */
+static int commit_files(struct staged *f, size_t n, char *msg, size_t ml)
+{
+	int saved[2], rc = 0, err = 0;
+	size_t i;
+
+	fs_as_runner(saved);
+	for (i = 0; i < n && rc == 0; i++)
+		if (f[i].state == 1) {
+			if (renameat2(AT_FDCWD, f[i].tmp, AT_FDCWD, f[i].dst, RENAME_NOREPLACE) == 0)
+				f[i].state = 2;
+			else
+				rc = -1, err = errno;
+		}
+	fs_as_agent(saved);
+	if (rc != 0)
+		file_fail(&f[i - 1], "create", err, msg, ml);
+	return rc;
+}
+
+/* Undo the files: remove each temp or renamed file this request made. */
+static void remove_files(struct staged *f, size_t n)
+{
+	int saved[2];
+
+	fs_as_runner(saved);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = f[i].state == 2 ? f[i].dst : f[i].tmp;
+
+		if (f[i].state && unlink(p) != 0)
+			logmsg("provisioning: cannot remove %s: %s", p + strlen(opt.root),
+				strerror(errno));
+		f[i].state = 0;
+	}
+	fs_as_agent(saved);
+}
+
+/* "K=V" of the env secret x, malloc'd; NULL out of memory. */
+static char *env_kv(const struct prov_secret *x)
+{
+	char *kv = malloc(x->kl + x->vl + 2);
+
+	if (kv) {
+		memcpy(kv, x->key, x->kl);
+		kv[x->kl] = '=';
+		memcpy(kv + x->kl + 1, x->value, x->vl);
+		kv[x->kl + 1 + x->vl] = 0;
+	}
+	return kv;
+}
+
+/* Apply the request d, read whole first (provision_parse), all or
+ * nothing: the tier, the env secrets and the files are staged (the tier
+ * compiled aside, the variables built, each file written to its temp),
+ * then the files renamed, then the rest committed; on any failure what
+ * was staged or renamed is undone.  0, or -1 with msg (a fixed text or
+ * a name: never a value). */
 static int apply(const struct jdoc *d, char *msg, size_t ml)
 {
 	struct prov_req r;
+	struct staged *f = NULL;
+	char **kv = NULL, *tier = NULL;
+	size_t nkv = 0;
 	int rc = -1;
 
 	if (provision_parse(d, &r, msg, ml) != 0)
 		return -1;
-	if (seccomp_prepare(r.tier, msg, ml) != 0)
+	if (seccomp_stage(r.tier, msg, ml) != 0)
 		goto out;
-	for (size_t i = 0; i < r.n; i++) {
-		const struct prov_secret *x = &r.s[i];
-
-		if (x->env) {
-			char *kv = malloc(x->kl + x->vl + 2);
-			if (!kv) {
-				snprintf(msg, ml, "out of memory");
-				goto out;
-			}
-			memcpy(kv, x->key, x->kl);
-			kv[x->kl] = '=';
-			memcpy(kv + x->kl + 1, x->value, x->vl);
-			kv[x->kl + 1 + x->vl] = 0;
-			if (base_env_add(kv) != 0) {
-				snprintf(msg, ml, "out of memory");
-				goto out;
-			}
-		} else if (put_file(x->key, x->kl, x->value, x->vl, msg, ml) != 0) {
-			goto out;
-		}
-	}
-	if (!(opt.seccomp = strdup(r.tier))) {
+	if (!(tier = strdup(r.tier)) || (r.n && (!(f = calloc(r.n, sizeof *f)) ||
+	    !(kv = calloc(r.n, sizeof *kv))))) {
 		snprintf(msg, ml, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; i < r.n; i++) {
+		if (!r.s[i].env) {
+			if (stage_file(&r.s[i], &f[i], msg, ml) != 0)
+				goto out;
+		} else if (!(kv[nkv++] = env_kv(&r.s[i]))) {
+			snprintf(msg, ml, "out of memory");
+			goto out;
+		}
+	}
+	if (commit_files(f, r.n, msg, ml) != 0)
+		goto out;
+	if (base_env_add(kv, nkv) != 0) {
+		snprintf(msg, ml, "out of memory");
+		goto out;
+	}
+	nkv = 0;                /* base_env's now */
+	seccomp_commit(1);
+	opt.seccomp = tier;
+	tier = NULL;
 	rc = 0;
 out:
+	if (rc != 0) {
+		seccomp_commit(0);
+		remove_files(f, f ? r.n : 0);
+	}
+	for (size_t i = 0; i < nkv; i++) {
+		if (kv[i])
+			explicit_bzero(kv[i], strlen(kv[i]));
+		free(kv[i]);
+	}
+	free(kv);
+	free(f);
+	free(tier);
 	prov_req_free(&r);
 	return rc;
 }

@@ -186,14 +186,15 @@ static void set_nonblock(int fd)
 		die(4, "unable to make fd %d non-blocking: %s", fd, strerror(errno));
 }
 
-int base_env_add(char *kv)
+int base_env_add(char **kv, size_t n)
 {
-	char **v = realloc(base_env, (nbase_env + 2) * sizeof *v);
+	char **v = realloc(base_env, (nbase_env + n + 1) * sizeof *v);
 
 	if (!v)
-		return free(kv), -1;
+		return -1;
 	base_env = v;
-	base_env[nbase_env++] = kv;
+	for (size_t i = 0; i < n; i++)
+		base_env[nbase_env++] = kv[i];
 	base_env[nbase_env] = NULL;
 	return 0;
 }

@@ -78,8 +78,28 @@ static const char *const minimal_allowed[] = {
 };
 
 static struct sock_fprog prog;  /* the compiled filter; len 0 = none */
+static struct sock_fprog staged;        /* seccomp_stage's, until committed */
+
+void seccomp_commit(int keep)
+{
+	if (keep) {
+		free(prog.filter);
+		prog = staged;
+	} else {
+		free(staged.filter);
+	}
+	memset(&staged, 0, sizeof staged);
+}
 
 int seccomp_prepare(const char *tier, char *msg, size_t msglen)
+{
+	if (seccomp_stage(tier, msg, msglen) != 0)
+		return -1;
+	seccomp_commit(1);
+	return 0;
+}
+
+int seccomp_stage(const char *tier, char *msg, size_t msglen)
 {
 	static const unsigned long nsflags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID,
 		CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP };
@@ -88,10 +108,9 @@ int seccomp_prepare(const char *tier, char *msg, size_t msglen)
 	struct stat st;
 	int fd = -1, rc = -1;
 
-	if (strcmp(tier, "unrestricted") == 0) {
-		prog.len = 0;
-		return 0;
-	}
+	seccomp_commit(0);
+	if (strcmp(tier, "unrestricted") == 0)
+		return 0;       /* staged: len 0, none */
 	if (strcmp(tier, "standard") != 0 && strcmp(tier, "minimal") != 0) {
 		snprintf(msg, msglen, "unknown seccomp tier \"%.32s\" (minimal, standard, "
 			"unrestricted)", tier);
@@ -150,14 +169,16 @@ int seccomp_prepare(const char *tier, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot export the seccomp filter");
 		goto out;
 	}
-	prog.filter = malloc((size_t)st.st_size);
-	if (!prog.filter || pread(fd, prog.filter, (size_t)st.st_size, 0) != st.st_size) {
+	staged.filter = malloc((size_t)st.st_size);
+	if (!staged.filter || pread(fd, staged.filter, (size_t)st.st_size, 0) != st.st_size) {
 		snprintf(msg, msglen, "cannot read back the seccomp filter");
 		goto out;
 	}
-	prog.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+	staged.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
 	rc = 0;
 out:
+	if (rc != 0)
+		seccomp_commit(0);
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);

@@ -312,6 +312,47 @@ hooks() {
 	assert_output 4
 }
 
+@test "provisioning is all or nothing: a secret file that cannot be placed leaves no variable, no file and the tier the agent had" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
+	mkroot "$T/r" python oneshot json ops f
+	install -d -o 1000 -g 1000 -m 0700 "$T/r/mnt/secrets"
+	# the third secret's file exists already (a directory): it cannot be placed,
+	# after a variable and another file were
+	install -d -o 1000 -g 1000 "$T/r/mnt/secrets/b"
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"hunter2-k"},{"name":"a","file":"/mnt/secrets/a","value":"hunter2-a"},{"name":"b","file":"/mnt/secrets/b","value":"hunter2-b"}]}' \
+		'run json [["getenv","API_KEY"],{}]' 'run json [["socket"],{}]'
+	# without --provision: calls run with --seccomp's tier (standard) after the refusal
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	error bad_request
+	stdout null
+	exit 0
+	stdout "made"
+	exit 0
+	closed
+	agent-exit 0
+	EOF
+	run -0 ls -A "$T/r/mnt/secrets"
+	assert_output b
+	run -0 grep -c '^mvm-agent: provisioning refused: cannot create the secret file /mnt/secrets/b: File exists$' "$T/agent.log"
+	assert_output 1
+	run -1 grep hunter2 "$T/agent.log"
+	# the same request once b is free: applied whole, and a retry is accepted
+	rmdir "$T/r/mnt/secrets/b"
+	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"hunter2-k"},{"name":"a","file":"/mnt/secrets/a","value":"hunter2-a"},{"name":"b","file":"/mnt/secrets/b","value":"hunter2-b"}]}' \
+		'run json [["getenv","API_KEY"],{}]' "run json [[\"read\",\"$T/r/mnt/secrets/b\"],{}]" 'run json [["socket"],{}]'
+	run -0 agent "$T/r" "$T/script"
+	assert_line --index 0 'unknown {"type": "provisioned", "seccomp": "minimal"}'
+	assert_line 'stdout "hunter2-k"'
+	assert_line 'stdout ["hunter2-b","400",1000]'
+	assert_line 'stdout 1'
+	run -0 ls -A "$T/r/mnt/secrets"
+	assert_output - <<-'EOF'
+	a
+	b
+	EOF
+}
+
 @test "timeout: the process group is killed (grandchildren too) and the agent goes on" {
 	mkroot "$T/r" python oneshot json ops f
 	script 'run json [["slow",60],{}] timeout=300' 'ping'
