@@ -102,8 +102,10 @@ void service_stop(void);
  * most SERVICE_ARGS, NULL-terminated), env (base[0..nbase), "HOME=/tmp",
  * then each of the file's variables as "NAME=VALUE", malloc'd; at most
  * SERVICE_ENV + 1 and NULL-terminated) and *cwd (malloc'd, or NULL: the
- * agent's).  0, or -1 with *why (a fixed text to say before the file's
- * name): not JSON, no command of 1..SERVICE_ARGS strings without NUL, a
+ * agent's).  0, or -1 with *why (a text to say before the file's name:
+ * fixed, or service.c's own buffer until the next call): not JSON, a
+ * member other than these three (its JSON Pointer in *why), no command
+ * of 1..SERVICE_ARGS strings without NUL, a
  * working_dir that is not an absolute path, an env that is not an object,
  * an env name that is empty, holds '=' or NUL or is already set, a value
  * with NUL, or more than SERVICE_ENV + 1 variables in all (nothing

@@ -3,7 +3,7 @@
  *
  * agent/init passes --service when the image holds /etc/mvm/service.json
  * (mvm-lower(5)): {"command":[ARGV...], "working_dir":DIR,
- * "env":{NAME:VALUE,...}}.  The agent starts the supervisor once it knows
+ * "env":{NAME:VALUE,...}}, no other member.  The agent starts the supervisor once it knows
  * the seccomp tier and the secrets: after the provisioning request (with
  * --provision; service_start() from provision.c) or at once (without).
  * The supervisor is a child of the agent (forked, no exec): it keeps the
@@ -65,6 +65,39 @@ static int named(char **env, size_t m, const char *k, size_t kl)
 	return 0;
 }
 
+/* The first member of the object root that service.json does not have, as
+ * "POINTER: an unknown member in" in a static buffer (the name as a JSON
+ * Pointer token, RFC 6901, its bytes outside printable ASCII as '?', at most
+ * 64 of them); NULL if every member is known. */
+static const char *unknown_member(const struct jdoc *d, jref root)
+{
+	static char why[64 * 2 + 32];
+
+	if (json_type(d, root) != J_OBJ)
+		return NULL;
+	for (jref k = json_first_key(d, root); k != JREF_NONE; k = json_next_key(d, k)) {
+		size_t kl, o = 0;
+		const char *ks;
+
+		if (json_str_eq(d, k, "command") || json_str_eq(d, k, "working_dir") ||
+		    json_str_eq(d, k, "env"))
+			continue;
+		ks = json_str(d, k, &kl);
+		why[o++] = '/';
+		for (size_t i = 0; i < kl && i < 64; i++) {
+			unsigned char ch = (unsigned char)ks[i];
+
+			if (ch == '~' || ch == '/')
+				why[o++] = '~', why[o++] = ch == '~' ? '0' : '1';
+			else
+				why[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+		}
+		snprintf(why + o, sizeof why - o, "%s: an unknown member in", kl > 64 ? "..." : "");
+		return why;
+	}
+	return NULL;
+}
+
 int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
 	char **env, char **cwd, const char **why)
 {
@@ -79,6 +112,9 @@ int service_parse(const char *p, size_t len, char *const *base, size_t nbase, ch
 		*why = "unreadable or not JSON:";
 		return -1;
 	}
+	/* a member the agent does not know is refused, never ignored */
+	if ((*why = unknown_member(d, json_root(d))))
+		goto out;
 	c = json_get(d, json_root(d), "command");
 	if (c == JREF_NONE || json_type(d, c) != J_ARR) {
 		*why = "no command array in";

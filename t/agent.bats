@@ -1093,6 +1093,25 @@ irfns() {
 	done
 }
 
+@test "a service.json member the agent does not know is refused with its JSON Pointer, not ignored (the command does not start)" {
+	mkroot "$T/r" python oneshot json app greet
+	mkdir -m 0777 "$T/svc"
+	script 'ping'
+	# a member that would otherwise be ignored, named with the two bytes RFC 6901 escapes
+	jq -n --arg out "$T/svc/ran" '{command: ["touch", $out], working_dir: "/", "user/~x": "root"}' >"$T/s.json"
+	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+	assert_line --index 0 'pong'
+	run -0 grep -c "^mvm-service: /user~1~0x: an unknown member in $T/s.json\$" "$T/agent.log"
+	assert_output 1
+	run -1 grep 'mvm-service: started' "$T/agent.log"
+	[ ! -e "$T/svc/ran" ]
+	# a newline in the name does not reach the console as one
+	jq -n '{command: ["true"], "a\nmvm-service: forged": 1}' >"$T/s.json"
+	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+	run -0 grep -c "^mvm-service: /a?mvm-service: forged: an unknown member in $T/s.json\$" "$T/agent.log"
+	assert_output 1
+}
+
 @test "the command service survives the calls (the contained-call sweep keeps its supervisor) and stops when the agent dies by SIGKILL (PR_SET_PDEATHSIG)" {
 	[ "$(id -u)" = 0 ] || skip "needs root to change uid"
 	mkroot "$T/r" python oneshot json ops f
