@@ -58,10 +58,11 @@ static void provisioned(void *ctx, int rc, const struct merr *e)
 static void on_ready(void *ctx)
 {
 	struct bootrun *B = ctx;
+	struct merr e = { 0 };
 
 	if (launch_provision_start(B->launch, B->vm->vsock, (int)B->boot_secs * 1000,
-	    provisioned, B) != 0)
-		B->refused = EX_SYS, *B->stop = SIGTERM;
+	    provisioned, B, &e) != 0)
+		fail(B, EX_SYS, &e);
 }
 
 static void on_warn(void *ctx, const struct merr *e)

@@ -18,13 +18,13 @@
  *                 provisioned one (agentwatch.h; under QEMU the muxhost
  *                 sees a restarted agent's hello instead, muxhost.h).
  *
- * If step 2 fails, or step 5 finds an unprovisioned agent, the caller is
- * told (failed, with the reason), and the guest is stopped: *stop is set
- * to SIGTERM, as a signal would (a thread that cannot be started stops it
- * too, untold).  Each
- * stream the guest opens (QEMU only) is handed to the egress proxy when
- * there is one.  The hooks of steps 3 and 4 and failed run on the
- * provisioning thread.  Nothing here prints or exits.
+ * If step 2 fails (its thread cannot be started, or the agent refuses),
+ * or step 5 finds an unprovisioned agent, the caller is told (failed,
+ * with the reason), and the guest is stopped: *stop is set to SIGTERM, as
+ * a signal would.  Each stream the guest opens (QEMU only) is handed to
+ * the egress proxy when there is one.  The hooks of steps 3 and 4 and
+ * failed run on the provisioning thread (failed for a thread that could
+ * not be started: on vmm_run's).  Nothing here prints or exits.
  */
 #ifndef MVM_BOOTRUN_H
 #define MVM_BOOTRUN_H
@@ -63,7 +63,8 @@ struct bootrun {
  * Run the VM (vmm_run with B->boot_secs, the VMM's output on logfd) and
  * the launch sequence, then close the egress proxy and free the launch
  * (launch_free).  Returns
- *   BOOTRUN_REFUSED  step 2 failed (B->refused: EX_NO or EX_SYS) or step 5
+ *   BOOTRUN_REFUSED  step 2 failed (B->refused: EX_NO, or EX_SYS: also no
+ *                    thread for it) or step 5
  *                    found the agent started again (EX_SELF); the guest
  *                    was stopped;
  *   VMM_STOPPED      the agent was ready, then the VMM exited: *status;

@@ -379,16 +379,16 @@ static void *provision_main(void *arg)
 }
 
 int launch_provision_start(struct launch *L, const char *vsock, int timeout_ms,
-	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx)
+	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx, struct merr *e)
 {
-	struct merr e;
-
 	L->vsock = vsock;
 	L->timeout_ms = timeout_ms;
 	L->done = done;
 	L->ctx = ctx;
-	if (pthread_create(&L->thread, NULL, provision_main, L) != 0)
-		return merr_set(&e, EX_SYS, NULL, "cannot start a thread"), EX_SYS;
+	int r = pthread_create(&L->thread, NULL, provision_main, L);
+	if (r != 0)
+		return merr_set(e, EX_SYS, NULL, "%s: unable to start provisioning: %s", vsock,
+			strerror(r));
 	L->started = 1;
 	return 0;
 }

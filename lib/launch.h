@@ -84,10 +84,11 @@ int launch_provision(struct launch *L, const char *vsock, int timeout_ms,
  * launch_provision(L, vsock, timeout_ms, L->applied, ...) on a thread of
  * its own, then done(ctx, its status, its error): for a caller whose loop
  * must go on meanwhile (vm-boot's, which serves QEMU's agent port).  0, or
- * EX_SYS (no thread).  launch_free waits for the thread.
+ * EX_SYS with e ("VSOCK: unable to start provisioning: " and
+ * pthread_create's error; done is not called).  launch_free waits for the thread.
  */
 int launch_provision_start(struct launch *L, const char *vsock, int timeout_ms,
-	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx);
+	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx, struct merr *e);
 
 /* Wait for launch_provision_start's thread (if any), wipe the request,
  * release the volumes' locks. */

@@ -207,6 +207,26 @@ verity_image() {
 	run -0 grep -c "shutdown asked by the host" "$T/run/vmm.log"
 }
 
+@test "a provisioning thread that cannot start stops the VM: a message, plan.failed, exit 4" {
+	[ -z "${MVM_SANITIZE:-}" ] ||
+		skip "SANITIZE=$MVM_SANITIZE: an LD_PRELOAD shim cannot come before the sanitizer's runtime"
+	fake_root
+	fake_firecracker
+	# in vm-boot (only), pthread_create fails with EAGAIN (admission's digests
+	# then run on the main thread, lib/digest.c)
+	cc -shared -fPIC -o "$T/nothread.so" "$MVM_ROOT/t/data/nothread.c"
+	PATH=$T/bin:$PATH LD_PRELOAD=$T/nothread.so run -4 timeout 60 vm-boot -b firecracker \
+		-S "$T/run" -i "$IMG" "$T/plan.dsse.json"
+	assert_line "vm-boot: $T/run/v.sock: unable to start provisioning: Resource temporarily unavailable"
+	run -0 jq -r .event "$MVM_HOME/audit/local.jsonl"
+	assert_output $'plan.admitted\nplan.failed'
+	run -0 jq -r 'select(.event == "plan.failed") | .labels.reason' "$MVM_HOME/audit/local.jsonl"
+	assert_output "$T/run/v.sock: unable to start provisioning: Resource temporarily unavailable"
+	# the VM was stopped: no VMM, pid file or socket is left
+	[ ! -e "$T/run/pid" ] && [ ! -e "$T/run/v.sock" ]
+	run -1 pgrep -f "fake-vsock.py $T/run/"
+}
+
 @test "Firecracker: an agent that started again unprovisioned stops the VM (plan.failed, exit 125)" {
 	fake_root
 	# The stand-in gives each connection a new agent.  Started with
