@@ -100,21 +100,6 @@ static char *which(const char *prog)
 	return NULL;
 }
 
-/* The directory of the running executable. */
-static int exe_dir(char *out, size_t n)
-{
-	ssize_t k = readlink("/proc/self/exe", out, n - 1);
-	char *slash;
-
-	if (k < 0)
-		return -1;
-	out[k] = '\0';
-	slash = strrchr(out, '/');
-	if (slash)
-		*slash = '\0';
-	return 0;
-}
-
 /*
  * The SDK directory: $MVM_SDK_DIR, else <exe dir>/../sdk (a checkout), else
  * <exe dir>/../share/mvm/sdk (installed).  NULL if none exists.
@@ -126,7 +111,7 @@ static char *sdk_dir(void)
 
 	if (env && *env)
 		return is_dir(env) ? realpath(env, NULL) : NULL;
-	if (exe_dir(exe, sizeof exe) != 0)
+	if (tool_bindir(exe, sizeof exe) != 0)
 		return NULL;
 	snprintf(p, sizeof p, "%s/../sdk", exe);
 	if (is_dir(p))
@@ -145,7 +130,7 @@ static char *validator(void)
 
 	if (env)
 		return *env ? which(env) : NULL;
-	if (exe_dir(exe, sizeof exe) == 0) {
+	if (tool_bindir(exe, sizeof exe) == 0) {
 		snprintf(p, sizeof p, "%s/ir-validate", exe);
 		if (is_exe(p))
 			return strdup(p);

@@ -75,13 +75,8 @@ static void read_plan(const char *path, struct buf *b, struct plan *p)
  * $MVM_LIBEXEC, else bin/../libexec, into lx. */
 static void dirs(char bin[PATH_MAX], char lx[PATH_MAX])
 {
-	char exe[PATH_MAX];
-	ssize_t len;
-
-	if ((len = readlink("/proc/self/exe", exe, sizeof exe - 1)) < 0)
+	if (tool_bindir(bin, PATH_MAX) != 0)
 		tool_die(EX_SYS, "unable to find my own executable: %s", strerror(errno));
-	exe[len] = '\0';
-	snprintf(bin, PATH_MAX, "%s", dirname(exe));
 	tool_libexec(lx, PATH_MAX);
 }
 
