@@ -407,6 +407,7 @@ struct call {
 	int cg_procs;                   /* that cgroup's cgroup.procs (cg_id) */
 	/* warm */
 	struct worker *w;
+	int requeued;                   /* given back to the queue once (warm.c) */
 #ifdef MVM_DEV
 	char **dev_argv;                /* an exec request's (dev.c), or NULL */
 #endif
@@ -427,6 +428,9 @@ void start_calls(void);
 void call_free(struct call *k);
 /* Remove k from the queue (no-op when it is not queued). */
 void dequeue(struct call *k);
+/* Put k (taken off its worker, none of it sent) back at the head of the
+ * queue, past max_queue_depth (it was admitted), and start calls. */
+void requeue(struct call *k);
 /* Reap every exited child and finish what it ran. */
 void reap(void);
 /* Deadlines: timeouts, kill escalation, worker readiness and respawn.

@@ -91,6 +91,18 @@ void dequeue(struct call *k)
 		}
 }
 
+void requeue(struct call *k)
+{
+	k->w = NULL;
+	k->state = CALL_QUEUED;
+	k->next = queue_head;
+	queue_head = k;
+	if (!queue_tail)
+		queue_tail = k;
+	nqueued++;
+	start_calls();
+}
+
 void submit(struct conn *c, struct req *r)
 {
 	struct call *k;

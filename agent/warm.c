@@ -243,7 +243,20 @@ void worker_write(struct worker *w)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			if (errno != EAGAIN) {
+			struct call *k = w->call;
+
+			/* nothing of the call sent, and no reader: the worker died
+			 * idle (or closed its stdin) before the agent saw it; the
+			 * call never reached it, so it goes to another, once */
+			if (errno == EPIPE && w->tx_off == 0 && k && !k->requeued && !quitting) {
+				logmsg("warm worker %d stopped reading while idle: its call goes to "
+					"another worker", (int)w->pid);
+				worker_kill(w);
+				w->call = NULL;
+				w->tx.len = 0;
+				k->requeued = 1;
+				requeue(k);
+			} else if (errno != EAGAIN) {
 				worker_kill(w);
 				stats.crashed += w->call != NULL;
 				warm_call_error(w, ERRK_CRASHED, "the warm worker stopped reading");

@@ -531,6 +531,40 @@ hooks() {
 	EOF
 }
 
+@test "warm: a call sent to an idle worker that no longer reads (dead, not yet reaped) goes to a fresh worker, not wrapper_crashed" {
+	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
+	w=$T/r/usr/lib/mvm/wrappers
+	mkdir -m 0777 "$T/mark"
+	# the first worker closes its stdin, says ready and stays: to the agent an
+	# idle worker, to a write the dead one the race leaves (EPIPE, nothing
+	# of the call sent); every later worker is the real runner
+	cp "$WRAP/python/longrunning.py" "$w/longrunning.py"
+	rm -f "$w/runner"
+	cat >"$w/runner" <<-EOF
+	#!/usr/bin/python3
+	import os, sys, time
+	if not os.path.exists("$T/mark/once"):
+	    open("$T/mark/once", "w").close()
+	    os.close(0)
+	    os.write(1, b"\x00\x00\x00\x03\x02{}")
+	    time.sleep(300)
+	os.execv(sys.executable, [sys.executable, "$w/longrunning.py"] + sys.argv[1:])
+	EOF
+	chmod 0555 "$w/runner" "$w/longrunning.py"
+	script 'waitready 1' 'run json [["greet","A"],{}]' 'status'
+	run -0 agent "$T/r" "$T/script"
+	assert_output - <<-'EOF'
+	stdout "hello, A"
+	exit 0
+	status entrypoint=ok tier=warm language=python slots=1 busy=0 queued=0 calls=1 recycled=0 respawned=1 crashed=0
+	closed
+	agent-exit 0
+	EOF
+	[ -e "$T/mark/once" ]
+	run -0 grep -c '^mvm-agent: warm worker [0-9]* stopped reading while idle: its call goes to another worker$' "$T/agent.log"
+	assert_output 1
+}
+
 @test "warm: a timeout kills the worker, which is respawned" {
 	mkroot "$T/r" python longrunning json ops f "$(pool 100 256 1)"
 	script 'run json [["slow",60],{}] timeout=300' 'run json [["greet","A"],{}]'
