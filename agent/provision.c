@@ -17,8 +17,9 @@
 
 int provisioned;
 
-/* A secret file, staged: written whole to its temp PROV_SECRETS_DIR
- * ".NAME" (a secret's NAME never starts with '.'), then renamed to
+/* A secret file, staged: written whole to its temp PROV_SECRETS_DIR ".I"
+ * (I its index in the request; a secret's NAME never starts with '.', and
+ * ".I" is no longer than any NAME allowed there), then renamed to
  * PROV_SECRETS_DIR NAME once every file of the request is written. */
 struct staged {
 	char tmp[PATH_MAX], dst[PATH_MAX];
@@ -32,14 +33,16 @@ static void file_fail(const struct staged *f, const char *verb, int err, char *m
 	snprintf(msg, ml, "cannot %s the secret file %s: %s", verb, f->dst + rl, strerror(err));
 }
 
-/* Write x's value to f's temp as the runner's, mode 0400.  0, or -1 with msg. */
-static int stage_file(const struct prov_secret *x, struct staged *f, char *msg, size_t ml)
+/* Write x (the request's i-th secret) to f's temp as the runner's, mode
+ * 0400.  0, or -1 with msg. */
+static int stage_file(const struct prov_secret *x, size_t i, struct staged *f, char *msg,
+	size_t ml)
 {
 	const char *name = x->key + strlen(PROV_SECRETS_DIR);
 	int nn = (int)(x->kl - strlen(PROV_SECRETS_DIR)), fd, err, saved[2];
 
 	snprintf(f->dst, sizeof f->dst, "%s" PROV_SECRETS_DIR "%.*s", opt.root, nn, name);
-	snprintf(f->tmp, sizeof f->tmp, "%s" PROV_SECRETS_DIR ".%.*s", opt.root, nn, name);
+	snprintf(f->tmp, sizeof f->tmp, "%s" PROV_SECRETS_DIR ".%zu", opt.root, i);
 	/* made as the runner (init's tmpfs there is the runner's, 0700): the
 	 * file is the runner's from the start; the agent has no CAP_CHOWN */
 	fs_as_runner(saved);
@@ -140,7 +143,7 @@ static int apply(const struct jdoc *d, char *msg, size_t ml)
 	}
 	for (size_t i = 0; i < r.n; i++) {
 		if (!r.s[i].env) {
-			if (stage_file(&r.s[i], &f[i], msg, ml) != 0)
+			if (stage_file(&r.s[i], i, &f[i], msg, ml) != 0)
 				goto out;
 		} else if (!(kv[nkv++] = env_kv(&r.s[i]))) {
 			snprintf(msg, ml, "out of memory");
