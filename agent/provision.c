@@ -18,8 +18,8 @@
 int provisioned;
 
 /* A secret file, staged: written whole to its temp PROV_SECRETS_DIR ".I"
- * (I its index in the request; a secret's NAME never starts with '.', and
- * ".I" is no longer than any NAME allowed there), then renamed to
+ * (I its index in the request: a name no secret has, as NAME never starts
+ * with '.', and short whatever NAME's length), then renamed to
  * PROV_SECRETS_DIR NAME once every file of the request is written. */
 struct staged {
 	char tmp[PATH_MAX], dst[PATH_MAX];
@@ -50,6 +50,7 @@ static int stage_file(const struct prov_secret *x, size_t i, struct staged *f, c
 	err = errno;
 	if (fd >= 0) {
 		f->state = 1;
+		errno = 0;      /* a short write sets none */
 		if (write(fd, x->value, x->vl) != (ssize_t)x->vl || fsync(fd) != 0) {
 			err = errno ? errno : EIO;
 			close(fd);
