@@ -1,5 +1,5 @@
 /* agent.h — what the parts of mvm-agent share (not a library interface).
- * First the pieces config.c and spawn.c provide, then the agent process's
+ * First the pieces config.c, entry.c and spawn.c provide, then the agent process's
  * units, each section a contract: who owns the state, what each call does. */
 #ifndef MVM_AGENT_H
 #define MVM_AGENT_H

@@ -5,8 +5,8 @@
  * The parts: setup.c (options, transports, privileges), loop.c (the poll
  * loop), conn.c (connections and replies), mux.c (the serial transport),
  * sched.c (queue, reaping, deadlines), cold.c and warm.c (the tiers),
- * config.c (runtime.json, the entrypoint) and spawn.c (starting a
- * runner).  agent.h is the contract between them. */
+ * config.c (runtime.json), entry.c (the entrypoint) and spawn.c
+ * (starting a runner).  agent.h is the contract between them. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

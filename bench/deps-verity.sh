@@ -7,9 +7,13 @@
 #
 # examples/deps-python's image (built here through its Makefile, or reused
 # from the cache; with BLOB_MB, its wheel also carries a BLOB_MB MiB file
-# of random bytes, for a volume the size of real dependencies) and a copy whose mvm-meta.json has no deps.verity (the
-# same bytes otherwise: admission then hashes all of deps.ext4, as before);
-# both keep the root's verity, so only the deps check differs.  Interleaved
+# of random bytes, for a volume the size of real dependencies) and a copy
+# whose admission hashes all of the volume, as before: admission refuses a
+# deps member without deps.verity since session 9, so the copy's
+# mvm-meta.json has no deps member and lists the same bytes, as
+# deps_whole.ext4, among launch.drives with their sha256 (admission hashes
+# such a drive whole, with the same file_digests call the deps fallback
+# made); both keep the root's verity, so only the deps check differs.  Interleaved
 # admissions (plan-verify --no-consume --image, a fresh plan each): wall
 # and CPU medians, the ratio, the load average before and after.
 set -euo pipefail
@@ -59,7 +63,10 @@ ir="$work/app/.mvm/workload-ir.json"
 img="$work/app/.mvm/image/$(cat "$work/app/.mvm/image.key")"
 plain="$work/plain"
 cp -R "$img" "$plain"
-jq -c 'del(.deps.verity)' "$img/mvm-meta.json" | ir-canon >"$plain/mvm-meta.json"
+mv "$plain/deps.ext4" "$plain/deps_whole.ext4"
+jq -c --arg h "$(sha256sum <"$plain/deps_whole.ext4" | cut -c1-64)" \
+	'del(.deps) | .launch.drives += [{file: "deps_whole.ext4", sha256: $h}]' \
+	"$img/mvm-meta.json" | ir-canon >"$plain/mvm-meta.json"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 admit() { # image tag

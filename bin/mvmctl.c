@@ -1,6 +1,5 @@
 /* mvmctl — porcelain over the mvm tools (git-style: each verb runs plumbing;
  * verbs from a {name, fn, usage} table, as wireguard-tools' wg does) */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -12,7 +11,7 @@
 #include "runstate.h"
 #include "tool.h"
 
-#define DEFAULT_IR MVM_DIR "/workload-ir.json"
+#define DEFAULT_IR MVM_IR
 
 static char root[PATH_MAX - 64];   /* the checkout or prefix: <root>/bin/<tool> */
 
@@ -73,19 +72,6 @@ static int run_to(char **av, const char *path)
 		tool_fail(path, &e);
 	buf_free(&b);
 	return r;
-}
-
-/* Parse the IR at path (or die 3/4): free with json_free, then buf_free. */
-static struct jdoc *ir_read(const char *path, struct buf *b)
-{
-	struct merr e;
-	struct jdoc *d;
-
-	if (read_file(path, b, &e) != 0)
-		tool_fail(path, &e);
-	if (!(d = json_parse(b->p ? b->p : "", b->len, NULL, &e)))
-		tool_fail(path, &e);
-	return d;
 }
 
 /* The state directory of VM id, or die 2. */
@@ -202,8 +188,8 @@ static int cmd_up(int argc, char **argv)
 
 	if (argc > prod + 1)
 		tool_die(EX_USAGE, "up: [--prod] [IR]");
-	d = ir_read(ir, &b);
-
+	if (read_file(ir, &b, &e) != 0 || !(d = json_parse(b.p ? b.p : "", b.len, NULL, &e)))
+		tool_fail(ir, &e);
 	if (ir_id(d, id, sizeof id, &e) != 0)
 		tool_fail(ir, &e);
 	json_free(d);
@@ -228,51 +214,21 @@ static int cmd_up(int argc, char **argv)
 	return r;
 }
 
-/* The function operand among vsock-call's arguments (NULL: none, the
- * primary): the first word that is neither an option nor an option's
- * argument (vsock-call(1)'s -s -f -t -e --input --input-json --json). */
-static const char *fn_operand(int argc, char **argv)
-{
-	static const char *const witharg[] = { "-s", "-f", "-t", "-e", "--input", "--input-json",
-		"--json", NULL };
-
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
-			return i + 1 < argc ? argv[i + 1] : NULL;
-		if (argv[i][0] != '-')
-			return argv[i];
-		for (const char *const *w = witharg; *w; w++)
-			if (!strcmp(argv[i], *w))
-				i++;
-	}
-	return NULL;
-}
-
 static int cmd_invoke(int argc, char **argv)
 {
 	char t[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 8], ir[PATH_MAX + 32], fmt[8];
 	char *pre[] = { (char *)"-s", sock, (char *)"-r", (char *)"-f", fmt };
-	struct buf b = BUF_INIT;
-	struct jdoc *d;
 	struct merr e;
+	int r;
 
 	vm_dir(argv[0], dir, sizeof dir);
 	if (!run_pid(dir))
 		tool_die(EX_NO, "%s is not running; mvmctl up first", argv[0]);
 	snprintf(sock, sizeof sock, "%s/v.sock", dir);
-	/* the format: from the IR recorded beside the VM, else the project's */
-	snprintf(ir, sizeof ir, "%s/%s", dir, RUN_IR);
-	if (access(ir, F_OK) != 0)
-		snprintf(ir, sizeof ir, "%s", DEFAULT_IR);
-	if (access(ir, F_OK) != 0)
-		exec_with(tool(t, "vsock-call"), pre, 3, argc - 1, argv + 1);
-	d = ir_read(ir, &b);
-	if (ir_format(d, fmt, &e) != 0)
+	/* the format: from the IR beside the VM or the project's, by function */
+	if ((r = run_call_format(dir, argc - 1, argv + 1, fmt, ir, sizeof ir, &e)) > 1)
 		tool_fail(ir, &e);
-	/* a call by name: that function's format (issue 15) */
-	if (fn_operand(argc - 1, argv + 1))
-		ir_function_format(d, fn_operand(argc - 1, argv + 1), fmt);
-	exec_with(tool(t, "vsock-call"), pre, 5, argc - 1, argv + 1);
+	exec_with(tool(t, "vsock-call"), pre, r == 0 ? 5 : 3, argc - 1, argv + 1);
 }
 
 static int cmd_down(int argc, char **argv)
@@ -293,22 +249,15 @@ static int cmd_down(int argc, char **argv)
 static int cmd_ps(int argc, char **argv)
 {
 	DIR *d = opendir(RUN_ROOT);
-	struct dirent *de;
+	char dir[PATH_MAX], ports[NETCFG_PORTS_TEXT];   /* vm-boot's ports.json, in short */
+	const char *id;
+	pid_t pid;
 
 	(void)argc, (void)argv;
 	printf("%-20s %8s  %s  %s\n", "ID", "PID", "SOCKET", "PORTS");
-	while (d && (de = readdir(d)) != NULL) {
-		char dir[PATH_MAX];
-		pid_t pid;
-
-		if (!run_id_ok(de->d_name, strlen(de->d_name)))
-			continue;
-		snprintf(dir, sizeof dir, "%s/%s", RUN_ROOT, de->d_name);
-		if ((pid = run_pid(dir))) {
-			char ports[NETCFG_PORTS_TEXT];   /* vm-boot's ports.json, in short */
-			netcfg_ports_text(dir, ports);
-			printf("%-20s %8ld  %s/v.sock  %s\n", de->d_name, (long)pid, dir, ports);
-		}
+	while (d && (pid = run_next(d, dir, sizeof dir, &id)) != 0) {
+		netcfg_ports_text(dir, ports);
+		printf("%-20s %8ld  %s/v.sock  %s\n", id, (long)pid, dir, ports);
 	}
 	if (d)
 		closedir(d);

@@ -65,13 +65,13 @@ out:
 /* The deps volume an image's checked mvm-meta.json d names: its "deps"
  * member {key, sbom_digest, volume_digest, verity} names <dir>/deps.ext4
  * (mvm-meta(5)); the top of the file's hash tree must hash to the verity
- * root (the guest checks each block it reads), or, in an image without it,
- * the file must have volume_digest; without the member there must be no
- * such file. */
+ * root (the guest checks each block it reads).  A member without verity
+ * (an image from before mvm-deps appended the tree) is refused, not
+ * hashed whole (issue 17: admission checks verity roots); without the
+ * member there must be no such file. */
 static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdict *v)
 {
-	char path[PATH_MAX], got[1][DIGEST_LEN + 1];
-	const char *paths[1] = { path };
+	char path[PATH_MAX];
 	size_t kn = 0, sn = 0, vn = 0;
 	jref x = json_type(d, json_root(d)) == J_OBJ ? json_get(d, json_root(d), "deps") : JREF_NONE;
 	jref k = JREF_NONE, sb = JREF_NONE, vo = JREF_NONE;
@@ -95,23 +95,18 @@ static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdic
 	jref vt = json_get(d, x, "verity");
 	struct verity ver;
 	int rc;
-	if (vt != JREF_NONE) {
-		/* read through dm-verity in the guest (agent/init): the top of
-		 * its tree, as for the root; the blocks are checked there */
-		if (verity_parse(d, vt, &ver) != 0)
-			return merr_set(&v->e, EX_NO, "/deps/verity", "mvm-meta.json: the deps "
-				"volume's verity is not a SHA-256 tree of 4096-byte blocks appended "
-				"to the data (mvm-meta(5))");
-		if ((rc = verity_check(path, &ver, &v->e)) != 0)
-			return rc;
-	} else {
-		if (file_digests(1, paths, got, &v->e) != 0)
-			return EX_SYS;
-		if (strncmp(got[0], vol, DIGEST_LEN) != 0)
-			return merr_set(&v->e, EX_NO, NULL, "%s is %s, mvm-meta.json says %.*s", path,
-				got[0], DIGEST_LEN, vol);
-		v->digests++;
-	}
+	if (vt == JREF_NONE)
+		return merr_set(&v->e, EX_NO, "/deps", "mvm-meta.json: the deps volume has no "
+			"verity root, so it cannot be checked (an image made before deps volumes "
+			"carried a dm-verity tree): rebuild the image with the current mvm-build");
+	/* read through dm-verity in the guest (agent/init): the top of its
+	 * tree, as for the root; the blocks are checked there */
+	if (verity_parse(d, vt, &ver) != 0)
+		return merr_set(&v->e, EX_NO, "/deps/verity", "mvm-meta.json: the deps "
+			"volume's verity is not a SHA-256 tree of 4096-byte blocks appended "
+			"to the data (mvm-meta(5))");
+	if ((rc = verity_check(path, &ver, &v->e)) != 0)
+		return rc;
 	snprintf(v->deps, sizeof v->deps, "%s", path);
 	memcpy(v->deps_key, key, 64);
 	memcpy(v->deps_sbom, sbom, DIGEST_LEN);

@@ -28,11 +28,12 @@
  *                  not hashed here);
  *                  then the drive files mvm-meta.json's launch member
  *                  lists (the config drives) have the digests the meta
- *                  gives them; and when the meta has a "deps" member, the
- *                  top of the image's deps.ext4 hash tree hashes to its
- *                  verity root (or, without one, the file has its
- *                  volume_digest), and no deps.ext4 is there when it has
- *                  none; the files without a verity root are hashed
+ *                  gives them; and when the meta has a "deps" member, it
+ *                  has a verity root (a volume without one is refused,
+ *                  never hashed whole) and the top of the image's
+ *                  deps.ext4 hash tree hashes to it, and no deps.ext4 is
+ *                  there when it has none; the files without a verity
+ *                  root are hashed
  *   dev_image      the image is a dev image (its mvm-meta.json does not
  *                  say "sealed": true) and the plan says require_prod, or the plan
  *                  says require_prod and no image was given to check;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "io.h"
 #include "ir.h"
 #include "runstate.h"
@@ -95,6 +96,65 @@ int run_stop(pid_t pid)
 		return 0;
 	kill(pid, SIGKILL);
 	return 1;
+}
+
+pid_t run_next(DIR *d, char *dir, size_t n, const char **id)
+{
+	struct dirent *de;
+	pid_t pid;
+
+	while ((de = readdir(d)) != NULL) {
+		if (!run_id_ok(de->d_name, strlen(de->d_name)))
+			continue;
+		snprintf(dir, n, "%s/%s", RUN_ROOT, de->d_name);
+		if ((pid = run_pid(dir))) {
+			*id = de->d_name;
+			return pid;
+		}
+	}
+	return 0;
+}
+
+/* The function operand among vsock-call's arguments (NULL: none, the
+ * primary): the first word that is neither an option nor an option's
+ * argument (vsock-call(1)'s -s -f -t -e --input --input-json --json). */
+static const char *fn_operand(int argc, char *const *argv)
+{
+	static const char *const witharg[] = { "-s", "-f", "-t", "-e", "--input", "--input-json",
+		"--json", NULL };
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		if (argv[i][0] != '-')
+			return argv[i];
+		for (const char *const *w = witharg; *w; w++)
+			if (!strcmp(argv[i], *w))
+				i++;
+	}
+	return NULL;
+}
+
+int run_call_format(const char *dir, int argc, char *const *argv, char fmt[8], char *ir,
+	size_t n, struct merr *e)
+{
+	struct buf b = BUF_INIT;
+	struct jdoc *d = NULL;
+	int rc;
+
+	snprintf(ir, n, "%s/%s", dir, RUN_IR);
+	if (access(ir, F_OK) != 0)
+		snprintf(ir, n, "%s", MVM_IR);
+	if (access(ir, F_OK) != 0)
+		return 1;
+	if ((rc = read_file(ir, &b, e)) == 0 &&
+	    (d = json_parse(b.p ? b.p : "", b.len, NULL, e)) == NULL)
+		rc = e->code;
+	if (rc == 0 && (rc = ir_format(d, fmt, e)) == 0 && fn_operand(argc, argv))
+		ir_function_format(d, fn_operand(argc, argv), fmt);   /* issue 15 */
+	json_free(d);
+	buf_free(&b);
+	return rc;
 }
 
 int ir_id(const struct jdoc *d, char *out, size_t n, struct merr *e)

@@ -9,6 +9,7 @@
 #ifndef MVM_RUNSTATE_H
 #define MVM_RUNSTATE_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "err.h"
@@ -19,6 +20,8 @@
 #define RUN_ROOT MVM_DIR "/run"
 /* The IR a porcelain records beside a VM it started (vm-boot(1) FILES). */
 #define RUN_IR "workload-ir.json"
+/* The project's IR (mvm-emit's default output). */
+#define MVM_IR MVM_DIR "/workload-ir.json"
 
 /* A VM id is usable as one directory name: 1 to RUN_ID_MAX bytes, no '/'
  * or NUL, not starting with '.'.  1 if s[0..n) is one. */
@@ -57,6 +60,28 @@ int run_stop(pid_t pid);
 /* The supervisor's pid from dir/pid if that process is alive, else 0 (no
  * file, not a number, or a process that is gone). */
 pid_t run_pid(const char *dir);
+
+/* The running VMs, from d (RUN_ROOT, opened): the next entry whose name is
+ * a VM id and whose pid file names a live process, in readdir order, with
+ * RUN_ROOT/<name> into dir (size n) and its name through *id (valid until
+ * the next call).  Its pid, or 0 when there is none left. */
+pid_t run_next(DIR *d, char *dir, size_t n, const char **id);
+
+/*
+ * The wire format of a call to the VM in dir whose vsock-call(1) arguments
+ * are argv[0..argc): from the IR recorded beside it (dir/RUN_IR), else the
+ * project's (MVM_IR), whose path goes into ir (size n): ir_format's, or,
+ * when the arguments name a function, that function's when it has one
+ * (ir_function_format).  The function is the first word that is neither
+ * an option nor the argument of one of vsock-call's -s -f -t -e --input
+ * --input-json --json, or the word after "--".  Returns
+ *   0        fmt holds "json" or "msgpack";
+ *   1        neither IR is there (fmt untouched: vsock-call's default);
+ *   EX_DATA  the IR is not JSON, or has no such format (e says where);
+ *   EX_SYS   the IR could not be read.
+ */
+int run_call_format(const char *dir, int argc, char *const *argv, char fmt[8], char *ir,
+	size_t n, struct merr *e);
 
 /* The IR's "id" into out (size n): 0, or EX_DATA when it has none usable
  * as a VM id (where = "/id"). */

@@ -282,6 +282,20 @@ mk_verity_image() {
 	assert_output --partial "image_digest: /deps/verity: mvm-meta.json: the deps volume's verity is not"
 }
 
+@test "--image: a deps volume without a verity root is refused, not hashed whole (issue #17), saying to rebuild" {
+	mk_verity_image
+	# the volume_digest is the file's own: the old fallback hashed the whole
+	# volume and admitted it
+	head -c $((8 * 4096)) /dev/urandom >"$IMG/deps.ext4"
+	jq --arg v "sha256:$(sha256sum <"$IMG/deps.ext4" | cut -c1-64)" \
+		'.deps = {key: ("ab" * 32), sbom_digest: ("sha256:" + "cd" * 32), volume_digest: $v}' \
+		"$IMG/mvm-meta.json" >"$BATS_TEST_TMPDIR/meta"
+	mv "$BATS_TEST_TMPDIR/meta" "$IMG/mvm-meta.json"
+	mk_plan --not-before 2030-01-01T00:00:00Z | plan-sign >"$E"
+	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
+	assert_output "plan-verify: $E: image_digest: /deps: mvm-meta.json: the deps volume has no verity root, so it cannot be checked (an image made before deps volumes carried a dm-verity tree): rebuild the image with the current mvm-build"
+}
+
 @test "--image: files of several MiB hash as sha256sum does, in parallel" {
 	head -c 5300000 /dev/urandom >"$IMG/rootfs.ext4"
 	head -c 1300000 /dev/urandom >"$IMG/vmlinux"
