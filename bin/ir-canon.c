@@ -45,18 +45,27 @@ int main(int argc, char **argv)
 		file = argv[optind];
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
-	o.mapped = in.maplen != 0;   /* json.h: lets the reader drop pages behind it */
 
-	/* Parse and check everything before writing a byte. */
-	struct jdoc *d = json_parse(in.p, in.len, &o, &e);
-	if (!d)
-		tool_fail(file, &e);
-	buf_init_fd(&out, STDOUT_FILENO);
-	json_canon(d, json_root(d), &out);
+	/* Check everything before writing a byte.  A root array's values are
+	 * canonicalized as they are read (json_canon_stream), into memory;
+	 * any other root from the whole document, as it is written. */
+	if (json_streams(in.p, in.len)) {
+		out = (struct buf)BUF_INIT;
+		buf_reserve(&out, in.len + in.len / 8);   /* most outputs fit: no copy */
+		if (json_canon_stream(in.p, in.len, &o, &out, &e) != 0)
+			tool_fail(file, &e);
+		out.fd = STDOUT_FILENO;   /* buf.h: from now on it drains there */
+	} else {
+		struct jdoc *d = json_parse(in.p, in.len, &o, &e);
+		if (!d)
+			tool_fail(file, &e);
+		buf_init_fd(&out, STDOUT_FILENO);
+		json_canon(d, json_root(d), &out);
+		json_free(d);
+	}
 	if (nl)
 		buf_putc(&out, '\n');
 	tool_flush(&out);
-	json_free(d);
 	buf_free(&out);
 	in_close(&in);
 	tool_exit(0);

@@ -62,28 +62,26 @@ int main(int argc, char **argv)
 	}
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
-	o.mapped = in.maplen != 0;   /* json.h: lets the reader drop pages behind it */
 
-	struct jdoc *d = json_parse(in.p, in.len, &o, &e);
-	if (!d)
-		tool_fail(file, &e);
 	/* Hash the canonical bytes as the writer produces them: the same
-	 * code path as ir-canon, never a second serializer. */
+	 * writer as ir-canon, never a second serializer.  A root array's
+	 * values are written as they are read (json_canon_stream), so the
+	 * hash of a document that turns out malformed is thrown away. */
 	struct sha256bg *bg = sha256bg_start(&out);
 	if (!bg) {
 		merr_sys(&e, "start hashing");
 		tool_fail(NULL, &e);
 	}
-	int werr = json_canon(d, json_root(d), &out) != 0 || buf_flush(&out) < 0 ? out.err : 0;
-	if (sha256bg_finish(bg, &out, h) != 0 && (!werr || werr == EIO))
-		tool_die(EX_SYS, "unable to hash: libcrypto failed");
-	if (werr) {
-		errno = werr;
-		merr_sys(&e, "canonicalize");
-		tool_fail(file, &e);
+	int rc = json_canon_stream(in.p, in.len, &o, &out, &e);
+	if (rc == 0 && buf_flush(&out) < 0) {
+		errno = out.err;
+		rc = merr_sys(&e, "canonicalize");
 	}
+	if (sha256bg_finish(bg, &out, h) != 0 && rc != EX_DATA && (!out.err || out.err == EIO))
+		tool_die(EX_SYS, "unable to hash: libcrypto failed");
+	if (rc)
+		tool_fail(file, &e);
 	hex_encode(hex, h, sizeof h);
-	json_free(d);
 	buf_free(&out);
 	in_close(&in);
 	if (check)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "buf.h"
 #include "io.h"
 
@@ -81,7 +82,23 @@ int buf_make_room(struct buf *b, size_t more)
 	}
 	b->p = p;
 	b->cap = cap;
+	mem_hugepages(p, cap);
 	return 0;
+}
+
+void mem_hugepages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
+
+	if (n >= MEM_HUGE_MIN && e > a)
+		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);   /* advice only */
+#else
+	(void)p;
+	(void)n;
+#endif
 }
 
 int buf_reserve(struct buf *b, size_t more)

@@ -37,6 +37,17 @@ int buf_flush(struct buf *b);
 char *buf_cstr(struct buf *b);
 void buf_free(struct buf *b);
 
+/*
+ * Memory of n >= MEM_HUGE_MIN bytes at p (malloc maps blocks that large on
+ * their own) gets transparent huge pages for its whole 2 MiB pages: a few
+ * faults instead of one per 4 KiB page it fills, which matters where a
+ * fault is dear (this project's CI machine is a guest whose faults are).
+ * Buffers growing past it get it (buf_make_room), as do the JSON reader's
+ * tape and decoded strings.  Only advice: nothing changes if refused.
+ */
+#define MEM_HUGE_MIN ((size_t)4 << 20)
+void mem_hugepages(void *p, size_t n);
+
 /* Called by inline fast paths when the buffer is full. */
 int buf_make_room(struct buf *b, size_t more);
 

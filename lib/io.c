@@ -17,8 +17,10 @@ int read_fd(int fd, struct buf *b, struct merr *e)
 	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		if (buf_reserve(b, (size_t)st.st_size + 1) < 0) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size < SIZE_MAX / 2) {
+		/* the file's size and the room to see its end (read gives 0) */
+		if (buf_reserve(b, (size_t)st.st_size + 4096) < 0) {
 			errno = b->err;
 			return merr_sys(e, "allocate input buffer");
 		}
@@ -67,27 +69,9 @@ int read_file_named(const char *path, struct buf *b, struct merr *e)
 
 int in_open(const char *path, struct input *in, struct merr *e)
 {
-	struct stat st;
-	int fd = 0, r;
-
 	memset(in, 0, sizeof *in);
 	in->b = (struct buf)BUF_INIT;
-	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return merr_sys(e, "open");
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uintmax_t)st.st_size < SIZE_MAX) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (m != MAP_FAILED) {
-			in->p = m;
-			in->len = in->maplen = (size_t)st.st_size;
-			if (fd > 0)
-				close(fd);
-			return 0;
-		}
-	}
-	r = read_fd(fd, &in->b, e);
-	if (fd > 0)
-		close(fd);
+	int r = read_file(path, &in->b, e);
 	in->p = in->b.p ? in->b.p : "";
 	in->len = in->b.len;
 	return r;
@@ -95,11 +79,9 @@ int in_open(const char *path, struct input *in, struct merr *e)
 
 void in_close(struct input *in)
 {
-	if (in->maplen)
-		munmap((void *)in->p, in->maplen);
 	buf_free(&in->b);
 	in->p = NULL;
-	in->len = in->maplen = 0;
+	in->len = 0;
 }
 
 int write_all(int fd, const void *p, size_t n)

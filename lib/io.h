@@ -14,14 +14,18 @@ int read_file(const char *path, struct buf *b, struct merr *e);
 /* read_file, its message prefixed with "PATH: ". */
 int read_file_named(const char *path, struct buf *b, struct merr *e);
 /*
- * A whole input, mapped when it is a regular file (no copy), else read.
+ * A whole input (path "-" or NULL: stdin), read into memory of its own:
+ * never a mapping of the file, so what the caller checks is what it uses
+ * however another process writes or truncates the file meanwhile (a
+ * mapping would show those writes, and a truncation would end in
+ * SIGBUS).  Reading costs a copy, less here than faulting a mapping in
+ * (bench/RESULTS.md, issue 18); large inputs get huge pages (buf.h).
  * in_open: 0 or EX_SYS with e set; in_close releases it.
  */
 struct input {
 	const char *p;
 	size_t len;
-	struct buf b;      /* when read */
-	size_t maplen;     /* when mapped */
+	struct buf b;
 };
 int in_open(const char *path, struct input *in, struct merr *e);
 void in_close(struct input *in);

@@ -98,8 +98,8 @@ static inline struct jtok *push_tok(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
 
-	if (__builtin_expect(d->nt == ps->tcheck, 0) && jsonp_tape_check(ps) < 0)
-		return NULL;
+	if (__builtin_expect(d->nt == d->capt, 0))
+		return NULL;   /* cannot happen: the bound in json_int.h */
 	return &d->t[d->nt++];
 }
 /* ---- the parser ---- */
@@ -195,6 +195,24 @@ static int parse_key(struct parser *ps)
 	return 0;
 }
 
+/* json_canon_stream: value v of the root array is complete (a container
+ * closed or a scalar read): write it, then give its tokens and side
+ * arrays back.  Nothing of it is looked at again: the root's own close
+ * only marks token v F_LAST, and the root is written by the caller. */
+static int stream_value(struct parser *ps, uint32_t v)
+{
+	struct jdoc *d = ps->d;
+
+	buf_putc(ps->out, ps->stk[0].count ? ',' : '[');
+	if (jsonp_canon(d, v, ps->out, &ps->cstk, &ps->ccap) != 0 || ps->out->err) {
+		errno = ps->out->err;
+		return merr_sys(ps->e, "write canonical output");
+	}
+	d->nt = v;       /* its first token: the one after the root's */
+	d->ndec = d->nnum = d->nperm = d->nux = 0;
+	return 0;
+}
+
 static int parse(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
@@ -262,6 +280,8 @@ value:
 	last = (uint32_t)(d->nt - 1);
 next:
 	ps->p = skip_ws(ps->p, end);
+	if (ps->out && ps->depth == 1 && (r = stream_value(ps, last)) != 0)
+		return r;
 	if (ps->depth == 0) {
 		if (ps->p < end)
 			return jsonp_err(ps, ps->p, "trailing data after the JSON value");
@@ -307,8 +327,6 @@ close:
 				ps->nkeys = f->keybase;
 			else if ((r = jsonp_close_object(ps, t, f->keybase)) != 0)
 				return r;
-			if (d->drop)
-				jsonp_intern_names(ps, ps->keys + f->keybase, nk);
 		}
 		last = f->tok;
 		ps->depth--;
@@ -316,7 +334,9 @@ close:
 	goto next;
 }
 
-struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
+/* json_parse, and json_canon_stream's parse when out is not NULL */
+static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o,
+	struct buf *out, struct merr *e)
 {
 	struct parser ps;
 	struct jdoc *d;
@@ -344,17 +364,49 @@ struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, stru
 	ps.end = ps.s + len;
 	ps.e = e;
 	ps.maxdepth = o && o->max_depth ? o->max_depth : JSON_DEFAULT_MAX_DEPTH;
-	ps.mapped = o && o->mapped;
-	ps.tcheck = ps.mapped ? 0 : d->capt;   /* jsonp_tape_check sets the first look */
+	if (out && json_streams(buf, len))
+		ps.out = out;
 	r = parse(&ps);
+	free(ps.cstk);
 	free(ps.stk);
 	free(ps.keys);
-	free(ps.itab);
 	if (r != 0) {
 		json_free(d);
 		return NULL;
 	}
 	return d;
+}
+
+struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
+{
+	return parse_doc(buf, len, o, NULL, e);
+}
+
+int json_streams(const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in, *q = skip_ws(s, s + len);
+
+	return q < s + len && *q == '[';
+}
+
+int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct merr *e)
+{
+	struct jdoc *d = parse_doc(in, len, o, out, e);
+	int r = 0;
+
+	if (!d)
+		return e->code;
+	if ((d->t[0].a & T_TYPE) != J_ARR)
+		r = json_canon(d, json_root(d), out);
+	else   /* its values are written: close it */
+		buf_put(out, (d->t[0].a >> PAY_SHIFT) ? "]" : "[]", (d->t[0].a >> PAY_SHIFT) ? 1 : 2);
+	json_free(d);
+	if (r || out->err) {
+		errno = out->err;
+		return merr_sys(e, "write canonical output");
+	}
+	return 0;
 }
 
 void json_free(struct jdoc *d)

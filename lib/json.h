@@ -33,15 +33,6 @@ enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ, J_NONE };
 
 struct jopts {
 	unsigned max_depth;      /* 0 means JSON_DEFAULT_MAX_DEPTH */
-	/* 1: buf is the start of a read-only MAP_PRIVATE mapping of a regular
-	 * file (io.h's in_open when in.maplen != 0), never written.  Then, on
-	 * documents whose tape outgrows 1.9x the input read so far (deep
-	 * nesting, tiny values), json_parse and json_canon let the kernel drop
-	 * the input's pages behind them (MADV_DONTNEED); reading them again
-	 * faults them back from the file, so the text and every pointer into
-	 * it stay as they were: only peak RSS changes.  Never set it for
-	 * memory of any other kind: its bytes would read back as zeros. */
-	int mapped;
 };
 
 struct jdoc;
@@ -88,6 +79,21 @@ int json_canon(const struct jdoc *d, jref v, struct buf *out);
 /* Parse and canonicalize in one step. */
 int json_canonicalize(const char *in, size_t len, const struct jopts *o, struct buf *out,
 	struct merr *e);
+
+/* json_canonicalize for a reader of the output that can discard it: when
+ * the root is an array, each of its values is written as soon as it is
+ * read and its tape is given back, so the tape never holds more than one
+ * of them (memory and time: a 25 MB array of small objects never builds a
+ * 25 MB tape).  The bytes written are json_canonicalize's, but on an
+ * error (EX_DATA or EX_SYS, e set) out already holds the values before
+ * it: the caller must then throw out away (ir-hash: nothing is printed
+ * but the hash of a whole document).  Any other root: as
+ * json_canonicalize. */
+int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct merr *e);
+/* 1 if json_canon_stream writes in's values as it reads them: the first
+ * byte after white space is '[' (what follows is not looked at). */
+int json_streams(const char *in, size_t len);
 
 /* Write s[0..n) as an RFC 8785 string literal (with quotes). */
 void json_put_str(struct buf *out, const char *s, size_t n);

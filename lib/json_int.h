@@ -8,7 +8,6 @@
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
  *   jsonget.c    the accessors of json.h
  *   jsoncanon.c  the canonical writer's walk of the tape, JSON Pointers
- *   jsondrop.c   a mapped input's pages given back (jopts.mapped)
  *
  * The reader is a non-recursive state machine that builds a flat token
  * array ("tape") in document order: 8 bytes a value or member name, no
@@ -82,7 +81,6 @@ struct jdoc {
 	size_t nux, capux;
 	double *num;
 	size_t nnum, capnum;
-	int drop;          /* jopts.mapped and the parser dropped input pages */
 };
 
 struct frame {
@@ -100,12 +98,11 @@ struct parser {
 	uint32_t *keys;
 	size_t nkeys, capkeys;
 	unsigned maxdepth;
-	size_t tcheck;     /* push_tok's next look at the tape's growth */
-	size_t dropped;    /* input bytes given back so far (jopts.mapped) */
-	int mapped;
-	struct jintern *itab;  /* json.c: short names seen, once input is dropped */
 	struct merr *e;
 	int oom;
+	struct buf *out;   /* json_canon_stream: the root array's values go here */
+	void *cstk;        /* and jsonp_canon's stack, kept between them */
+	size_t ccap;
 };
 
 /* Grow *p (*cap elements of size bytes) to hold need: 0, or -1 (no memory). */
@@ -123,15 +120,9 @@ int jsonp_number(struct parser *ps, struct jtok *t);
  * order get their sorted permutation (t->b then indexes ux[]). */
 int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);
 
-/* Drop the input's whole pages in [*from, upto) from memory (MADV_DONTNEED;
- * the input is a file mapping, see jopts.mapped); *from becomes the end of
- * the range dropped. */
-void jsonp_drop_input(const struct jdoc *d, size_t *from, size_t upto);
-/* push_tok's slow path (jsondrop.c), at ps->tcheck: -1 if the tape is full
- * (cannot happen), else 0, input pages maybe dropped, ps->tcheck moved on. */
-int jsonp_tape_check(struct parser *ps);
-/* The names k[0..n) of an object that closed, once d->drop: shared. */
-void jsonp_intern_names(struct parser *ps, const uint32_t *k, size_t n);
+/* json_canon of v with the walk's stack kept in *stk (*cap frames) for the
+ * next call; the caller frees *stk. */
+int jsonp_canon(const struct jdoc *d, jref v, struct buf *out, void **stk, size_t *cap);
 
 /* Writers of a string token and of an inline integer token. */
 void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out);

@@ -29,29 +29,6 @@ void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *o
 	json_put_str(out, s, n);
 }
 
-/* After a parse that dropped input pages (jopts.mapped, json.c), the writer
- * gives back what it has read too, every WDROP_STEP bytes of input, all but
- * the last WDROP_KEEP (a sorted object's names before the current one). */
-#ifndef JSON_DROP_CHECK
-#define JSON_DROP_KEEP (1u << 20)
-#endif
-#define WDROP_STEP ((size_t)2 * JSON_DROP_KEEP)
-#define WDROP_KEEP ((size_t)JSON_DROP_KEEP)
-
-struct wdrop {
-	size_t from, next;
-};
-
-static inline void put_str(const struct jdoc *d, const struct jtok *t, struct buf *out,
-	struct wdrop *w)
-{
-	if (__builtin_expect(t->b >= w->next, 0) && !(t->a & F_X)) {
-		jsonp_drop_input(d, &w->from, t->b - WDROP_KEEP);
-		w->next = (size_t)t->b + WDROP_STEP;
-	}
-	jsonp_put_tok_str(d, t, out);
-}
-
 struct eframe {
 	uint32_t cur;          /* current element, or current key */
 	uint32_t i, n;         /* unsorted objects: members written, members */
@@ -61,11 +38,20 @@ struct eframe {
 
 int json_canon(const struct jdoc *d, jref root, struct buf *out)
 {
-	struct eframe *stk = NULL, *f;
-	size_t depth = 0, cap = 0;
+	void *stk = NULL;
+	size_t cap = 0;
+	int r = jsonp_canon(d, root, out, &stk, &cap);
+
+	free(stk);
+	return r;
+}
+
+int jsonp_canon(const struct jdoc *d, jref root, struct buf *out, void **stkp, size_t *capp)
+{
+	struct eframe *stk = *stkp, *f;
+	size_t depth = 0, cap = *capp;
 	uint32_t cur = root;
 	const struct jtok *t;
-	struct wdrop w = { 0, d->drop ? WDROP_STEP : SIZE_MAX };
 
 value:
 	t = &d->t[cur];
@@ -87,7 +73,7 @@ value:
 		}
 		break;
 	case J_STR:
-		put_str(d, t, out, &w);
+		jsonp_put_tok_str(d, t, out);
 		break;
 	case J_ARR:
 	case J_OBJ: {
@@ -99,9 +85,8 @@ value:
 		}
 		buf_putc(out, obj ? '{' : '[');
 		if (depth == cap && jsonp_grow((void **)&stk, &cap, depth + 1, sizeof *stk) < 0) {
-			free(stk);
 			out->err = ENOMEM;
-			return EX_SYS;
+			goto done;
 		}
 		f = &stk[depth++];
 		f->obj = obj;
@@ -117,7 +102,7 @@ value:
 		}
 		cur = f->cur;
 		if (obj) {
-			put_str(d, &d->t[cur], out, &w);
+			jsonp_put_tok_str(d, &d->t[cur], out);
 			buf_putc(out, ':');
 			cur++;
 		}
@@ -139,7 +124,7 @@ value:
 			f->cur = tnext(d, f->cur + (uint32_t)f->obj);
 		cur = f->cur;
 		if (f->obj) {
-			put_str(d, &d->t[cur], out, &w);
+			jsonp_put_tok_str(d, &d->t[cur], out);
 			buf_putc(out, ':');
 			cur++;
 		}
@@ -147,7 +132,9 @@ value:
 			break;
 		goto value;
 	}
-	free(stk);
+done:
+	*stkp = stk;
+	*capp = cap;
 	return out->err ? EX_SYS : 0;
 }
 

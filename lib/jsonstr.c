@@ -9,7 +9,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "jsonblk.h"
 
 /* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0:
@@ -163,24 +162,6 @@ static inline const unsigned char *scan_plain(const unsigned char *p, const unsi
 	return p;
 }
 
-/* A large decoded-strings buffer (malloc maps it on its own) gets
- * transparent huge pages, as the tape does: a few 2 MiB faults instead of
- * one per 4 KiB page it fills. */
-static void dec_hugepages(char *p, size_t cap)
-{
-#ifdef MADV_HUGEPAGE
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	uintptr_t e = ((uintptr_t)p + cap) & ~(huge - 1);
-
-	if (cap >= (4u << 20) && e > a)
-		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
-#else
-	(void)p;
-	(void)cap;
-#endif
-}
-
 /* Decode the rest of a string that has an escape at p (content started at
  * start) into the decoded buffer.  On success ps->p is past the closing
  * quote and the token is filled. */
@@ -201,7 +182,7 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		if (jsonp_grow((void **)&d->dec, &d->capdec, d->ndec + 16 + (size_t)(end - start),
 		    1) < 0)
 			return jsonp_oom(ps);
-		dec_hugepages(d->dec, d->capdec);
+		mem_hugepages(d->dec, d->capdec);   /* buf.h */
 	}
 	memcpy(d->dec + d->ndec, &off32, 4);
 	base = d->ndec + 8;

@@ -142,6 +142,21 @@ check_pairs() { # dir-of-inputs dir-of-outputs
 	assert_output --partial "1:4: nesting deeper than 3 levels"
 }
 
+# A root array's values are written as they are read (json_canon_stream):
+# the same bytes as the whole document's, and still nothing on stdout when a
+# value after them is malformed.
+@test "a root array of the RFC 8785 inputs gives their outputs joined; a bad last value prints nothing" {
+	local a=$BATS_TEST_TMPDIR/a.json want=$BATS_TEST_TMPDIR/want f sep=
+	{ printf '[\n'; for f in "$J"/input/*.json; do printf '%s' "$sep"; cat "$f"; sep=,; done; printf ']'; } >"$a"
+	{ printf '['; sep=; for f in "$J"/output/*.json; do printf '%s' "$sep"; cat "$f"; sep=,; done; printf ']'; } >"$want"
+	run -0 ir-canon "$a"
+	[ "$output" = "$(cat "$want")" ]
+	for f in "$J"/input/*.json; do cat "$f"; printf ',\n'; done | sed '$ s/,$/, {"x": 1, "x": 2}]/' | sed '1 s/^/[/' >"$a"
+	run -3 --separate-stderr ir-canon "$a"
+	[ -z "$output" ]
+	assert_equal "$stderr" "ir-canon: $a: $(wc -l <"$a"):12: duplicate member name \"x\""
+}
+
 @test "reads stdin when no file or - is given" {
 	echo '{"b":1,"a":[true,null]}' >"$BATS_TEST_TMPDIR/x.json"
 	run -0 ir-canon <"$BATS_TEST_TMPDIR/x.json"

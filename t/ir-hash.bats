@@ -61,6 +61,21 @@ setup() {
 	run -2 ir-hash -c "$(printf 'A%.0s' {1..64})" "$SEED_IR"
 }
 
+# A root array's values are hashed as they are read (json_canon_stream).
+@test "a root array of the RFC 8785 inputs hashes as their outputs joined; a bad last value prints no hash" {
+	local a=$BATS_TEST_TMPDIR/a.json want f sep=
+	{ printf '[\n'; for f in "$J"/input/*.json; do printf '%s' "$sep"; cat "$f"; sep=,; done; printf ']'; } >"$a"
+	want=$({ printf '['; sep=; for f in "$J"/output/*.json; do printf '%s' "$sep"; cat "$f"; sep=,; done; printf ']'; } | sha256sum | cut -c1-64)
+	run -0 ir-hash "$a"
+	assert_output "$want"
+	run -0 ir-hash -c "$want" "$a"
+	sed -i '$ s/]$/,[1,]]/' "$a"
+	run -3 --separate-stderr ir-hash "$a"
+	[ -z "$output" ]
+	[[ $stderr == *": trailing comma in array" ]]
+	run -3 ir-hash -c "$want" "$a"
+}
+
 @test "reads stdin when no file or - is given" {
 	want=$(ir-hash "$SEED_IR")
 	run -0 ir-hash <"$SEED_IR"

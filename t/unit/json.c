@@ -43,6 +43,46 @@ static void canon_is(const char *s, const char *want)
 		"canon %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
 	buf_free(&out);
 	json_free(d);
+	/* json_canon_stream (a root array's values written as they are read)
+	 * writes the same bytes */
+	check(json_canon_stream(s, strlen(s), NULL, &out, &e) == 0 &&
+		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
+		"canon_stream %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
+	buf_free(&out);
+}
+
+/* json_canon_stream refuses what json_parse refuses, with the same code and
+ * message, whether the error is in its first value or after values it has
+ * written already */
+static void test_stream_errors(void)
+{
+	static const char *const bad[] = {
+		"[1,2,", "[1,2]x", "[[1],[2],[3,]]", "[{\"a\":1},{\"b\":2,\"b\":3}]",
+		"[\"ok\",\"\\ud800\"]", "[1,2 3]", "[[[[1]]],[[[2]]],[[[", " [ 1e999 ]",
+		"[{\"a\":[1,2]},{\"a\":[1,2]}]]", "[\"\xff\"]", "[1]\n[2]", "{\"a\":[1,}",
+		"[0,01]", "[[],{},\"x\",true,false,nul]",
+	};
+	unsigned same = 0;
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct merr e1, e2;
+		struct buf out = BUF_INIT;
+		struct jdoc *d = json_parse(bad[i], strlen(bad[i]), NULL, &e1);
+		int r = json_canon_stream(bad[i], strlen(bad[i]), NULL, &out, &e2);
+
+		json_free(d);
+		buf_free(&out);
+		if (!d && r == EX_DATA && e1.code == EX_DATA && strcmp(e1.msg, e2.msg) == 0 &&
+		    strcmp(e1.where, e2.where) == 0)
+			same++;
+		else
+			check(0, "stream error %s: parse %s, stream %d %s", bad[i],
+				d ? "accepts" : e1.msg, r, r ? e2.msg : "");
+	}
+	check(same == sizeof bad / sizeof *bad, "json_canon_stream refuses as json_parse does");
+	check(json_streams(" \n[1]", 5) == 1 && json_streams("{\"a\":[]}", 8) == 0 &&
+		json_streams("   ", 3) == 0 && json_streams("", 0) == 0 && json_streams("[", 0) == 0,
+		"json_streams: a root array, and nothing beyond len read");
 }
 
 static void test_arrays(void)
@@ -319,5 +359,6 @@ int main(void)
 	test_strings();
 	test_put_str();
 	test_numbers();
+	test_stream_errors();
 	return check_report();
 }
