@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 		no("no trusted keys (give -k FILE or put keys in $MVM_HOME/trust/)");
 	if (m)
 		multi((const char *const *)argv + optind, (size_t)(argc - optind), &ts);
-	/* mapped, not copied: a 100k-entry log is 50 MiB */
+	/* read to the size it had when opened (io.h), whatever is appended */
 	if (in_open(file, &in, &e) != 0)
 		tool_fail(file, &e);
 

@@ -17,10 +17,8 @@ int read_fd(int fd, struct buf *b, struct merr *e)
 	struct stat st;
 	ssize_t n;
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uintmax_t)st.st_size < SIZE_MAX / 2) {
-		/* the file's size and the room to see its end (read gives 0) */
-		if (buf_reserve(b, (size_t)st.st_size + 4096) < 0) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		if (buf_reserve(b, (size_t)st.st_size + 1) < 0) {
 			errno = b->err;
 			return merr_sys(e, "allocate input buffer");
 		}
@@ -69,9 +67,38 @@ int read_file_named(const char *path, struct buf *b, struct merr *e)
 
 int in_open(const char *path, struct input *in, struct merr *e)
 {
+	struct stat st;
+	int fd = 0, r = 0;
+
 	memset(in, 0, sizeof *in);
 	in->b = (struct buf)BUF_INIT;
-	int r = read_file(path, &in->b, e);
+	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return merr_sys(e, "open");
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size < SIZE_MAX / 2) {
+		/* Up to the size it had when opened, as a mapping would: a file
+		 * appended to meanwhile (an audit log) is read to where it was. */
+		size_t want = (size_t)st.st_size;
+
+		if (buf_reserve(&in->b, want + 1) < 0) {
+			errno = in->b.err;
+			r = merr_sys(e, "allocate input buffer");
+		}
+		while (r == 0 && in->b.len < want) {
+			ssize_t n = read(fd, in->b.p + in->b.len, want - in->b.len);
+
+			if (n < 0 && errno != EINTR)
+				r = merr_sys(e, "read");
+			else if (n == 0)
+				break;   /* truncated meanwhile: what there was */
+			else if (n > 0)
+				in->b.len += (size_t)n;
+		}
+	} else {
+		r = read_fd(fd, &in->b, e);
+	}
+	if (fd > 0)
+		close(fd);
 	in->p = in->b.p ? in->b.p : "";
 	in->len = in->b.len;
 	return r;

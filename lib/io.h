@@ -18,7 +18,9 @@ int read_file_named(const char *path, struct buf *b, struct merr *e);
  * never a mapping of the file, so what the caller checks is what it uses
  * however another process writes or truncates the file meanwhile (a
  * mapping would show those writes, and a truncation would end in
- * SIGBUS).  Reading costs a copy, less here than faulting a mapping in
+ * SIGBUS).  A regular file is read up to the size it had when opened
+ * (less if it is truncated meanwhile), so what is appended to it during
+ * the read (an audit log) is not.  Reading costs a copy, less here than faulting a mapping in
  * (bench/RESULTS.md, issue 18); large inputs get huge pages (buf.h).
  * in_open: 0 or EX_SYS with e set; in_close releases it.
  */
