@@ -3,7 +3,10 @@
  * that is accepted, canon(canon(x)) == canon(x) and canon(x) is accepted;
  * and the tape's accessors agree with each other: every container has
  * json_len() children by json_first/json_next, and json_get() finds every
- * member name (without NUL) of an object at its value. */
+ * member name (without NUL) of an object at its value; and
+ * json_canon_stream (a root array's values written as they are read)
+ * writes the same bytes, or refuses with the same code, line:col and
+ * message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +63,27 @@ static void walk(const struct jdoc *d, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jopts o = { .max_depth = 256 };
-	struct buf a = BUF_INIT, b = BUF_INIT;
-	struct merr e;
+	struct buf a = BUF_INIT, b = BUF_INIT, st = BUF_INIT;
+	struct merr e, es;
 
 	struct jdoc *d = json_parse((const char *)data, size, &o, &e);
 
 	if (d)
 		walk(d, size);
 	json_free(d);
+	int rs = json_canon_stream((const char *)data, size, &o, &st, &es);
 	if (json_canonicalize((const char *)data, size, &o, &a, &e) != 0) {
 		if (e.code != EX_DATA)
 			abort();   /* only malformed input may be refused */
+		if (rs != e.code || strcmp(es.where, e.where) != 0 || strcmp(es.msg, e.msg) != 0)
+			abort();   /* streaming refuses as the whole parse does */
 		buf_free(&a);
+		buf_free(&st);
 		return 0;
 	}
+	if (rs != 0 || st.len != a.len || (a.len && memcmp(st.p, a.p, a.len) != 0))
+		abort();           /* streaming writes the same bytes */
+	buf_free(&st);
 	if (json_canonicalize(a.p ? a.p : "", a.len, &o, &b, &e) != 0)
 		abort();           /* canonical output must be accepted */
 	if (a.len != b.len || (a.len && memcmp(a.p, b.p, a.len) != 0))
