@@ -64,12 +64,15 @@ fi
 size=$(stat -c %s "$doc")
 
 # best wall time (s), best CPU time (user + system, s) and the largest peak
-# RSS (KiB) over $runs runs of a command (bench/cputime.py: getrusage, to the
-# microsecond; /usr/bin/time's 10 ms steps decided ratios of 0.05 s programs)
+# RSS (KiB) over $runs runs of a command: times from bench/cputime.py (wait4,
+# to the microsecond: /usr/bin/time's 10 ms steps decided the ratios of
+# 0.05-0.1 s programs), peak RSS from /usr/bin/time
 measure() {
 	local best= cpu= rss=0 t m c i
 	for ((i = 0; i < runs; i++)); do
-		read -r t c m < <(python3 "$here/cputime.py" "$@")
+		read -r t c < <(python3 "$here/cputime.py" "$@")
+		/usr/bin/time -f '%M' -o "$work/time" "$@" >/dev/null
+		read -r m <"$work/time"
 		if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then
 			best=$t
 		fi
