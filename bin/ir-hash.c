@@ -17,12 +17,13 @@ static void usage(int code)
 	exit(code);
 }
 
-/*
- * The writer's buffers are hashed on a second thread (lib/sha256s.c,
- * sha256bg): each 64 KiB the writer drains goes to the hashing thread
- * whole, no copy, while the writer goes on in the next buffer of a ring
- * of four.  The canonical bytes never exist as a whole.
- */
+/* The canonical bytes go to SHA-256 as the writer drains them (64 KiB at a
+ * time); they never exist as a whole. */
+static int hash_sink(void *ctx, const void *p, size_t n)
+{
+	return sha256s_update(ctx, p, n) == 0 ? 0 : EIO;
+}
+
 int main(int argc, char **argv)
 {
 	struct jopts o = { 0 };
@@ -67,17 +68,18 @@ int main(int argc, char **argv)
 	 * writer as ir-canon, never a second serializer.  A root array's
 	 * values are written as they are read (json_canon_stream), so the
 	 * hash of a document that turns out malformed is thrown away. */
-	struct sha256bg *bg = sha256bg_start(&out);
-	if (!bg) {
+	struct sha256s *hs = sha256s_new();
+	if (!hs) {
 		merr_sys(&e, "start hashing");
 		tool_fail(NULL, &e);
 	}
+	buf_init_sink(&out, hash_sink, hs);
 	int rc = json_canon_stream(in.p, in.len, &o, &out, &e);
 	if (rc == 0 && buf_flush(&out) < 0) {
 		errno = out.err;
 		rc = merr_sys(&e, "canonicalize");
 	}
-	if (sha256bg_finish(bg, &out, h) != 0 && rc != EX_DATA && (!out.err || out.err == EIO))
+	if (sha256s_final(hs, h) != 0 && rc != EX_DATA && (!out.err || out.err == EIO))
 		tool_die(EX_SYS, "unable to hash: libcrypto failed");
 	if (rc)
 		tool_fail(file, &e);
