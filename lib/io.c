@@ -11,32 +11,45 @@
 #include <unistd.h>
 #include "io.h"
 
-int read_fd(int fd, struct buf *b, struct merr *e)
+/* Append fd's bytes to b until its end or, with to_size and a regular
+ * file, the size it had here (what is appended meanwhile is not read). */
+static int read_in(int fd, struct buf *b, int to_size, struct merr *e)
 {
 	struct stat st;
+	size_t limit = SIZE_MAX;
 	ssize_t n;
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uintmax_t)st.st_size < SIZE_MAX / 2 - b->len) {
 		if (buf_reserve(b, (size_t)st.st_size + 1) < 0) {
 			errno = b->err;
 			return merr_sys(e, "allocate input buffer");
 		}
+		if (to_size)
+			limit = b->len + (size_t)st.st_size;
 	}
-	for (;;) {
+	while (b->len < limit) {
 		if (b->cap - b->len < 4096 && buf_reserve(b, b->cap > 65536 ? b->cap : 65536) < 0) {
 			errno = b->err;
 			return merr_sys(e, "allocate input buffer");
 		}
-		n = read(fd, b->p + b->len, b->cap - b->len - 1);
+		size_t room = b->cap - b->len - 1;
+		n = read(fd, b->p + b->len, room < limit - b->len ? room : limit - b->len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return merr_sys(e, "read");
 		}
 		if (n == 0)
-			return 0;
+			break;   /* the end (or, to_size, truncated meanwhile: what there was) */
 		b->len += (size_t)n;
 	}
+	return 0;
+}
+
+int read_fd(int fd, struct buf *b, struct merr *e)
+{
+	return read_in(fd, b, 0, e);
 }
 
 int read_file(const char *path, struct buf *b, struct merr *e)
@@ -66,36 +79,15 @@ int read_file_named(const char *path, struct buf *b, struct merr *e)
 
 int in_open(const char *path, struct input *in, struct merr *e)
 {
-	struct stat st;
-	int fd = 0, r = 0;
+	int fd = 0, r;
 
 	memset(in, 0, sizeof *in);
 	in->b = (struct buf)BUF_INIT;
 	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return merr_sys(e, "open");
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uintmax_t)st.st_size < SIZE_MAX / 2) {
-		/* Up to the size it had when opened, as a mapping would: a file
-		 * appended to meanwhile (an audit log) is read to where it was. */
-		size_t want = (size_t)st.st_size;
-
-		if (buf_reserve(&in->b, want + 1) < 0) {
-			errno = in->b.err;
-			r = merr_sys(e, "allocate input buffer");
-		}
-		while (r == 0 && in->b.len < want) {
-			ssize_t n = read(fd, in->b.p + in->b.len, want - in->b.len);
-
-			if (n < 0 && errno != EINTR)
-				r = merr_sys(e, "read");
-			else if (n == 0)
-				break;   /* truncated meanwhile: what there was */
-			else if (n > 0)
-				in->b.len += (size_t)n;
-		}
-	} else {
-		r = read_fd(fd, &in->b, e);
-	}
+	/* up to the size it had when opened, as a mapping would: a file
+	 * appended to meanwhile (an audit log) is read to where it was */
+	r = read_in(fd, &in->b, 1, e);
 	if (fd > 0)
 		close(fd);
 	in->p = in->b.p ? in->b.p : "";

@@ -399,8 +399,10 @@ int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct 
 		return e->code;
 	if ((d->t[0].a & T_TYPE) != J_ARR)
 		r = json_canon(d, json_root(d), out);
-	else   /* its values are written: close it */
-		buf_put(out, (d->t[0].a >> PAY_SHIFT) ? "]" : "[]", (d->t[0].a >> PAY_SHIFT) ? 1 : 2);
+	else if (d->t[0].a >> PAY_SHIFT)   /* its values are written: close it */
+		buf_putc(out, ']');
+	else
+		buf_put(out, "[]", 2);
 	json_free(d);
 	if (r || out->err) {
 		errno = out->err;
