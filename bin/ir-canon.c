@@ -47,13 +47,17 @@ int main(int argc, char **argv)
 		tool_fail(file, &e);
 
 	/* Check everything before writing a byte.  A root array's values are
-	 * canonicalized as they are read (json_canon_stream), into memory;
-	 * any other root from the whole document, as it is written. */
+	 * canonicalized as they are read, into the memory of the input read
+	 * so far (json_canon_over); any other root from the whole document,
+	 * as it is written. */
 	if (json_streams(in.p, in.len)) {
+		size_t kept;
+
 		out = (struct buf)BUF_INIT;
-		buf_reserve(&out, in.len + in.len / 8);   /* most outputs fit: no copy */
-		if (json_canon_stream(in.p, in.len, &o, &out, &e) != 0)
+		if (json_canon_over(in.b.p, in.len, &o, &out, &kept, &e) != 0)
 			tool_fail(file, &e);
+		if (write_all(STDOUT_FILENO, in.b.p, kept) != 0)
+			out.err = errno;   /* tool_flush reports it */
 		out.fd = STDOUT_FILENO;   /* buf.h: from now on it drains there */
 	} else {
 		struct jdoc *d = json_parse(in.p, in.len, &o, &e);

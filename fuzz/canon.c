@@ -6,7 +6,8 @@
  * member name (without NUL) of an object at its value; and
  * json_canon_stream (a root array's values written as they are read)
  * writes the same bytes, or refuses with the same code, line:col and
- * message. */
+ * message; and so does json_canon_over (the output written over the
+ * input's copy: the kept bytes, then the rest). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,17 +73,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		walk(d, size);
 	json_free(d);
 	int rs = json_canon_stream((const char *)data, size, &o, &st, &es);
+	struct buf ov = BUF_INIT;
+	struct merr eo;
+	size_t kept;
+	char *in = malloc(size + 1);
+	if (!in)
+		abort();
+	memcpy(in, data, size);
+	int ro = json_canon_over(in, size, &o, &ov, &kept, &eo);
 	if (json_canonicalize((const char *)data, size, &o, &a, &e) != 0) {
 		if (e.code != EX_DATA)
 			abort();   /* only malformed input may be refused */
 		if (rs != e.code || strcmp(es.where, e.where) != 0 || strcmp(es.msg, e.msg) != 0)
 			abort();   /* streaming refuses as the whole parse does */
+		if (ro != e.code || strcmp(eo.where, e.where) != 0 || strcmp(eo.msg, e.msg) != 0)
+			abort();   /* and so does writing over the input */
+		free(in);
+		buf_free(&ov);
 		buf_free(&a);
 		buf_free(&st);
 		return 0;
 	}
 	if (rs != 0 || st.len != a.len || (a.len && memcmp(st.p, a.p, a.len) != 0))
 		abort();           /* streaming writes the same bytes */
+	if (ro != 0 || kept + ov.len != a.len || (kept && memcmp(in, a.p, kept) != 0) ||
+	    (ov.len && memcmp(ov.p, a.p + kept, ov.len) != 0))
+		abort();           /* and so does writing over the input */
+	free(in);
+	buf_free(&ov);
 	buf_free(&st);
 	if (json_canonicalize(a.p ? a.p : "", a.len, &o, &b, &e) != 0)
 		abort();           /* canonical output must be accepted */

@@ -37,7 +37,7 @@ int jsonp_err(struct parser *ps, const unsigned char *at, const char *msg)
 {
 	size_t line, col;
 
-	json_linecol((const char *)ps->s, (size_t)(at - ps->s), &line, &col);
+	jsonp_linecol(ps->d, (size_t)(at - ps->s), &line, &col);
 	return merr_setlc(ps->e, EX_DATA, line, col, "%s", msg);
 }
 
@@ -169,7 +169,7 @@ static int depth_error(struct parser *ps)
 {
 	size_t line, col;
 
-	json_linecol((const char *)ps->s, (size_t)(ps->p - ps->s), &line, &col);
+	jsonp_linecol(ps->d, (size_t)(ps->p - ps->s), &line, &col);
 	return merr_setlc(ps->e, EX_DATA, line, col, "nesting deeper than %u levels", ps->maxdepth);
 }
 
@@ -210,6 +210,8 @@ static int stream_value(struct parser *ps, uint32_t v)
 	}
 	d->nt = v;       /* its first token: the one after the root's */
 	d->ndec = d->nnum = d->nperm = d->nux = 0;
+	if (d->ov)       /* what is before ps->p is not looked at again */
+		jsonp_over_move(d, ps->out, (size_t)(ps->p - ps->s));
 	return 0;
 }
 
@@ -334,9 +336,10 @@ close:
 	goto next;
 }
 
-/* json_parse, and json_canon_stream's parse when out is not NULL */
+/* json_parse, and json_canon_stream's parse when out is not NULL (and
+ * json_canon_over's when ov is not NULL either) */
 static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o,
-	struct buf *out, struct merr *e)
+	struct buf *out, struct jover *ov, struct merr *e)
 {
 	struct parser ps;
 	struct jdoc *d;
@@ -353,6 +356,7 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 	}
 	d->in = buf;
 	d->inlen = len;
+	d->ov = ov;
 	if (tape_alloc(d, len + 1) < 0) {
 		free(d);
 		merr_sys(e, "allocate memory for the document");
@@ -379,7 +383,7 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 
 struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
 {
-	return parse_doc(buf, len, o, NULL, e);
+	return parse_doc(buf, len, o, NULL, NULL, e);
 }
 
 int json_streams(const char *in, size_t len)
@@ -389,26 +393,36 @@ int json_streams(const char *in, size_t len)
 	return q < s + len && *q == '[';
 }
 
-int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
-	struct merr *e)
+int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct jover *ov, struct merr *e)
 {
-	struct jdoc *d = parse_doc(in, len, o, out, e);
+	struct jdoc *d = parse_doc(in, len, o, out, ov, e);
 	int r = 0;
 
 	if (!d)
 		return e->code;
-	if ((d->t[0].a & T_TYPE) != J_ARR)
+	if ((d->t[0].a & T_TYPE) != J_ARR) {
 		r = json_canon(d, json_root(d), out);
-	else if (d->t[0].a >> PAY_SHIFT)   /* its values are written: close it */
-		buf_putc(out, ']');
-	else
-		buf_put(out, "[]", 2);
+	} else {
+		if (d->t[0].a >> PAY_SHIFT)   /* its values are written: close it */
+			buf_putc(out, ']');
+		else
+			buf_put(out, "[]", 2);
+		if (ov)                       /* none of the input is read again */
+			jsonp_over_move(d, out, len);
+	}
 	json_free(d);
 	if (r || out->err) {
 		errno = out->err;
 		return merr_sys(e, "write canonical output");
 	}
 	return 0;
+}
+
+int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct merr *e)
+{
+	return jsonp_canon_stream(in, len, o, out, NULL, e);
 }
 
 void json_free(struct jdoc *d)

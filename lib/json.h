@@ -91,6 +91,15 @@ int json_canonicalize(const char *in, size_t len, const struct jopts *o, struct 
  * json_canonicalize. */
 int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
 	struct merr *e);
+/* json_canon_stream for a caller that owns in and will not read it again:
+ * the output is written over in, where in's values already read were
+ * (no memory beside the input for it).  On success (0) the canonical form
+ * is in[0..*kept) followed by out's bytes; in's other bytes are garbage.
+ * Errors as json_canonicalize's, the same LINE:COL; in is then garbage
+ * and out must be thrown out.  A root that is not an array: as
+ * json_canonicalize (*kept = 0). */
+int json_canon_over(char *in, size_t len, const struct jopts *o, struct buf *out, size_t *kept,
+	struct merr *e);
 /* 1 if json_canon_stream writes in's values as it reads them: the first
  * byte after white space is '[' (what follows is not looked at). */
 int json_streams(const char *in, size_t len);

@@ -81,6 +81,16 @@ struct jdoc {
 	size_t nux, capux;
 	double *num;
 	size_t nnum, capnum;
+	struct jover *ov;  /* json_canon_over's state, else NULL */
+};
+
+/* json_canon_over: the output kept at the start of the input, in place of
+ * the bytes already read (in[0..kept)), and what those bytes held that
+ * jsonp_linecol needs: their newlines and where the line after the last
+ * began.  head: out's bytes before it are already moved into in. */
+struct jover {
+	char *in;
+	size_t kept, lines, bol, head;
 };
 
 struct frame {
@@ -107,6 +117,16 @@ struct parser {
 
 /* Grow *p (*cap elements of size bytes) to hold need: 0, or -1 (no memory). */
 int jsonp_grow(void **p, size_t *cap, size_t need, size_t size);
+/* json_linecol of offset off of d's input, also when json_canon_over has
+ * written over the text before it (off is never in that part: nothing is
+ * reported about a value already written). */
+void jsonp_linecol(const struct jdoc *d, size_t off, size_t *line, size_t *col);
+/* json_canon_stream, and json_canon_over when ov is not NULL. */
+int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
+	struct jover *ov, struct merr *e);
+/* json_canon_over: move out's bytes past d->ov->head into the input's
+ * bytes [kept, dead), which are not looked at again, as many as fit. */
+void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead);
 /* Set ps->e to EX_DATA, msg at the LINE:COL of at; returns EX_DATA. */
 int jsonp_err(struct parser *ps, const unsigned char *at, const char *msg);
 /* Out of memory: sets ps->e (EX_SYS) and ps->oom; returns EX_SYS. */

@@ -104,7 +104,7 @@ static int dup_error(struct parser *ps, uint32_t k1, uint32_t k2)
 	for (size_t i = 0; name[i]; i++)
 		if ((unsigned char)name[i] < 0x20)
 			name[i] = '?';
-	json_linecol(d->in, tok_offset(d, &d->t[later]), &line, &col);
+	jsonp_linecol(d, tok_offset(d, &d->t[later]), &line, &col);
 	return merr_setlc(ps->e, EX_DATA, line, col, "duplicate member name \"%s\"", name);
 }
 

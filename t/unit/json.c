@@ -28,6 +28,28 @@ static struct jdoc *doc(const char *s, unsigned depth, struct merr *e)
 	return json_parse(s, strlen(s), &o, e);
 }
 
+/* json_canon_over on a copy of s[0..n): 0 and its canonical form (the kept
+ * bytes, then out's) in *res, or its error code with e set */
+static int canon_over(const char *s, size_t n, struct buf *res, struct merr *e)
+{
+	char *in = malloc(n + 1);
+	struct buf out = BUF_INIT;
+	size_t kept = 12345;
+	int r;
+
+	if (!in)
+		abort();
+	memcpy(in, s, n);
+	r = json_canon_over(in, n, NULL, &out, &kept, e);
+	if (r == 0) {
+		buf_put(res, in, kept);
+		buf_put(res, out.p, out.len);
+	}
+	free(in);
+	buf_free(&out);
+	return r;
+}
+
 /* canonical bytes of s equal want */
 static void canon_is(const char *s, const char *want)
 {
@@ -49,6 +71,39 @@ static void canon_is(const char *s, const char *want)
 		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
 		"canon_stream %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
 	buf_free(&out);
+	/* and so does json_canon_over (written over the input) */
+	check(canon_over(s, strlen(s), &out, &e) == 0 &&
+		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
+		"canon_over %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
+	buf_free(&out);
+}
+
+/* json_canon_over when the output outgrows the input read so far for long
+ * (1e20 is 21 bytes written, 4 read: the small buffer carries the rest and
+ * is compacted), and an error 20,002 lines down after that */
+static void test_over_long(void)
+{
+	struct buf in = BUF_INIT, want = BUF_INIT, got = BUF_INIT;
+	struct merr e1, e2;
+	int r;
+
+	buf_puts(&in, "[\n");
+	for (int i = 0; i < 20000; i++)
+		buf_puts(&in, "1e20,\n");
+	buf_puts(&in, "1e20]");
+	check(json_canonicalize(in.p, in.len, NULL, &want, &e1) == 0, "canonicalize 20,001 x 1e20");
+	r = canon_over(in.p, in.len, &got, &e2);
+	check(r == 0 && got.len == want.len && memcmp(got.p, want.p, got.len) == 0,
+		"canon_over 20,001 x 1e20: %d, %zu bytes, want %zu", r, got.len, want.len);
+	in.len -= 5;
+	buf_puts(&in, "x]");
+	got.len = 0;
+	r = canon_over(in.p, in.len, &got, &e2);
+	check(r == EX_DATA && strcmp(e2.where, "20002:1") == 0,
+		"canon_over: the error after 20,000 lines is at 20002:1 (%d %s)", r, r ? e2.where : "");
+	buf_free(&in);
+	buf_free(&want);
+	buf_free(&got);
 }
 
 /* json_canon_stream refuses what json_parse refuses, with the same code and
@@ -61,6 +116,10 @@ static void test_stream_errors(void)
 		"[\"ok\",\"\\ud800\"]", "[1,2 3]", "[[[[1]]],[[[2]]],[[[", " [ 1e999 ]",
 		"[{\"a\":[1,2]},{\"a\":[1,2]}]]", "[\"\xff\"]", "[1]\n[2]", "{\"a\":[1,}",
 		"[0,01]", "[[],{},\"x\",true,false,nul]",
+		/* errors lines below values json_canon_over has written over */
+		"[\n1,\n  2,\n{\"a\":1,\n\"a\":2}]", "[\n\"x\",\n\n  1,\n  2 3]",
+		"[\n[1],\n[2],\n[3,\n]]", "[\"\\u00e9\\u00e9\",\n\"\\u00e9\",\n\n\n 1e999]",
+		"[1e20,1e20,1e20,\n1e20,x]", "[\n\n\n\n\n\n\n\n\n\n1,2,3,\n  [[[",
 	};
 	unsigned same = 0;
 
@@ -69,17 +128,23 @@ static void test_stream_errors(void)
 		struct buf out = BUF_INIT;
 		struct jdoc *d = json_parse(bad[i], strlen(bad[i]), NULL, &e1);
 		int r = json_canon_stream(bad[i], strlen(bad[i]), NULL, &out, &e2);
+		struct merr e3;
+		int r3 = canon_over(bad[i], strlen(bad[i]), &out, &e3);
 
 		json_free(d);
 		buf_free(&out);
 		if (!d && r == EX_DATA && e1.code == EX_DATA && strcmp(e1.msg, e2.msg) == 0 &&
-		    strcmp(e1.where, e2.where) == 0)
+		    strcmp(e1.where, e2.where) == 0 && r3 == EX_DATA &&
+		    strcmp(e1.msg, e3.msg) == 0 && strcmp(e1.where, e3.where) == 0)
 			same++;
 		else
-			check(0, "stream error %s: parse %s, stream %d %s", bad[i],
-				d ? "accepts" : e1.msg, r, r ? e2.msg : "");
+			check(0, "stream error %s: parse %s %s, stream %d %s, over %d %s %s", bad[i],
+				d ? "accepts" : e1.msg, d ? "" : e1.where, r, r ? e2.msg : "",
+				r3, r3 ? e3.msg : "", r3 ? e3.where : "");
 	}
-	check(same == sizeof bad / sizeof *bad, "json_canon_stream refuses as json_parse does");
+	check(same == sizeof bad / sizeof *bad,
+		"json_canon_stream and json_canon_over refuse as json_parse does");
+	test_over_long();
 	check(json_streams(" \n[1]", 5) == 1 && json_streams("{\"a\":[]}", 8) == 0 &&
 		json_streams("   ", 3) == 0 && json_streams("", 0) == 0 && json_streams("[", 0) == 0,
 		"json_streams: a root array, and nothing beyond len read");
