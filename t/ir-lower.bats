@@ -73,7 +73,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	edit '.apps[0].entrypoints[0].primary = false | .apps[0].entrypoints += [.apps[0].entrypoints[0] | .function = "bye"]'
 	run -1 ir-lower "$BATS_TEST_TMPDIR/ir.json"
 	assert_output "ir-lower: $BATS_TEST_TMPDIR/ir.json: E_NO_PRIMARY_ENTRYPOINT at /apps/0/entrypoints: 2 function entrypoints and none is primary: mark exactly one \"primary\": true"
-	# ir-validate says the same (one rule, lib/ir.c's ir_primary)
+	# ir-validate says the same (one rule, lib/irentry.c's ir_primary)
 	run -1 ir-validate "$BATS_TEST_TMPDIR/ir.json"
 	assert_output --partial 'E_NO_PRIMARY_ENTRYPOINT at /apps/0/entrypoints'
 }

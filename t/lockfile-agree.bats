@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The lockfile checks of ir-validate (lib/lockfile.c) and of the Python SDK
+# The lockfile checks of ir-validate (lib/lock*.c) and of the Python SDK
 # (sdk/python/mvm/_lockfile.py) agree: the same IR over the same lockfiles
 # gives the same codes and details from both.  The cases are the real
 # lockfiles of t/data/lockfiles and variants for each of the checker's

@@ -1,6 +1,6 @@
 """Is a dependency lockfile hash-pinned?  The rules of ir-validate(1).
 
-A port of lib/lockfile.c (and of lib/ir.c's messages), kept in step with
+A port of lib/lock*.c (and of lib/irrules.c's messages), kept in step with
 it: the same verdicts and details on the same files (t/lockfile-agree.bats
 runs both on the same lockfiles).  Among them: the lockfile path is
 resolved inside the source directory (absolute, "..", or a symlink leaving
