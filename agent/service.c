@@ -341,12 +341,12 @@ static void supervise(const char *path, pid_t agent)
 				}
 			if (stop_sig)
 				break;
-			fprintf(stderr, "mvm-service: %s exited (%s %d)", argv[0],
-				WIFSIGNALED(st) ? "signal" : "status",
-				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 			if (time(NULL) - t >= SERVICE_STABLE_SECS)
 				backoff = 1;
-			fprintf(stderr, "; restarting in %u s\n", backoff);
+			/* one write: the agent shares the console */
+			fprintf(stderr, "mvm-service: %s exited (%s %d); restarting in %u s\n", argv[0],
+				WIFSIGNALED(st) ? "signal" : "status",
+				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), backoff);
 		}
 		sleep(backoff);
 		backoff = backoff * 2 > SERVICE_BACKOFF_MAX_SECS ? SERVICE_BACKOFF_MAX_SECS : backoff * 2;
