@@ -102,20 +102,23 @@ void service_stop(void);
  * most SERVICE_ARGS, NULL-terminated), env (base[0..nbase), "HOME=/tmp",
  * then each of the file's variables as "NAME=VALUE", malloc'd; at most
  * SERVICE_ENV + 1 and NULL-terminated) and *cwd (malloc'd, or NULL: the
- * agent's).  0, or -1 with *why (a text to say before the file's name:
- * fixed, or service.c's own buffer until the next call): not JSON, a
- * member other than these three (its JSON Pointer in *why), no command
- * of 1..SERVICE_ARGS strings without NUL, a
- * working_dir that is not an absolute path, an env that is not an object,
- * an env name that is empty, holds '=' or NUL or is already set, a value
- * with NUL, or more than SERVICE_ENV + 1 variables in all (nothing
- * declared is ignored or dropped); after -1 the words and variables made so far are in argv and env
- * past base, with no NULL after them (the caller zeroes the arrays first
- * to free them; the supervisor exits). */
+ * agent's).  0, or -1 with e set (EX_DATA; EX_SYS when out of memory),
+ * e->where the JSON Pointer of the value refused (RFC 6901, bytes outside
+ * printable ASCII as '?', at most 100 bytes then "..."), or line:col when
+ * the bytes are not JSON, or empty for a root that is not an object and
+ * for more than SERVICE_ENV provisioned variables.  Refused: not JSON, a
+ * member other than these three, no command of 1..SERVICE_ARGS strings
+ * without NUL, a working_dir that is not an absolute path without NUL,
+ * an env that is not an object, an env name that is empty, holds '=' or
+ * NUL or is already set, a value that is not a string or holds NUL, or
+ * more than SERVICE_ENV + 1 variables in all (nothing declared is ignored
+ * or dropped); after -1 the words and variables made so far are in argv
+ * and env past base, with no NULL after them (the caller zeroes the
+ * arrays first to free them; the supervisor exits). */
 #define SERVICE_ARGS 256
 #define SERVICE_ENV 256
 int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
-	char **env, char **cwd, const char **why);
+	char **env, char **cwd, struct merr *e);
 /* The supervisor's pid while it runs, else 0 (contain.c keeps its tree). */
 pid_t service_supervisor(void);
 /* listen.c: ",\"listening\":[PORT,...]" for the status reply */

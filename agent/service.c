@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,124 +66,170 @@ static int named(char **env, size_t m, const char *k, size_t kl)
 	return 0;
 }
 
-/* The first member of the object root that service.json does not have, as
- * "POINTER: an unknown member in" in a static buffer (the name as a JSON
- * Pointer token, RFC 6901, its bytes outside printable ASCII as '?', at most
- * 64 of them); NULL if every member is known. */
-static const char *unknown_member(const struct jdoc *d, jref root)
+/* -1, with e: EX_DATA at the JSON Pointer /member, then /tok (tn bytes)
+ * when tok is not NULL (member NULL: /tok alone), and the message fmt.
+ * The pointer is json_ptr_push's (RFC 6901), shown with its bytes outside
+ * printable ASCII as '?' and at most SHOWN_MAX of them, then "...": the
+ * names come from the file and go to the console. */
+#define SHOWN_MAX 100
+static int refuse(struct merr *e, const char *member, const char *tok, size_t tn,
+	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int refuse(struct merr *e, const char *member, const char *tok, size_t tn,
+	const char *fmt, ...)
 {
-	static char why[64 * 2 + 32];
+	struct buf p = BUF_INIT;
+	char where[SHOWN_MAX + 4], msg[sizeof e->msg];
+	size_t i;
+	va_list ap;
 
-	if (json_type(d, root) != J_OBJ)
-		return NULL;
-	for (jref k = json_first_key(d, root); k != JREF_NONE; k = json_next_key(d, k)) {
-		size_t kl, o = 0;
-		const char *ks;
-
-		if (json_str_eq(d, k, "command") || json_str_eq(d, k, "working_dir") ||
-		    json_str_eq(d, k, "env"))
-			continue;
-		ks = json_str(d, k, &kl);
-		why[o++] = '/';
-		for (size_t i = 0; i < kl && i < 64; i++) {
-			unsigned char ch = (unsigned char)ks[i];
-
-			if (ch == '~' || ch == '/')
-				why[o++] = '~', why[o++] = ch == '~' ? '0' : '1';
-			else
-				why[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-		}
-		snprintf(why + o, sizeof why - o, "%s: an unknown member in", kl > 64 ? "..." : "");
-		return why;
+	if (member)
+		json_ptr_push(&p, member, strlen(member));
+	if (tok)
+		json_ptr_push(&p, tok, tn);
+	if (!buf_cstr(&p)) {
+		buf_free(&p);
+		merr_set(e, EX_SYS, NULL, "out of memory");
+		return -1;
 	}
-	return NULL;
+	for (i = 0; i < p.len && i < SHOWN_MAX; i++)
+		where[i] = p.p[i] >= 0x20 && p.p[i] < 0x7f ? p.p[i] : '?';
+	snprintf(where + i, sizeof where - i, "%s", p.len > SHOWN_MAX ? "..." : "");
+	buf_free(&p);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	merr_set(e, EX_DATA, where, "%s", msg);
+	return -1;
+}
+
+/* The type of the value v of d, for "must be ..., not TYPE". */
+static const char *type_of(const struct jdoc *d, jref v)
+{
+	return json_typename(json_type(d, v));
 }
 
 int service_parse(const char *p, size_t len, char *const *base, size_t nbase, char **argv,
-	char **env, char **cwd, const char **why)
+	char **env, char **cwd, struct merr *e)
 {
-	struct merr e;
 	struct jdoc *d;
-	jref c, x, k;
+	jref root, c, x, k;
 	size_t n = 0, m = 0;
+	char idx[24];
 	int rc = -1;
 
 	*cwd = NULL;
-	if (!(d = json_parse(p, len, NULL, &e))) {
-		*why = "unreadable or not JSON:";
+	if (!(d = json_parse(p, len, NULL, e)))
 		return -1;
+	root = json_root(d);
+	if (json_type(d, root) != J_OBJ) {
+		merr_set(e, EX_DATA, NULL, "must be an object, not %s", type_of(d, root));
+		goto out;
 	}
 	/* a member the agent does not know is refused, never ignored */
-	if ((*why = unknown_member(d, json_root(d))))
-		goto out;
-	c = json_get(d, json_root(d), "command");
-	if (c == JREF_NONE || json_type(d, c) != J_ARR) {
-		*why = "no command array in";
-		goto out;
-	}
-	for (x = json_first(d, c); x != JREF_NONE && n < SERVICE_ARGS; x = json_next(d, x))
-		if (json_type(d, x) != J_STR || !(argv[n++] = json_strdup(d, x))) {
-			*why = "a command word is not a string in";
+	for (k = json_first_key(d, root); k != JREF_NONE; k = json_next_key(d, k))
+		if (!json_str_eq(d, k, "command") && !json_str_eq(d, k, "working_dir") &&
+		    !json_str_eq(d, k, "env")) {
+			size_t kl;
+			const char *ks = json_str(d, k, &kl);
+
+			refuse(e, NULL, ks, kl, "unknown member");
 			goto out;
 		}
+	c = json_get(d, root, "command");
+	if (json_type(d, c) != J_ARR) {
+		if (c == JREF_NONE)
+			refuse(e, "command", NULL, 0, "required member is missing");
+		else
+			refuse(e, "command", NULL, 0, "must be an array of strings, not %s",
+				type_of(d, c));
+		goto out;
+	}
+	for (x = json_first(d, c); x != JREF_NONE; x = json_next(d, x), n++) {
+		snprintf(idx, sizeof idx, "%zu", n);
+		if (n == SERVICE_ARGS) {
+			refuse(e, "command", idx, strlen(idx), "more than %d words", SERVICE_ARGS);
+			goto out;
+		}
+		if (json_type(d, x) != J_STR) {
+			refuse(e, "command", idx, strlen(idx), "must be a string, not %s", type_of(d, x));
+			goto out;
+		}
+		if (!(argv[n] = json_strdup(d, x))) {
+			refuse(e, "command", idx, strlen(idx), "holds a NUL byte");
+			goto out;
+		}
+	}
 	argv[n] = NULL;
-	if (n == 0 || x != JREF_NONE) {
-		*why = "the command is empty or too long in";
+	if (n == 0) {
+		refuse(e, "command", NULL, 0, "must hold at least one word");
 		goto out;
 	}
 	/* a working_dir or env that is there is used, or the file refused:
 	 * never ignored (nor a variable dropped when the array is full) */
-	x = json_get(d, json_root(d), "working_dir");
-	if (x != JREF_NONE && (!(*cwd = json_strdup(d, x)) || (*cwd)[0] != '/')) {
-		*why = "the working_dir is not an absolute path without NUL in";
+	x = json_get(d, root, "working_dir");
+	if (x != JREF_NONE && json_type(d, x) != J_STR) {
+		refuse(e, "working_dir", NULL, 0, "must be an absolute path, not %s", type_of(d, x));
 		goto out;
 	}
-	x = json_get(d, json_root(d), "env");
+	if (x != JREF_NONE && !(*cwd = json_strdup(d, x))) {
+		refuse(e, "working_dir", NULL, 0, "holds a NUL byte");
+		goto out;
+	}
+	if (*cwd && (*cwd)[0] != '/') {
+		refuse(e, "working_dir", NULL, 0, "must be an absolute path");
+		goto out;
+	}
+	x = json_get(d, root, "env");
 	if (x != JREF_NONE && json_type(d, x) != J_OBJ) {
-		*why = "the env is not an object in";
+		refuse(e, "env", NULL, 0, "must be an object, not %s", type_of(d, x));
 		goto out;
 	}
 	if (nbase > SERVICE_ENV) {
-		*why = "more provisioned variables than a service's environment holds, for";
+		merr_set(e, EX_DATA, NULL, "more provisioned variables than a service's "
+			"environment holds");
 		goto out;
 	}
 	/* a function's variables first: PATH, the provisioned secrets */
 	for (size_t i = 0; i < nbase; i++)
 		env[m++] = base[i];
 	env[m++] = (char *)"HOME=/tmp";
-	if (x != JREF_NONE)
-		for (k = json_first_key(d, x); k != JREF_NONE; k = json_next_key(d, k)) {
-			size_t kl, vl;
-			const char *ks = json_str(d, k, &kl), *vs;
-			struct buf kv = BUF_INIT;
+	for (k = x == JREF_NONE ? JREF_NONE : json_first_key(d, x); k != JREF_NONE;
+	     k = json_next_key(d, k)) {
+		size_t kl, vl;
+		const char *ks = json_str(d, k, &kl), *vs;
+		struct buf kv = BUF_INIT;
 
-			if (m > SERVICE_ENV) {
-				*why = "more variables than a service's environment holds (257 with PATH, HOME "
-					"and the provisioned ones) in";
-				goto out;
-			}
-			if (json_type(d, json_value(k)) != J_STR) {
-				*why = "an env value is not a string in";
-				goto out;
-			}
-			vs = json_str(d, json_value(k), &vl);
-			if (kl == 0 || memchr(ks, '\0', kl) || memchr(ks, '=', kl) ||
-			    memchr(vs, '\0', vl)) {
-				*why = "an env name is empty or holds NUL or '=', or a value NUL, in";
-				goto out;
-			}
-			if (named(env, m, ks, kl)) {
-				*why = "the env sets a variable the launch provisioned (a secret) or "
-					"PATH/HOME:";
-				goto out;
-			}
-			buf_printf(&kv, "%.*s=%.*s", (int)kl, ks, (int)vl, vs);
-			if (!buf_cstr(&kv)) {
-				*why = "out of memory reading";
-				goto out;
-			}
-			env[m++] = kv.p;     /* kept for the supervisor's life */
+		if (m > SERVICE_ENV) {
+			refuse(e, "env", ks, kl, "more variables than a service's environment holds "
+				"(%d with PATH, HOME and the provisioned ones)", SERVICE_ENV + 1);
+			goto out;
 		}
+		if (json_type(d, json_value(k)) != J_STR) {
+			refuse(e, "env", ks, kl, "must be a string, not %s", type_of(d, json_value(k)));
+			goto out;
+		}
+		vs = json_str(d, json_value(k), &vl);
+		if (kl == 0 || memchr(ks, '\0', kl) || memchr(ks, '=', kl)) {
+			refuse(e, "env", ks, kl, "a variable's name must be 1 or more bytes without "
+				"'=' or NUL");
+			goto out;
+		}
+		if (memchr(vs, '\0', vl)) {
+			refuse(e, "env", ks, kl, "holds a NUL byte");
+			goto out;
+		}
+		if (named(env, m, ks, kl)) {
+			refuse(e, "env", ks, kl, "sets a variable the launch provisioned (a secret) "
+				"or PATH/HOME");
+			goto out;
+		}
+		buf_printf(&kv, "%.*s=%.*s", (int)kl, ks, (int)vl, vs);
+		if (!buf_cstr(&kv)) {
+			merr_set(e, EX_SYS, NULL, "out of memory");
+			goto out;
+		}
+		env[m++] = kv.p;     /* kept for the supervisor's life */
+	}
 	env[m] = NULL;
 	rc = 0;
 out:
@@ -191,19 +238,20 @@ out:
 }
 
 /* Fill argv, env and cwd from the service file path (service_parse after
- * the provisioned variables); 0 or -1, said on the console. */
+ * the provisioned variables); 0, or -1 said on the console as
+ * "mvm-service: path: [where: ]message". */
 static int load(const char *path, char **argv, char **env, char **cwd)
 {
 	struct buf b = BUF_INIT;
 	struct merr e;
-	const char *why = "unreadable or not JSON:";
 	int rc = -1;
 
 	if (read_file(path, &b, &e) == 0)
-		rc = service_parse(b.p ? b.p : "", b.len, base_env, nbase_env, argv, env, cwd, &why);
+		rc = service_parse(b.p ? b.p : "", b.len, base_env, nbase_env, argv, env, cwd, &e);
 	buf_free(&b);
 	if (rc != 0)
-		say(why, path);
+		fprintf(stderr, "mvm-service: %s: %s%s%s\n", path, e.where, e.where[0] ? ": " : "",
+			e.msg);
 	return rc;
 }
 
@@ -293,12 +341,12 @@ static void supervise(const char *path, pid_t agent)
 				}
 			if (stop_sig)
 				break;
-			fprintf(stderr, "mvm-service: %s exited (%s %d)", argv[0],
-				WIFSIGNALED(st) ? "signal" : "status",
-				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 			if (time(NULL) - t >= SERVICE_STABLE_SECS)
 				backoff = 1;
-			fprintf(stderr, "; restarting in %u s\n", backoff);
+			/* one write: the agent shares the console */
+			fprintf(stderr, "mvm-service: %s exited (%s %d); restarting in %u s\n", argv[0],
+				WIFSIGNALED(st) ? "signal" : "status",
+				WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), backoff);
 		}
 		sleep(backoff);
 		backoff = backoff * 2 > SERVICE_BACKOFF_MAX_SECS ? SERVICE_BACKOFF_MAX_SECS : backoff * 2;

@@ -42,13 +42,13 @@ uint64_t now_ms(void)
 
 void logmsg(const char *fmt, ...)
 {
+	char line[8000];   /* one write a line: the service supervisor shares the console */
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", progname, line);
 }
 
 void die(int code, const char *fmt, ...)

@@ -5,7 +5,8 @@
  * the provisioned variables before the file's (none, PATH, PATH and a
  * secret, or 255 of them: the most the supervisor's array holds); the
  * rest is the file.  Checks (agent.h): no crash, leak or sanitizer
- * report; a refusal says why; an accepted file gives exactly its command
+ * report; a refusal says why, its where printable ASCII; an accepted
+ * file gives exactly its command
  * (1 to SERVICE_ARGS words, in order, NULL after), the provisioned
  * variables, HOME=/tmp, then every member of its env in order as
  * NAME=VALUE (none dropped), NULL after, no name empty or given twice;
@@ -99,7 +100,7 @@ static void check(const char *p, size_t len, size_t nbase, const char *cwd)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t nb[4] = { 0, 1, 2, SERVICE_ENV - 1 };
-	const char *why = NULL;
+	struct merr e = { 0 };
 	char *cwd = NULL;
 	size_t nbase;
 	int rc;
@@ -111,9 +112,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nbase = nb[data[0] % 4];
 	memset(argv, 0, sizeof argv);
 	memset(env, 0, sizeof env);
-	rc = service_parse((const char *)data + 1, size - 1, base, nbase, argv, env, &cwd, &why);
-	if (rc != 0 && (rc != -1 || !why || !why[0]))
+	rc = service_parse((const char *)data + 1, size - 1, base, nbase, argv, env, &cwd, &e);
+	if (rc != 0 && (rc != -1 || !e.msg[0] || !e.code))
 		abort();   /* a refusal says why */
+	for (const char *w = e.where; rc != 0 && *w; w++)
+		if (*w < 0x20 || *w >= 0x7f)
+			abort();   /* the pointer reaches the console as it is */
 	if (rc == 0)
 		check((const char *)data + 1, size - 1, nbase, cwd);
 	for (size_t i = 0; i <= SERVICE_ARGS; i++)

@@ -52,21 +52,70 @@ static void pax_path(const char *p, size_t n, struct buf *name)
 	}
 }
 
+/* A pax 'x' or GNU 'L' entry's bytes are read whole (the name is
+ * somewhere in them), so they are bounded: names are at most 4095 bytes
+ * (archive_clean_name), and 1 MiB leaves room for any other pax records
+ * (comments, xattrs) an honest packer adds.  Every other entry's bytes go
+ * through one TAR_CHUNK buffer. */
+#define TAR_MAX_HEADER (1024 * 1024)
+#define TAR_CHUNK (64 * 1024)
+
+/* n bytes of g written to fd (path, for a message), or dropped when fd is
+ * -1, TAR_CHUNK at a time through chunk.  0, EX_DATA or EX_SYS. */
+static int copy_out(gzFile g, uint64_t n, int fd, const char *path, char *chunk, struct merr *e)
+{
+	while (n > 0) {
+		size_t k = n > TAR_CHUNK ? TAR_CHUNK : (size_t)n;
+		if (gz_exact(g, chunk, k))
+			return merr_set(e, EX_DATA, NULL, "truncated tar archive");
+		if (fd >= 0 && write_all(fd, chunk, k) != 0)
+			return merr_sys(e, path);
+		n -= k;
+	}
+	return 0;
+}
+
+/* A pax 'x' or GNU 'L' entry (type) of size bytes and pad bytes of
+ * padding, read into hdr: the name it gives into name (empty: none).
+ * 0, EX_DATA (over TAR_MAX_HEADER, or truncated) or EX_SYS. */
+static int long_name(gzFile g, char type, uint64_t size, uint64_t pad, struct buf *hdr,
+	struct buf *name, struct merr *e)
+{
+	if (size > TAR_MAX_HEADER)
+		return merr_set(e, EX_DATA, NULL, "a %s header of %llu bytes: more than %d",
+			type == 'x' ? "pax" : "long-name", (unsigned long long)size, TAR_MAX_HEADER);
+	hdr->len = name->len = 0;
+	if (buf_reserve(hdr, (size_t)(size + pad)) != 0)
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	if (gz_exact(g, hdr->p, (size_t)(size + pad)))
+		return merr_set(e, EX_DATA, NULL, "truncated tar archive");
+	if (size > 0 && type == 'x')
+		pax_path(hdr->p, (size_t)size, name);
+	else if (size > 0)
+		buf_put(name, hdr->p, strnlen(hdr->p, (size_t)size));
+	return name->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
+}
+
 int untar_npm(const char *tgz, const char *dir, struct merr *e)
 {
 	gzFile g = gzopen(tgz, "rb");
 	unsigned char h[512];
-	struct buf name = BUF_INIT, longname = BUF_INIT, rel = BUF_INIT, full = BUF_INIT;
-	char *data = NULL;
+	struct buf name = BUF_INIT, longname = BUF_INIT, rel = BUF_INIT, full = BUF_INIT,
+		hdr = BUF_INIT;
+	char *chunk = NULL;
 	uint64_t total = 0;
 	size_t files = 0;
 	int r = 0, have_long = 0;
 
 	if (!g)
 		return merr_sys(e, tgz);
+	if (!(chunk = malloc(TAR_CHUNK))) {
+		r = merr_set(e, EX_SYS, NULL, "out of memory");
+		goto out;
+	}
 	if (mkdir_p(dir, 0755, e)) {
-		gzclose(g);
-		return EX_SYS;
+		r = EX_SYS;
+		goto out;
 	}
 	for (;;) {
 		if (gz_exact(g, h, 512)) {
@@ -94,67 +143,58 @@ int untar_npm(const char *tgz, const char *dir, struct merr *e)
 			break;
 		}
 		char type = (char)h[156];
-		size_t padded = (size_t)((size + 511) / 512 * 512);
-		free(data);
-		data = malloc(padded ? padded : 1);
-		if (!data) {
-			r = merr_set(e, EX_SYS, NULL, "out of memory");
-			break;
-		}
-		if (gz_exact(g, data, padded)) {
-			r = merr_set(e, EX_DATA, NULL, "truncated tar archive");
-			break;
-		}
+		uint64_t pad = (512 - size % 512) % 512;
+		int fd = -1;
 		if (type == 'x' || type == 'L') {
-			longname.len = 0;
-			if (type == 'x')
-				pax_path(data, (size_t)size, &longname);
-			else
-				buf_put(&longname, data, strnlen(data, (size_t)size));
+			if ((r = long_name(g, type, size, pad, &hdr, &longname, e)) != 0)
+				break;
 			have_long = longname.len > 0;
 			continue;
 		}
-		if (type == 'g')
-			continue;
-		name.len = 0;
-		if (have_long) {
-			buf_put(&name, longname.p, longname.len);
-		} else {
-			if (memcmp(h + 257, "ustar", 5) == 0 && h[345]) {
-				buf_put(&name, h + 345, strnlen((char *)h + 345, 155));
-				buf_putc(&name, '/');
+		/* 'g' (pax global), links, devices, FIFOs: dropped, never on the volume */
+		if (type != 'g') {
+			name.len = 0;
+			if (have_long) {
+				buf_put(&name, longname.p, longname.len);
+			} else {
+				if (memcmp(h + 257, "ustar", 5) == 0 && h[345]) {
+					buf_put(&name, h + 345, strnlen((char *)h + 345, 155));
+					buf_putc(&name, '/');
+				}
+				buf_put(&name, h, strnlen((char *)h, 100));
 			}
-			buf_put(&name, h, strnlen((char *)h, 100));
+			have_long = 0;
 		}
-		have_long = 0;
-		if (type != '0' && type != '\0' && type != '7' && type != '5')
-			continue;   /* links, devices, FIFOs: never on the volume */
-		if ((r = archive_clean_name(name.p ? name.p : "", name.len, 1, &rel, e)) != 0)
-			break;
-		if (rel.len == 0)
-			continue;
-		if (type == '5') {
-			if ((r = archive_make_parents(dir, rel.p, &full, 1, e)) != 0)
+		if (type == '0' || type == '\0' || type == '7' || type == '5') {
+			if ((r = archive_clean_name(name.p ? name.p : "", name.len, 1, &rel, e)) != 0)
 				break;
-			continue;
+			if (rel.len > 0 && type == '5' &&
+			    (r = archive_make_parents(dir, rel.p, &full, 1, e)) != 0)
+				break;
+			uint64_t mode = 0644;
+			oct(h + 100, 8, &mode);
+			if (rel.len > 0 && type != '5' &&
+			    (fd = archive_open_out(dir, rel.p, (mode & 0111) != 0, &full, e)) < 0) {
+				r = e->code;
+				break;
+			}
 		}
-		uint64_t mode = 0644;
-		oct(h + 100, 8, &mode);
-		int fd = archive_open_out(dir, rel.p, (mode & 0111) != 0, &full, e);
-		if (fd < 0) {
-			r = e->code;
-			break;
-		}
-		if (write_all(fd, data, (size_t)size) != 0 || close(fd) != 0) {
+		/* the entry's bytes into its file (or dropped), then the padding */
+		r = copy_out(g, size, fd, full.p, chunk, e);
+		if (r == 0)
+			r = copy_out(g, pad, -1, NULL, chunk, e);
+		if (fd >= 0 && close(fd) != 0 && r == 0)
 			r = merr_sys(e, full.p);
+		if (r != 0)
 			break;
-		}
 	}
+out:
 	gzclose(g);
-	free(data);
+	free(chunk);
 	buf_free(&name);
 	buf_free(&longname);
 	buf_free(&rel);
 	buf_free(&full);
+	buf_free(&hdr);
 	return r;
 }

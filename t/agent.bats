@@ -1108,23 +1108,59 @@ irfns() {
 	jq '.env.API_KEY = "mine"' "$T/r/etc/mvm/service.json" >"$T/s2.json"
 	script 'frame {"type":"provision","seccomp":"minimal","secrets":[{"name":"k","env":"API_KEY","value":"v-1"}]}'
 	run -0 agent "$T/r" "$T/script" --provision --service "$T/s2.json"
-	run -0 grep 'mvm-service: the env sets a variable the launch provisioned' "$T/agent.log"
+	run -0 grep -cxF "mvm-service: $T/s2.json: /env/API_KEY: sets a variable the launch provisioned (a secret) or PATH/HOME" "$T/agent.log"
+	assert_output 1
 	[ ! -e "$T/svc/out" ]
 }
 
-@test "a service.json whose env or working_dir cannot be used as declared is refused, not trimmed: 300 variables, an empty name, a working_dir that is a number or relative, an env that is a list (the command does not start)" {
+# Write {command: ["true"], working_dir: "/"} | FILTER to $T/s.json, run
+# the agent with it as --service and check that the one line it logs about
+# it is "mvm-service: $T/s.json: LINE" and that the command did not start.
+svc_refused() { # FILTER LINE
+	jq -n "{command: [\"true\"], working_dir: \"/\"} | $1" >"$T/s.json"
+	rm -f "$T/agent.log"
+	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+	assert_line --index 0 'pong'
+	run -0 cat "$T/agent.log"
+	assert_line "mvm-service: $T/s.json: $2"
+	run -0 grep -c "^mvm-service: " "$T/agent.log"
+	assert_output 1
+}
+
+@test "a service.json whose env or working_dir cannot be used as declared is refused with the value's JSON Pointer, not trimmed: 300 variables, an empty name, a working_dir that is a number or relative, an env that is a list (the command does not start)" {
 	mkroot "$T/r" python oneshot json app greet
 	script 'ping'
-	for bad in '.env = ([range(300)] | map({key: "V\(.)", value: "x"}) | from_entries)' \
-	    '.env = {"": "x"}' '.working_dir = 7' '.working_dir = "srv"' '.env = ["A=1"]'; do
-		jq -n "{command: [\"true\"], working_dir: \"/\"} | $bad" >"$T/s.json"
-		rm -f "$T/agent.log"
-		run -0 agent "$T/r" "$T/script" --service "$T/s.json"
-		assert_line --index 0 'pong'
-		run -0 grep -c "^mvm-service: .* in $T/s.json\$" "$T/agent.log"
-		assert_output 1
-		run -1 grep 'mvm-service: started' "$T/agent.log"
-	done
+	# PATH, MVM_WRAPPER_CONFIG (--wrapper-config), HOME, then V0..V253 make
+	# 257: V254 is the first one over
+	svc_refused '.env = ([range(300)] | map({key: "V\(.)", value: "x"}) | from_entries)' \
+		'/env/V254: more variables than a service'"'"'s environment holds (257 with PATH, HOME and the provisioned ones)'
+	# RFC 6901: the empty name is the token after the last "/"
+	svc_refused '.env = {"A": "1", "": "x"}' "/env/: a variable's name must be 1 or more bytes without '=' or NUL"
+	svc_refused '.env = {"A=B": "x"}' "/env/A=B: a variable's name must be 1 or more bytes without '=' or NUL"
+	svc_refused '.working_dir = 7' '/working_dir: must be an absolute path, not number'
+	svc_refused '.working_dir = "srv"' '/working_dir: must be an absolute path'
+	svc_refused '.env = ["A=1"]' '/env: must be an object, not array'
+}
+
+@test "a service.json command or env value that cannot be run as declared is refused with its JSON Pointer (RFC 6901: ~ as ~0, / as ~1, a control byte shown as ?)" {
+	mkroot "$T/r" python oneshot json app greet
+	script 'ping'
+	svc_refused 'del(.command)' '/command: required member is missing'
+	svc_refused '.command = "true"' '/command: must be an array of strings, not string'
+	svc_refused '.command = []' '/command: must hold at least one word'
+	svc_refused '.command = ["sh", "-c", 7]' '/command/2: must be a string, not number'
+	svc_refused '.command = ["sh", "a\u0000b"]' '/command/1: holds a NUL byte'
+	svc_refused '.command = [range(257) | "true"]' '/command/256: more than 256 words'
+	svc_refused '.env = {"A": "1", "a/b~c": 2}' '/env/a~1b~0c: must be a string, not number'
+	svc_refused '.env = {"FOO": "a\u0000b"}' '/env/FOO: holds a NUL byte'
+	svc_refused '.env = {"X\nY": null}' '/env/X?Y: must be a string, not null'
+	svc_refused '.working_dir = "/a\u0000b"' '/working_dir: holds a NUL byte'
+	# no pointer for the root; not JSON: line:col
+	svc_refused '[.]' 'must be an object, not array'
+	printf '{"command": ["true"],\n  x}' >"$T/s.json"
+	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+	run -0 grep -c "^mvm-service: $T/s.json: 2:3: " "$T/agent.log"
+	assert_output 1
 }
 
 @test "a service.json member the agent does not know is refused with its JSON Pointer, not ignored (the command does not start)" {
@@ -1135,14 +1171,19 @@ irfns() {
 	jq -n --arg out "$T/svc/ran" '{command: ["touch", $out], working_dir: "/", "user/~x": "root"}' >"$T/s.json"
 	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
 	assert_line --index 0 'pong'
-	run -0 grep -c "^mvm-service: /user~1~0x: an unknown member in $T/s.json\$" "$T/agent.log"
+	run -0 grep -cxF "mvm-service: $T/s.json: /user~1~0x: unknown member" "$T/agent.log"
 	assert_output 1
 	run -1 grep 'mvm-service: started' "$T/agent.log"
 	[ ! -e "$T/svc/ran" ]
 	# a newline in the name does not reach the console as one
 	jq -n '{command: ["true"], "a\nmvm-service: forged": 1}' >"$T/s.json"
 	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
-	run -0 grep -c "^mvm-service: /a?mvm-service: forged: an unknown member in $T/s.json\$" "$T/agent.log"
+	run -0 grep -cxF "mvm-service: $T/s.json: /a?mvm-service: forged: unknown member" "$T/agent.log"
+	assert_output 1
+	# at most 100 bytes of the pointer, then "..."
+	jq -n '{command: ["true"], ("x" * 300): 1}' >"$T/s.json"
+	run -0 agent "$T/r" "$T/script" --service "$T/s.json"
+	run -0 grep -cxF "mvm-service: $T/s.json: /$(printf 'x%.0s' {1..99})...: unknown member" "$T/agent.log"
 	assert_output 1
 }
 

@@ -173,6 +173,60 @@ print(h.hexdigest())' "$@"
 	assert_output 'mvm-deps: p/ir.json: evil@2.0.0: entry "package/../../x": a ".." component'
 }
 
+# npm_pkg NAME TGZ: a project locking NAME 1.0.0, served from TGZ's bytes.
+npm_pkg() {
+	mkdir -p "$BATS_FILE_TMPDIR/reg/$1/-"
+	cp "$2" "$BATS_FILE_TMPDIR/reg/$1/-/$1-1.0.0.tgz"
+	proj p node npm package-lock.json
+	printf '{"lockfileVersion":3,"packages":{"":{},"node_modules/%s":{"version":"1.0.0","integrity":"sha512-%s"}}}' \
+		"$1" "$(openssl dgst -sha512 -binary "$2" | base64 -w0)" >p/src/package-lock.json
+}
+
+@test "npm: an entry of 3 MiB and 5 bytes (many of the unpacker's 64 KiB chunks) is unpacked byte for byte; cut short, nothing is installed" {
+	mkdir -p pkg/package
+	printf '{"name":"big","version":"1.0.0"}' >pkg/package/package.json
+	head -c 3145733 /dev/urandom >pkg/package/big.bin
+	tar -cf - -C pkg package | gzip -n >big.tgz
+	npm_pkg big big.tgz
+	run -0 mvm-deps -c cache p/ir.json
+	run -0 debugfs -R 'dump /node_modules/big/big.bin got.bin' cache/*/deps.ext4
+	cmp got.bin pkg/package/big.bin
+	# the same archive cut in the middle of big.bin: refused, and the
+	# part written is not left anywhere (mvm-deps removes its tree)
+	head -c 1600000 big.tgz >cut.tgz
+	rm -rf cache
+	npm_pkg cut cut.tgz
+	run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: cut@1.0.0: truncated tar archive'
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+}
+
+@test "npm: a pax header over 1 MiB is refused, not read into memory; one just under is read" {
+	# Python's tarfile writes the pax records: "LEN comment=VALUE\n", LEN
+	# counting itself (POSIX pax), so a 1 MiB value makes a record, and an
+	# 'x' entry, of 7 + 1 + 8 + 1048576 + 1 = 1048593 bytes
+	paxtgz() { # FILE COMMENT_BYTES
+		python3 -c 'import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "w:gz", format=tarfile.PAX_FORMAT)
+i = tarfile.TarInfo("package/package.json")
+i.size = 2
+i.pax_headers = {"comment": "x" * int(sys.argv[2])}
+t.addfile(i, io.BytesIO(b"{}"))
+t.close()' "$@"
+	}
+	paxtgz pax.tgz 1048576
+	npm_pkg pax pax.tgz
+	run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: pax@1.0.0: a pax header of 1048593 bytes: more than 1048576'
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+	# 1048576 - 17 bytes of value: a record of 1048576 bytes, the most read
+	paxtgz pax2.tgz 1048559
+	npm_pkg pax2 pax2.tgz
+	run -0 mvm-deps -c cache p/ir.json
+	run -0 debugfs -R 'cat /node_modules/pax2/package.json' cache/*/deps.ext4
+	assert_line '{}'
+}
+
 # A wheelhouse with mvmdemo 1.0.0 and a project locking it.
 py_proj() {
 	mkdir -p wh
