@@ -27,13 +27,12 @@ static int hash_sink(void *ctx, const void *p, size_t n)
 int main(int argc, char **argv)
 {
 	struct jopts o = { 0 };
-	struct input in;
 	struct buf out;
 	struct merr e;
 	unsigned char h[32];
 	char hex[65];
 	const char *file = NULL, *check = NULL;
-	int c;
+	int c, fd;
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -61,20 +60,20 @@ int main(int argc, char **argv)
 		if (n != 64 || i != n)
 			tool_die(EX_USAGE, "-c: %s is not 64 lowercase hex digits", check);
 	}
-	if (in_open(file, &in, &e) != 0)
+	if ((fd = in_fd(file, &e)) < 0)
 		tool_fail(file, &e);
 
 	/* Hash the canonical bytes as the writer produces them: the same
 	 * writer as ir-canon, never a second serializer.  A root array's
-	 * values are written as they are read (json_canon_stream), so the
-	 * hash of a document that turns out malformed is thrown away. */
+	 * values are read and written one at a time (json_canon_stream_fd),
+	 * so the hash of a document that turns out malformed is thrown away. */
 	struct sha256s *hs = sha256s_new();
 	if (!hs) {
 		merr_sys(&e, "start hashing");
 		tool_fail(NULL, &e);
 	}
 	buf_init_sink(&out, hash_sink, hs);
-	int rc = json_canon_stream(in.p, in.len, &o, &out, &e);
+	int rc = json_canon_stream_fd(fd, &o, &out, &e);
 	if (rc == 0 && buf_flush(&out) < 0) {
 		errno = out.err;
 		rc = merr_sys(&e, "canonicalize");
@@ -85,7 +84,8 @@ int main(int argc, char **argv)
 		tool_fail(file, &e);
 	hex_encode(hex, h, sizeof h);
 	buf_free(&out);
-	in_close(&in);
+	if (fd > 0)
+		close(fd);
 	if (check)
 		tool_exit(strcmp(hex, check) == 0 ? EX_OK : EX_NO);
 	printf("%s\n", hex);

@@ -7,10 +7,13 @@
  * json_canon_stream (a root array's values written as they are read)
  * writes the same bytes, or refuses with the same code, line:col and
  * message; and so does json_canon_over (the output written over the
- * input's copy: the kept bytes, then the rest). */
+ * input's copy: the kept bytes, then the rest), and json_canon_stream_fd
+ * (read from a file through a window of 1-32 bytes that moves on). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,6 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(in, data, size);
 	int ro = json_canon_over(in, size, &o, &ov, &kept, &eo);
+	struct jopts ow = { .max_depth = 256, .window = 1 + (size ? data[size - 1] % 32 : 0) };
+	struct buf fw = BUF_INIT;
+	struct merr ef;
+	int fd = memfd_create("canon", 0);
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	int rf = json_canon_stream_fd(fd, &ow, &fw, &ef);
+	close(fd);
 	if (json_canonicalize((const char *)data, size, &o, &a, &e) != 0) {
 		if (e.code != EX_DATA)
 			abort();   /* only malformed input may be refused */
@@ -88,6 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();   /* streaming refuses as the whole parse does */
 		if (ro != e.code || strcmp(eo.where, e.where) != 0 || strcmp(eo.msg, e.msg) != 0)
 			abort();   /* and so does writing over the input */
+		if (rf != e.code || strcmp(ef.where, e.where) != 0 || strcmp(ef.msg, e.msg) != 0)
+			abort();   /* and reading through a window */
+		buf_free(&fw);
 		free(in);
 		buf_free(&ov);
 		buf_free(&a);
@@ -99,6 +113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ro != 0 || kept + ov.len != a.len || (kept && memcmp(in, a.p, kept) != 0) ||
 	    (ov.len && memcmp(ov.p, a.p + kept, ov.len) != 0))
 		abort();           /* and so does writing over the input */
+	if (rf != 0 || fw.len != a.len || (a.len && memcmp(fw.p, a.p, a.len) != 0))
+		abort();           /* and reading through a window */
+	buf_free(&fw);
 	free(in);
 	buf_free(&ov);
 	buf_free(&st);

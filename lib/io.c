@@ -77,14 +77,23 @@ int read_file_named(const char *path, struct buf *b, struct merr *e)
 	return rc;
 }
 
+int in_fd(const char *path, struct merr *e)
+{
+	int fd = 0;
+
+	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		merr_sys(e, "open");
+	return fd;
+}
+
 int in_open(const char *path, struct input *in, struct merr *e)
 {
-	int fd = 0, r;
+	int fd, r;
 
 	memset(in, 0, sizeof *in);
 	in->b = (struct buf)BUF_INIT;
-	if (path && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return merr_sys(e, "open");
+	if ((fd = in_fd(path, e)) < 0)
+		return EX_SYS;
 	/* up to the size it had when opened, as a mapping would: a file
 	 * appended to meanwhile (an audit log) is read to where it was */
 	r = read_in(fd, &in->b, 1, e);

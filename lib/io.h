@@ -30,6 +30,9 @@ struct input {
 	struct buf b;
 };
 int in_open(const char *path, struct input *in, struct merr *e);
+/* The file in_open reads, open for reading: path, or stdin (0) when path
+ * is NULL or "-"; -1 with e set (EX_SYS) if it cannot be opened. */
+int in_fd(const char *path, struct merr *e);
 void in_close(struct input *in);
 /* write(2) until done, retrying on EINTR; 0 or -1 with errno. */
 int write_all(int fd, const void *p, size_t n);

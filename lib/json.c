@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "json_int.h"
 
 int jsonp_grow(void **p, size_t *cap, size_t need, size_t size)
@@ -59,39 +58,6 @@ void json_linecol(const char *buf, size_t off, size_t *line, size_t *col)
 	}
 	*line = l;
 	*col = (size_t)(end - p) + 1;
-}
-
-/* The tape is sized for the worst case up front (len + 1 tokens, see
- * json_int.h), so tokens never move.  Large tapes get their own mapping with
- * transparent huge pages: a 25 MB input's tape then costs a few dozen page
- * faults instead of tens of thousands, and untouched pages cost nothing. */
-#define TAPE_MAP_MIN (4u << 20)
-#define HUGE_PAGE (2u << 20)
-
-static int tape_alloc(struct jdoc *d, size_t ntok)
-{
-	size_t bytes = ntok * sizeof *d->t;
-
-	if (bytes >= TAPE_MAP_MIN) {
-		size_t len = bytes + HUGE_PAGE;
-		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (m != MAP_FAILED) {
-			char *a = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-#ifdef MADV_HUGEPAGE
-			(void)madvise(a, bytes & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE);
-#endif
-			d->tmap = m;
-			d->tmaplen = len;
-			d->t = (struct jtok *)(void *)a;
-			d->capt = ntok;
-			return 0;
-		}
-	}
-	if (!(d->t = malloc(bytes)))
-		return -1;
-	d->capt = ntok;
-	return 0;
 }
 
 static inline struct jtok *push_tok(struct parser *ps)
@@ -202,7 +168,10 @@ static int parse_key(struct parser *ps)
 static int stream_value(struct parser *ps, uint32_t v)
 {
 	struct jdoc *d = ps->d;
+	int r;
 
+	if (ps->win && (r = jsonp_win_before(ps)) != 0)
+		return r;
 	buf_putc(ps->out, ps->stk[0].count ? ',' : '[');
 	if (jsonp_canon(d, v, ps->out, &ps->cstk, &ps->ccap) != 0 || ps->out->err) {
 		errno = ps->out->err;
@@ -212,7 +181,7 @@ static int stream_value(struct parser *ps, uint32_t v)
 	d->ndec = d->nnum = d->nperm = d->nux = 0;
 	if (d->ov)       /* what is before ps->p is not looked at again */
 		jsonp_over_move(d, ps->out, (size_t)(ps->p - ps->s));
-	return 0;
+	return ps->win ? jsonp_win_after(ps, v) : 0;
 }
 
 static int parse(struct parser *ps)
@@ -223,6 +192,11 @@ static int parse(struct parser *ps)
 	uint32_t last = 0;
 	int r;
 
+	if (ps->resume) {  /* json_canon_stream_fd: after its last value written */
+		ps->resume = 0;
+		last = ps->win->ck_last;
+		goto resume;
+	}
 	if (end - ps->p >= 3 && ps->p[0] == 0xEF && ps->p[1] == 0xBB && ps->p[2] == 0xBF)
 		return jsonp_err(ps, ps->p, "byte order mark not allowed");
 	ps->p = skip_ws(ps->p, end);
@@ -284,7 +258,11 @@ next:
 	ps->p = skip_ws(ps->p, end);
 	if (ps->out && ps->depth == 1 && (r = stream_value(ps, last)) != 0)
 		return r;
+resume:
+	end = ps->end;     /* json_canon_stream_fd's window moves on */
 	if (ps->depth == 0) {
+		if (ps->win && !ps->win->eof)   /* what follows must be read */
+			return merr_set(ps->e, EX_DATA, NULL, "more input needed");
 		if (ps->p < end)
 			return jsonp_err(ps, ps->p, "trailing data after the JSON value");
 		d->t[0].a |= F_LAST;
@@ -339,7 +317,7 @@ close:
 /* json_parse, and json_canon_stream's parse when out is not NULL (and
  * json_canon_over's when ov is not NULL either) */
 static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o,
-	struct buf *out, struct jover *ov, struct merr *e)
+	struct buf *out, struct jover *ov, struct jwin *win, struct merr *e)
 {
 	struct parser ps;
 	struct jdoc *d;
@@ -357,7 +335,7 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 	d->in = buf;
 	d->inlen = len;
 	d->ov = ov;
-	if (tape_alloc(d, len + 1) < 0) {
+	if (jsonp_tape_alloc(d, len + 1) < 0) {
 		free(d);
 		merr_sys(e, "allocate memory for the document");
 		return NULL;
@@ -370,7 +348,9 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 	ps.maxdepth = o && o->max_depth ? o->max_depth : JSON_DEFAULT_MAX_DEPTH;
 	if (out && json_streams(buf, len))
 		ps.out = out;
-	r = parse(&ps);
+	ps.win = win;
+	while ((r = parse(&ps)) != 0 && win && jsonp_win_retry(&ps))
+		;
 	free(ps.cstk);
 	free(ps.stk);
 	free(ps.keys);
@@ -383,7 +363,7 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 
 struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
 {
-	return parse_doc(buf, len, o, NULL, NULL, e);
+	return parse_doc(buf, len, o, NULL, NULL, NULL, e);
 }
 
 int json_streams(const char *in, size_t len)
@@ -394,9 +374,9 @@ int json_streams(const char *in, size_t len)
 }
 
 int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
-	struct jover *ov, struct merr *e)
+	struct jover *ov, struct jwin *win, struct merr *e)
 {
-	struct jdoc *d = parse_doc(in, len, o, out, ov, e);
+	struct jdoc *d = parse_doc(in, len, o, out, ov, win, e);
 	int r = 0;
 
 	if (!d)
@@ -408,8 +388,10 @@ int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct
 			buf_putc(out, ']');
 		else
 			buf_put(out, "[]", 2);
-		if (ov)                       /* none of the input is read again */
+		if (ov) {                     /* none of the input is read again */
 			jsonp_over_move(d, out, len);
+			ov->kept = d->gone.from;
+		}
 	}
 	json_free(d);
 	if (r || out->err) {
@@ -422,17 +404,14 @@ int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct
 int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
 	struct merr *e)
 {
-	return jsonp_canon_stream(in, len, o, out, NULL, e);
+	return jsonp_canon_stream(in, len, o, out, NULL, NULL, e);
 }
 
 void json_free(struct jdoc *d)
 {
 	if (!d)
 		return;
-	if (d->tmap)
-		munmap(d->tmap, d->tmaplen);
-	else
-		free(d->t);
+	jsonp_tape_free(d);
 	free(d->dec);
 	free(d->perm);
 	free(d->ux);

@@ -33,6 +33,8 @@ enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ, J_NONE };
 
 struct jopts {
 	unsigned max_depth;      /* 0 means JSON_DEFAULT_MAX_DEPTH */
+	size_t window;           /* json_canon_stream_fd's first window; 0: 1 MiB
+	                          * (tests make it small to move it often) */
 };
 
 struct jdoc;
@@ -100,6 +102,12 @@ int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct 
  * json_canonicalize (*kept = 0). */
 int json_canon_over(char *in, size_t len, const struct jopts *o, struct buf *out, size_t *kept,
 	struct merr *e);
+/* json_canon_stream of the text read from fd to its end, for a reader of
+ * the output that can discard it (ir-hash): a root array is read through
+ * a window of 1 MiB (more only for a value larger than that) instead of
+ * whole.  The same bytes and errors (LINE:COL too) as json_canon_stream's
+ * on the whole text; EX_SYS when fd cannot be read. */
+int json_canon_stream_fd(int fd, const struct jopts *o, struct buf *out, struct merr *e);
 /* 1 if json_canon_stream writes in's values as it reads them: the first
  * byte after white space is '[' (what follows is not looked at). */
 int json_streams(const char *in, size_t len);

@@ -1,13 +1,17 @@
 /* json_int.h — the tape and the reader's state, private to lib/json*.c
  *
  * The reader (json.h) is split along its seams:
- *   json.c       the parser's state machine, the tape's memory, json_parse
+ *   json.c       the parser's state machine, json_parse
+ *   jsontape.c   the tape's memory
  *   jsonstr.c    strings: reading (UTF-8 checks, escapes)
  *   jsonput.c    strings: writing (RFC 8785 escapes)
  *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
  *   jsonget.c    the accessors of json.h
  *   jsoncanon.c  the canonical writer's walk of the tape, JSON Pointers
+ *   jsonover.c   json_canon_over: a root array's output over its input;
+ *                LINE:COL of input no longer in memory (struct jgone)
+ *   jsonwin.c    json_canon_stream_fd: a root array read through a window
  *
  * The reader is a non-recursive state machine that builds a flat token
  * array ("tape") in document order: 8 bytes a value or member name, no
@@ -82,15 +86,34 @@ struct jdoc {
 	double *num;
 	size_t nnum, capnum;
 	struct jover *ov;  /* json_canon_over's state, else NULL */
+	/* What jsonp_linecol needs of input text no longer in memory: in[0]
+	 * is the input's byte base, and in[0..from) no longer holds input
+	 * (json_canon_over writes there); the input before in + from holds
+	 * lines newlines, the last of them ending at input byte bol - 1.
+	 * All 0 (calloc) when everything is in memory. */
+	struct jgone {
+		size_t base, from, lines, bol;
+	} gone;
 };
 
-/* json_canon_over: the output kept at the start of the input, in place of
- * the bytes already read (in[0..kept)), and what those bytes held that
- * jsonp_linecol needs: their newlines and where the line after the last
- * began.  head: out's bytes before it are already moved into in. */
+/* json_canon_over: the output kept at the start of the input, in
+ * in[0..d->gone.from), and at the end in[0..kept); out's bytes before
+ * head are already moved there. */
 struct jover {
 	char *in;
-	size_t kept, lines, bol, head;
+	size_t head, kept;
+};
+
+/* json_canon_stream_fd: the input is read into buf, a window of cap bytes
+ * (len of them read) that moves on between the root array's values; eof:
+ * buf holds the input's end.  ck: a value was written, and the parse can
+ * resume after it, from buf + ck_p with the root's count ck_count and its
+ * last value's token ck_last (parse()'s label resume). */
+struct jwin {
+	int fd, eof, ck;
+	char *buf;
+	size_t cap, len, ck_p;
+	uint32_t ck_count, ck_last;
 };
 
 struct frame {
@@ -113,6 +136,8 @@ struct parser {
 	struct buf *out;   /* json_canon_stream: the root array's values go here */
 	void *cstk;        /* and jsonp_canon's stack, kept between them */
 	size_t ccap;
+	struct jwin *win;  /* json_canon_stream_fd's window, else NULL */
+	int resume;        /* parse() goes on from win's checkpoint */
 };
 
 /* Grow *p (*cap elements of size bytes) to hold need: 0, or -1 (no memory). */
@@ -121,12 +146,31 @@ int jsonp_grow(void **p, size_t *cap, size_t need, size_t size);
  * written over the text before it (off is never in that part: nothing is
  * reported about a value already written). */
 void jsonp_linecol(const struct jdoc *d, size_t off, size_t *line, size_t *col);
-/* json_canon_stream, and json_canon_over when ov is not NULL. */
+/* json_canon_stream, and json_canon_over when ov is not NULL, and
+ * json_canon_stream_fd when win is not NULL (in: its buffer). */
 int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
-	struct jover *ov, struct merr *e);
+	struct jover *ov, struct jwin *win, struct merr *e);
 /* json_canon_over: move out's bytes past d->ov->head into the input's
- * bytes [kept, dead), which are not looked at again, as many as fit. */
+ * bytes [gone.from, dead), which are not looked at again, as many as fit. */
 void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead);
+/* The n input bytes at d->in + d->gone.from are about to be lost: count
+ * their newlines into d->gone (the caller then moves from or base). */
+void jsonp_forget(struct jdoc *d, size_t n);
+/* json_canon_stream_fd, from the parser: before value v of the root array
+ * is written, 0 or EX_DATA when the window may end inside it (it is then
+ * read again with more); after, the checkpoint, and the window moved on
+ * when less than half of it is left to read (0, or EX_SYS). */
+int jsonp_win_before(struct parser *ps);
+int jsonp_win_after(struct parser *ps, uint32_t v);
+/* After a failed parse: 1 if more input may change the outcome and the
+ * parser is set to go again (from the checkpoint, or from the start with
+ * the whole input), 0 if the error stands. */
+int jsonp_win_retry(struct parser *ps);
+/* The tape of d for ntok tokens (jsontape.c): 0, or -1 out of memory;
+ * jsonp_tape replaces one, t[0] kept. */
+int jsonp_tape_alloc(struct jdoc *d, size_t ntok);
+int jsonp_tape(struct jdoc *d, size_t ntok);
+void jsonp_tape_free(struct jdoc *d);
 /* Set ps->e to EX_DATA, msg at the LINE:COL of at; returns EX_DATA. */
 int jsonp_err(struct parser *ps, const unsigned char *at, const char *msg);
 /* Out of memory: sets ps->e (EX_SYS) and ps->oom; returns EX_SYS. */

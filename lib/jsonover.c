@@ -35,38 +35,41 @@ static size_t count_nl(const char *p, size_t n)
 
 void jsonp_linecol(const struct jdoc *d, size_t off, size_t *line, size_t *col)
 {
-	const struct jover *ov = d->ov;
-	const char *p, *end = d->in + off, *nl;
-	size_t l = 1, bol = 0;
+	const struct jgone *g = &d->gone;
+	const char *p = d->in + g->from, *end = d->in + off, *nl;
+	size_t l = 1 + g->lines, bol = g->bol;
 
-	if (!ov || off < ov->kept) {   /* (the second: not reached, see json_int.h) */
-		json_linecol(d->in, off, line, col);
-		return;
-	}
-	l += ov->lines;
-	bol = ov->bol;
-	for (p = d->in + ov->kept; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+	if (off < g->from)   /* not reached: see json_int.h */
+		end = p;
+	for (; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
 		l++;
-		bol = (size_t)(nl + 1 - d->in);
+		bol = g->base + (size_t)(nl + 1 - d->in);
 	}
 	*line = l;
-	*col = off - bol + 1;
+	*col = g->base + (size_t)(end - d->in) - bol + 1;
+}
+
+void jsonp_forget(struct jdoc *d, size_t n)
+{
+	const char *at = d->in + d->gone.from;
+	size_t c = count_nl(at, n);
+
+	if (c) {
+		d->gone.lines += c;
+		d->gone.bol = d->gone.base + (size_t)((const char *)memrchr(at, '\n', n) + 1 - d->in);
+	}
 }
 
 void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead)
 {
 	struct jover *ov = d->ov;
-	char *at = ov->in + ov->kept;
-	size_t n = out->len - ov->head, c;
+	size_t n = out->len - ov->head;
 
-	if (n > dead - ov->kept)
-		n = dead - ov->kept;
-	if ((c = count_nl(at, n)) != 0) {
-		ov->lines += c;
-		ov->bol = (size_t)((const char *)memrchr(at, '\n', n) + 1 - ov->in);
-	}
-	memcpy(at, out->p + ov->head, n);
-	ov->kept += n;
+	if (n > dead - d->gone.from)
+		n = dead - d->gone.from;
+	jsonp_forget(d, n);
+	memcpy(ov->in + d->gone.from, out->p + ov->head, n);
+	d->gone.from += n;
 	ov->head += n;
 	if (ov->head == out->len) {
 		out->len = ov->head = 0;
@@ -81,13 +84,13 @@ void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead)
 int json_canon_over(char *in, size_t len, const struct jopts *o, struct buf *out, size_t *kept,
 	struct merr *e)
 {
-	struct jover ov = { in, 0, 0, 0, 0 };
+	struct jover ov = { in, 0, 0 };
 	int r;
 
 	*kept = 0;
 	if (!json_streams(in, len))
 		return json_canonicalize(in, len, o, out, e);
-	r = jsonp_canon_stream(in, len, o, out, &ov, e);
+	r = jsonp_canon_stream(in, len, o, out, &ov, NULL, e);
 	if (r == 0 && ov.head) {   /* what did not fit: to the front of out */
 		memmove(out->p, out->p + ov.head, out->len - ov.head);
 		out->len -= ov.head;

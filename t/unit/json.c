@@ -50,6 +50,26 @@ static int canon_over(const char *s, size_t n, struct buf *res, struct merr *e)
 	return r;
 }
 
+/* json_canon_stream_fd on s[0..n) read from a file through a window of
+ * win bytes: 0 and the canonical form in *res, or the error code, e set */
+static int canon_fd(const char *s, size_t n, size_t win, struct buf *res, struct merr *e)
+{
+	struct jopts o = { .window = win };
+	FILE *f = tmpfile();
+	int r;
+
+	if (!f || fwrite(s, 1, n, f) != n || fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
+		abort();
+	*res = (struct buf)BUF_INIT;
+	r = json_canon_stream_fd(fileno(f), &o, res, e);
+	fclose(f);
+	return r;
+}
+
+/* Windows that end everywhere in short texts, and the default. */
+static const size_t wins[] = { 1, 2, 3, 4, 5, 7, 8, 13, 0 };
+#define NWINS (sizeof wins / sizeof *wins)
+
 /* canonical bytes of s equal want */
 static void canon_is(const char *s, const char *want)
 {
@@ -76,6 +96,14 @@ static void canon_is(const char *s, const char *want)
 		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
 		"canon_over %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
 	buf_free(&out);
+	/* and json_canon_stream_fd, whatever the window */
+	for (size_t i = 0; i < NWINS; i++) {
+		check(canon_fd(s, strlen(s), wins[i], &out, &e) == 0 &&
+			out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
+			"canon_fd %s (window %zu): got %.*s, want %s", s, wins[i], (int)out.len,
+			out.p ? out.p : "", want);
+		buf_free(&out);
+	}
 }
 
 /* json_canon_over when the output outgrows the input read so far for long
@@ -101,6 +129,24 @@ static void test_over_long(void)
 	r = canon_over(in.p, in.len, &got, &e2);
 	check(r == EX_DATA && strcmp(e2.where, "20002:1") == 0,
 		"canon_over: the error after 20,000 lines is at 20002:1 (%d %s)", r, r ? e2.where : "");
+	/* json_canon_stream_fd through windows of 64 bytes and the default */
+	for (size_t w = 0; w < 2; w++) {
+		struct buf res;
+
+		r = canon_fd(in.p, in.len, w ? 0 : 64, &res, &e2);
+		check(r == EX_DATA && strcmp(e2.where, "20002:1") == 0,
+			"canon_fd: the error after 20,000 lines is at 20002:1 (%d %s)", r,
+			r ? e2.where : "");
+		buf_free(&res);
+		in.len -= 2;
+		buf_puts(&in, "1e20]");
+		r = canon_fd(in.p, in.len, w ? 0 : 64, &res, &e2);
+		check(r == 0 && res.len == want.len && memcmp(res.p, want.p, res.len) == 0,
+			"canon_fd 20,001 x 1e20 (window %d): %d", w ? 0 : 64, r);
+		buf_free(&res);
+		in.len -= 5;
+		buf_puts(&in, "x]");
+	}
 	buf_free(&in);
 	buf_free(&want);
 	buf_free(&got);
@@ -120,6 +166,9 @@ static void test_stream_errors(void)
 		"[\n1,\n  2,\n{\"a\":1,\n\"a\":2}]", "[\n\"x\",\n\n  1,\n  2 3]",
 		"[\n[1],\n[2],\n[3,\n]]", "[\"\\u00e9\\u00e9\",\n\"\\u00e9\",\n\n\n 1e999]",
 		"[1e20,1e20,1e20,\n1e20,x]", "[\n\n\n\n\n\n\n\n\n\n1,2,3,\n  [[[",
+		/* and below windows json_canon_stream_fd has moved past */
+		"[1,2]\n\n    \n   ]", "[123,\n4567,\n89 10]", "[\"abc\",\n\"de\\q\"]",
+		"[true,\n tru]", "[[1,2,[3]],\n{\"k\":\"v\"},\n {\"k\" 1}]",
 	};
 	unsigned same = 0;
 
@@ -133,6 +182,17 @@ static void test_stream_errors(void)
 
 		json_free(d);
 		buf_free(&out);
+		for (size_t w = 0; w < NWINS; w++) {
+			struct merr e4;
+			int r4 = canon_fd(bad[i], strlen(bad[i]), wins[w], &out, &e4);
+
+			buf_free(&out);
+			check(!d && r4 == EX_DATA && strcmp(e1.msg, e4.msg) == 0 &&
+				strcmp(e1.where, e4.where) == 0,
+				"canon_fd %s (window %zu): %d %s %s, want %s %s", bad[i], wins[w],
+				r4, r4 ? e4.msg : "", r4 ? e4.where : "", d ? "" : e1.msg,
+				d ? "" : e1.where);
+		}
 		if (!d && r == EX_DATA && e1.code == EX_DATA && strcmp(e1.msg, e2.msg) == 0 &&
 		    strcmp(e1.where, e2.where) == 0 && r3 == EX_DATA &&
 		    strcmp(e1.msg, e3.msg) == 0 && strcmp(e1.where, e3.where) == 0)
