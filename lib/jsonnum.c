@@ -8,12 +8,17 @@
 #include "numparse.h"
 #include "json_int.h"
 
-/* Nonzero if the 8 bytes of w (in memory order) are all '0'-'9'. */
-static inline int eight_digits(uint64_t w)
+/* How many of the 8 bytes of w (in memory order) are '0'-'9' before the
+ * first that is not.  A byte of m is 0x00 for a digit, and exactly so up
+ * to the first non-digit: the + 6 carries out of a byte only when it is
+ * 0xFA-0xFF, into the bytes after it. */
+static inline int digit_run(uint64_t w)
 {
-	return ((w & 0xF0F0F0F0F0F0F0F0ull) |
-		(((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+	uint64_t m = ((w & 0xF0F0F0F0F0F0F0F0ull) |
+		(((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ^
 		0x3333333333333333ull;
+
+	return m ? __builtin_ctzll(m) >> 3 : 8;
 }
 
 
@@ -26,6 +31,41 @@ static inline uint64_t digits8(uint64_t w)
 	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
 		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
 	return w;
+}
+
+static const uint64_t pow10_8[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+	100000000 };
+
+/*
+ * Add the run of digits at *pp to *mant (*ndig significant digits so far,
+ * at most 11: the run's first 8 digits at most, read at once, then again
+ * while there is room for 8 more), at least 8 bytes before end; returns
+ * how many were added, and steps *pp past them.  The caller's per-digit
+ * loop takes what is left: a run near end or past 19 digits.  The run
+ * starts with 1-9 unless *mant is not 0, so every digit is significant.
+ */
+static inline int digit_runs(const unsigned char **pp, const unsigned char *end, uint64_t *mant,
+	int *ndig)
+{
+	const unsigned char *p = *pp;
+	int k, n = 0;
+
+	while (*ndig <= 11 && end - p >= 8) {
+		uint64_t w = load64(p);
+
+		if ((k = digit_run(w)) == 0)
+			break;
+		if (k < 8)    /* the k digits last, after 8 - k '0's */
+			w = w << (8 * (8 - k)) | 0x3030303030303030ull >> (8 * k);
+		*mant = *mant * pow10_8[k] + digits8(w);
+		*ndig += k;
+		n += k;
+		p += k;
+		if (k < 8)
+			break;
+	}
+	*pp = p;
+	return n;
 }
 
 static locale_t c_locale(void)
@@ -55,11 +95,7 @@ int jsonp_number(struct parser *ps, struct jtok *t)
 		if (p < end && *p >= '0' && *p <= '9')
 			return jsonp_err(ps, start, "leading zero in number");
 	} else {
-		while (ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
-			mant = mant * 100000000 + digits8(load64(p));
-			ndig += 8;     /* mant != 0: the first digit is 1-9 */
-			p += 8;
-		}
+		digit_runs(&p, end, &mant, &ndig);    /* the first digit is 1-9 */
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
@@ -76,12 +112,12 @@ int jsonp_number(struct parser *ps, struct jtok *t)
 		p++;
 		if (p >= end || *p < '0' || *p > '9')
 			return jsonp_err(ps, p, "digit expected after decimal point");
-		while (mant && ndig <= 11 && end - p >= 8 && eight_digits(load64(p))) {
-			mant = mant * 100000000 + digits8(load64(p));
-			ndig += 8;
-			dexp -= 8;
-			p += 8;
-		}
+		if (!mant)    /* 0.000ddd: the zeros only scale */
+			while (p < end && *p == '0') {
+				dexp--;
+				p++;
+			}
+		dexp -= digit_runs(&p, end, &mant, &ndig);
 		while (p < end && *p >= '0' && *p <= '9') {
 			if (ndig < 19) {
 				mant = mant * 10 + (uint64_t)(*p - '0');
