@@ -53,13 +53,13 @@ void logmsg(const char *fmt, ...)
 
 void die(int code, const char *fmt, ...)
 {
+	char line[8000];   /* one write, as logmsg's */
 	va_list ap;
 
-	fprintf(stderr, "%s: fatal: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: fatal: %s\n", progname, line);
 	exit(code);
 }
 

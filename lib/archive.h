@@ -14,10 +14,12 @@
  * most ARCHIVE_MAX_FILES entries and ARCHIVE_MAX_BYTES unpacked bytes per
  * archive; a name at most 4095 bytes; a deflated wheel entry that claims
  * more than 1032 times its compressed size plus 1 KiB (more than deflate
- * can expand to) is refused before anything is allocated for it; a tar's
+ * can expand to) is refused before anything is made for it; a tar's
  * pax 'x' or GNU 'L' entry (read whole: the name is in it) of more than
- * 1 MiB is refused.  A tar's other entries are written out 64 KiB at a
- * time, never held whole in memory.
+ * 1 MiB is refused.  A tar's other entries, and a wheel's (the wheel
+ * itself is read whole), are written out 64 KiB at a time, never held
+ * whole in memory; a wheel entry's size and CRC-32 are checked as it is
+ * written (one byte beyond its declared size is refused unwritten).
  *
  * Return codes: 0; EX_DATA with e set (malformed or refused archive, the
  * message names the entry); EX_SYS with e set (I/O).  On an error dir may

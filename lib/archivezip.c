@@ -17,22 +17,74 @@ static uint32_t le32(const unsigned char *p)
  * tree is set, about 1032 to 1 (zlib's FAQ, "maximum compression ratio"). */
 #define DEFLATE_MAX_RATIO 1032
 
-static int inflate_raw(const unsigned char *in, size_t inlen, unsigned char *out, size_t outlen)
+/* An entry's bytes reach its file ZIP_CHUNK at a time: the wheel itself
+ * is read whole, but what an entry unpacks to (up to ARCHIVE_MAX_BYTES)
+ * is never held whole.  Deflated bytes are fed to inflate at most
+ * ZIP_CHUNK at once and inflated into one ZIP_CHUNK buffer; stored bytes
+ * are written from the wheel in ZIP_CHUNK pieces. */
+#define ZIP_CHUNK (64 * 1024)
+
+/* The csize bytes at in of the entry named shown (method 0 or 8) into fd
+ * (path, for a message) through chunk, checked as they go: exactly usize
+ * bytes, not one more (refused before it is written), whose CRC-32 is crc.
+ * 0, EX_DATA or EX_SYS; on an error fd may hold part of the entry. */
+static int copy_entry(const unsigned char *in, size_t csize, unsigned method, uint32_t usize,
+	uint32_t crc, int fd, const char *path, const char *shown, unsigned char *chunk,
+	struct merr *e)
 {
+	uLong sum = crc32(0L, Z_NULL, 0);
+	uint64_t got = 0;
+	size_t used = 0;
+	int zr = Z_OK, r = 0;
 	z_stream z;
-	int r;
 
 	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, -15) != Z_OK)
-		return -1;
-	z.next_in = (unsigned char *)in;
-	z.avail_in = (uInt)inlen;
-	z.next_out = out;
-	z.avail_out = (uInt)outlen;
-	r = inflate(&z, Z_FINISH);
-	size_t got = z.total_out;
-	inflateEnd(&z);
-	return r == Z_STREAM_END && got == outlen ? 0 : -1;
+	if (method == 8 && inflateInit2(&z, -15) != Z_OK)
+		return merr_set(e, EX_SYS, NULL, "out of memory");
+	while (r == 0 && zr != Z_STREAM_END) {
+		const unsigned char *out = in + used;
+		size_t k = csize - used > ZIP_CHUNK ? ZIP_CHUNK : csize - used;
+		if (method == 0) {
+			if (k == 0)
+				break;
+			used += k;
+		} else {
+			if (z.avail_in == 0) {
+				z.next_in = (unsigned char *)in + used;
+				z.avail_in = (uInt)k;
+				used += k;
+			}
+			z.next_out = chunk;
+			z.avail_out = ZIP_CHUNK;
+			zr = inflate(&z, Z_NO_FLUSH);
+			if (zr == Z_MEM_ERROR) {
+				r = merr_set(e, EX_SYS, NULL, "out of memory");
+				break;
+			}
+			if (zr != Z_OK && zr != Z_STREAM_END) {
+				/* Z_DATA_ERROR; Z_BUF_ERROR: all csize bytes fed, no end */
+				r = merr_set(e, EX_DATA, NULL, "entry \"%s\": bad deflate data", shown);
+				break;
+			}
+			out = chunk;
+			k = ZIP_CHUNK - z.avail_out;
+		}
+		if (got + k > usize)
+			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": unpacks to more than the %lu "
+				"bytes it declares", shown, (unsigned long)usize);
+		else if (write_all(fd, out, k) != 0)
+			r = merr_sys(e, path);
+		sum = crc32(sum, out, (uInt)k);
+		got += k;
+	}
+	if (method == 8)
+		inflateEnd(&z);
+	if (r == 0 && got != usize)
+		r = merr_set(e, EX_DATA, NULL, "entry \"%s\": unpacks to %llu bytes, not the %lu "
+			"it declares", shown, (unsigned long long)got, (unsigned long)usize);
+	if (r == 0 && (uint32_t)sum != crc)
+		r = merr_set(e, EX_DATA, NULL, "entry \"%s\": CRC-32 mismatch", shown);
+	return r;
 }
 
 /* Where a wheel entry goes: its name with NAME.data/{purelib,platlib}/
@@ -51,13 +103,15 @@ static const char *wheel_place(const char *rel)
 int unzip_wheel(const char *whl, const char *dir, struct merr *e)
 {
 	struct buf z = BUF_INIT, rel = BUF_INIT, full = BUF_INIT;
-	unsigned char *out = NULL;
+	unsigned char *chunk = NULL;
 	uint64_t total = 0;
 	int r = 0;
 	char w[128];
 
-	if (read_file(whl, &z, e) || mkdir_p(dir, 0755, e))
+	if (read_file(whl, &z, e) || mkdir_p(dir, 0755, e)) {
+		buf_free(&z);   /* read_file may have read part of it */
 		return e->code;
+	}
 	const unsigned char *p = (const unsigned char *)z.p;
 	size_t n = z.len, eocd = (size_t)-1;
 	for (size_t i = n >= 22 ? n - 22 : 0; n >= 22; i--) {
@@ -80,6 +134,10 @@ int unzip_wheel(const char *whl, const char *dir, struct merr *e)
 	if (count > ARCHIVE_MAX_FILES) {
 		buf_free(&z);
 		return merr_set(e, EX_DATA, NULL, "more than %d entries", ARCHIVE_MAX_FILES);
+	}
+	if (!(chunk = malloc(ZIP_CHUNK))) {
+		buf_free(&z);
+		return merr_set(e, EX_SYS, NULL, "out of memory");
 	}
 	size_t at = cd;
 	for (size_t k = 0; k < count && r == 0; k++) {
@@ -127,29 +185,11 @@ int unzip_wheel(const char *whl, const char *dir, struct merr *e)
 			break;
 		}
 		if (method == 8 && usize > (uint64_t)csize * DEFLATE_MAX_RATIO + 1024) {
-			/* refused before its buffer is allocated: a few bytes of
-			 * central directory cannot claim a gigabyte of memory */
+			/* refused before its file is made: a few bytes of central
+			 * directory cannot claim the archive's whole byte budget */
 			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": claims %lu bytes from %lu "
 				"deflated bytes, more than deflate can expand to",
 				archive_shown(w, sizeof w, name, nlen), (unsigned long)usize, (unsigned long)csize);
-			break;
-		}
-		free(out);
-		out = malloc(usize ? usize : 1);
-		if (!out) {
-			r = merr_set(e, EX_SYS, NULL, "out of memory");
-			break;
-		}
-		if (method == 0)
-			memcpy(out, p + off, usize);
-		else if (inflate_raw(p + off, csize, out, usize) != 0) {
-			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": bad deflate data",
-				archive_shown(w, sizeof w, name, nlen));
-			break;
-		}
-		if ((uint32_t)crc32(0L, out, usize) != crc) {
-			r = merr_set(e, EX_DATA, NULL, "entry \"%s\": CRC-32 mismatch",
-				archive_shown(w, sizeof w, name, nlen));
 			break;
 		}
 		int fd = archive_open_out(dir, place, (attr >> 16) & 0111, &full, e);
@@ -157,10 +197,12 @@ int unzip_wheel(const char *whl, const char *dir, struct merr *e)
 			r = e->code;
 			break;
 		}
-		if (write_all(fd, out, usize) != 0 || close(fd) != 0)
+		r = copy_entry(p + off, csize, method, usize, crc, fd, full.p,
+			archive_shown(w, sizeof w, name, nlen), chunk, e);
+		if (close(fd) != 0 && r == 0)
 			r = merr_sys(e, full.p);
 	}
-	free(out);
+	free(chunk);
 	buf_free(&z);
 	buf_free(&rel);
 	buf_free(&full);

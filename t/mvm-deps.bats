@@ -275,6 +275,78 @@ py_proj() {
 	assert_output --partial "\"url\":\"${REG}simple/mvmdemo/mvmdemo-1.0.0-py3-none-any.whl\",\"ok\":true"
 }
 
+# big_wheel OUT [FIELD DELTA]: mvmdemo's wheel (mkwheel.py) with two entries
+# added by Python's zipfile, deflated: mvmdemo/big.bin (3 MiB + 5 bytes of
+# /dev/urandom: deflate's stored blocks) and mvmdemo/big.txt (2 MiB of
+# base64 text in 76-column lines: Huffman codes), both kept beside OUT to
+# compare with; with FIELD (crc or size), big.bin's CRC-32 or uncompressed
+# size is changed by DELTA in its local header and its central directory
+# entry (APPNOTE.TXT 4.3.7 and 4.3.12: CRC-32 at +14 and +16, size at +22
+# and +24).
+big_wheel() {
+	head -c 3145733 /dev/urandom >big.bin
+	head -c 1572864 /dev/urandom | base64 -w 76 >big.txt
+	python3 "$DEPS/mkwheel.py" "$1" mvmdemo 1.0.0
+	python3 -c 'import struct, sys, zipfile
+out = sys.argv[1]
+with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as z:
+    for f in ("big.bin", "big.txt"):
+        z.write(f, "mvmdemo/" + f)
+if len(sys.argv) > 2:
+    b = bytearray(open(out, "rb").read())
+    z = zipfile.ZipFile(out)
+    i = z.getinfo("mvmdemo/big.bin")
+    cd, = struct.unpack_from("<I", b, len(b) - 22 + 16)
+    while b[cd + 46:cd + 46 + 15] != b"mvmdemo/big.bin":
+        cd += 46 + sum(struct.unpack_from("<HHH", b, cd + 28))
+    at = {"crc": (14, 16), "size": (22, 24)}[sys.argv[2]]
+    v = (i.CRC if sys.argv[2] == "crc" else i.file_size) + int(sys.argv[3])
+    struct.pack_into("<I", b, i.header_offset + at[0], v)
+    struct.pack_into("<I", b, cd + at[1], v)
+    open(out, "wb").write(b)' "$@"
+}
+
+# whl_proj WHEEL: a project locking mvmdemo 1.0.0 by WHEEL's hash, the
+# wheelhouse wh/ holding WHEEL.
+whl_proj() {
+	mkdir -p wh
+	cp "$1" wh/mvmdemo-1.0.0-py3-none-any.whl
+	proj p python pip_tools requirements.txt
+	printf 'mvmdemo==1.0.0 --hash=sha256:%s\n' "$(sha256sum "$1" | cut -c1-64)" >p/src/requirements.txt
+}
+
+@test "pip: deflated entries of 3 MiB + 5 random bytes and 2 MiB of text (many of the unpacker's 64 KiB chunks) are unpacked byte for byte" {
+	big_wheel w.whl
+	whl_proj w.whl
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -0 mvm-deps -c cache p/ir.json
+	run -0 debugfs -R 'dump /site-packages/mvmdemo/big.bin got.bin' cache/*/deps.ext4
+	run -0 debugfs -R 'dump /site-packages/mvmdemo/big.txt got.txt' cache/*/deps.ext4
+	cmp got.bin big.bin
+	cmp got.txt big.txt
+}
+
+@test "pip: a wrong CRC-32 is refused after the entry is streamed; nothing is installed" {
+	big_wheel w.whl crc 1
+	whl_proj w.whl
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: mvmdemo==1.0.0: entry "mvmdemo/big.bin": CRC-32 mismatch'
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+}
+
+@test "pip: an entry's declared size one byte short of its data, or one byte over, is refused; nothing is installed" {
+	big_wheel short.whl size -1
+	whl_proj short.whl
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: mvmdemo==1.0.0: entry "mvmdemo/big.bin": unpacks to more than the 3145732 bytes it declares'
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+	rm -rf wh
+	big_wheel over.whl size 1
+	whl_proj over.whl
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$PWD/wh run -3 mvm-deps -c cache p/ir.json
+	assert_output 'mvm-deps: p/ir.json: mvmdemo==1.0.0: entry "mvmdemo/big.bin": unpacks to 3145733 bytes, not the 3145734 it declares'
+	[ -z "$(ls -A cache 2>/dev/null)" ]
+}
+
 # A uv.lock (version 1, as uv writes it: the project a virtual source,
 # registry packages with sdist and wheels inline tables) locking
 # mvmdemo 1.0.0 of the wheelhouse at URL (its file name), with HASH, and a
