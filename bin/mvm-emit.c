@@ -1,16 +1,14 @@
-/* mvm-emit — run an SDK declaration under MVM_EMITTING=1 and write its IR */
+/* mvm-emit — run an SDK declaration under MVM_EMITTING=1 and write its IR
+ * (finding the SDK and running the child: lib/emit.c) */
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#include "emit.h"
 #include "json.h"
 #include "tool.h"
-
-enum sdk { SDK_PYTHON, SDK_NODE, SDK_RUST };
-static const char *const sdk_name[] = { "python", "typescript", "rust" };
 
 static void usage(int code)
 {
@@ -40,199 +38,6 @@ static void xpath(char *out, size_t n, const char *fmt, ...)
 	va_end(ap);
 	if (k < 0 || (size_t)k >= n)
 		tool_die(EX_SYS, "path too long: %s", out);
-}
-
-static int ends_with(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-static int is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_exe(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
-/* Find prog on PATH (or take it as is when it has a slash); NULL if absent. */
-static char *which(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-
-	if (!prog || !*prog)
-		return NULL;
-	if (strchr(prog, '/'))
-		return is_exe(prog) ? strdup(prog) : NULL;
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		const char *c = strchr(path, ':');
-		size_t n = c ? (size_t)(c - path) : strlen(path);
-		if (n == 0) {
-			snprintf(buf, sizeof buf, "./%s", prog);
-		} else if (n + strlen(prog) + 2 <= sizeof buf) {
-			memcpy(buf, path, n);
-			snprintf(buf + n, sizeof buf - n, "/%s", prog);
-		} else {
-			buf[0] = '\0';
-		}
-		if (buf[0] && is_exe(buf))
-			return strdup(buf);
-		path += n + (c ? 1 : 0);
-	}
-	return NULL;
-}
-
-/*
- * The SDK directory: $MVM_SDK_DIR, else <exe dir>/../sdk (a checkout), else
- * <exe dir>/../share/mvm/sdk (installed).  NULL if none exists.
- */
-static char *sdk_dir(void)
-{
-	const char *env = getenv("MVM_SDK_DIR");
-	char exe[PATH_MAX], p[PATH_MAX + 32];
-
-	if (env && *env)
-		return is_dir(env) ? realpath(env, NULL) : NULL;
-	if (tool_bindir(exe, sizeof exe) != 0)
-		return NULL;
-	snprintf(p, sizeof p, "%s/../sdk", exe);
-	if (is_dir(p))
-		return realpath(p, NULL);
-	snprintf(p, sizeof p, "%s/../share/mvm/sdk", exe);
-	if (is_dir(p))
-		return realpath(p, NULL);
-	return NULL;
-}
-
-/* ir-validate: $MVM_IR_VALIDATE ("" = none), else beside this tool, else on PATH. */
-static char *validator(void)
-{
-	const char *env = getenv("MVM_IR_VALIDATE");
-	char exe[PATH_MAX], p[PATH_MAX + 32];
-
-	if (env)
-		return *env ? which(env) : NULL;
-	if (tool_bindir(exe, sizeof exe) == 0) {
-		snprintf(p, sizeof p, "%s/ir-validate", exe);
-		if (is_exe(p))
-			return strdup(p);
-	}
-	return which("ir-validate");
-}
-
-static int sdk_of(const char *entry, const char *lang)
-{
-	if (lang) {
-		if (!strcmp(lang, "python") || !strcmp(lang, "py"))
-			return SDK_PYTHON;
-		if (!strcmp(lang, "typescript") || !strcmp(lang, "ts") || !strcmp(lang, "node") ||
-		    !strcmp(lang, "javascript") || !strcmp(lang, "js"))
-			return SDK_NODE;
-		if (!strcmp(lang, "rust") || !strcmp(lang, "rs"))
-			return SDK_RUST;
-		tool_die(EX_USAGE, "-l %s: unknown language (python, typescript or rust)", lang);
-	}
-	if (!entry)
-		return SDK_PYTHON;
-	if (ends_with(entry, ".py"))
-		return SDK_PYTHON;
-	if (ends_with(entry, ".ts") || ends_with(entry, ".mts") || ends_with(entry, ".js") ||
-	    ends_with(entry, ".mjs"))
-		return SDK_NODE;
-	if (ends_with(entry, "/Cargo.toml") || !strcmp(entry, "Cargo.toml") || is_dir(entry))
-		return SDK_RUST;
-	return -1;
-}
-
-struct child {
-	const char *argv[8];
-	const char *cwd;
-	char *env[12];  /* NAME=VALUE set in the child */
-	int nenv;
-};
-
-static void child_setenv(struct child *c, const char *name, const char *val)
-{
-	size_t n = strlen(name) + strlen(val) + 2;
-	char *s = malloc(n);
-
-	if (!s)
-		tool_die(EX_SYS, "unable to allocate memory");
-	snprintf(s, n, "%s=%s", name, val);
-	c->env[c->nenv++] = s;
-}
-
-/*
- * Run c with stdout sent to our stderr (the declaration's prints must not
- * mix with the IR) and stdin from in_fd (or /dev/null).  Returns the exit
- * status, 128+signal, or -1 when it could not be started (errno set).
- */
-static int run(struct child *c, int in_fd, int out_fd)
-{
-	int pfd[2];
-	int status, err = 0;
-	pid_t pid;
-	ssize_t k;
-
-	if (pipe2(pfd, O_CLOEXEC) != 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(out_fd >= 0 ? out_fd : 2, 1) < 0)
-			goto fail;
-		if (c->cwd && chdir(c->cwd) != 0)
-			goto fail;
-		for (int i = 0; i < c->nenv; i++)
-			if (putenv(c->env[i]) != 0)
-				goto fail;
-		signal(SIGPIPE, SIG_DFL);
-		execv(c->argv[0], (char *const *)c->argv);
-fail:
-		err = errno;
-		if (write(pfd[1], &err, sizeof err) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(pfd[1]);
-	do
-		k = read(pfd[0], &err, sizeof err);
-	while (k < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (k == (ssize_t)sizeof err) {
-		errno = err;
-		return -1;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 static char tmpdir[PATH_MAX];
@@ -278,28 +83,259 @@ static int save_stdin(const char *path)
 	return r;
 }
 
-static const char *install_hint(int sdk)
+/* What one run works with. */
+struct job {
+	const char *entry;            /* NULL: standard input */
+	int kind;                     /* enum emit_sdk */
+	char bindir[PATH_MAX];        /* this tool's directory, "" if unknown */
+	char cwd[PATH_MAX], base[PATH_MAX], entry_abs[PATH_MAX], irpath[PATH_MAX + 16];
+	char sdkpath[PATH_MAX + 64], runner[PATH_MAX + 64], manifest[PATH_MAX + 16];
+	char *interp, *sdk, *val;
+};
+
+/* The entry must be a regular file, or for Rust a crate with a Cargo.toml. */
+static void check_entry(struct job *j)
 {
-	switch (sdk) {
-	case SDK_PYTHON:
-		return "install Debian's python3 (apt-get install python3) or set MVM_PYTHON";
-	case SDK_NODE:
-		return "install Node.js 18 or later (apt-get install nodejs npm) or set MVM_NODE";
-	default:
-		return "install Rust's cargo (https://rustup.rs, or apt-get install cargo) or set MVM_CARGO";
+	const char *entry = j->entry;
+	struct merr e;
+
+	if (j->kind == EMIT_UNKNOWN) {
+		if (access(entry, F_OK) != 0) {
+			merr_sys(&e, "open");
+			tool_fail(entry, &e);
+		}
+		tool_die(EX_USAGE, "%s: unknown kind of declaration: expected .py, .ts, .mts, .js, "
+			".mjs, or a Rust crate (its directory or Cargo.toml); or use -l", entry);
 	}
+	if (entry && j->kind != EMIT_RUST && !emit_is_file(entry)) {
+		if (access(entry, F_OK) != 0)
+			merr_sys(&e, "open");
+		else
+			merr_set(&e, EX_SYS, NULL, "not a regular file");
+		tool_fail(entry, &e);
+	}
+	if (j->kind == EMIT_RUST) {
+		if (!entry)
+			tool_die(EX_USAGE, "a Rust declaration is a crate: name its directory or Cargo.toml");
+		if (emit_is_dir(entry))
+			xpath(j->manifest, sizeof j->manifest, "%s/Cargo.toml", entry);
+		else
+			xpath(j->manifest, sizeof j->manifest, "%s", entry);
+		if (!emit_is_file(j->manifest)) {
+			errno = ENOENT;
+			merr_sys(&e, "open");
+			tool_fail(j->manifest, &e);
+		}
+	}
+}
+
+/* The interpreter: $MVM_PYTHON, $MVM_NODE, $MVM_CARGO or the default. */
+static void find_interp(struct job *j)
+{
+	if (j->kind == EMIT_PYTHON) {
+		const char *py = getenv("MVM_PYTHON");
+		j->interp = emit_which(py && *py ? py : emit_is_exe("/usr/bin/python3") ?
+			"/usr/bin/python3" : "python3");
+		if (!j->interp)
+			tool_die(EX_SYS, "python interpreter %s not found: %s",
+				py && *py ? py : "python3", emit_install_hint(j->kind));
+	} else if (j->kind == EMIT_NODE) {
+		const char *nd = getenv("MVM_NODE");
+		j->interp = emit_which(nd && *nd ? nd : "node");
+		if (!j->interp)
+			tool_die(EX_SYS, "node not found: %s", emit_install_hint(j->kind));
+	} else {
+		const char *cg = getenv("MVM_CARGO");
+		j->interp = emit_which(cg && *cg ? cg : "cargo");
+		if (!j->interp)
+			tool_die(EX_SYS, "cargo not found: %s", emit_install_hint(j->kind));
+	}
+}
+
+/* The SDK, its runner and, for TypeScript, its transpiler. */
+static void find_sdk(struct job *j)
+{
+	j->sdk = emit_sdk_dir(j->bindir[0] ? j->bindir : NULL);
+	if (j->kind == EMIT_PYTHON) {
+		xpath(j->sdkpath, sizeof j->sdkpath, "%s/python", j->sdk ? j->sdk : "");
+		xpath(j->runner, sizeof j->runner, "%s/mvm/__main__.py", j->sdkpath);
+	} else if (j->kind == EMIT_NODE) {
+		xpath(j->sdkpath, sizeof j->sdkpath, "%s/typescript", j->sdk ? j->sdk : "");
+		xpath(j->runner, sizeof j->runner, "%s/bin/mvm-emit.mjs", j->sdkpath);
+	}
+	if (j->kind != EMIT_RUST && (!j->sdk || !emit_is_file(j->runner)))
+		tool_die(EX_SYS, "the %s SDK is not installed: no %s (set MVM_SDK_DIR to the "
+			"directory holding python/ and typescript/)", emit_sdk_name[j->kind],
+			j->sdk ? j->runner : "sdk/ beside this tool or ../share/mvm/sdk");
+	if (j->kind == EMIT_NODE) {
+		char esb[PATH_MAX + 96];
+		xpath(esb, sizeof esb, "%s/node_modules/esbuild/package.json", j->sdkpath);
+		if (!emit_is_file(esb))
+			tool_die(EX_SYS, "the TypeScript SDK's transpiler is not installed: no %s "
+				"(run: npm ci --prefix %s)", esb, j->sdkpath);
+	}
+}
+
+/* A private directory for the IR and, for standard input, the entry;
+ * base: the declaration's directory (the current one for standard input). */
+static void place_entry(struct job *j)
+{
+	struct merr e;
+
+	xpath(tmpdir, sizeof tmpdir, "%s/mvm-emit.XXXXXX",
+		getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		tmpdir[0] = '\0';
+		tool_die(EX_SYS, "unable to create a temporary directory: %s", strerror(errno));
+	}
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	xpath(j->irpath, sizeof j->irpath, "%s/ir.json", tmpdir);
+
+	if (!j->entry && j->kind != EMIT_RUST) {
+		xpath(j->entry_abs, sizeof j->entry_abs, "%s/entry.%s", tmpdir,
+			j->kind == EMIT_PYTHON ? "py" : "mts");
+		if (save_stdin(j->entry_abs) != 0)
+			tool_die(EX_SYS, "unable to save standard input: %s", strerror(errno));
+		xpath(j->base, sizeof j->base, "%s", j->cwd);
+	} else {
+		const char *m = j->kind == EMIT_RUST ? j->manifest : j->entry;
+		char *r = realpath(m, NULL), *slash;
+		if (!r) {
+			merr_sys(&e, "resolve");
+			tool_fail(m, &e);
+		}
+		xpath(j->entry_abs, sizeof j->entry_abs, "%s", r);
+		xpath(j->base, sizeof j->base, "%s", r);
+		slash = strrchr(j->base, '/');
+		if (slash)
+			slash[slash == j->base ? 1 : 0] = '\0';
+		free(r);
+	}
+}
+
+static void child_setenv(struct emit_child *c, const char *name, const char *val)
+{
+	if (emit_setenv(c, name, val) != 0)
+		tool_die(EX_SYS, "unable to allocate memory");
+}
+
+/* Run the declaration under the contract; exit as mvm-emit(1) says when
+ * it fails. */
+static void run_declaration(struct job *j)
+{
+	const char *entry = j->entry;
+	struct emit_child c = { 0 };
+	int st;
+
+	j->val = emit_validator(j->bindir[0] ? j->bindir : NULL);
+	c.argv[0] = j->interp;
+	if (j->kind == EMIT_PYTHON) {
+		const char *pp = getenv("PYTHONPATH");
+		char *ppv = malloc(strlen(j->sdkpath) + (pp ? strlen(pp) : 0) + 2);
+		if (!ppv)
+			tool_die(EX_SYS, "unable to allocate memory");
+		sprintf(ppv, "%s%s%s", j->sdkpath, pp && *pp ? ":" : "", pp && *pp ? pp : "");
+		c.argv[1] = "-m";
+		c.argv[2] = "mvm";
+		c.argv[3] = j->entry_abs;
+		child_setenv(&c, "PYTHONPATH", ppv);
+		child_setenv(&c, "PYTHONDONTWRITEBYTECODE", "1");
+		free(ppv);
+	} else if (j->kind == EMIT_NODE) {
+		c.argv[1] = j->runner;
+		c.argv[2] = j->entry_abs;
+	} else {
+		c.argv[1] = "run";
+		c.argv[2] = "--quiet";
+		c.argv[3] = "--offline";
+		c.argv[4] = "--manifest-path";
+		c.argv[5] = j->entry_abs;
+		c.cwd = j->base;
+	}
+	child_setenv(&c, "MVM_EMITTING", "1");
+	child_setenv(&c, "MVM_IR_OUT", j->irpath);
+	child_setenv(&c, "MVM_EMIT_PROG", progname);
+	child_setenv(&c, "MVM_EMIT_BASE", j->base);
+	child_setenv(&c, "MVM_EMIT_NAME", entry ? entry : "-");
+	child_setenv(&c, "MVM_IR_VALIDATE", j->val ? j->val : "");
+
+	st = emit_run(&c, -1, -1);
+	if (st < 0)
+		tool_die(EX_SYS, "unable to run %s: %s", j->interp, strerror(errno));
+	if (st != 0) {
+		/* The SDKs exit 1 for an invalid IR, 3 for a failed declaration and
+		 * 4 for a system error; cargo exits 101 when the crate does not build. */
+		if (st == 1 || st == 4)
+			exit(st);
+		if (st == 3 || st == 101)
+			tool_die(EX_DATA, "%s: the declaration failed (%s exited %d)",
+				entry ? entry : "-", j->interp, st);
+		if (st > 128)
+			tool_die(EX_DATA, "%s: the declaration was killed by signal %d",
+				entry ? entry : "-", st - 128);
+		tool_die(EX_SYS, "%s: %s exited %d", entry ? entry : "-", j->interp, st);
+	}
+}
+
+/* Read the IR the declaration wrote: it must be one canonical JSON text. */
+static void read_ir(const struct job *j, struct buf *ir)
+{
+	const char *entry = j->entry;
+	struct buf canon = BUF_INIT;
+	struct merr e;
+
+	if (read_file(j->irpath, ir, &e) != 0) {
+		if (access(j->irpath, F_OK) != 0)
+			tool_die(EX_DATA, "%s: the declaration wrote no IR (does it declare a workload "
+				"and, in Rust, call mvm_sdk::emit?)", entry ? entry : "-");
+		tool_fail(j->irpath, &e);
+	}
+	if (json_canonicalize(ir->p ? ir->p : "", ir->len, NULL, &canon, &e) != 0) {
+		if (e.code == EX_DATA)
+			tool_die(EX_DATA, "%s: the SDK wrote malformed JSON: %s%s%s",
+				entry ? entry : "-", e.where, e.where[0] ? ": " : "", e.msg);
+		tool_fail(NULL, &e);
+	}
+	if (canon.len != ir->len || memcmp(canon.p, ir->p, ir->len) != 0)
+		tool_die(EX_DATA, "%s: the SDK wrote JSON that is not in RFC 8785 canonical form",
+			entry ? entry : "-");
+	buf_free(&canon);
+}
+
+/* Check the IR with ir-validate, from the declaration's directory
+ * (lockfiles are found relative to it); exit 1 when it is invalid. */
+static void validate(const struct job *j)
+{
+	struct emit_child v = { 0 };
+	int fd = open(j->irpath, O_RDONLY | O_CLOEXEC), st;
+
+	if (fd < 0)
+		tool_die(EX_SYS, "%s: unable to open: %s", j->irpath, strerror(errno));
+	v.argv[0] = j->val;
+	v.argv[1] = "-C";
+	v.argv[2] = j->base;
+	v.argv[3] = "-";
+	v.cwd = j->base;
+	st = emit_run(&v, fd, 2);
+	close(fd);
+	if (st < 0)
+		tool_die(EX_SYS, "unable to run %s: %s", j->val, strerror(errno));
+	if (st == 1)
+		exit(EX_NO);
+	if (st != 0)
+		tool_die(EX_SYS, "%s exited %d", j->val, st);
 }
 
 int main(int argc, char **argv)
 {
-	const char *out = NULL, *lang = NULL, *entry = NULL;
-	char cwd[PATH_MAX], base[PATH_MAX], entry_abs[PATH_MAX], irpath[PATH_MAX + 16];
-	char sdkpath[PATH_MAX + 64], runner[PATH_MAX + 64], manifest[PATH_MAX + 16];
-	char *interp, *sdk, *val;
-	struct child c = { 0 };
-	struct buf ir = BUF_INIT, canon = BUF_INIT;
+	const char *out = NULL, *lang = NULL;
+	struct job j = { 0 };
+	struct buf ir = BUF_INIT;
 	struct merr e;
-	int opt, kind, st;
+	int opt;
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -318,204 +354,25 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		usage(EX_USAGE);
 	if (optind < argc && strcmp(argv[optind], "-") != 0)
-		entry = argv[optind];
+		j.entry = argv[optind];
 	if (!out && getenv("MVM_IR_OUT") && *getenv("MVM_IR_OUT"))
 		out = getenv("MVM_IR_OUT");
 
-	kind = sdk_of(entry, lang);
-	if (kind < 0) {
-		if (access(entry, F_OK) != 0) {
-			merr_sys(&e, "open");
-			tool_fail(entry, &e);
-		}
-		tool_die(EX_USAGE, "%s: unknown kind of declaration: expected .py, .ts, .mts, .js, "
-			".mjs, or a Rust crate (its directory or Cargo.toml); or use -l", entry);
-	}
-	if (entry && kind != SDK_RUST && !is_file(entry)) {
-		if (access(entry, F_OK) != 0)
-			merr_sys(&e, "open");
-		else
-			merr_set(&e, EX_SYS, NULL, "not a regular file");
-		tool_fail(entry, &e);
-	}
-	if (kind == SDK_RUST) {
-		if (!entry)
-			tool_die(EX_USAGE, "a Rust declaration is a crate: name its directory or Cargo.toml");
-		if (is_dir(entry))
-			xpath(manifest, sizeof manifest, "%s/Cargo.toml", entry);
-		else
-			xpath(manifest, sizeof manifest, "%s", entry);
-		if (!is_file(manifest)) {
-			errno = ENOENT;
-			merr_sys(&e, "open");
-			tool_fail(manifest, &e);
-		}
-	}
-	if (!getcwd(cwd, sizeof cwd))
+	j.kind = emit_sdk_of(j.entry, lang);
+	if (j.kind == EMIT_BADLANG)
+		tool_die(EX_USAGE, "-l %s: unknown language (python, typescript or rust)", lang);
+	check_entry(&j);
+	if (!getcwd(j.cwd, sizeof j.cwd))
 		tool_die(EX_SYS, "unable to find the current directory: %s", strerror(errno));
-
-	/* The interpreter. */
-	if (kind == SDK_PYTHON) {
-		const char *py = getenv("MVM_PYTHON");
-		interp = which(py && *py ? py : is_exe("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
-		if (!interp)
-			tool_die(EX_SYS, "python interpreter %s not found: %s",
-				py && *py ? py : "python3", install_hint(kind));
-	} else if (kind == SDK_NODE) {
-		const char *nd = getenv("MVM_NODE");
-		interp = which(nd && *nd ? nd : "node");
-		if (!interp)
-			tool_die(EX_SYS, "node not found: %s", install_hint(kind));
-	} else {
-		const char *cg = getenv("MVM_CARGO");
-		interp = which(cg && *cg ? cg : "cargo");
-		if (!interp)
-			tool_die(EX_SYS, "cargo not found: %s", install_hint(kind));
-	}
-
-	/* The SDK. */
-	sdk = sdk_dir();
-	if (kind == SDK_PYTHON) {
-		xpath(sdkpath, sizeof sdkpath, "%s/python", sdk ? sdk : "");
-		xpath(runner, sizeof runner, "%s/mvm/__main__.py", sdkpath);
-	} else if (kind == SDK_NODE) {
-		xpath(sdkpath, sizeof sdkpath, "%s/typescript", sdk ? sdk : "");
-		xpath(runner, sizeof runner, "%s/bin/mvm-emit.mjs", sdkpath);
-	}
-	if (kind != SDK_RUST && (!sdk || !is_file(runner)))
-		tool_die(EX_SYS, "the %s SDK is not installed: no %s (set MVM_SDK_DIR to the "
-			"directory holding python/ and typescript/)", sdk_name[kind],
-			sdk ? runner : "sdk/ beside this tool or ../share/mvm/sdk");
-	if (kind == SDK_NODE) {
-		char esb[PATH_MAX + 96];
-		xpath(esb, sizeof esb, "%s/node_modules/esbuild/package.json", sdkpath);
-		if (!is_file(esb))
-			tool_die(EX_SYS, "the TypeScript SDK's transpiler is not installed: no %s "
-				"(run: npm ci --prefix %s)", esb, sdkpath);
-	}
-
-	/* A private directory for the IR and, for standard input, the entry. */
-	xpath(tmpdir, sizeof tmpdir, "%s/mvm-emit.XXXXXX",
-		getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		tmpdir[0] = '\0';
-		tool_die(EX_SYS, "unable to create a temporary directory: %s", strerror(errno));
-	}
-	atexit(cleanup);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	xpath(irpath, sizeof irpath, "%s/ir.json", tmpdir);
-
-	if (!entry && kind != SDK_RUST) {
-		xpath(entry_abs, sizeof entry_abs, "%s/entry.%s", tmpdir,
-			kind == SDK_PYTHON ? "py" : "mts");
-		if (save_stdin(entry_abs) != 0)
-			tool_die(EX_SYS, "unable to save standard input: %s", strerror(errno));
-		xpath(base, sizeof base, "%s", cwd);
-	} else {
-		const char *m = kind == SDK_RUST ? manifest : entry;
-		char *r = realpath(m, NULL), *slash;
-		if (!r) {
-			merr_sys(&e, "resolve");
-			tool_fail(m, &e);
-		}
-		xpath(entry_abs, sizeof entry_abs, "%s", r);
-		xpath(base, sizeof base, "%s", r);
-		slash = strrchr(base, '/');
-		if (slash)
-			slash[slash == base ? 1 : 0] = '\0';
-		free(r);
-	}
-
-	/* Run the declaration under the contract. */
-	val = validator();
-	c.argv[0] = interp;
-	if (kind == SDK_PYTHON) {
-		const char *pp = getenv("PYTHONPATH");
-		char *ppv = malloc(strlen(sdkpath) + (pp ? strlen(pp) : 0) + 2);
-		if (!ppv)
-			tool_die(EX_SYS, "unable to allocate memory");
-		sprintf(ppv, "%s%s%s", sdkpath, pp && *pp ? ":" : "", pp && *pp ? pp : "");
-		c.argv[1] = "-m";
-		c.argv[2] = "mvm";
-		c.argv[3] = entry_abs;
-		child_setenv(&c, "PYTHONPATH", ppv);
-		child_setenv(&c, "PYTHONDONTWRITEBYTECODE", "1");
-		free(ppv);
-	} else if (kind == SDK_NODE) {
-		c.argv[1] = runner;
-		c.argv[2] = entry_abs;
-	} else {
-		c.argv[1] = "run";
-		c.argv[2] = "--quiet";
-		c.argv[3] = "--offline";
-		c.argv[4] = "--manifest-path";
-		c.argv[5] = entry_abs;
-		c.cwd = base;
-	}
-	child_setenv(&c, "MVM_EMITTING", "1");
-	child_setenv(&c, "MVM_IR_OUT", irpath);
-	child_setenv(&c, "MVM_EMIT_PROG", progname);
-	child_setenv(&c, "MVM_EMIT_BASE", base);
-	child_setenv(&c, "MVM_EMIT_NAME", entry ? entry : "-");
-	child_setenv(&c, "MVM_IR_VALIDATE", val ? val : "");
-
-	st = run(&c, -1, -1);
-	if (st < 0)
-		tool_die(EX_SYS, "unable to run %s: %s", interp, strerror(errno));
-	if (st != 0) {
-		/* The SDKs exit 1 for an invalid IR, 3 for a failed declaration and
-		 * 4 for a system error; cargo exits 101 when the crate does not build. */
-		if (st == 1 || st == 4)
-			exit(st);
-		if (st == 3 || st == 101)
-			tool_die(EX_DATA, "%s: the declaration failed (%s exited %d)",
-				entry ? entry : "-", interp, st);
-		if (st > 128)
-			tool_die(EX_DATA, "%s: the declaration was killed by signal %d",
-				entry ? entry : "-", st - 128);
-		tool_die(EX_SYS, "%s: %s exited %d", entry ? entry : "-", interp, st);
-	}
-	if (read_file(irpath, &ir, &e) != 0) {
-		if (access(irpath, F_OK) != 0)
-			tool_die(EX_DATA, "%s: the declaration wrote no IR (does it declare a workload "
-				"and, in Rust, call mvm_sdk::emit?)", entry ? entry : "-");
-		tool_fail(irpath, &e);
-	}
-
-	/* The bytes must be one canonical JSON text. */
-	if (json_canonicalize(ir.p ? ir.p : "", ir.len, NULL, &canon, &e) != 0) {
-		if (e.code == EX_DATA)
-			tool_die(EX_DATA, "%s: the SDK wrote malformed JSON: %s%s%s",
-				entry ? entry : "-", e.where, e.where[0] ? ": " : "", e.msg);
-		tool_fail(NULL, &e);
-	}
-	if (canon.len != ir.len || memcmp(canon.p, ir.p, ir.len) != 0)
-		tool_die(EX_DATA, "%s: the SDK wrote JSON that is not in RFC 8785 canonical form",
-			entry ? entry : "-");
-
-	/* Check it with ir-validate, from the declaration's directory (lockfiles
-	 * are found relative to it). */
-	if (val) {
-		struct child v = { 0 };
-		int fd = open(irpath, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			tool_die(EX_SYS, "%s: unable to open: %s", irpath, strerror(errno));
-		v.argv[0] = val;
-		v.argv[1] = "-C";
-		v.argv[2] = base;
-		v.argv[3] = "-";
-		v.cwd = base;
-		st = run(&v, fd, 2);
-		close(fd);
-		if (st < 0)
-			tool_die(EX_SYS, "unable to run %s: %s", val, strerror(errno));
-		if (st == 1)
-			exit(EX_NO);
-		if (st != 0)
-			tool_die(EX_SYS, "%s exited %d", val, st);
-	}
+	find_interp(&j);
+	if (tool_bindir(j.bindir, sizeof j.bindir) != 0)
+		j.bindir[0] = '\0';
+	find_sdk(&j);
+	place_entry(&j);
+	run_declaration(&j);
+	read_ir(&j, &ir);
+	if (j.val)
+		validate(&j);
 
 	if (out) {
 		mode_t um = umask(0);
@@ -527,9 +384,8 @@ int main(int argc, char **argv)
 		tool_fail(NULL, &e);
 	}
 	buf_free(&ir);
-	buf_free(&canon);
-	free(interp);
-	free(sdk);
-	free(val);
+	free(j.interp);
+	free(j.sdk);
+	free(j.val);
 	tool_exit(0);
 }

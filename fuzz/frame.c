@@ -1,4 +1,5 @@
-/* fuzz/frame.c — libFuzzer harness for the agent protocol codec (lib/frame.c).
+/* fuzz/frame.c — libFuzzer harness for the agent protocol codec (lib/frame.c,
+ * lib/framereq.c, lib/framerep.c).
  * The first byte picks a mode; the rest is hostile input:
  *   0: a byte stream of frames, decoded as the agent does (frame_parse with
  *      FRAME_MAX), each body through req_parse;

@@ -1,5 +1,5 @@
 /* fuzz/toml.c — libFuzzer harness for the uv.lock TOML reader
- * (lib/toml.c).  The input is a lockfile (hostile).  Checks: no crash or
+ * (lib/toml*.c).  The input is a lockfile (hostile).  Checks: no crash or
  * sanitizer report; a refusal is EX_DATA with a "LINE:COL" inside the
  * input (or EX_SYS); an accepted document's root is a table, every member
  * of a table has a key and no two members of one table share it, strings

@@ -102,7 +102,7 @@ void lower_check_mounts(struct lctx *c, jref root, jref app)
 }
 
 /* The names a secret may not be delivered as (the agent's and the
- * loaders' variables; as frame.c's env_reserved refuses them in a call). */
+ * loaders' variables; as framereq.c's req_env_reserved refuses them in a call). */
 static int env_name_ok(const char *k, size_t n)
 {
 	static const char *const pre[] = { "LD_", "MVM_", "PYTHON", "NODE_", "GCONV_", NULL };

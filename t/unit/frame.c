@@ -1,4 +1,4 @@
-/* t/unit/frame.c — known answers for the agent protocol codec (lib/frame.c):
+/* t/unit/frame.c — known answers for the agent protocol codec (lib/frame*.c):
  * the exact bytes of frames, mux records, requests and replies that
  * mvm-agent-protocol(5) shows, the limits (FRAME_MAX refused from its
  * length alone, a 16 MiB payload accepted, 16 MiB + 1 refused), the

@@ -1,4 +1,4 @@
-/* t/unit/toml.c — lib/toml.c against known answers: documents read by
+/* t/unit/toml.c — lib/toml*.c against known answers: documents read by
  * Python 3.11's tomllib (an independent TOML 1.0 reader), dumped as JSON
  * (json.dumps(..., ensure_ascii=False, separators=(",", ":"))), and the
  * subset's refusals with their LINE:COL. */
