@@ -159,7 +159,7 @@ void jsonp_forget(struct jdoc *d, size_t n);
 /* json_canon_stream_fd, from the parser: before value v of the root array
  * is written, 0 or EX_DATA when the window may end inside it (it is then
  * read again with more); after, the checkpoint, and the window moved on
- * when less than half of it is left to read (0, or EX_SYS). */
+ * when less than a sixteenth of it is left to read (0, or EX_SYS). */
 int jsonp_win_before(struct parser *ps);
 int jsonp_win_after(struct parser *ps, uint32_t v);
 /* After a failed parse: 1 if more input may change the outcome and the

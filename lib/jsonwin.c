@@ -5,7 +5,7 @@
  * its time on a guest whose faults are dear), to keep one value of it.
  * Here the input is read into a window (WIN_MIN bytes, more only for a
  * value larger than that) that moves on between the root array's values:
- * when less than half of it is left to read, what is left goes to its
+ * when less than a sixteenth of it is left to read, what is left goes to its
  * front and the rest is filled from the file.
  *
  * The parser (json.c) is not resumable inside a value, so a value is
@@ -90,7 +90,7 @@ int jsonp_win_after(struct parser *ps, uint32_t v)
 	w->ck_p = at;
 	w->ck_count = ps->stk[0].count;
 	w->ck_last = v;
-	if (w->eof || w->len - at >= w->cap / 2)
+	if (w->eof || w->len - at >= w->cap / 16)
 		return 0;
 	w->ck_p = 0;
 	return move_on(ps, at, w->cap);
