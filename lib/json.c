@@ -177,8 +177,7 @@ static int stream_value(struct parser *ps, uint32_t v)
 		errno = ps->out->err;
 		return merr_sys(ps->e, "write canonical output");
 	}
-	d->nt = v;       /* its first token: the one after the root's */
-	d->ndec = d->nnum = d->nperm = d->nux = 0;
+	jsonp_drop_from(d, v);   /* its first token: the one after the root's */
 	if (d->ov)       /* what is before ps->p is not looked at again */
 		jsonp_over_move(d, ps->out, (size_t)(ps->p - ps->s));
 	return ps->win ? jsonp_win_after(ps, v) : 0;

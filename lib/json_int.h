@@ -213,6 +213,14 @@ static inline uint32_t tnext(const struct jdoc *d, uint32_t i)
 	return (a & T_TYPE) == J_OBJ && (a & F_X) ? d->ux[d->t[i].b].end : d->t[i].b;
 }
 
+/* Give the tape back from token nt on, and every side array (a streamed
+ * value is written, or is to be read again). */
+static inline void jsonp_drop_from(struct jdoc *d, size_t nt)
+{
+	d->nt = nt;
+	d->ndec = d->nnum = d->nperm = d->nux = 0;
+}
+
 /* ---- 8 bytes at a time ---- */
 
 static inline uint64_t load64(const unsigned char *p)

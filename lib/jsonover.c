@@ -70,6 +70,14 @@ void jsonp_forget(struct jdoc *d, size_t n)
 	}
 }
 
+/* Out's bytes before ov->head are moved into the input: drop them. */
+static void drop_head(struct buf *out, struct jover *ov)
+{
+	memmove(out->p, out->p + ov->head, out->len - ov->head);
+	out->len -= ov->head;
+	ov->head = 0;
+}
+
 void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead)
 {
 	struct jover *ov = d->ov;
@@ -81,14 +89,9 @@ void jsonp_over_move(struct jdoc *d, struct buf *out, size_t dead)
 	memcpy(ov->in + d->gone.from, out->p + ov->head, n);
 	d->gone.from += n;
 	ov->head += n;
-	if (ov->head == out->len) {
-		out->len = ov->head = 0;
-	} else if (ov->head >= BUF_DRAIN && ov->head >= out->len / 2) {
-		/* a run of values longer written than read: keep out small */
-		memmove(out->p, out->p + ov->head, out->len - ov->head);
-		out->len -= ov->head;
-		ov->head = 0;
-	}
+	/* a run of values longer written than read: keep out small */
+	if (ov->head == out->len || (ov->head >= BUF_DRAIN && ov->head >= out->len / 2))
+		drop_head(out, ov);
 }
 
 int json_canon_over(char *in, size_t len, const struct jopts *o, struct buf *out, size_t *kept,
@@ -101,10 +104,8 @@ int json_canon_over(char *in, size_t len, const struct jopts *o, struct buf *out
 	if (!json_streams(in, len))
 		return json_canonicalize(in, len, o, out, e);
 	r = jsonp_canon_stream(in, len, o, out, &ov, NULL, e);
-	if (r == 0 && ov.head) {   /* what did not fit: to the front of out */
-		memmove(out->p, out->p + ov.head, out->len - ov.head);
-		out->len -= ov.head;
-	}
+	if (r == 0 && ov.head)   /* what did not fit: to the front of out */
+		drop_head(out, &ov);
 	*kept = ov.kept;
 	return r;
 }

@@ -102,7 +102,7 @@ int jsonp_win_retry(struct parser *ps)
 	struct jdoc *d = ps->d;
 	size_t cap = w->cap;
 
-	if (w->eof || ps->oom || (ps->out && ps->out->err))
+	if (w->eof || ps->oom || ps->out->err)
 		return 0;
 	if (!w->ck) {
 		/* the first value: read everything, and parse from the start */
@@ -110,7 +110,7 @@ int jsonp_win_retry(struct parser *ps)
 			if (move_on(ps, 0, w->cap * 2) != 0)
 				return 0;
 		ps->depth = ps->nkeys = 0;
-		d->nt = d->ndec = d->nnum = d->nperm = d->nux = 0;
+		jsonp_drop_from(d, 0);
 	} else {
 		if (w->ck_p == 0 && w->len == w->cap)
 			cap *= 2;    /* the value fills the window */
@@ -120,8 +120,7 @@ int jsonp_win_retry(struct parser *ps)
 		ps->depth = 1;
 		ps->nkeys = 0;
 		ps->stk[0].count = w->ck_count;
-		d->nt = w->ck_last;
-		d->ndec = d->nnum = d->nperm = d->nux = 0;
+		jsonp_drop_from(d, w->ck_last);
 		ps->resume = 1;
 	}
 	if (w->len + 1 > d->capt && jsonp_tape(d, w->len + 1) != 0) {
