@@ -47,11 +47,6 @@ mk() { # DIR target...
 }
 last_line() { printf '%s\n' "${lines[${#lines[@]} - 1]}"; }
 
-# flip FILE OFFSET: one byte of FILE xor 1 (twice: as it was)
-flip() {
-	python3 -c 'import sys; f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); b = f.read(1); f.seek(o); f.write(bytes([b[0] ^ 1]))' "$1" "$2"
-}
-
 @test "deps-python: the wheel's result through make; the volume read through dm-verity (admission checks its tree's top, a changed block fails the call that reads it); plan.admitted names it" {
 	run -0 mk "$P" wheels mvm-image
 	local img key sbom run f blk blocks
@@ -81,7 +76,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 		flipped+=("$blk")
 	done
 	[ "${#flipped[@]}" -ge 1 ] || fail "no file of mvmdemo on the volume"
-	for blk in "${flipped[@]}"; do flip "$img/deps.ext4" $((blk * 4096)); done
+	for blk in "${flipped[@]}"; do flip_byte "$img/deps.ext4" $((blk * 4096)); done
 	run -0 mk "$P" mvm-admit
 	run -2 mk "$P" mvm-invoke MVM_INPUT=text=hi
 	refute_output --partial 'HI!'
@@ -91,7 +86,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output --regexp "mvm-init: deps volume /dev/dm-[0-9]+ on /mnt/deps"
 	assert_output --regexp "device-mapper: verity: [0-9:]+: data block [0-9]+ is corrupted"
 	# the same bytes back: the same VM reads the blocks again and answers
-	for blk in "${flipped[@]}"; do flip "$img/deps.ext4" $((blk * 4096)); done
+	for blk in "${flipped[@]}"; do flip_byte "$img/deps.ext4" $((blk * 4096)); done
 	run -0 mk "$P" mvm-invoke MVM_INPUT=text=hi
 	[ "$(last_line)" = 'HI!' ] || fail "$output"
 	# every admission of this volume names its SBOM (a retried boot may admit twice)
@@ -99,7 +94,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	assert_output "$sbom"
 	run -0 mk "$P" mvm-down
 	# a changed top of the tree: not admitted
-	cp "$img/deps.ext4" "$BATS_TEST_TMPDIR/d" && flip "$BATS_TEST_TMPDIR/d" $((blocks * 4096 + 7))
+	cp "$img/deps.ext4" "$BATS_TEST_TMPDIR/d" && flip_byte "$BATS_TEST_TMPDIR/d" $((blocks * 4096 + 7))
 	mv "$BATS_TEST_TMPDIR/d" "$img/deps.ext4"
 	run -2 mk "$P" mvm-admit
 	assert_output --partial "image_digest"

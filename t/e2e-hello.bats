@@ -99,13 +99,12 @@ events() { jq -r .event <"$(audit_log)"; }
 	cp -R "$img" "$bad"
 	plan-new --image "$img" "$W/.mvm/workload-ir.json" >"$BATS_FILE_TMPDIR/p.json"
 	plan-sign "$BATS_FILE_TMPDIR/p.json" >"$BATS_FILE_TMPDIR/p.dsse.json"
-	flip() { printf 'X' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
 	# the top of the dm-verity hash tree (mvm-meta(5)), then the kernel,
 	# each changed after the plan was signed: refused by admission
 	top=$(( $(jq .verity.hash_start_block "$img/mvm-meta.json") * 4096 + 7 ))
 	for f in rootfs.ext4:$top vmlinux:4000; do
 		cp "$img/${f%%:*}" "$bad/"
-		flip "$bad/${f%%:*}" "${f#*:}"
+		flip_byte "$bad/${f%%:*}" "${f#*:}"
 		run -1 vm-boot -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
 		assert_output --partial 'image_digest'
 		assert_output --partial 'not admitted; nothing booted'
@@ -120,7 +119,7 @@ events() { jq -r .event <"$(audit_log)"; }
 	for f in /app/app.py /app/__pycache__/app.cpython-311.pyc; do
 		b=$(debugfs -R "bmap $f 0" "$bad/rootfs.ext4" 2>/dev/null)
 		[ -n "$b" ] || fail "no block for $f"
-		flip "$bad/rootfs.ext4" $((b * 4096 + 20))
+		flip_byte "$bad/rootfs.ext4" $((b * 4096 + 20))
 	done
 	run -0 vm-boot -d -S "$BATS_FILE_TMPDIR/run-bad" -i "$bad" "$BATS_FILE_TMPDIR/p.dsse.json"
 	run -3 vsock-call -s "$BATS_FILE_TMPDIR/run-bad/v.sock" -r greet --input name=Mallory

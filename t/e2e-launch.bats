@@ -161,7 +161,7 @@ jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load
 	cp "$IMG/m0.ext4" "$P/m0.ext4.good"
 	b=$(debugfs -R "bmap /app.conf 0" "$IMG/m0.ext4" 2>/dev/null)
 	[ -n "$b" ] || fail "no block for /app.conf"
-	printf 'X' | dd of="$IMG/m0.ext4" bs=1 seek=$((b * 4096 + 2)) conv=notrunc status=none
+	flip_byte "$IMG/m0.ext4" $((b * 4096 + 2))
 	plan p2
 	run -0 --separate-stderr vm-boot -d -S "$P/run-2" -i "$IMG" "$P/p2.dsse.json"
 	run -0 vsock-call -s "$P/run-2/v.sock" -r probe --input step=two

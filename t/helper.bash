@@ -67,3 +67,13 @@ seed_image_cache() {
 	mkdir -p "$1"
 	cp -al "$img" "$1/" 2>/dev/null || cp -a "$img" "$1/"   # another file system: a copy
 }
+
+# flip_byte FILE OFFSET: invert every bit of one byte in place (twice: as
+# it was).  Writing a constant instead is a no-op when the byte already
+# holds it: 1 time in 256 on random data such as a hash tree.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || fail "flip_byte: $1 has no byte at offset $2"
+	printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

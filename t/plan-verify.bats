@@ -219,7 +219,7 @@ mk_verity_image() {
 	cp "$BATS_TEST_TMPDIR/vmlinux" "$IMG/vmlinux"
 	# a changed data block is the guest's to find (it fails to read there):
 	# admission does not hash the file system ...
-	printf 'X' | dd of="$IMG/rootfs.ext4" bs=1 seek=5000 conv=notrunc status=none
+	flip_byte "$IMG/rootfs.ext4" 5000
 	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
 	# ... where veritysetup, reading every block, finds it
 	run -2 veritysetup verify --no-superblock --hash-offset=$((64 * 4096)) --data-blocks=64 \
@@ -227,7 +227,7 @@ mk_verity_image() {
 		"$(jq -r .verity.root_hash "$IMG/mvm-meta.json")"
 	assert_output --partial "Verification of data area failed"
 	# the top of the tree changed: refused
-	printf 'X' | dd of="$IMG/rootfs.ext4" bs=1 seek=$((64 * 4096 + 9)) conv=notrunc status=none
+	flip_byte "$IMG/rootfs.ext4" $((64 * 4096 + 9))
 	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
 	assert_output --partial "image_digest: $IMG/rootfs.ext4: the top of its hash tree hashes to"
 	# the tree cut off: refused
@@ -265,13 +265,13 @@ mk_verity_image() {
 	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
 	# a byte of its data changed after signing: admitted (the volume is not
 	# hashed; the guest reads it through dm-verity, t/e2e-deps.bats) ...
-	printf 'X' | dd of="$IMG/deps.ext4" bs=1 seek=7000 conv=notrunc status=none
+	flip_byte "$IMG/deps.ext4" 7000
 	run -0 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
 	# ... where veritysetup, reading every block, finds it
 	run -2 veritysetup verify --no-superblock --hash-offset=$((32 * 4096)) --data-blocks=32 \
 		--salt="$dsalt" "$IMG/deps.ext4" "$IMG/deps.ext4" "$droot"
 	# the top of its tree changed: refused
-	printf 'X' | dd of="$IMG/deps.ext4" bs=1 seek=$((32 * 4096 + 3)) conv=notrunc status=none
+	flip_byte "$IMG/deps.ext4" $((32 * 4096 + 3))
 	run -1 plan-verify --no-consume --image "$IMG" --now $NOW "$E"
 	assert_output --partial "image_digest: $IMG/deps.ext4: the top of its hash tree hashes to"
 	# a deps.verity not of the one layout: refused, naming it

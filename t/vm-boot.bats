@@ -610,9 +610,9 @@ time.sleep(120)' >"$T/gport" &
 	run -0 plan-verify --no-consume --image "$IMG" "$T/v.dsse.json"
 	# a data block changed: admitted (dm-verity refuses it in the guest:
 	# t/e2e-launch.bats); the top of the tree changed: refused
-	printf X | dd of="$IMG/m0.ext4" bs=1 seek=5000 conv=notrunc status=none
+	flip_byte "$IMG/m0.ext4" 5000
 	run -0 plan-verify --no-consume --image "$IMG" "$T/v.dsse.json"
-	printf X | dd of="$IMG/m0.ext4" bs=1 seek=$((16384 + 9)) conv=notrunc status=none
+	flip_byte "$IMG/m0.ext4" $((16384 + 9))
 	run -1 plan-verify --no-consume --image "$IMG" "$T/v.dsse.json"
 	assert_output --partial "m0.ext4: the top of its hash tree hashes to "
 	assert_output --partial "names verity root $root"
