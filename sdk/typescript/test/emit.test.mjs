@@ -135,3 +135,23 @@ test("MVM_EMITTING=1 node entry.mjs emits when the event loop empties", async ()
   assert.equal(q.status, 0, q.stderr);
   assert.equal(q.stdout, "");
 });
+
+test("a validator that refuses without reading all its input: its verdict, not EPIPE", async () => {
+  // More than a pipe holds (64 KiB), so the write fails with EPIPE every time
+  // once the validator has exited 1 without reading.
+  const { validate, ValidationError } = await import("../lib/emit.js");
+  const d = tmpdir();
+  const v = path.join(d, "validate");
+  fs.writeFileSync(v, "#!/bin/sh\necho 'ir-validate: -: E_NO_FUNCTIONS at /apps: refused unread' >&2\nexit 1\n", { mode: 0o755 });
+  const saved = process.env.MVM_IR_VALIDATE;
+  process.env.MVM_IR_VALIDATE = v;
+  try {
+    assert.throws(() => validate({ pad: "x".repeat(1 << 20) }), (e) =>
+      e instanceof ValidationError && e.codes.join() === "E_NO_FUNCTIONS" && /refused unread/.test(e.message));
+    // a validator that says yes without reading is not believed
+    fs.writeFileSync(v, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    assert.throws(() => validate({ pad: "x".repeat(1 << 20) }), /EPIPE/);
+  } finally {
+    if (saved === undefined) delete process.env.MVM_IR_VALIDATE; else process.env.MVM_IR_VALIDATE = saved;
+  }
+});
