@@ -52,13 +52,19 @@ srv = socket.socket(fileno=int(opts["fd"]))
 srv.setblocking(True)
 conn, _ = srv.accept()
 restart = os.environ.get("FAKE_QEMU_RESTART")
+TERM = {signal.SIGTERM}
 while True:
+    # SIGTERM waits until the agent's pid is written and the agent is in
+    # the try below: vm-boot may stop us as soon as the agent says HELLO
+    signal.pthread_sigmask(signal.SIG_BLOCK, TERM)
     agent = subprocess.Popen(shlex.split(os.environ["FAKE_QEMU_AGENT"]),
-                             stdin=conn.fileno(), stdout=conn.fileno())
-    if restart:
-        with open(restart, "a") as f:
-            f.write("%d\n" % agent.pid)
+                             stdin=conn.fileno(), stdout=conn.fileno(),
+                             preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, TERM))
     try:
+        if restart:
+            with open(restart, "a") as f:
+                f.write("%d\n" % agent.pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, TERM)
         status = agent.wait()
     finally:
         if agent.poll() is None:
