@@ -165,7 +165,7 @@ install: all
 	# libexec programs are linked from PREFIX/libexec, where mvmctl looks.
 	install -d $(DESTDIR)$(SHAREDIR)/agent \
 		$(DESTDIR)$(SHAREDIR)/libexec $(DESTDIR)$(PREFIX)/libexec
-	install -m 0755 $(AGENT_TARGETS) agent/init $(DESTDIR)$(SHAREDIR)/agent/
+	install -m 0755 $(AGENT_TARGETS) $(DESTDIR)$(SHAREDIR)/agent/
 	cp -R agent/wrappers $(DESTDIR)$(SHAREDIR)/agent/
 	install -m 0755 libexec/* $(DESTDIR)$(SHAREDIR)/libexec/
 	for f in libexec/*; do ln -sf ../share/mvm/$$f $(DESTDIR)$(PREFIX)/libexec/$${f#libexec/}; done

@@ -539,9 +539,16 @@ void contain_sweep(pid_t strip);
 /* `mvm-agent --dm-verity NAME DEV BLOCKS ROOT SALT` (dm.c): map DEV
  * through dm-verity as NAME, print /dev/dm-N; exit 0, 2 usage, 4. */
 int dm_verity_main(int argc, char **argv);
+/* The same as a call: map dev as name; out gets /dev/dm-N.  Returns 0, or
+ * 2 (bad arguments) or 4 (the kernel refused) with a message on stderr. */
+int dm_verity_map(const char *name, const char *dev, const char *blocks, const char *root,
+	const char *salt, char *out, size_t outsz);
+/* PID 1 of a guest (init.c, mvm-agent(8) INIT): main() runs it when called
+ * as init (/sbin/init is a link to the agent).  Never returns in a guest. */
+int init_main(void);
 
 /* ---- contained calls: cgroup v2 (cgroup.c) ----
- * With --cgroup DIR (agent/init passes /sys/fs/cgroup, its cgroup2 mount,
+ * With --cgroup DIR (init, agent/init.c, passes /sys/fs/cgroup, its cgroup2 mount,
  * when the kernel has cgroups), cg_setup, run as root before the drop to
  * --user, makes DIR/mvm with the memory and pids controllers, moves the
  * agent into DIR/mvm/agent and gives DIR/mvm (and its cgroup.procs) to

@@ -1,5 +1,6 @@
-/* dm.c — `mvm-agent --dm-verity NAME DEV BLOCKS ROOT SALT`: agent/init maps
- * a config drive through dm-verity before mounting it (issue 17).
+/* dm.c — init (init.c) maps a config drive or the deps volume through
+ * dm-verity before mounting it (issue 17); `mvm-agent --dm-verity NAME DEV
+ * BLOCKS ROOT SALT` does the same from a shell.
  *
  * busybox has no dmsetup, and the kernel's dm-mod.create= names devices by
  * /dev name, which for the drives after the root depends on the order the
@@ -38,7 +39,8 @@ static int dm(int fd, unsigned long req, struct dm_ioctl *io, size_t size, const
 	return ioctl(fd, req, io);
 }
 
-int dm_verity_main(int argc, char **argv)
+int dm_verity_map(const char *name, const char *dev, const char *nblocks, const char *root,
+	const char *salt, char *out, size_t outsz)
 {
 	union {
 		struct dm_ioctl io;
@@ -47,20 +49,17 @@ int dm_verity_main(int argc, char **argv)
 	struct dm_target_spec *t = (struct dm_target_spec *)(u.b + sizeof u.io);
 	char *params = (char *)(t + 1), *end;
 	unsigned long long blocks;
-	const char *name, *dev;
 	unsigned minor;
 	int fd;
 
-	if (argc != 7)
-		goto usage;
-	name = argv[2];
-	dev = argv[3];
 	errno = 0;
-	blocks = strtoull(argv[4], &end, 10);
+	blocks = strtoull(nblocks, &end, 10);
 	if (strlen(name) == 0 || strlen(name) >= DM_NAME_LEN || strchr(name, '/') ||
 	    dev[0] != '/' || strlen(dev) > 64 || strpbrk(dev, " \t") || errno || *end ||
-	    blocks == 0 || blocks > (1ull << 40) || !hex64(argv[5]) || !hex64(argv[6]))
-		goto usage;
+	    end == nblocks || blocks == 0 || blocks > (1ull << 40) || !hex64(root) || !hex64(salt)) {
+		fprintf(stderr, "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n");
+		return 2;
+	}
 	if ((fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "mvm-agent: --dm-verity: /dev/mapper/control: %s\n", strerror(errno));
 		return 4;
@@ -68,6 +67,7 @@ int dm_verity_main(int argc, char **argv)
 	memset(&u, 0, sizeof u);
 	if (dm(fd, DM_DEV_CREATE, &u.io, sizeof u.io, name) != 0) {
 		fprintf(stderr, "mvm-agent: --dm-verity: create %s: %s\n", name, strerror(errno));
+		close(fd);
 		return 4;
 	}
 	minor = (unsigned)((u.io.dev & 0xff) | ((u.io.dev >> 12) & ~0xffull));
@@ -78,20 +78,32 @@ int dm_verity_main(int argc, char **argv)
 	t->length = blocks * 8;
 	snprintf(t->target_type, sizeof t->target_type, "verity");
 	snprintf(params, 512, "1 %s %s 4096 4096 %llu %llu sha256 %s %s", dev, dev, blocks, blocks,
-		argv[5], argv[6]);
+		root, salt);
 	if (dm(fd, DM_TABLE_LOAD, &u.io, sizeof u.io + sizeof *t + strlen(params) + 1, name) != 0 ||
 	    (memset(&u, 0, sizeof u), dm(fd, DM_DEV_SUSPEND, &u.io, sizeof u.io, name)) != 0) {
 		int saved = errno;
 
 		memset(&u, 0, sizeof u);
 		dm(fd, DM_DEV_REMOVE, &u.io, sizeof u.io, name);
+		close(fd);
 		fprintf(stderr, "mvm-agent: --dm-verity: %s over %s: %s\n", name, dev, strerror(saved));
 		return 4;
 	}
 	close(fd);
-	printf("/dev/dm-%u\n", minor);
+	snprintf(out, outsz, "/dev/dm-%u", minor);
 	return 0;
-usage:
-	fprintf(stderr, "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n");
-	return 2;
+}
+
+int dm_verity_main(int argc, char **argv)
+{
+	char dev[32];
+	int r;
+
+	if (argc != 7) {
+		fprintf(stderr, "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n");
+		return 2;
+	}
+	if ((r = dm_verity_map(argv[2], argv[3], argv[4], argv[5], argv[6], dev, sizeof dev)) == 0)
+		printf("%s\n", dev);
+	return r;
 }

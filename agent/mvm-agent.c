@@ -21,7 +21,11 @@ int main(int argc, char **argv)
 	char rtpath[PATH_MAX + 16], msg[512];
 	struct rlimit nocore = { 0, 0 };
 
-	/* issue #17: init maps a config drive through dm-verity (dm.c) */
+	/* /sbin/init is a link to the agent: PID 1 (init.c) */
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "init"))
+		return init_main();
+	/* issue #17: a config drive mapped through dm-verity from a shell (dm.c) */
 	if (argc > 1 && strcmp(argv[1], "--dm-verity") == 0)
 		return dm_verity_main(argc, argv);
 	/* signals first: a SIGTERM during the boot checks is handled too */

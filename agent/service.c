@@ -1,7 +1,7 @@
 /* service.c — `mvm-agent ... --service FILE`: run an app's command
  * entrypoint (issue #16) as a supervised service.
  *
- * agent/init passes --service when the image holds /etc/mvm/service.json
+ * init (agent/init.c) passes --service when the image holds /etc/mvm/service.json
  * (mvm-lower(5)): {"command":[ARGV...], "working_dir":DIR,
  * "env":{NAME:VALUE,...}}, no other member.  The agent starts the supervisor once it knows
  * the seccomp tier and the secrets: after the provisioning request (with

@@ -99,7 +99,7 @@ static int deps_check(const char *dir, const struct jdoc *d, struct admit_verdic
 		return merr_set(&v->e, EX_NO, "/deps", "mvm-meta.json: the deps volume has no "
 			"verity root, so it cannot be checked (an image made before deps volumes "
 			"carried a dm-verity tree): rebuild the image with the current mvm-build");
-	/* read through dm-verity in the guest (agent/init): the top of its
+	/* read through dm-verity in the guest (init: agent/init.c): the top of its
 	 * tree, as for the root; the blocks are checked there */
 	if (verity_parse(d, vt, &ver) != 0)
 		return merr_set(&v->e, EX_NO, "/deps/verity", "mvm-meta.json: the deps "

@@ -77,7 +77,7 @@ void mux_put(struct buf *b, uint32_t stream, enum mux_kind kind, const void *dat
 
 enum req_type { REQ_PING = 1, REQ_STATUS, REQ_RUN, REQ_SHUTDOWN, REQ_PROVISION };
 
-/* mvm-agent's exit status after a shutdown request: agent/init then stops
+/* mvm-agent's exit status after a shutdown request: init (agent/init.c) then stops
  * the guest instead of starting the agent again. */
 #define AGENT_EXIT_SHUTDOWN 80
 

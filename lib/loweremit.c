@@ -193,7 +193,7 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
  * named m<INDEX> after its place in the app's mounts: the drive's role,
  * lib/vmm.h), "tmpfs" and "secrets" (names and where they go, never a
  * value), and into mt the text of /etc/mvm/mounts, one line a mount for
- * agent/init: "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB"
+ * init (agent/init.c): "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB"
  * (empty when there is no mount).
  */
 static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt)

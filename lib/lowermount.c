@@ -7,7 +7,7 @@
 /* ---- mounts, volumes, secrets (issue 15) ----
  * A mount is delivered as a drive (config: a host_path copied into a
  * read-only ext4 image at build time; volume: an ext4 file of the
- * workload's, attached by vm-boot) or a tmpfs, mounted by agent/init at
+ * workload's, attached by vm-boot) or a tmpfs, mounted by init (agent/init.c) at
  * its target with nodev,nosuid,noexec (the IR has no field to ask for
  * exec).  Secrets reach the guest only through the agent's provisioning
  * request (mvm-agent-protocol(5)). */

@@ -53,7 +53,7 @@ struct muxhost *muxhost_new(int guest, int listener);
  * stream is then closed) the muxhost pings it on MUXHOST_READY_STREAM; its
  * PONG makes the port ready (muxhost_ready), and only then are clients'
  * CONNECTs answered (before, they are closed).  A HELLO once the port is
- * ready is an agent that started again (agent/init restarts it): the
+ * ready is an agent that started again (init, agent/init.c, restarts it): the
  * launcher provisioned the one before, so this one would run
  * unprovisioned; it is MUXHOST_FAIL.  Returns
  *   MUXHOST_OK    (0)  carry on;

@@ -5,7 +5,7 @@
  * NIC behind QEMU's user-mode networking with restrict=on (every
  * connection the guest starts is dropped), each declared port forwarded
  * from 127.0.0.1:<host> only, and the guest's eth0 given NETCFG_GUEST_IP
- * by agent/init from the kernel command line (NETCFG_GUEST_ARGS).  Under
+ * by init (agent/init.c) from the kernel command line (NETCFG_GUEST_ARGS).  Under
  * Firecracker the NIC is a TAP device the host prepared (vm-boot(1)).
  * An "egress" member: the allowlist of the host's egress proxy, which the
  * guest reaches over the agent's port, not a NIC (proxy.h).
@@ -30,7 +30,7 @@
 /* mvm-meta.json is small; anything bigger is not ours. */
 #define NETCFG_META_MAX (64u << 10)
 /* QEMU's user-mode network: the guest's address and the kernel
- * command-line words that make agent/init configure eth0. */
+ * command-line words that make init (agent/init.c) configure eth0. */
 #define NETCFG_GUEST_IP "10.0.2.15"
 #define NETCFG_GUEST_ARGS "mvm.ip=10.0.2.15/24"
 /* A Linux interface name holds at most 15 bytes: "mvm" + 12 hex. */

@@ -36,7 +36,7 @@ enum vmm_kind { VMM_QEMU, VMM_FIRECRACKER };
 
 /*
  * Drives besides the root.  The guest finds each by its role: QEMU gives
- * the drive the virtio-blk serial "mvm-<role>" (agent/init's find_drive
+ * the drive the virtio-blk serial "mvm-<role>" (init's find_drive, agent/initdev.c
  * reads /sys/block/vdX/serial); Firecracker gives no serial, so there the
  * drive's file system must carry the label "mvm-<role>" (find_drive falls
  * back to findfs LABEL=mvm-<role>; mkfs.ext4 -L takes at most 16 bytes).

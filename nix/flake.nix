@@ -10,7 +10,7 @@
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forAll = f: builtins.listToAttrs (map (system: { name = system; value = f system; }) systems);
       # The flake lives in nix/ of the mvm tree: ./.. is the whole checkout
-      # (wrappers, agent/init, the agent's source, schemas).
+      # (wrappers, the agent's source with its init, schemas).
       mvmSrc = ./..;
     in
     {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
-# agent/init: the guest's PID 1, run on the host against a fake root
-# (MVM_INIT_ROOT), as a dry run and for real in a PID + mount namespace.
+# init: the guest's PID 1 (mvm-agent called as init, agent/init.c), run on
+# the host against a fake root (MVM_INIT_ROOT), as a dry run and for real in
+# a PID + mount namespace.
 
 load helper
 
-INIT="$MVM_ROOT/agent/init"
-
 setup() {
-	command -v busybox >/dev/null || fail "busybox is missing"
+	# /sbin/init is a link to the agent, which runs init when called so
+	INIT=$BATS_TEST_TMPDIR/init
+	ln -s "$MVM_ROOT/agent/mvm-agent" "$INIT"
 	R=$BATS_TEST_TMPDIR/root
 	mkdir -p "$R/sys/block/vdb" "$R/sys/block/vdc" "$R/sys/block/vdd" "$R/sys/block/vde" \
 		"$R/sys/class/virtio-ports/vport1p1" "$R/proc" "$R/etc/mvm"
@@ -25,7 +26,7 @@ setup() {
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
 }
 
-dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 busybox sh "$INIT"; }
+dry() { MVM_INIT_ROOT=$R MVM_INIT_DRYRUN=1 "$INIT"; }
 
 # For real: init as PID 1 of new PID, mount and UTS namespaces (--uts: it
 # writes the hostname, which must not be the host's), with the stub agent
@@ -41,7 +42,7 @@ for_real() {
 	chmod +x "$BATS_TEST_TMPDIR/agent"
 	run -0 timeout 60 unshare --pid --fork --mount --uts --propagation private \
 		env MVM_INIT_ROOT="$R" MVM_AGENT="$BATS_TEST_TMPDIR/agent" MVM_INIT_TRANSPORT=--vsock \
-		busybox sh "$INIT"
+		"$INIT"
 }
 
 @test "dry run: mounts, hostname, users checked, /etc read-only, /etc/mvm/mounts by serial, agent on the virtio port" {
@@ -52,15 +53,13 @@ for_real() {
 	mvm-init: starting at 0.42 s
 	+ mount -t devtmpfs -o nosuid,mode=0755 devtmpfs $R/dev
 	+ mkdir -p $R/dev/pts $R/dev/shm
-	+ mount -a -T /proc/self/fd/0 <<fstab
-	sysfs $R/sys sysfs nosuid,nodev,noexec 0 0
-	cgroup2 $R/sys/fs/cgroup cgroup2 nosuid,nodev,noexec 0 0
-	devpts $R/dev/pts devpts nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 0 0
-	tmpfs $R/dev/shm tmpfs nosuid,nodev,mode=1777 0 0
-	tmpfs $R/tmp tmpfs nosuid,nodev,mode=1777 0 0
-	tmpfs $R/run tmpfs nosuid,nodev,mode=0755 0 0
-	tmpfs $R/mnt/secrets tmpfs nosuid,nodev,noexec,mode=0700,uid=1000,gid=1000,size=1m 0 0
-	+ fstab
+	+ mount -t sysfs -o nosuid,nodev,noexec sysfs $R/sys
+	+ mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 $R/sys/fs/cgroup
+	+ mount -t devpts -o nosuid,noexec,mode=0620,gid=5,ptmxmode=0666 devpts $R/dev/pts
+	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/dev/shm
+	+ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/tmp
+	+ mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs $R/run
+	+ mount -t tmpfs -o nosuid,nodev,noexec,mode=0700,uid=1000,gid=1000,size=1m tmpfs $R/mnt/secrets
 	+ ln -s /proc/self/fd $R/dev/fd
 	+ ln -s /proc/self/fd/0 $R/dev/stdin
 	+ ln -s /proc/self/fd/1 $R/dev/stdout
@@ -146,17 +145,19 @@ for_real() {
 }
 
 @test "refuses to run outside a guest when not PID 1" {
-	run -2 busybox sh "$INIT"
+	run -2 "$INIT"
 	assert_output "mvm-init: not PID 1; refusing to run (set MVM_INIT_ROOT for tests)"
 }
 
 @test "for real, as PID 1 of a PID and mount namespace: mounts, starts the agent, reaps orphans, stops it on SIGTERM" {
 	need_namespaces
+	mkdir -p "$R/mnt/secrets"
 	# a stub agent: records its argv and what is mounted, then asks PID 1 to stop
 	cat >"$BATS_TEST_TMPDIR/agent" <<-EOF
 	#!/bin/sh
 	echo "argv: \$*" >"$BATS_TEST_TMPDIR/agent.out"
 	grep -c " $R/" /proc/self/mountinfo >>"$BATS_TEST_TMPDIR/agent.out"
+	grep " $R/" /proc/self/mountinfo >"$BATS_TEST_TMPDIR/mounts"
 	id -u >>"$BATS_TEST_TMPDIR/agent.out"
 	# an orphan for PID 1 to reap while it waits for the agent
 	( sleep 0.2 & )
@@ -174,13 +175,43 @@ for_real() {
 	run -0 cat "$BATS_TEST_TMPDIR/agent.out"
 	# (the real /proc is mounted over the fake one: the host's command line has no mvm.*)
 	assert_line --index 0 "argv: --vsock --provision --user 990:990 --run-uid 1000:1000 --root $R"
-	# proc, sys, dev, dev/pts, dev/shm, tmp, run and /etc (bind) at least
-	[ "${lines[1]}" -ge 8 ]
+	# proc, sys, dev, dev/pts, dev/shm, tmp, run, mnt/secrets and /etc (bind)
+	[ "${lines[1]}" -ge 9 ]
 	assert_line --index 2 0
 	# no zombie: the orphan was reaped
 	assert_line --index 3 0
 	# the stub was stopped with the namespace: nothing left
 	run -1 pgrep -f "$BATS_TEST_TMPDIR/agent"
+	# each mount with its flags and its file system's options (mountinfo:
+	# field 5 the mount point, 6 the mount's flags; after " - " the type,
+	# the source and the super block's options)
+	run -0 awk -v m="$R/mnt/secrets" '$5 == m { print $6, $(NF-2), $NF }' "$BATS_TEST_TMPDIR/mounts"
+	assert_output --regexp '^rw,nosuid,nodev,noexec[^ ]* tmpfs rw,size=1024k,mode=700,uid=1000,gid=1000'
+	run -0 awk -v m="$R/run" '$5 == m { print $6, $(NF-2), $NF }' "$BATS_TEST_TMPDIR/mounts"
+	assert_output --regexp '^rw,nosuid,nodev,[^ ]* tmpfs rw,mode=755$'
+	run -0 awk -v m="$R/etc" '$5 == m { print $6 }' "$BATS_TEST_TMPDIR/mounts"
+	assert_output --regexp '^ro,nosuid,nodev'
+	run -0 awk -v m="$R/proc" '$5 == m { print $6, $(NF-2) }' "$BATS_TEST_TMPDIR/mounts"
+	assert_output --regexp '^rw,nosuid,nodev,noexec[^ ]* proc$'
+}
+
+@test "dry run: without a virtio serial (Firecracker), a drive is found by its ext4 label" {
+	command -v mke2fs >/dev/null || skip "mke2fs missing (e2fsprogs)"
+	rm "$R"/sys/block/*/serial
+	mkdir -p "$R/dev"
+	# vdb: another label; vdc: the config drive's; vdd: not ext4
+	mke2fs -q -t ext4 -L mvm-other "$R/dev/vdb" 1M
+	mke2fs -q -t ext4 -L mvm-m0 "$R/dev/vdc" 1M
+	head -c 4096 /dev/zero >"$R/dev/vdd"
+	printf 'm0 /mnt/config ro drive\nm2 /var/data rw drive\n' >"$R/etc/mvm/mounts"
+	run -0 dry
+	assert_line "+ mount -t ext4 -o ro,nodev,nosuid,noexec $R/dev/vdc $R/mnt/config"
+	assert_line "mvm-init: drive /dev/vdc (mvm-m0) on /mnt/config (ro)"
+	assert_line "mvm-init: mounts: no drive mvm-m2 for /var/data"
+	# one drive only (the root): no label is looked for
+	rm -r "$R/sys/block/vdc" "$R/sys/block/vdd" "$R/sys/block/vde"
+	run -0 dry
+	assert_line "mvm-init: mounts: no drive mvm-m0 for /mnt/config"
 }
 
 @test "for real: an agent that exits is started again, two seconds later" {

@@ -52,7 +52,12 @@ setup() {
 	stat_of() { debugfs -R "stat $1" "$IMG/rootfs.ext4" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p'; }
 	[ "$(stat_of /usr/lib/mvm/wrappers/runner)" = 0555 ]
 	[ "$(stat_of /usr/bin/mvm-agent)" = 0755 ]
-	[ "$(stat_of /sbin/init)" = 0755 ]
+	# /sbin/init is a link to the agent, which is PID 1 when called as init
+	run -0 debugfs -R 'stat /sbin/init' "$IMG/rootfs.ext4"
+	assert_output --partial 'Type: symlink'
+	assert_output --partial 'Fast link dest: "../usr/bin/mvm-agent"'
+	run -0 jq -r .init_system "$IMG/mvm-meta.json"
+	assert_output mvm-agent
 	run -0 dbg 'cat /app/app.py' "$IMG/rootfs.ext4"
 	assert_output "$(cat "$MVM_ROOT/examples/hello/src/app.py")"
 	debugfs -R 'cat /usr/lib/mvm/wrappers/runner' "$IMG/rootfs.ext4" 2>/dev/null |

@@ -258,7 +258,7 @@ nixfile() { # FIXTURE PATH OUT
 @test "mkGuest keeps PID 1 apart from the per-call runner (upstream bug #537)" {
 	run -0 nixev '(w "seed").buildCommand'
 	script=$(jq -r . <<<"$output")
-	[[ $script == *'-init "$tree/sbin/init"'* ]]
+	[[ $script == *'ln -sf ../usr/bin/mvm-agent "$tree/sbin/init"'* ]]
 	[[ $script == *'/bin/mvm-agent "$tree/usr/bin/mvm-agent"'* ]]
 	# /etc/mvm/entrypoint is installed as a file and never run at boot
 	[ "$(grep -c 'etc/mvm/entrypoint' <<<"$script")" = 1 ]
@@ -266,8 +266,8 @@ nixfile() { # FIXTURE PATH OUT
 	assert_output --partial "mkGuest: extraFiles may not provide /sbin/init"
 	run -1 nixev 'mvm.mkGuest { name = "x"; extraFiles."/etc/mvm/entrypoint" = { content = "ln -s /x /app; exec sleep infinity\n"; }; }'
 	assert_output --partial "mkGuest: /etc/mvm/entrypoint must hold the runner's absolute path"
-	# init is agent/init, which never sources /etc/mvm/entrypoint
-	run -1 grep -c 'etc/mvm/entrypoint' "$MVM_ROOT/agent/init"
+	# init is the agent called as init (agent/init*.c), which never reads /etc/mvm/entrypoint
+	run -1 grep -c 'etc/mvm/entrypoint' <(cat "$MVM_ROOT/agent/init.c" "$MVM_ROOT/agent/initdev.c")
 	assert_output 0
 }
 
@@ -328,7 +328,7 @@ nixfile() { # FIXTURE PATH OUT
 			loweredFile = /. + "'"$W"'/concurrency-lowered.json"; appPkg = /. + "'"$MVM_ROOT"'/examples/hello/src"; };
 		in { meta = g.passthru.mvm; script = builtins.stringLength g.buildCommand > 0;
 		     curl = builtins.any (p: p.name or "" == "curl") g.mvmPackages; motd = g.mvmFiles."/etc/motd".content; }'
-	assert_output "{\"curl\":true,\"meta\":{\"accessible\":false,\"agent_binary\":\"/usr/bin/mvm-agent\",\"backend\":\"nix\",\"entrypointKind\":\"function\",\"expected_boot_ms\":1000,\"init_system\":\"busybox\",\"initrd_present\":false,\"ir_hash\":\"$(ir-hash "$W/concurrency-ir.json")\",\"name\":\"hello\",\"rootless_entrypoint\":true,\"runner\":\"longrunning\",\"sealed\":true,\"vmlinux_present\":true},\"motd\":\"hello\\n\",\"script\":true}"
+	assert_output "{\"curl\":true,\"meta\":{\"accessible\":false,\"agent_binary\":\"/usr/bin/mvm-agent\",\"backend\":\"nix\",\"entrypointKind\":\"function\",\"expected_boot_ms\":1000,\"init_system\":\"mvm-agent\",\"initrd_present\":false,\"ir_hash\":\"$(ir-hash "$W/concurrency-ir.json")\",\"name\":\"hello\",\"rootless_entrypoint\":true,\"runner\":\"longrunning\",\"sealed\":true,\"vmlinux_present\":true},\"motd\":\"hello\\n\",\"script\":true}"
 	run -0 nixraw 'let svc = mvm.mkFunctionService { lowered = builtins.fromJSON (builtins.readFile (/. + "'"$W"'/concurrency-lowered.json")); };
 		in svc.extraFiles."/etc/mvm/runtime.json".content'
 	assert_output "$(jq -j '.files["/etc/mvm/runtime.json"].content' "$W/concurrency-lowered.json")"

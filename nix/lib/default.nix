@@ -6,7 +6,7 @@
 # where workload-lowered.json is ir-lower's output for the IR (mvm-lower(5)).
 #
 # pkgs: a nixpkgs package set (or, for evaluation tests, t/data/nix/stub-pkgs.nix).
-# mvmSrc: the mvm source tree (the wrappers, agent/init, the agent's C source,
+# mvmSrc: the mvm source tree (the wrappers, the agent's C source (its init too),
 # schemas/supported_languages.txt, mk/kernel/mvm.config); default: this checkout.
 { pkgs, lib ? pkgs.lib, mvmSrc ? ../.. }:
 let

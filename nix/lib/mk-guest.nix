@@ -12,7 +12,8 @@
 #   }
 #
 # The image is laid out as the Debian backend lays it out:
-#   /sbin/init            agent/init (busybox sh), PID 1 — never the runner
+#   /sbin/init            a link to mvm-agent: PID 1 when called so (agent/init.c)
+#                         — never the runner
 #   /usr/bin/mvm-agent    the static agent; drops to uid 990, execs the runner
 #                         as uid 1000 once per call (or keeps warm workers)
 #   /bin/busybox + applets (so /usr/bin/env exists for the runners' shebangs)
@@ -33,7 +34,7 @@
 , kernel ? null        # a vmlinux (path or derivation with $out/vmlinux); default:
                        # built from nixpkgs' linux_6_1 source with mk/kernel/mvm.config
 , agent ? null         # default: agent/mvm-agent built statically from mvmSrc
-, init ? mvmSrc + "/agent/init"
+, init ? null         # default: /sbin/init is a link to the agent (PID 1 when called so)
 , busybox ? pkgs.pkgsStatic.busybox
 , irHash ? null
 , rootfsSizeMb ? null
@@ -52,9 +53,9 @@ let
 
   checked =
     if clash != [ ] then
-      throw "mkGuest: extraFiles may not provide ${builtins.concatStringsSep ", " clash}: PID 1 is agent/init and the agent is mvm-agent; the runner is only exec'd by the agent (upstream bug #537)"
+      throw "mkGuest: extraFiles may not provide ${builtins.concatStringsSep ", " clash}: PID 1 is mvm-agent called as init; the runner is only exec'd by the agent (upstream bug #537)"
     else if !entryOk then
-      throw "mkGuest: /etc/mvm/entrypoint must hold the runner's absolute path (the agent's per-call marker), not a boot script; PID 1 is agent/init, which never runs it (upstream bug #537)"
+      throw "mkGuest: /etc/mvm/entrypoint must hold the runner's absolute path (the agent's per-call marker), not a boot script; PID 1 (mvm-agent called as init) never runs it (upstream bug #537)"
     else if service != null && builtins.substring 0 1 service.workingDir != "/" then
       throw "mkGuest: service.workingDir must be absolute (got \"${service.workingDir}\")"
     else true;
@@ -109,7 +110,7 @@ let
     accessible = false;
     sealed = true;
     entrypointKind = if service != null then service.kind else "command";
-    init_system = "busybox";
+    init_system = if init == null then "mvm-agent" else "custom";
     expected_boot_ms = 1000;
     agent_binary = "/usr/bin/mvm-agent";
     rootless_entrypoint = true;
@@ -138,7 +139,8 @@ let
     for a in $("$tree/bin/busybox" --list-full); do
       [ -e "$tree/$a" ] || [ -L "$tree/$a" ] || ln -s /bin/busybox "$tree/$a"
     done
-    install -m 0755 ${srcOf init} "$tree/sbin/init"
+    ${if init == null then ''ln -sf ../usr/bin/mvm-agent "$tree/sbin/init"''
+      else ''install -m 0755 ${srcOf init} "$tree/sbin/init"''}
     install -m 0755 ${agentBin} "$tree/usr/bin/mvm-agent"
     # the packages' closure, and their programs on the agent's PATH
     xargs -r -a ${closure}/store-paths cp -a -t "$tree/nix/store"

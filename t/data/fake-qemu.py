@@ -13,7 +13,7 @@ request).  It writes one line to the `-serial file:/dev/fdset/S` console
 are written to FAKE_QEMU_ARGS (one a line) if that is set, and its
 /proc/self/status (uid, groups, open descriptors) to FAKE_QEMU_STATUS.
 With FAKE_QEMU_RESTART=FILE, it starts COMMAND again (on the same
-connection) whenever it exits with another status than 80, as agent/init
+connection) whenever it exits with another status than 80, as init (agent/init.c)
 does, and appends each COMMAND's pid to FILE.
 """
 import os

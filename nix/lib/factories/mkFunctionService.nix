@@ -17,7 +17,7 @@
 #   service          what mkGuest consumes: the app (appPkg) to stage at
 #                    working_dir, the build step on it (TypeScript), the runner
 #                    and its tier.  Nothing of it runs at boot: PID 1 is
-#                    agent/init, which starts the agent; the agent execs the
+#                    mvm-agent called as init, which starts the agent; it execs the
 #                    runner once per call (or keeps warm workers), so
 #                    /etc/mvm/entrypoint is only ever the per-call marker
 #                    (upstream bug #537 made it PID 1's boot script too).
