@@ -6,7 +6,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,61 +20,11 @@
 #include "agent.h"
 
 /*
- * The "standard" tier: everything is allowed except these, which fail
- * with EPERM (clone3 with ENOSYS, so that libc falls back to clone, whose
- * namespace flags are then refused).  Keep mvm-agent(8) in step.
+ * The tiers' programs (minimal, standard) are made at build time from the
+ * lists in seccomp-gen.c (with libseccomp, on the build machine): see there
+ * and mvm-agent(8).
  */
-static const char *const denied[] = {
-	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
-	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
-	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-	"unshare", "setns",
-	"kexec_load", "kexec_file_load", "reboot",
-	"init_module", "finit_module", "delete_module",
-	"bpf", "perf_event_open", "userfaultfd",
-	"keyctl", "add_key", "request_key",
-	"swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
-	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-	"sethostname", "setdomainname", "iopl", "ioperm",
-	"lookup_dcookie", "open_by_handle_at", "name_to_handle_at",
-	"syslog", "vhangup", "uselib", "nfsservctl",
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	NULL
-};
-
-/*
- * The "minimal" tier: an allowlist; every other call fails with EPERM
- * (clone3 with ENOSYS, and clone with a namespace flag with EPERM, as in
- * "standard").  The list is what the runners made from their execve on
- * when tools/seccomp-measure.sh ran them (Python 3.11 and Node 18 of
- * Debian 12, oneshot and longrunning, answering examples/hello's greet),
- * less socket and connect (glibc's nscd look-up, which falls back), plus
- * what a function's own plain file and time work needs and the runners
- * happened not to: rt_sigreturn, sigaltstack, clone, wait4, the
- * file calls (fsync, fdatasync, ftruncate, rename*, unlink*, mkdirat,
- * fchmod, dup, dup3, pipe, poll, ppoll, pwrite64, readv, writev,
- * faccessat2, readlinkat, fchdir) and the clocks (clock_gettime,
- * clock_nanosleep, nanosleep, gettimeofday, sched_yield).  Keep
- * mvm-agent(8) in step.
- */
-static const char *const minimal_allowed[] = {
-	/* measured */
-	"access", "arch_prctl", "brk", "capget", "chdir", "close", "dup2",
-	"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "execve", "exit",
-	"exit_group", "fcntl", "fstat", "futex", "getcwd", "getdents64", "getegid",
-	"geteuid", "getgid", "getpid", "getrandom", "gettid", "getuid", "ioctl", "lseek",
-	"madvise", "mkdir", "mmap", "mprotect", "munmap", "newfstatat", "openat", "pipe2",
-	"pkey_alloc", "prctl", "pread64", "prlimit64", "read", "readlink", "rseq",
-	"rt_sigaction", "rt_sigprocmask", "sched_getaffinity", "set_robust_list",
-	"set_tid_address", "statx", "sysinfo", "umask", "uname", "write",
-	/* a function's plain work */
-	"rt_sigreturn", "sigaltstack", "clone", "wait4", "fsync", "fdatasync", "ftruncate",
-	"rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdirat", "fchmod", "dup",
-	"dup3", "pipe", "poll", "ppoll", "pwrite64", "readv", "writev", "faccessat2",
-	"readlinkat", "fchdir", "clock_gettime", "clock_nanosleep", "nanosleep",
-	"gettimeofday", "sched_yield", "getppid", "stat", "lstat", "open",
-	NULL
-};
+#include "seccomp-bpf.h"
 
 static struct sock_fprog prog;  /* the compiled filter; len 0 = none */
 static struct sock_fprog staged;        /* seccomp_stage's, until committed */
@@ -101,88 +50,30 @@ int seccomp_prepare(const char *tier, char *msg, size_t msglen)
 
 int seccomp_stage(const char *tier, char *msg, size_t msglen)
 {
-	static const unsigned long nsflags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID,
-		CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP };
-	scmp_filter_ctx ctx;
-	char path[] = "/tmp/mvm-agent-bpf-XXXXXX";
-	struct stat st;
-	int fd = -1, rc = -1;
+	const struct sock_filter *f;
+	size_t n;
 
 	seccomp_commit(0);
 	if (strcmp(tier, "unrestricted") == 0)
 		return 0;       /* staged: len 0, none */
-	if (strcmp(tier, "standard") != 0 && strcmp(tier, "minimal") != 0) {
+	if (strcmp(tier, "minimal") == 0) {
+		f = bpf_minimal;
+		n = sizeof bpf_minimal / sizeof *f;
+	} else if (strcmp(tier, "standard") == 0) {
+		f = bpf_standard;
+		n = sizeof bpf_standard / sizeof *f;
+	} else {
 		snprintf(msg, msglen, "unknown seccomp tier \"%.32s\" (minimal, standard, "
 			"unrestricted)", tier);
 		return -1;
 	}
-	int minimal = strcmp(tier, "minimal") == 0;
-	ctx = seccomp_init(minimal ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_ALLOW);
-	if (!ctx) {
-		snprintf(msg, msglen, "seccomp_init failed");
+	if (!(staged.filter = malloc(n * sizeof *f))) {
+		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	for (const char *const *p = minimal ? minimal_allowed : denied; *p; p++) {
-		int nr = seccomp_syscall_resolve_name(*p);
-
-		if (nr == __NR_SCMP_ERROR)
-			continue;  /* not on this architecture */
-		if (minimal && nr == __NR_clone)
-			continue;   /* allowed below, without namespace flags */
-		if (seccomp_rule_add(ctx, minimal ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM), nr, 0) != 0) {
-			snprintf(msg, msglen, "seccomp rule for %s failed", *p);
-			goto out;
-		}
-	}
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0) {
-		snprintf(msg, msglen, "seccomp rule for clone3 failed");
-		goto out;
-	}
-	if (minimal) {
-		unsigned long all = 0;
-		for (size_t i = 0; i < sizeof nsflags / sizeof nsflags[0]; i++)
-			all |= nsflags[i];
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, all, 0)) != 0) {
-			snprintf(msg, msglen, "seccomp rule for clone failed");
-			goto out;
-		}
-	}
-	for (size_t i = 0; !minimal && i < sizeof nsflags / sizeof nsflags[0]; i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i])) != 0) {
-			snprintf(msg, msglen, "seccomp rule for clone failed");
-			goto out;
-		}
-	/* The children set no_new_privs themselves (and before the filter). */
-	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	/* Compile once: export the BPF program and keep it, so a child only
-	 * needs prctl() between fork and exec. */
-	fd = memfd_create("mvm-agent-bpf", MFD_CLOEXEC);
-	if (fd < 0) {
-		fd = mkstemp(path);
-		if (fd >= 0)
-			unlink(path);
-	}
-	if (fd < 0 || seccomp_export_bpf(ctx, fd) != 0 || fstat(fd, &st) != 0 ||
-	    st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0) {
-		snprintf(msg, msglen, "cannot export the seccomp filter");
-		goto out;
-	}
-	staged.filter = malloc((size_t)st.st_size);
-	if (!staged.filter || pread(fd, staged.filter, (size_t)st.st_size, 0) != st.st_size) {
-		snprintf(msg, msglen, "cannot read back the seccomp filter");
-		goto out;
-	}
-	staged.len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
-	rc = 0;
-out:
-	if (rc != 0)
-		seccomp_commit(0);
-	if (fd >= 0)
-		close(fd);
-	seccomp_release(ctx);
-	return rc;
+	memcpy(staged.filter, f, n * sizeof *f);
+	staged.len = (unsigned short)n;
+	return 0;
 }
 
 int seccomp_apply(void)
