@@ -11,7 +11,7 @@
 # sources compiled again with -DMVM_DEV into agent/dev/, plus dev.c (the
 # exec request).  agent/mvm-agent has no exec path: none of dev.c is in it
 # (t/agent.bats checks its symbols).
-AGENT_SRC := mvm-agent setup loop conn mux sched cold warm contain config entry spawn service provision provreq calldir egress cgroup dm listen init initdev
+AGENT_SRC := mvm-agent setup loop conn mux sched cold warm contain config entry spawn service provision provreq calldir egress cgroup dm listen init initdev initnet
 AGENT_OBJ := $(patsubst %,agent/%.o,$(AGENT_SRC))
 AGENT_DEV_OBJ := $(patsubst %,agent/dev/%.o,$(AGENT_SRC) dev)
 AGENT_TARGETS := agent/mvm-agent agent/mvm-agent-dev

@@ -1,6 +1,6 @@
 /* init.h — between init.c (PID 1: mounts, the agent's supervision) and
- * initdev.c (what init reads from the command line, /etc and /sys: the
- * hostname, users, drives, network, the agent's transport).  Private to
+ * initdev.c and initnet.c (what init reads from the command line, /etc
+ * and /sys: the hostname, users, drives, network, the agent's transport).  Private to
  * init; mvm-agent(8) INIT is the contract. */
 #ifndef MVM_AGENT_INIT_H
 #define MVM_AGENT_INIT_H
@@ -29,7 +29,16 @@ int imount(const char *type, const char *opts, const char *src, const char *dst)
 /* The first line of a file, without its newline; -1 if unreadable. */
 int read_line(const char *path, char *buf, size_t n);
 
-/* initdev.c, in the order init runs them */
+/* The value of mvm.NAME= on the command line (the last one) into val, ""
+ * if absent; returns val. */
+const char *init_cmdline(const char *name, char *val, size_t n);
+/* The entries of a directory under the root, sorted as a shell glob is
+ * (scandir); their count, 0 if it cannot be read. */
+struct dirent;
+int init_names(const char *guestdir, struct dirent ***list);
+void init_names_free(struct dirent **list, int n);
+
+/* initdev.c and initnet.c (network), in the order init runs them */
 void set_hostname(void);
 void users(void);
 void etc_ro(void);

@@ -1,21 +1,16 @@
 /* initdev.c — what init (init.c) reads from the command line, /etc and
  * /sys before it starts the agent: the hostname, the users, /etc
  * read-only, the drives (by virtio-blk serial, else by file-system label;
- * through dm-verity when /etc/mvm/verity lists them), the network, and the
- * agent's transport.  Every value from outside is kept tame: the command
+ * through dm-verity when /etc/mvm/verity lists them) and the agent's
+ * transport (initnet.c: the network).  Every value from outside is kept tame: the command
  * line's are used in paths and argv. */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
@@ -36,8 +31,7 @@ int read_line(const char *path, char *buf, size_t n)
 	return 0;
 }
 
-/* The value of mvm.NAME= on the command line (the last one), "" if absent. */
-static const char *cmdline(const char *name, char *val, size_t n)
+const char *init_cmdline(const char *name, char *val, size_t n)
 {
 	char words[sizeof ini.cmdline], *w, *save;
 	size_t l = strlen(name);
@@ -57,8 +51,7 @@ static int tame(const char *s)
 		strlen(s);
 }
 
-/* The entries of a directory under the root, sorted as a shell glob is. */
-static int names(const char *guestdir, struct dirent ***list)
+int init_names(const char *guestdir, struct dirent ***list)
 {
 	char p[PATH_MAX];
 	int n = scandir(rpath(p, sizeof p, guestdir), list, NULL, alphasort);
@@ -68,7 +61,7 @@ static int names(const char *guestdir, struct dirent ***list)
 	return n < 0 ? 0 : n;
 }
 
-static void names_free(struct dirent **list, int n)
+void init_names_free(struct dirent **list, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(list[i]);
@@ -80,7 +73,7 @@ void set_hostname(void)
 {
 	char name[256], p[PATH_MAX];
 
-	cmdline("hostname", name, sizeof name);
+	init_cmdline("hostname", name, sizeof name);
 	if (!name[0] && read_line(rpath(p, sizeof p, "/etc/mvm/name"), name, sizeof name) != 0)
 		name[0] = 0;
 	if (!tame(name) || strlen(name) > 64)
@@ -200,7 +193,7 @@ static void find_drive(const char *role, char *dev, size_t n)
 {
 	char want[128], p[PATH_MAX], v[128];
 	struct dirent **l;
-	int k = names("/sys/block", &l);
+	int k = init_names("/sys/block", &l);
 
 	dev[0] = 0;
 	snprintf(want, sizeof want, "mvm-%s", role);
@@ -214,7 +207,7 @@ static void find_drive(const char *role, char *dev, size_t n)
 	for (int i = 0; i < k && !dev[0] && ndrives >= 2; i++)
 		if (l[i]->d_name[0] != '.' && has_label(l[i]->d_name, want))
 			snprintf(dev, n, "/dev/%s", l[i]->d_name);
-	names_free(l, k);
+	init_names_free(l, k);
 }
 
 /* /etc/mvm/verity (mvm-meta(5)): one line a config drive or the deps volume,
@@ -256,14 +249,14 @@ void drives(void)
 {
 	char dev[PATH_MAX], p[PATH_MAX], src[PATH_MAX], dst[PATH_MAX], line[1024];
 	struct dirent **l;
-	int k = names("/sys/block", &l);
+	int k = init_names("/sys/block", &l);
 	struct stat st;
 	FILE *f;
 
 	ndrives = 0;
 	for (int i = 0; i < k; i++)
 		ndrives += !strncmp(l[i]->d_name, "vd", 2);
-	names_free(l, k);
+	init_names_free(l, k);
 	/* mvm-deps(1)'s volume, through dm-verity when the root lists its tree in
 	 * /etc/mvm/verity (admission checked only the tree's top); read-only,
 	 * exec allowed: a manylinux wheel's extension modules are mmapped
@@ -326,86 +319,6 @@ void drives(void)
 	fclose(f);
 }
 
-/* ---- 5b. network (issue #16): only when vm-boot attached a NIC ---- */
-static void link_up(const char *ifname)
-{
-	struct ifreq r;
-	int s;
-
-	if (ini.dry) {
-		ishow("ip link set %s up", ifname);
-		return;
-	}
-	memset(&r, 0, sizeof r);
-	snprintf(r.ifr_name, sizeof r.ifr_name, "%s", ifname);
-	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 || ioctl(s, SIOCGIFFLAGS, &r) < 0 ||
-	    (r.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &r)) < 0)
-		ilog("failed: ip link set %s up: %s", ifname, strerror(errno));
-	if (s >= 0)
-		close(s);
-}
-
-/* A.B.C.D/N on eth0, as `ip addr add` does it (the subnet's route comes
- * with it). */
-static void addr_add(const char *cidr)
-{
-	struct sockaddr_in *in;
-	struct ifreq r;
-	char a[32];
-	unsigned bits;
-	int s = -1, ok = 0;
-
-	if (ini.dry) {
-		ishow("ip addr add %s dev eth0", cidr);
-		return;
-	}
-	memset(&r, 0, sizeof r);
-	snprintf(r.ifr_name, sizeof r.ifr_name, "eth0");
-	in = (struct sockaddr_in *)&r.ifr_addr;
-	in->sin_family = AF_INET;
-	if (sscanf(cidr, "%31[0-9.]/%u", a, &bits) == 2 && bits <= 32 &&
-	    inet_pton(AF_INET, a, &in->sin_addr) == 1 &&
-	    (s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0 && ioctl(s, SIOCSIFADDR, &r) == 0) {
-		in->sin_addr.s_addr = htonl(bits ? ~0u << (32 - bits) : 0);
-		ok = ioctl(s, SIOCSIFNETMASK, &r) == 0;
-	}
-	if (!ok)
-		ilog("failed: ip addr add %s dev eth0: %s", cidr, strerror(errno));
-	if (s >= 0)
-		close(s);
-}
-
-void network(void)
-{
-	char ifs[512] = "", p[PATH_MAX], val[128];
-	struct dirent **l;
-	int k = names("/sys/class/net", &l);
-
-	/* what the guest has, on the console */
-	for (int i = 0; i < k; i++) {
-		size_t n = strlen(ifs);
-		if (l[i]->d_name[0] != '.')
-			snprintf(ifs + n, sizeof ifs - n, " %s", l[i]->d_name);
-	}
-	names_free(l, k);
-	ilog("network interfaces:%s", ifs[0] ? ifs : " none");
-	/* the egress proxy's guest end listens on lo (issue #16) */
-	if (access(rpath(p, sizeof p, "/etc/mvm/egress.json"), R_OK) == 0)
-		link_up("lo");
-	if (!cmdline("ip", val, sizeof val)[0])
-		return;
-	const char *slash = strchr(val, '/');
-	if (strspn(val, "0123456789./") != strlen(val) || !slash || strchr(slash + 1, '/') ||
-	    val[0] < '0' || val[0] > '9') {
-		ilog("ignoring mvm.ip=%s (not A.B.C.D/N)", val);
-		return;
-	}
-	link_up("lo");
-	addr_add(val);
-	link_up("eth0");
-	ilog("eth0 %s", val);
-}
-
 /* ---- 6. the agent's transport ---- */
 int transport(const char **argv)
 {
@@ -424,7 +337,7 @@ int transport(const char **argv)
 	}
 	/* The virtio port first: /dev/vsock exists whenever the kernel has vsock
 	 * built in, also under a VMM (QEMU here) that gives it no device. */
-	k = names("/sys/class/virtio-ports", &l);
+	k = init_names("/sys/class/virtio-ports", &l);
 	for (int i = 0; i < k && !n; i++) {
 		snprintf(p, sizeof p, "%s/sys/class/virtio-ports/%s/name", ini.root, l[i]->d_name);
 		if (l[i]->d_name[0] != '.' && read_line(p, v, sizeof v) == 0 && !strcmp(v, "org.mvm.agent")) {
@@ -432,7 +345,7 @@ int transport(const char **argv)
 			argv[n++] = "auto";
 		}
 	}
-	names_free(l, k);
+	init_names_free(l, k);
 	if (!n && access(rpath(p, sizeof p, "/dev/vsock"), F_OK) == 0)
 		argv[n++] = "--vsock";
 	return n;
