@@ -45,36 +45,37 @@
 
 struct init_ctx ini;
 
-void ilog(const char *fmt, ...)
+/* One console line, prefix then fmt, in one write (the console interleaves
+ * the agent's lines with ours). */
+static void line_out(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024];
-	va_list ap;
-	int n = snprintf(line, sizeof line, "mvm-init: ");
+	int n = snprintf(line, sizeof line, "%s", prefix);
 
-	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	(void)!write(STDOUT_FILENO, line, (size_t)n);   /* one write: the console interleaves */
+	(void)!write(STDOUT_FILENO, line, (size_t)n);
+}
+
+void ilog(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	line_out("mvm-init: ", fmt, ap);
+	va_end(ap);
 }
 
 /* A dry run's "+ ..." line. */
 void ishow(const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
-	int n = 2;
 
-	memcpy(line, "+ ", 2);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	line_out("+ ", fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	(void)!write(STDOUT_FILENO, line, (size_t)n);
 }
 
 /* "-o" words of mount(8) that are flags; the rest go to the file system. */
