@@ -1,7 +1,8 @@
 /* depsnode.h — a locked Node dependency graph (from pnpm-lock.yaml v9 or
  * yarn.lock v1) installed as a hoisted node_modules tree (deps.h).
  *
- * The readers (depspnpm.c, depsyarn.c) turn a lockfile into a graph:
+ * The readers (depspnpm.c, depsyarn.c; depsyarnpkg.c the roots from a
+ * yarn project's package.json) turn a lockfile into a graph:
  * package 0 is the project, every other package one locked artifact (its
  * tarball URL and Subresource Integrity value), each edge "requires X as
  * name".  npm's own lockfile records the layout; pnpm's and yarn's do not,

@@ -2,7 +2,8 @@
  *
  * The tape, its layout and the split of the reader into files:
  * json_int.h.  This file holds the state machine (values, containers,
- * separators, whitespace), the tape's memory and json_parse/json_free;
+ * separators, whitespace) as jsonp_parse, which jsondoc.c runs
+ * (json_parse, json_free), with the parser's errors and jsonp_grow;
  * strings, numbers and member names are read by jsonstr.c, jsonnum.c and
  * jsonkey.c.
  */
@@ -183,7 +184,7 @@ static int stream_value(struct parser *ps, uint32_t v)
 	return ps->win ? jsonp_win_after(ps, v) : 0;
 }
 
-static int parse(struct parser *ps)
+int jsonp_parse(struct parser *ps)
 {
 	struct jdoc *d = ps->d;
 	const unsigned char *end = ps->end;
@@ -313,107 +314,9 @@ close:
 	goto next;
 }
 
-/* json_parse, and json_canon_stream's parse when out is not NULL (and
- * json_canon_over's when ov is not NULL either) */
-static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o,
-	struct buf *out, struct jover *ov, struct jwin *win, struct merr *e)
-{
-	struct parser ps;
-	struct jdoc *d;
-	int r;
-
-	if (len >= UINT32_MAX) {
-		merr_set(e, EX_DATA, NULL, "input larger than 4 GiB");
-		return NULL;
-	}
-	d = calloc(1, sizeof *d);
-	if (!d) {
-		merr_sys(e, "allocate memory for the document");
-		return NULL;
-	}
-	d->in = buf;
-	d->inlen = len;
-	d->ov = ov;
-	if (jsonp_tape_alloc(d, len + 1) < 0) {
-		free(d);
-		merr_sys(e, "allocate memory for the document");
-		return NULL;
-	}
-	memset(&ps, 0, sizeof ps);
-	ps.d = d;
-	ps.s = ps.p = (const unsigned char *)buf;
-	ps.end = ps.s + len;
-	ps.e = e;
-	ps.maxdepth = o && o->max_depth ? o->max_depth : JSON_DEFAULT_MAX_DEPTH;
-	if (out && json_streams(buf, len))
-		ps.out = out;
-	ps.win = win;
-	while ((r = parse(&ps)) != 0 && win && jsonp_win_retry(&ps))
-		;
-	free(ps.cstk);
-	free(ps.stk);
-	free(ps.keys);
-	if (r != 0) {
-		json_free(d);
-		return NULL;
-	}
-	return d;
-}
-
-struct jdoc *json_parse(const char *buf, size_t len, const struct jopts *o, struct merr *e)
-{
-	return parse_doc(buf, len, o, NULL, NULL, NULL, e);
-}
-
 int json_streams(const char *in, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)in, *q = skip_ws(s, s + len);
 
 	return q < s + len && *q == '[';
-}
-
-int jsonp_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
-	struct jover *ov, struct jwin *win, struct merr *e)
-{
-	struct jdoc *d = parse_doc(in, len, o, out, ov, win, e);
-	int r = 0;
-
-	if (!d)
-		return e->code;
-	if ((d->t[0].a & T_TYPE) != J_ARR) {
-		r = json_canon(d, json_root(d), out);
-	} else {
-		if (d->t[0].a >> PAY_SHIFT)   /* its values are written: close it */
-			buf_putc(out, ']');
-		else
-			buf_put(out, "[]", 2);
-		if (ov) {                     /* none of the input is read again */
-			jsonp_over_move(d, out, len);
-			ov->kept = d->gone.from;
-		}
-	}
-	json_free(d);
-	if (r || out->err) {
-		errno = out->err;
-		return merr_sys(e, "write canonical output");
-	}
-	return 0;
-}
-
-int json_canon_stream(const char *in, size_t len, const struct jopts *o, struct buf *out,
-	struct merr *e)
-{
-	return jsonp_canon_stream(in, len, o, out, NULL, NULL, e);
-}
-
-void json_free(struct jdoc *d)
-{
-	if (!d)
-		return;
-	jsonp_tape_free(d);
-	free(d->dec);
-	free(d->perm);
-	free(d->ux);
-	free(d->num);
-	free(d);
 }

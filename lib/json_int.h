@@ -1,7 +1,9 @@
 /* json_int.h — the tape and the reader's state, private to lib/json*.c
  *
  * The reader (json.h) is split along its seams:
- *   json.c       the parser's state machine, json_parse
+ *   json.c       the parser's state machine
+ *   jsondoc.c    the parser set up and run: json_parse, json_free and the
+ *                streaming writers' parse
  *   jsontape.c   the tape's memory
  *   jsonstr.c    strings: reading (UTF-8 checks, escapes)
  *   jsonput.c    strings: writing (RFC 8785 escapes)
@@ -140,6 +142,14 @@ struct parser {
 	int resume;        /* parse() goes on from win's checkpoint */
 };
 
+/* The state machine (json.c) run on ps, which jsondoc.c sets up: d with
+ * its tape for the whole input, s = p, end, e, maxdepth; out for
+ * json_canon_stream (each value of a root array written, then dropped),
+ * win for json_canon_stream_fd (resume set: go on from win's checkpoint).
+ * The document's tokens onto d's tape.  0, or the error set in ps->e
+ * (EX_DATA at LINE:COL; EX_SYS: memory, or writing out); ps->stk,
+ * ps->keys and ps->cstk are the caller's to free either way. */
+int jsonp_parse(struct parser *ps);
 /* Grow *p (*cap elements of size bytes) to hold need: 0, or -1 (no memory). */
 int jsonp_grow(void **p, size_t *cap, size_t need, size_t size);
 /* json_linecol of offset off of d's input, also when json_canon_over has

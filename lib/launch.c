@@ -1,8 +1,8 @@
-/* launch.c — drives, secrets and provisioning of a launch (launch.h) */
+/* launch.c — drives, secrets and the provisioning request of a launch
+ * (launch.h; launchprov.c sends it) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +16,8 @@
 #include "json.h"
 #include "keys.h"
 #include "launch.h"
+#include "launch_int.h"
 #include "secret.h"
-#include "vsock.h"
-#include "monoclock.h"
 
 static int plain(const char *s, size_t n, const char *extra)
 {
@@ -31,8 +30,8 @@ static int plain(const char *s, size_t n, const char *extra)
 	return 1;
 }
 
-/* A member string copied into out (NUL-free, at most cap - 1), or NULL. */
-static const char *mstr(const struct jdoc *d, jref o, const char *k, char *out, size_t cap)
+/* A member string copied into out (launch_int.h). */
+const char *launch_mstr(const struct jdoc *d, jref o, const char *k, char *out, size_t cap)
 {
 	jref v = json_get(d, o, k);
 	size_t n;
@@ -119,10 +118,10 @@ static int drives(struct launch *L, struct vmm *vm, const struct jdoc *d, jref a
 	int rc;
 
 	for (jref x = json_first(d, arr); x != JREF_NONE; x = json_next(d, x)) {
-		if (!mstr(d, x, "role", role, sizeof role) || !mstr(d, x, "kind", kind, sizeof kind))
+		if (!launch_mstr(d, x, "role", role, sizeof role) || !launch_mstr(d, x, "kind", kind, sizeof kind))
 			return merr_set(e, EX_NO, "/launch/drives", "a drive without a role or kind");
 		if (!strcmp(kind, "config")) {
-			if (!mstr(d, x, "file", file, sizeof file) ||
+			if (!launch_mstr(d, x, "file", file, sizeof file) ||
 			    !plain(file, strlen(file), "._"))
 				return merr_set(e, EX_NO, "/launch/drives", "config drive %s: no plain "
 					"file name", role);
@@ -133,8 +132,8 @@ static int drives(struct launch *L, struct vmm *vm, const struct jdoc *d, jref a
 		} else if (!strcmp(kind, "volume")) {
 			jref sz = json_get(d, x, "size_mb");
 			double mb = sz != JREF_NONE && json_type(d, sz) == J_NUM ? json_num(d, sz) : 0;
-			if (!mstr(d, x, "volume", name, sizeof name) || !plain(name, strlen(name), "._-") ||
-			    !mstr(d, x, "mode", mode, sizeof mode) || (strcmp(mode, "ro") && strcmp(mode, "rw")) ||
+			if (!launch_mstr(d, x, "volume", name, sizeof name) || !plain(name, strlen(name), "._-") ||
+			    !launch_mstr(d, x, "mode", mode, sizeof mode) || (strcmp(mode, "ro") && strcmp(mode, "rw")) ||
 			    mb < 1 || mb > 1048576 || mb != (double)(long)mb)
 				return merr_set(e, EX_NO, "/launch/drives", "volume drive %s: volume, "
 					"mode or size_mb (1 to 1048576) missing or not usable", role);
@@ -164,8 +163,8 @@ static int secrets(struct launch *L, const struct jdoc *d, jref arr, struct merr
 		if (n == LAUNCH_SECRETS_MAX)
 			return merr_set(e, EX_NO, "/launch/secrets", "more than %u secrets",
 				LAUNCH_SECRETS_MAX);
-		if (!mstr(d, x, "name", name, sizeof name) ||
-		    !mstr(d, x, env ? "env" : "file", where, sizeof where))
+		if (!launch_mstr(d, x, "name", name, sizeof name) ||
+		    !launch_mstr(d, x, env ? "env" : "file", where, sizeof where))
 			return merr_set(e, EX_NO, "/launch/secrets", "a secret without a name, env "
 				"or file");
 		if ((rc = secret_get(name, &s, e)) != 0)
@@ -255,142 +254,6 @@ out:
 	json_free(d);
 	buf_free(&b);
 	return rc;
-}
-
-/* Read one reply frame on fd (after skip bytes of in already used) into a
- * parsed JSON document.  NULL with e set. */
-static struct jdoc *reply(int fd, struct buf *in, size_t *used, double end, struct merr *e)
-{
-	for (;;) {
-		uint32_t len;
-		size_t need;
-		int r = frame_parse(in->p ? in->p + *used : "", in->len - *used, FRAME_MAX, &len, &need);
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (r == FRAME_OK) {
-			struct jdoc *d = json_parse(in->p + *used + FRAME_HDR, len, NULL, e);
-			*used += FRAME_HDR + len;
-			if (!d)
-				merr_set(e, EX_SYS, NULL, "the agent's reply is not JSON");
-			return d;
-		}
-		if (r == FRAME_BIG)
-			return merr_set(e, EX_SYS, NULL, "the agent's reply is too long"), NULL;
-		if (mono_ms() > end || poll(&p, 1, 100) < 0)
-			return merr_set(e, EX_SYS, NULL, "the agent did not answer the provisioning"), NULL;
-		if (!(p.revents & (POLLIN | POLLHUP)))
-			continue;
-		if (buf_reserve(in, 4096) < 0)
-			return merr_set(e, EX_SYS, NULL, "out of memory"), NULL;
-		if ((n = read(fd, in->p + in->len, 4096)) <= 0)
-			return merr_set(e, EX_SYS, NULL, "the agent closed the connection"), NULL;
-		in->len += (size_t)n;
-	}
-}
-
-int launch_provision(struct launch *L, const char *vsock, int timeout_ms,
-	char applied[LAUNCH_TIER_MAX + 1], struct merr *e)
-{
-	struct buf in = BUF_INIT, st = BUF_INIT;
-	double end = mono_ms() + timeout_ms;
-	struct jdoc *d = NULL;
-	size_t used = 0;
-	char *nl;
-	int fd, rc = 0;
-
-	applied[0] = 0;
-	fd = vsock_send(vsock, L->req.p, L->req.len);
-	explicit_bzero(L->req.p, L->req.len);
-	L->req.len = 0;
-	if (fd < 0)
-		return merr_sys(e, vsock);
-	/* "OK <port>\n" first */
-	while (!(in.p && (nl = memchr(in.p, '\n', in.len)))) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-		if (mono_ms() > end || poll(&p, 1, 100) < 0 || buf_reserve(&in, 256) < 0) {
-			rc = merr_set(e, EX_SYS, NULL, "%s: no OK from the agent's socket", vsock);
-			goto out;
-		}
-		if ((p.revents & (POLLIN | POLLHUP)) && (n = read(fd, in.p + in.len, 256)) <= 0) {
-			rc = merr_set(e, EX_SYS, NULL, "%s: closed before OK", vsock);
-			goto out;
-		} else if (p.revents & (POLLIN | POLLHUP)) {
-			in.len += (size_t)n;
-		}
-	}
-	if (in.len < 3 || memcmp(in.p, "OK ", 3) != 0) {
-		rc = merr_set(e, EX_SYS, NULL, "%s: no OK from the agent's socket", vsock);
-		goto out;
-	}
-	used = (size_t)(nl + 1 - in.p);
-	if (!(d = reply(fd, &in, &used, end, e))) {
-		rc = EX_SYS;
-		goto out;
-	}
-	char type[16] = "";
-	mstr(d, json_root(d), "type", type, sizeof type);
-	if (!strcmp(type, "error")) {
-		char msg[256] = "?";
-		mstr(d, json_root(d), "message", msg, sizeof msg);
-		rc = merr_set(e, EX_NO, NULL, "the agent refused the provisioning: %s", msg);
-		goto out;
-	}
-	if (strcmp(type, "provisioned") != 0) {
-		rc = merr_set(e, EX_SYS, NULL, "the agent's answer to the provisioning is not "
-			"\"provisioned\"");
-		goto out;
-	}
-	json_free(d);
-	/* what the agent reports it applied: its status */
-	req_put_status(&st);
-	if (write_all(fd, st.p, st.len) < 0) {
-		rc = merr_sys(e, vsock);
-		goto out;
-	}
-	if (!(d = reply(fd, &in, &used, end, e))) {
-		rc = EX_SYS;
-		goto out;
-	}
-	if (!mstr(d, json_root(d), "seccomp", applied, LAUNCH_TIER_MAX + 1)) {
-		rc = merr_set(e, EX_NO, NULL, "the agent's status reports no seccomp tier");
-		goto out;
-	}
-	if (strcmp(applied, L->tier) != 0)
-		rc = merr_set(e, EX_NO, NULL, "the agent reports seccomp tier %s applied, the plan "
-			"says %s", applied, L->tier);
-out:
-	json_free(d);
-	close(fd);
-	buf_free(&in);
-	buf_free(&st);
-	return rc;
-}
-
-static void *provision_main(void *arg)
-{
-	struct launch *L = arg;
-	struct merr e = { 0 };
-	int rc = launch_provision(L, L->vsock, L->timeout_ms, L->applied, &e);
-
-	L->done(L->ctx, rc, &e);
-	return NULL;
-}
-
-int launch_provision_start(struct launch *L, const char *vsock, int timeout_ms,
-	void (*done)(void *ctx, int rc, const struct merr *e), void *ctx, struct merr *e)
-{
-	L->vsock = vsock;
-	L->timeout_ms = timeout_ms;
-	L->done = done;
-	L->ctx = ctx;
-	int r = pthread_create(&L->thread, NULL, provision_main, L);
-	if (r != 0)
-		return merr_set(e, EX_SYS, NULL, "%s: unable to start provisioning: %s", vsock,
-			strerror(r));
-	L->started = 1;
-	return 0;
 }
 
 void launch_free(struct launch *L)

@@ -8,8 +8,9 @@
  *                (E_NOT_SUPPORTED at a JSON Pointer, mvm-lower(5)
  *                "Refused"); it appends to c->out and never fails but
  *                for memory (c->oom set).
- *   lower_emit   (loweremit.c) writes the lowering (mvm-lower(5)) of an
- *                IR that lower_check refused nothing of.
+ *   lower_emit   (loweremit.c, with lowerdrives.c) writes the lowering
+ *                (mvm-lower(5)) of an IR that lower_check refused
+ *                nothing of.
  *
  * What egress adds to both halves is in loweregress.h.  Nothing here
  * prints or exits.
@@ -85,6 +86,17 @@ static inline int in(const char *const *names, const char *s, size_t n)
 
 /* The app's command entrypoint (at most one is lowered), or JREF_NONE. */
 jref lower_command_of(const struct jdoc *d, jref app);
+
+/* lowerdrives.c: append to o the members "drives" (the root, then the
+ * deps volume when deps, then each host_path and volume mount, named
+ * m<INDEX> after its place in the app's mounts: the drive's role,
+ * lib/vmm.h), "tmpfs" and "secrets" (names and where they go, never a
+ * value; each member only when not empty), and into mt the text of
+ * /etc/mvm/mounts, one line a mount for init (agent/init.c):
+ * "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB" (empty when
+ * there is no mount).  Never fails: memory exhaustion is left in o->err
+ * and mt->err for the caller. */
+void lower_emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt);
 
 /* The lowering of the valid, normalized IR d (app, its primary function
  * fn or JREF_NONE for a command-only app), whose original's canonical

@@ -124,8 +124,6 @@ static void emit_net(const struct jdoc *d, jref app, jref cmd, struct buf *o, st
 	buf_put(o, sj->p, sj->len);
 }
 
-static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt);
-
 /* The lowering's first members: lower_version, ir_hash, id, name. */
 static void emit_open(const struct jdoc *d, jref app, const char *hash, struct buf *o)
 {
@@ -161,7 +159,7 @@ static void emit_app(const struct jdoc *d, jref app, jref cmd, jref wd, struct b
 		buf_puts(o, ",\"dependencies\":");
 		json_canon(d, deps, o);
 	}
-	emit_mounts(d, app, has_deps, o, mt);
+	lower_emit_mounts(d, app, has_deps, o, mt);
 	emit_net(d, app, cmd, o, sj);
 	lower_egress_emit(d, app, 0, o);
 }
@@ -186,105 +184,6 @@ static int emit_command_only(const struct jdoc *d, jref app, jref cmd, jref wd, 
 	buf_free(&sj);
 	buf_free(&mt);
 	return oom || o->err ? merr_set(e, EX_SYS, NULL, "out of memory") : 0;
-}
-
-/*
- * The members "drives" (the root, then each host_path and volume mount,
- * named m<INDEX> after its place in the app's mounts: the drive's role,
- * lib/vmm.h), "tmpfs" and "secrets" (names and where they go, never a
- * value), and into mt the text of /etc/mvm/mounts, one line a mount for
- * init (agent/init.c): "ROLE TARGET MODE drive" or "- TARGET MODE tmpfs SIZE_MB"
- * (empty when there is no mount).
- */
-static void emit_mounts(const struct jdoc *d, jref app, int deps, struct buf *o, struct buf *mt)
-{
-	jref ms = json_get(d, app, "mounts"), env = json_get(d, app, "env"), x;
-	jref root = json_root(d);
-	size_t i = 0, n;
-	int first = 1;
-
-	buf_puts(o, ",\"drives\":[{\"name\":\"root\",\"target\":\"/\",\"mode\":\"ro\"}");
-	if (deps)    /* the deps volume (mvm-deps(1)), read-only */
-		buf_puts(o, ",{\"name\":\"deps\",\"target\":\"/mnt/deps\",\"mode\":\"ro\"}");
-	for (x = ms != JREF_NONE ? json_first(d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(d, x), i++) {
-		jref src = json_get(d, x, "source"), kind = json_get(d, src, "kind");
-		const char *t = json_str(d, json_get(d, x, "target"), &n);
-		const char *mode = json_str_eq(d, json_get(d, x, "mode"), "rw") ? "rw" : "ro";
-
-		if (json_str_eq(d, kind, "tmpfs")) {
-			buf_printf(mt, "- %.*s %s tmpfs ", (int)n, t, mode);
-			json_canon(d, json_get(d, src, "size_mb"), mt);
-			buf_putc(mt, '\n');
-			continue;
-		}
-		buf_printf(mt, "m%zu %.*s %s drive\n", i, (int)n, t, mode);
-		buf_printf(o, ",{\"name\":\"m%zu\",\"target\":", i);
-		json_canon(d, json_get(d, x, "target"), o);
-		buf_printf(o, ",\"mode\":\"%s\",\"kind\":", mode);
-		if (json_str_eq(d, kind, "host_path")) {
-			buf_puts(o, "\"config\",\"source\":");
-			json_canon(d, json_get(d, src, "path"), o);
-		} else {
-			jref vols = json_get(d, root, "volumes"), v;
-			const char *vn = json_str(d, json_get(d, src, "name"), &n);
-			buf_puts(o, "\"volume\",\"volume\":");
-			json_canon(d, json_get(d, src, "name"), o);
-			for (v = json_first(d, vols); v != JREF_NONE; v = json_next(d, v)) {
-				size_t m;
-				const char *w = json_str(d, json_get(d, v, "name"), &m);
-				if (m == n && memcmp(w, vn, n) == 0)
-					break;
-			}
-			if (v == JREF_NONE)    /* (check_mounts refused it) */
-				continue;
-			buf_puts(o, ",\"size_mb\":");
-			json_canon(d, json_get(d, v, "size_mb"), o);
-		}
-		buf_putc(o, '}');
-	}
-	buf_putc(o, ']');
-	size_t mark = o->len;
-	buf_puts(o, ",\"tmpfs\":[");
-	for (i = 0, x = ms != JREF_NONE ? json_first(d, ms) : JREF_NONE; x != JREF_NONE; x = json_next(d, x)) {
-		jref src = json_get(d, x, "source");
-		if (!json_str_eq(d, json_get(d, src, "kind"), "tmpfs"))
-			continue;
-		buf_puts(o, i++ ? ",{\"target\":" : "{\"target\":");
-		json_canon(d, json_get(d, x, "target"), o);
-		buf_puts(o, ",\"mode\":");
-		json_canon(d, json_get(d, x, "mode"), o);
-		buf_puts(o, ",\"size_mb\":");
-		json_canon(d, json_get(d, src, "size_mb"), o);
-		buf_putc(o, '}');
-	}
-	if (i == 0)
-		o->len = mark;    /* (members only when not empty) */
-	else
-		buf_putc(o, ']');
-	mark = o->len;
-	buf_puts(o, ",\"secrets\":[");
-	for (jref k = env != JREF_NONE ? json_first_key(d, env) : JREF_NONE; k != JREF_NONE;
-	     k = json_next_key(d, k)) {
-		jref v = json_value(k), ref = json_get(d, v, "ref"), m;
-		if (!json_str_eq(d, json_get(d, v, "kind"), "secret_ref"))
-			continue;
-		m = json_get(d, ref, "mount");
-		buf_puts(o, first ? "{\"name\":" : ",{\"name\":");
-		first = 0;
-		json_canon(d, json_get(d, ref, "name"), o);
-		if (json_str_eq(d, json_get(d, m, "kind"), "env")) {
-			buf_puts(o, ",\"env\":");
-			json_canon(d, json_get(d, m, "var"), o);
-		} else {
-			buf_puts(o, ",\"file\":");
-			json_canon(d, json_get(d, m, "path"), o);
-		}
-		buf_putc(o, '}');
-	}
-	if (first)
-		o->len = mark;
-	else
-		buf_putc(o, ']');
 }
 
 /* The lowering of the valid, normalized IR d, whose original's canonical
@@ -336,7 +235,7 @@ int lower_emit(const struct jdoc *d, jref app, jref fn, const char *hash, int de
 		json_canon(d, conc, &r);
 	}
 	if ((env != JREF_NONE && json_len(d, env) > 0) || lower_egress_of(d, app) != JREF_NONE) {
-		/* literals (a secret_ref goes into "secrets", emit_mounts),
+		/* literals (a secret_ref goes into "secrets", lower_emit_mounts),
 		 * and the proxy's variables */
 		size_t mark = r.len;
 
