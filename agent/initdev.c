@@ -285,7 +285,9 @@ void drives(void)
 			ilog("mounts: bad mode for %s", target);
 			continue;
 		}
-		if (target[0] != '/') {
+		/* absolute, and no ".." to climb out of the root it names */
+		if (target[0] != '/' || strstr(target, "/../") ||
+		    (strlen(target) >= 3 && !strcmp(target + strlen(target) - 3, "/.."))) {
 			ilog("mounts: bad target %s", target);
 			continue;
 		}

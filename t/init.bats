@@ -128,9 +128,13 @@ for_real() {
 }
 
 @test "dry run: a hostile /etc/mvm/mounts line is skipped" {
-	printf '%s\n' 'm0 relative ro drive' 'x;y /mnt/a ro drive' 'm0 /mnt/b rx drive' '- /mnt/c rw tmpfs 8;reboot' >"$R/etc/mvm/mounts"
+	printf '%s\n' 'm0 relative ro drive' 'x;y /mnt/a ro drive' 'm0 /mnt/b rx drive' '- /mnt/c rw tmpfs 8;reboot' \
+		'- /mnt/../etc rw tmpfs 8' '- /mnt/.. rw tmpfs 8' >"$R/etc/mvm/mounts"
 	run -0 dry
 	assert_line "mvm-init: mounts: bad target relative"
+	assert_line "mvm-init: mounts: bad target /mnt/../etc"
+	assert_line "mvm-init: mounts: bad target /mnt/.."
+	refute_line --partial "tmpfs on /mnt/.."
 	assert_line "mvm-init: mounts: bad role x;y"
 	assert_line "mvm-init: mounts: bad mode for /mnt/b"
 	assert_line "mvm-init: mounts: bad size for /mnt/c"
