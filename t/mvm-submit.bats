@@ -288,7 +288,7 @@ fsign() {
 		"$t" >"$t/bin/vm-boot"
 	printf '#!/bin/sh\necho $$ >>"%s/pids"\nexec sleep 300\n' "$t" >"$t/bin/vsock-call"
 	chmod +x "$t/bin/vm-boot" "$t/bin/vsock-call"
-	j1=tidy-$$-$RANDOM j2=tidy-$$-$RANDOM
+	j1=tidy-$$-a$RANDOM j2=tidy-$$-b$RANDOM   # (distinct even when $RANDOM repeats)
 	SLURM_JOB_ID=$j1 MVM_BIN=$t/bin "$MVM_ROOT/libexec/mvm-slurm-task" run "$t/sub" "$t/img" json 30 \
 		>/dev/null 2>&1 &
 	task=$!
