@@ -70,10 +70,11 @@ struct spawn {
 	                                 * first thing in the child; -1: none */
 };
 
-/* Build the seccomp program once (0, or -1 with msg). */
+/* Choose tier's seccomp program, compiled at build time (seccomp-gen.c): 0, or
+ * -1 with msg (an unknown tier). */
 int seccomp_prepare(const char *tier, char *msg, size_t msglen);
 /* seccomp_prepare in two steps, for provisioning's all-or-nothing:
- * seccomp_stage builds tier's program aside (0, or -1 with msg; the
+ * seccomp_stage chooses tier's program aside (0, or -1 with msg; the
  * runners' program is unchanged either way); seccomp_commit(1) makes the
  * staged program the runners', seccomp_commit(0) drops it. */
 int seccomp_stage(const char *tier, char *msg, size_t msglen);

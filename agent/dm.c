@@ -23,6 +23,8 @@
 #include <linux/dm-ioctl.h>
 #include "agent.h"
 
+#define USAGE "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n"
+
 static int hex64(const char *s)
 {
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
@@ -57,7 +59,7 @@ int dm_verity_map(const char *name, const char *dev, const char *nblocks, const 
 	if (strlen(name) == 0 || strlen(name) >= DM_NAME_LEN || strchr(name, '/') ||
 	    dev[0] != '/' || strlen(dev) > 64 || strpbrk(dev, " \t") || errno || *end ||
 	    end == nblocks || blocks == 0 || blocks > (1ull << 40) || !hex64(root) || !hex64(salt)) {
-		fprintf(stderr, "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	if ((fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC)) < 0) {
@@ -100,7 +102,7 @@ int dm_verity_main(int argc, char **argv)
 	int r;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: mvm-agent --dm-verity NAME /dev/DEV DATA_BLOCKS ROOT_HASH SALT\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	if ((r = dm_verity_map(argv[2], argv[3], argv[4], argv[5], argv[6], dev, sizeof dev)) == 0)

@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include "agent.h"
 #include "init.h"
+#include "monoclock.h"
 
 struct init_ctx ini;
 
@@ -283,14 +284,9 @@ static void __attribute__((noreturn)) run_agent(const char **argv)
 		if (st == AGENT_EXIT_SHUTDOWN)
 			shutdown_guest();
 		ilog("agent exited with status %d; restarting", st);
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (long left = 2000; left > 0;) {
-			if (await(left, &st) > 0)
+		for (double end = mono_ms() + 2000, left = 2000; left > 0; left = end - mono_ms())
+			if (await((long)left + 1, &st) > 0)
 				shutdown_guest();
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			left = 2000 - (t1.tv_sec - t0.tv_sec) * 1000 - (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		}
 	}
 }
 

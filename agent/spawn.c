@@ -26,17 +26,14 @@
  */
 #include "seccomp-bpf.h"
 
-static struct sock_fprog prog;  /* the compiled filter; len 0 = none */
-static struct sock_fprog staged;        /* seccomp_stage's, until committed */
+/* The runners' program and seccomp_stage's, each one of those arrays
+ * (the kernel only reads it); len 0 = none. */
+static struct sock_fprog prog, staged;
 
 void seccomp_commit(int keep)
 {
-	if (keep) {
-		free(prog.filter);
+	if (keep)
 		prog = staged;
-	} else {
-		free(staged.filter);
-	}
 	memset(&staged, 0, sizeof staged);
 }
 
@@ -67,11 +64,7 @@ int seccomp_stage(const char *tier, char *msg, size_t msglen)
 			"unrestricted)", tier);
 		return -1;
 	}
-	if (!(staged.filter = malloc(n * sizeof *f))) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
-	}
-	memcpy(staged.filter, f, n * sizeof *f);
+	staged.filter = (struct sock_filter *)f;
 	staged.len = (unsigned short)n;
 	return 0;
 }
