@@ -12,6 +12,15 @@
 #include "frame.h"
 #include "json.h"
 
+/* Two system calls musl 1.2.3 (Debian 12's, the static agent's libc:
+ * agent/agent.mk) has no wrapper for, called directly: close_range(2)
+ * without flags and renameat2(2). */
+int sys_close_range(unsigned first, unsigned last);
+int sys_renameat2(int olddir, const char *old, int newdir, const char *new_, unsigned flags);
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
 #define WRAPPERS_DIR "/usr/lib/mvm/wrappers/"
 #define POOL_MAX 64
 

@@ -77,7 +77,7 @@ static int commit_files(struct staged *f, size_t n, char *msg, size_t ml)
 	fs_as_runner(saved);
 	for (i = 0; i < n && rc == 0; i++)
 		if (f[i].state == 1) {
-			if (renameat2(AT_FDCWD, f[i].tmp, AT_FDCWD, f[i].dst, RENAME_NOREPLACE) == 0)
+			if (sys_renameat2(AT_FDCWD, f[i].tmp, AT_FDCWD, f[i].dst, RENAME_NOREPLACE) == 0)
 				f[i].state = 2;
 			else
 				rc = -1, err = errno;

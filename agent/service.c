@@ -286,7 +286,7 @@ static pid_t start(char **argv, char **env, const char *cwd)
 		perror("mvm-service: cannot harden the service");
 		_exit(127);
 	}
-	close_range(3, ~0U, 0);
+	sys_close_range(3, ~0U);
 	execvpe(argv[0], argv, env);
 	perror("mvm-service: cannot run the command");
 	_exit(127);
@@ -318,7 +318,7 @@ static void supervise(const char *path, pid_t agent)
 	 * none of the agent's descriptors */
 	if (dup2(2, 1) != 1)
 		_exit(4);
-	close_range(3, ~0U, 0);
+	sys_close_range(3, ~0U);
 	if (load(path, argv, env, &cwd) != 0)
 		_exit(1);
 	while (!stop_sig) {

@@ -30,6 +30,16 @@
  * (the kernel only reads it); len 0 = none. */
 static struct sock_fprog prog, staged;
 
+int sys_close_range(unsigned first, unsigned last)
+{
+	return (int)syscall(SYS_close_range, first, last, 0u);
+}
+
+int sys_renameat2(int olddir, const char *old, int newdir, const char *new_, unsigned flags)
+{
+	return (int)syscall(SYS_renameat2, olddir, old, newdir, new_, flags);
+}
+
 void seccomp_commit(int keep)
 {
 	if (keep)
@@ -149,8 +159,8 @@ pid_t spawn_runner(const struct spawn *s, int fds[3])
 			child_fail(sfd, 6);
 		/* only 0..3 and the status pipe (close-on-exec) survive */
 		if (sfd > 4)
-			close_range(4, (unsigned)sfd - 1, 0);
-		close_range((unsigned)sfd + 1, ~0U, 0);
+			sys_close_range(4, (unsigned)sfd - 1);
+		sys_close_range((unsigned)sfd + 1, ~0U);
 		if (prog.len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
 			child_fail(sfd, 8);
 		execve(exe, s->argv ? s->argv : (char *const[]){ (char *)s->argv0, NULL }, s->env);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audit.h"
+#include "b64.h"
 #include "enc.h"
 #include "json.h"
 #include "plan.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "audit.h"
+#include "b64.h"
 #include "enc.h"
 #include "json.h"
 #include "plan.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "dsse.h"
-#include "enc.h"
+#include "b64.h"
 #include "json.h"
 
 void dsse_pae(struct buf *out, const char *type, size_t tlen, const void *body, size_t blen)

@@ -1,5 +1,4 @@
-/* enc.c — hex, base64 and SHA-256 on libsodium */
-#include <stdlib.h>
+/* enc.c — hex and SHA-256 on libsodium */
 #include <string.h>
 #include <sodium.h>
 #include "enc.h"
@@ -32,34 +31,4 @@ void sha256_hex(char out[65], const void *data, size_t n)
 
 	sha256(h, data, n);
 	hex_encode(out, h, sizeof h);
-}
-
-char *b64_encode(const unsigned char *in, size_t n)
-{
-	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-	char *out = malloc(len);
-
-	if (out)
-		sodium_bin2base64(out, len, in, n, sodium_base64_VARIANT_ORIGINAL);
-	return out;
-}
-
-unsigned char *b64_decode(const char *in, size_t inlen, size_t *outlen)
-{
-	size_t cap = inlen / 4 * 3 + 3, got = 0;
-	const char *end = NULL;
-	unsigned char *out;
-
-	if (inlen % 4 != 0)
-		return NULL;
-	out = malloc(cap ? cap : 1);
-	if (!out)
-		return NULL;
-	if (sodium_base642bin(out, cap, in, inlen, NULL, &got, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != in + inlen) {
-		free(out);
-		return NULL;
-	}
-	*outlen = got;
-	return out;
 }

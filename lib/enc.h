@@ -1,4 +1,4 @@
-/* enc.h — hex, base64 and SHA-256 helpers (on libsodium) */
+/* enc.h — hex and SHA-256 helpers (on libsodium); base64 is b64.h */
 #ifndef MVM_ENC_H
 #define MVM_ENC_H
 
@@ -12,10 +12,5 @@ int hex_decode(unsigned char *out, size_t n, const char *in, size_t inlen);
 /* SHA-256 of data; hex form is 65 bytes with NUL. */
 void sha256(unsigned char out[32], const void *data, size_t n);
 void sha256_hex(char out[65], const void *data, size_t n);
-/* Standard base64 with padding.  b64_encode returns a malloc'd string. */
-char *b64_encode(const unsigned char *in, size_t n);
-/* Decode standard base64 (padding required, no whitespace).  Returns a
- * malloc'd buffer and its length in *outlen, or NULL on bad input. */
-unsigned char *b64_decode(const char *in, size_t inlen, size_t *outlen);
 
 #endif

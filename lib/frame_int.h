@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "buf.h"
-#include "enc.h"
+#include "b64.h"
 #include "err.h"
 
 static inline int bad(struct merr *e, const char *where, const char *msg)

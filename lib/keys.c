@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "buf.h"
+#include "b64.h"
 #include "enc.h"
 #include "io.h"
 #include "keys.h"

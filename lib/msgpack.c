@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "enc.h"
+#include "b64.h"
 #include "msgpack.h"
 
 /* ---- encoding ---- */

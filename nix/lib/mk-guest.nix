@@ -66,8 +66,10 @@ let
     version = "0.1";
     src = mvmSrc;
     nativeBuildInputs = [ pkgs.pkg-config ];
-    buildInputs = [ pkgs.pkgsStatic.libsodium pkgs.pkgsStatic.libseccomp ];
-    buildPhase = "make agent/mvm-agent";
+    buildInputs = [ pkgs.pkgsStatic.libseccomp ];
+    # pkgsStatic's compiler is musl's already: it is the agent's MUSL_CC
+    # (agent/agent.mk); libseccomp is for the host program agent/seccomp-gen
+    buildPhase = "make agent/mvm-agent MUSL_CC=$CC";
     installPhase = "install -D -m 0755 agent/mvm-agent $out/bin/mvm-agent";
   };
   agentBin = if builtins.isPath agentPkg || builtins.isString agentPkg then agentPkg else "${agentPkg}/bin/mvm-agent";
