@@ -183,6 +183,11 @@ check_handshake() {
 	[ "$output" = "$VMLINUX" ]
 	run -0 "$BATS_TEST_DIRNAME/../libexec/mvm-build-kernel" --print-key
 	[ "$output" = "$dir" ]
+	# Every source patch in mk/kernel is part of the key (its name and bytes).
+	for p in "$BATS_TEST_DIRNAME"/../mk/kernel/*.patch; do
+		grep -qx "patch $(basename "$p")" "$dir/inputs"
+		grep -qxF "$(sed -n 3p "$p")" "$dir/inputs"
+	done
 	grep -qx 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y' "$dir/config"
 	grep -qx '# CONFIG_PCI is not set' "$dir/config"
 }
