@@ -1,5 +1,6 @@
 /* jsonstr.c — JSON strings read (RFC 8259): UTF-8 checked, escapes
- * decoded into the tape (jsonput.c writes them)
+ * decoded into the tape (jsonput.c writes them), or for the streaming
+ * writers' string values transcoded to their RFC 8785 form (json_int.h)
  *
  * The reader looks at BLK bytes at a time (jsonblk.h: SSE2,
  * 16 bytes, on x86-64; 8-byte SWAR words elsewhere) and treats the
@@ -87,7 +88,7 @@ static const unsigned char unesc[256] = {
 	['r'] = '\r', ['t'] = '\t', ['u'] = 1,
 };
 
-static size_t put_utf8(char *o, unsigned cp)
+static inline size_t put_utf8(char *o, unsigned cp)
 {
 	if (cp < 0x80) {
 		o[0] = (char)cp;
@@ -162,11 +163,39 @@ static inline const unsigned char *scan_plain(const unsigned char *p, const unsi
 	return p;
 }
 
+/*
+ * The RFC 8785 form of an escape at o, and its length: canon_esc2 of a
+ * two-byte escape at p (c = unesc[p[1]] > 1), canon_cp of a \u escape's
+ * code point (a surrogate pair's, joined).  RFC 8785 escapes '"', '\\'
+ * and the controls, the five with a short form as that, and writes every
+ * other code point as its UTF-8: so \" \\ \b \f \n \r \t are written
+ * as they are read, \/ as '/'.  Never longer than the escape read.
+ */
+static inline size_t canon_esc2(char *o, const unsigned char *p, unsigned c)
+{
+	if (c == '/') {
+		o[0] = '/';
+		return 1;
+	}
+	memcpy(o, p, 2);
+	return 2;
+}
+
+static inline size_t canon_cp(char *o, unsigned cp)
+{
+	if (cp < 0x80 && jsonp_esc[cp][7]) {
+		memcpy(o, jsonp_esc[cp], 8);   /* 8 bytes: the 6 read, and dec[]'s slack */
+		return (unsigned char)jsonp_esc[cp][7];
+	}
+	return put_utf8(o, cp);
+}
+
 /* Decode the rest of a string that has an escape at p (content started at
- * start) into the decoded buffer.  On success ps->p is past the closing
- * quote and the token is filled. */
+ * start) into the decoded buffer, or with canon set, transcode it to its
+ * RFC 8785 form there.  On success ps->p is past the closing quote and
+ * the token is filled. */
 static int string_slow(struct parser *ps, const unsigned char *start, const unsigned char *p,
-	struct jtok *t)
+	struct jtok *t, int canon)
 {
 	struct jdoc *d = ps->d;
 	const unsigned char *end = ps->end;
@@ -189,7 +218,7 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	memcpy(d->dec + base, start, (size_t)(p - start));
 	o = base + (size_t)(p - start);
 	for (;;) {
-		const unsigned char *q, *bad;
+		const unsigned char *q, *bad = NULL;
 		unsigned c;
 
 		q = scan_plain(p, end, (unsigned char *)d->dec + o, &bad);
@@ -207,7 +236,10 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 				return jsonp_err(ps, p, "unterminated string");
 			c = unesc[p[1]];
 			if (c > 1) {
-				d->dec[o++] = (char)c;
+				if (canon)
+					o += canon_esc2(d->dec + o, p, c);
+				else
+					d->dec[o++] = (char)c;
 				p += 2;
 				continue;
 			}
@@ -224,7 +256,7 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				p += 6;
 			}
-			o += put_utf8(d->dec + o, cp);
+			o += canon ? canon_cp(d->dec + o, cp) : put_utf8(d->dec + o, cp);
 			p += 6;
 			continue;
 		}
@@ -258,6 +290,15 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	return 0;
 }
 
+/* A string value of a d->canon document: t is not the member name that
+ * parse_key (json.c) has just put in ps->keys. */
+static inline int canon_value(const struct parser *ps, const struct jtok *t)
+{
+	const struct jdoc *d = ps->d;
+
+	return d->canon && !(ps->nkeys && &d->t[ps->keys[ps->nkeys - 1]] == t);
+}
+
 /* ps->p is at the opening quote. */
 int jsonp_string(struct parser *ps, struct jtok *t)
 {
@@ -271,7 +312,7 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 		if (*p == '"')
 			break;
 		if (*p == '\\')
-			return string_slow(ps, start, p, t);
+			return string_slow(ps, start, p, t, canon_value(ps, t));
 		if (*p < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
 		/* the last short block, a character at a time */
@@ -292,3 +333,4 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 	ps->p = p + 1;
 	return 0;
 }
+

@@ -169,6 +169,12 @@ static void test_stream_errors(void)
 		/* and below windows json_canon_stream_fd has moved past */
 		"[1,2]\n\n    \n   ]", "[123,\n4567,\n89 10]", "[\"abc\",\n\"de\\q\"]",
 		"[true,\n tru]", "[[1,2,[3]],\n{\"k\":\"v\"},\n {\"k\" 1}]",
+		/* in and after string values kept in their canonical form */
+		"[\"\\u00e9\\/\\t\\u0001x\",\n\"ab\\u00e9\\ud800\"]",
+		"[\"\\ud83d\\ude00\\\"\\u0022\",\n  \"a\\/b\\x\"]",
+		"[\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"\\u00e9\xc3\"]",
+		"[{\"\\u00e9\":\"\\n\\u00e9\"},\n\"\\u00e9\\u12\"]", "[\"\\/\\/\\/\",\"\\",
+		"[\"\\u0041\\u0042\",\n\"\x01\"]", "{\"a\":\"\\u00e9\",\"b\":\"\\udc00\"}",
 	};
 	unsigned same = 0;
 
@@ -334,6 +340,49 @@ static void test_strings(void)
 	json_free(d);
 }
 
+/*
+ * String values with escapes, at every offset of the 16-byte blocks and in
+ * the last, short one (after 0-18 bytes, or 18 and a 2-byte character),
+ * with text after them or none: each escape and the
+ * RFC 8785 form written here by hand (section 3.2.2.2: '"', '\\' and the
+ * controls escaped, the five with a short form as that, the others as
+ * \u00xx in lower case; every other code point as its UTF-8).  canon_is
+ * checks json_canon (decoded, then escaped) and the streaming writers
+ * (which transcode the escapes).
+ */
+static void test_transcode(void)
+{
+	static const char *const esc[][2] = {
+		{ "\\\"", "\\\"" }, { "\\\\", "\\\\" }, { "\\/", "/" }, { "\\b", "\\b" },
+		{ "\\f", "\\f" }, { "\\n", "\\n" }, { "\\r", "\\r" }, { "\\t", "\\t" },
+		{ "\\u0000", "\\u0000" }, { "\\u0008", "\\b" }, { "\\u000A", "\\n" },
+		{ "\\u000b", "\\u000b" }, { "\\u001F", "\\u001f" }, { "\\u0022", "\\\"" },
+		{ "\\u005c", "\\\\" }, { "\\u002f", "/" }, { "\\u0041", "A" }, { "\\u007F", "\x7f" },
+		{ "\\u0080", "\xc2\x80" }, { "\\u00e9", "\xc3\xa9" }, { "\\u07FF", "\xdf\xbf" },
+		{ "\\u0800", "\xe0\xa0\x80" }, { "\\u2028", "\xe2\x80\xa8" },
+		{ "\\uFFFF", "\xef\xbf\xbf" }, { "\\ud800\\udc00", "\xf0\x90\x80\x80" },
+		{ "\\uDBFF\\uDFFF", "\xf4\x8f\xbf\xbf" }, { "\\ud83d\\ude00", "\xf0\x9f\x98\x80" },
+	};
+
+	for (size_t i = 0; i < sizeof esc / sizeof *esc; i++)
+		for (unsigned pad = 0; pad <= 20; pad += pad == 18 ? 2 : 1)
+			for (unsigned tail = 0; tail <= 17; tail += 17) {
+				char in[128], want[128];
+
+				snprintf(in, sizeof in, "[\"%.*s%s%.*s\",1]", (int)pad,
+					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][0], (int)tail,
+					"yyyyyyyyyyyyyyyyyyy");
+				snprintf(want, sizeof want, "[\"%.*s%s%.*s\",1]", (int)pad,
+					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][1], (int)tail,
+					"yyyyyyyyyyyyyyyyyyy");
+				canon_is(in, want);
+			}
+	/* several in a row, in a value and in a member name (decoded there:
+	 * it sorts after "e"), in the streaming writers' objects */
+	canon_is("[{\"\\u00e9\":\"\\u00e9\\n\\/\\u0022\",\"e\":[\"\\/\\t\\u0001\"]},\"\\\\\\\\\"]",
+		"[{\"e\":[\"/\\t\\u0001\"],\"\xc3\xa9\":\"\xc3\xa9\\n/\\\"\"},\"\\\\\\\\\"]");
+}
+
 static void test_numbers(void)
 {
 	struct merr e;
@@ -483,6 +532,7 @@ int main(void)
 	test_objects();
 	test_strings();
 	test_put_str();
+	test_transcode();
 	test_numbers();
 	test_stream_errors();
 	return check_report();
