@@ -190,6 +190,75 @@ static inline size_t canon_cp(char *o, unsigned cp)
 	return put_utf8(o, cp);
 }
 
+/*
+ * string_slow's loop, transcoding (canon), while 32 bytes of input are
+ * left, which no block, sequence or escape read here goes past: so no
+ * check of the end, and for each block one branch on its first special
+ * byte.  It stops at the closing quote, near the end, and before anything
+ * wrong, having consumed none of it: string_slow's loop then finds that at
+ * the same place.  *pp and *po (in dec) are moved on.
+ */
+static inline void canon_run(const unsigned char **pp, const unsigned char *end, char *dec,
+	size_t *po)
+{
+	const unsigned char *p = *pp;
+	char *o = dec + *po;
+
+	while (end - p >= 32) {
+		unsigned esc, hi, k, c, cp, lo;
+		size_t adv;
+
+		blk_masks(p, &esc, &hi);
+		memcpy(o, p, BLK);
+		k = (unsigned)__builtin_ctz(esc | 1u << BLK);
+		hi &= (1u << k) - 1;
+		adv = k;
+		while (hi) {
+			unsigned i = (unsigned)__builtin_ctz(hi);
+			size_t n = utf8_seq(p + i, end);
+
+			if (!n)
+				goto out;
+			i += (unsigned)n;
+			if (i >= BLK) {   /* past the block: up to 3 bytes more */
+				memcpy(o + BLK, p + BLK, 4);
+				adv = i;
+				break;
+			}
+			hi &= ~0u << i;
+		}
+		p += adv;
+		o += adv;
+		if (adv >= BLK)
+			continue;
+		if (*p != '\\')
+			break;          /* the closing quote, or a control */
+		c = unesc[p[1]];
+		if (c > 1) {
+			memcpy(o, p, 2);
+			if (c == '/')
+				o[0] = '/';
+			o += 2 - (c == '/');
+			p += 2;
+			continue;
+		}
+		if (!c || (cp = hex4(p + 2)) == HEX_BAD)
+			break;
+		if ((cp & 0xF800) == 0xD800) {
+			if (cp >= 0xDC00 || p[6] != '\\' || p[7] != 'u' ||
+			    (lo = hex4(p + 8)) == HEX_BAD || (lo & 0xFC00) != 0xDC00)
+				break;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			p += 6;
+		}
+		o += canon_cp(o, cp);
+		p += 6;
+	}
+out:
+	*pp = p;
+	*po = (size_t)(o - dec);
+}
+
 /* Decode the rest of a string that has an escape at p (content started at
  * start) into the decoded buffer, or with canon set, transcode it to its
  * RFC 8785 form there.  On success ps->p is past the closing quote and
@@ -221,6 +290,8 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 		const unsigned char *q, *bad = NULL;
 		unsigned c;
 
+		if (canon)
+			canon_run(&p, end, d->dec, &o);
 		q = scan_plain(p, end, (unsigned char *)d->dec + o, &bad);
 		if (!q)
 			return jsonp_err(ps, bad, "invalid UTF-8");

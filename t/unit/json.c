@@ -152,6 +152,8 @@ static void test_over_long(void)
 	buf_free(&got);
 }
 
+#define SP40 "                                        "
+
 /* json_canon_stream refuses what json_parse refuses, with the same code and
  * message, whether the error is in its first value or after values it has
  * written already */
@@ -175,6 +177,18 @@ static void test_stream_errors(void)
 		"[\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"\\u00e9\xc3\"]",
 		"[{\"\\u00e9\":\"\\n\\u00e9\"},\n\"\\u00e9\\u12\"]", "[\"\\/\\/\\/\",\"\\",
 		"[\"\\u0041\\u0042\",\n\"\x01\"]", "{\"a\":\"\\u00e9\",\"b\":\"\\udc00\"}",
+		/* and with the input's end 40 bytes further */
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxxxxxxx\\q\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\u12G4\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\ud800\\u0041\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\ud800x\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxxxxxxxxxxxx\\udc00\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxx\xc3\xa9xxxxx\xed\xa0\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xf4\x90\x80\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xe4\xb8\xc3\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xc0\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\x1f\"" SP40 "]",
+		"[\"\\u00e9\\\"\",\n\"\\u00e9\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\xff\"" SP40 "]",
 	};
 	unsigned same = 0;
 
@@ -366,17 +380,32 @@ static void test_transcode(void)
 
 	for (size_t i = 0; i < sizeof esc / sizeof *esc; i++)
 		for (unsigned pad = 0; pad <= 20; pad += pad == 18 ? 2 : 1)
-			for (unsigned tail = 0; tail <= 17; tail += 17) {
+			for (unsigned tail = 0; tail <= 51; tail += 17) {
 				char in[128], want[128];
 
-				snprintf(in, sizeof in, "[\"%.*s%s%.*s\",1]", (int)pad,
-					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][0], (int)tail,
-					"yyyyyyyyyyyyyyyyyyy");
+				/* and with the input's end 40 bytes further (tail >= 34) */
+				snprintf(in, sizeof in, "[\"%.*s%s%.*s\",1%s]", (int)pad,
+					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][0], (int)(tail % 34),
+					"yyyyyyyyyyyyyyyyyyy", tail >= 34 ? SP40 : "");
 				snprintf(want, sizeof want, "[\"%.*s%s%.*s\",1]", (int)pad,
-					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][1], (int)tail,
+					"xxxxxxxxxxxxxxxxxx\xc3\xa9", esc[i][1], (int)(tail % 34),
 					"yyyyyyyyyyyyyyyyyyy");
 				canon_is(in, want);
 			}
+	/* UTF-8 sequences of 2, 3 and 4 bytes at every offset of the block
+	 * after an escape, ending in it or past it */
+	for (size_t i = 0; i < 3; i++)
+		for (unsigned pad = 0; pad <= 20; pad++) {
+			static const char *const seq[] = { "\xc3\xa9", "\xe4\xb8\xad",
+				"\xf0\x9f\x98\x80" };
+			char in[160], want[160];
+
+			snprintf(in, sizeof in, "[\"\\t%.*s%syyyyyyyyyyyyyyyyyyyy\",1" SP40 "]",
+				(int)pad, "xxxxxxxxxxxxxxxxxxxx", seq[i]);
+			snprintf(want, sizeof want, "[\"\\t%.*s%syyyyyyyyyyyyyyyyyyyy\",1]", (int)pad,
+				"xxxxxxxxxxxxxxxxxxxx", seq[i]);
+			canon_is(in, want);
+		}
 	/* several in a row, in a value and in a member name (decoded there:
 	 * it sorts after "e"), in the streaming writers' objects */
 	canon_is("[{\"\\u00e9\":\"\\u00e9\\n\\/\\u0022\",\"e\":[\"\\/\\t\\u0001\"]},\"\\\\\\\\\"]",
