@@ -6,6 +6,7 @@
  *                streaming writers' parse
  *   jsontape.c   the tape's memory
  *   jsonstr.c    strings: reading (UTF-8 checks, escapes)
+ *   jsonchr.h    their characters (UTF-8 sequences, \u escapes)
  *   jsonput.c    strings: writing (RFC 8785 escapes)
  *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
