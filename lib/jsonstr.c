@@ -65,7 +65,6 @@ static inline const unsigned char *scan_plain(const unsigned char *p, const unsi
 	return p;
 }
 
-
 /*
  * string_slow's loop, transcoding (canon), while 32 bytes of input are
  * left, which no block, sequence or escape read here goes past: so no
@@ -280,4 +279,3 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 	ps->p = p + 1;
 	return 0;
 }
-
