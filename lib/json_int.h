@@ -6,6 +6,7 @@
  *                streaming writers' parse
  *   jsontape.c   the tape's memory
  *   jsonstr.c    strings: reading (UTF-8 checks, escapes)
+ *   jsonchr.h    their characters (UTF-8 sequences, \u escapes)
  *   jsonput.c    strings: writing (RFC 8785 escapes)
  *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
@@ -42,6 +43,15 @@
  * two), so at most len + 1 tokens; dec[] holds each escaped string's
  * decoded text (never longer than its input text) after an 8-byte prefix
  * (input offset, length) and is checked against 4 GiB.
+ *
+ * The streaming writers' own documents (jsondoc.c: jsonp_canon_stream)
+ * are only ever written canonically, so there (canon set) an escaped
+ * string value is kept in dec[] as its RFC 8785 form, between the quotes,
+ * transcoded from the input in one pass (jsonstr.c): written as it is,
+ * not decoded and escaped again.  Member names are decoded as anywhere
+ * (they are compared and sorted by their code units).  The canonical
+ * form is never longer than the input's either (an escape becomes its
+ * UTF-8 or an escape at most as long).
  */
 #ifndef MVM_JSON_INT_H
 #define MVM_JSON_INT_H
@@ -88,6 +98,7 @@ struct jdoc {
 	double *num;
 	size_t nnum, capnum;
 	struct jover *ov;  /* json_canon_over's state, else NULL */
+	int canon;         /* escaped string values in dec[] are canonical (above) */
 	/* What jsonp_linecol needs of input text no longer in memory: in[0]
 	 * is the input's byte base, and in[0..from) no longer holds input
 	 * (json_canon_over writes there); the input before in + from holds
@@ -187,7 +198,10 @@ int jsonp_err(struct parser *ps, const unsigned char *at, const char *msg);
 int jsonp_oom(struct parser *ps);
 
 /* The string (ps->p at its opening quote) or number at ps->p into *t;
- * ps->p is left past it.  0, or an error from jsonp_err/jsonp_oom. */
+ * ps->p is left past it.  0, or an error from jsonp_err/jsonp_oom.  In a
+ * d->canon document an escaped string value (not a member name: t is not
+ * the last of ps->keys) is kept as its RFC 8785 form; the errors are the
+ * same either way. */
 int jsonp_string(struct parser *ps, struct jtok *t);
 int jsonp_number(struct parser *ps, struct jtok *t);
 /* An object closes: duplicate names are refused; members out of RFC 8785
@@ -198,9 +212,15 @@ int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);
  * next call; the caller frees *stk. */
 int jsonp_canon(const struct jdoc *d, jref v, struct buf *out, void **stk, size_t *cap);
 
-/* Writers of a string token and of an inline integer token. */
+/* Writers of a string token (a member name, or a value of a document
+ * that is not d->canon) and of an inline integer token. */
 void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out);
 void jsonp_put_int(struct buf *out, const struct jtok *t);
+
+/* jsonp_esc[c]: the escape RFC 8785 writes for byte c in its first
+ * jsonp_esc[c][7] bytes (2, or 6: \u00xx), or jsonp_esc[c][7] == 0 for
+ * a byte written as it is; 8 bytes a store (jsonput.c). */
+extern const char jsonp_esc[256][8];
 
 /* The length of a string whose token could not hold it (PAY_SAT). */
 size_t jsonp_long_len(const struct jdoc *d, const struct jtok *t);

@@ -7,6 +7,21 @@
 #include "dtoa.h"
 #include "json_int.h"
 
+/* s[0..n), canonical text, between quotes */
+static inline void put_quoted(struct buf *out, const char *s, size_t n)
+{
+	if (out->cap - out->len >= n + 2) {
+		out->p[out->len] = '"';
+		memcpy(out->p + out->len + 1, s, n);
+		out->p[out->len + n + 1] = '"';
+		out->len += n + 2;
+		return;
+	}
+	buf_putc(out, '"');
+	buf_put(out, s, n);
+	buf_putc(out, '"');
+}
+
 void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *out)
 {
 	size_t n;
@@ -14,16 +29,7 @@ void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *o
 
 	if (!(t->a & F_X)) {
 		/* Raw input text without escapes is already canonical. */
-		if (out->cap - out->len >= n + 2) {
-			out->p[out->len] = '"';
-			memcpy(out->p + out->len + 1, s, n);
-			out->p[out->len + n + 1] = '"';
-			out->len += n + 2;
-			return;
-		}
-		buf_putc(out, '"');
-		buf_put(out, s, n);
-		buf_putc(out, '"');
+		put_quoted(out, s, n);
 		return;
 	}
 	json_put_str(out, s, n);
@@ -73,6 +79,14 @@ value:
 		}
 		break;
 	case J_STR:
+		if ((t->a & F_X) && d->canon) {
+			/* its canonical text already (json_int.h) */
+			size_t n;
+			const char *s = tok_str(d, t, &n);
+
+			put_quoted(out, s, n);
+			break;
+		}
 		jsonp_put_tok_str(d, t, out);
 		break;
 	case J_ARR:

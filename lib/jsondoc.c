@@ -29,6 +29,7 @@ static struct jdoc *parse_doc(const char *buf, size_t len, const struct jopts *o
 	d->in = buf;
 	d->inlen = len;
 	d->ov = ov;
+	d->canon = out != NULL;   /* only ever written canonically (json_int.h) */
 	if (jsonp_tape_alloc(d, len + 1) < 0) {
 		free(d);
 		merr_sys(e, "allocate memory for the document");

@@ -6,13 +6,14 @@
  */
 #include "jsonblk.h"
 
-/* escaped[c]: the escape RFC 8785 writes for c in its first escaped[c][7]
- * bytes (2, or 6 for the controls without a 2-byte form: \u00XX, lower
- * case hex), or escaped[c][7] == 0 for a byte written as it is.  Stored 8
- * bytes at a time, so the writer's slack covers the 2 bytes past a \u00XX. */
+/* jsonp_esc[c] (json_int.h): the escape RFC 8785 writes for c in its first
+ * jsonp_esc[c][7] bytes (2, or 6 for the controls without a 2-byte form:
+ * \u00XX, lower case hex), or jsonp_esc[c][7] == 0 for a byte written as it
+ * is.  Stored 8 bytes at a time, so the writer's slack covers the 2 bytes
+ * past a \u00XX. */
 #define E2(c) { '\\', c, 0, 0, 0, 0, 0, 2 }
 #define EU(h, l) { '\\', 'u', '0', '0', h, l, 0, 6 }
-static const char escaped[256][8] = {
+const char jsonp_esc[256][8] = {
 	['\b'] = E2('b'), ['\t'] = E2('t'), ['\n'] = E2('n'), ['\f'] = E2('f'),
 	['\r'] = E2('r'), ['"'] = E2('"'), ['\\'] = E2('\\'),
 	[0] = EU('0', '0'), [1] = EU('0', '1'), [2] = EU('0', '2'), [3] = EU('0', '3'),
@@ -60,8 +61,8 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 
 					c = p[k];
 					p += k + 1;
-					memcpy(o + k, escaped[c], 8);
-					o += k + (unsigned char)escaped[c][7];
+					memcpy(o + k, jsonp_esc[c], 8);
+					o += k + (unsigned char)jsonp_esc[c][7];
 					goto next;
 				}
 				p += BLK;
@@ -71,12 +72,12 @@ void json_put_str(struct buf *out, const char *s, size_t n)
 				break;
 			/* the last short block, a byte at a time */
 			c = *p++;
-			if (!escaped[c][7]) {
+			if (!jsonp_esc[c][7]) {
 				*o++ = (char)c;
 				continue;
 			}
-			memcpy(o, escaped[c], 8);
-			o += (unsigned char)escaped[c][7];
+			memcpy(o, jsonp_esc[c], 8);
+			o += (unsigned char)jsonp_esc[c][7];
 		next:;
 		}
 		out->len = (size_t)(o - out->p);

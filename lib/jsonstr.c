@@ -1,115 +1,18 @@
 /* jsonstr.c — JSON strings read (RFC 8259): UTF-8 checked, escapes
- * decoded into the tape (jsonput.c writes them)
+ * decoded into the tape (jsonput.c writes them), or for the streaming
+ * writers' string values transcoded to their RFC 8785 form (json_int.h)
  *
  * The reader looks at BLK bytes at a time (jsonblk.h: SSE2,
  * 16 bytes, on x86-64; 8-byte SWAR words elsewhere) and treats the
  * bytes >= 0x80 as plain text whose UTF-8 is checked one character at a
  * time at the positions the block's high bits give, so non-ASCII text does
- * not break a run: only '"', '\\' and controls end it.
+ * not break a run: only '"', '\\' and controls end it.  The characters
+ * themselves (UTF-8 sequences, \u escapes, RFC 8785 forms): jsonchr.h.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "jsonblk.h"
-
-/* Length of a valid UTF-8 sequence at p (lead byte p[0] >= 0x80), or 0:
- * byte by byte, for the last 3 bytes of the input. */
-static size_t utf8_seq_short(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n = (size_t)(end - p);
-
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
-			(p[3] & 0xC0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
-/*
- * The same on a little-endian 32-bit load w = p[0] | p[1] << 8 | ...:
- * the marker bits of each form, then what they leave open: C0, C1
- * (overlong 2-byte); E0 with p[1] < A0 (overlong) and ED with p[1] >= A0
- * (surrogates), told apart by p[1]'s bit 5 and the lead's low nibble;
- * and a 4-byte code point's top 9 bits (cp >> 12) in 0x10..0x10F.
- */
-static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	uint32_t w, x;
-
-	if (__builtin_expect(end - p < 4, 0))
-		return utf8_seq_short(p, end);
-	memcpy(&w, p, 4);
-	if ((w & 0xC0E0) == 0x80C0)
-		return (w & 0x1E) ? 2 : 0;
-	if ((w & 0xC0C0F0) == 0x8080E0) {
-		x = w & 0x200F;
-		return x != 0 && x != 0x200D ? 3 : 0;
-	}
-	if ((w & 0xC0C0C0F8) == 0x808080F0) {
-		x = (w & 7) << 6 | (w >> 8 & 0x3F);
-		return x >= 0x10 && x <= 0x10F ? 4 : 0;
-	}
-	return 0;
-}
-
-/* hexval[c]: c's value as a hex digit, or 0x10 (not one) */
-#define HX16(x) 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, \
-	0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10
-static const unsigned char hexval[256] = {
-	HX16(0), HX16(1), HX16(2),
-	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
-	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
-	HX16(5),
-	0x10, 10, 11, 12, 13, 14, 15, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
-	HX16(7), HX16(8), HX16(9), HX16(A), HX16(B), HX16(C), HX16(D), HX16(E), HX16(F),
-};
-
-/* The value of the four hex digits at p, or HEX_BAD if one is not a digit. */
-#define HEX_BAD 0x10000u
-static inline unsigned hex4(const unsigned char *p)
-{
-	unsigned a = hexval[p[0]], b = hexval[p[1]], c = hexval[p[2]], e = hexval[p[3]];
-
-	return (a | b | c | e) & 0x10 ? HEX_BAD : a << 12 | b << 8 | c << 4 | e;
-}
-
-/* unesc[c]: what the escape backslash-c stands for, 1 for 'u' (four hex
- * digits follow), 0 for no escape (RFC 8259 section 7) */
-static const unsigned char unesc[256] = {
-	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
-	['r'] = '\r', ['t'] = '\t', ['u'] = 1,
-};
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
+#include "jsonchr.h"
 
 /*
  * Skip the plain text of a string from p: bytes other than '"', '\\' and
@@ -162,11 +65,81 @@ static inline const unsigned char *scan_plain(const unsigned char *p, const unsi
 	return p;
 }
 
+/*
+ * string_slow's loop, transcoding (canon), while 32 bytes of input are
+ * left, which no block, sequence or escape read here goes past: so no
+ * check of the end, and for each block one branch on its first special
+ * byte.  It stops at the closing quote, near the end, and before anything
+ * wrong, having consumed none of it: string_slow's loop then finds that at
+ * the same place.  *pp and *po (in dec) are moved on.
+ */
+static inline void canon_run(const unsigned char **pp, const unsigned char *end, char *dec,
+	size_t *po)
+{
+	const unsigned char *p = *pp;
+	char *o = dec + *po;
+
+	while (end - p >= 32) {
+		unsigned esc, hi, k, c, cp, lo;
+		size_t adv;
+
+		blk_masks(p, &esc, &hi);
+		memcpy(o, p, BLK);
+		k = (unsigned)__builtin_ctz(esc | 1u << BLK);
+		hi &= (1u << k) - 1;
+		adv = k;
+		while (hi) {
+			unsigned i = (unsigned)__builtin_ctz(hi);
+			size_t n = utf8_seq(p + i, end);
+
+			if (!n)
+				goto out;
+			i += (unsigned)n;
+			if (i >= BLK) {   /* past the block: up to 3 bytes more */
+				memcpy(o + BLK, p + BLK, 4);
+				adv = i;
+				break;
+			}
+			hi &= ~0u << i;
+		}
+		p += adv;
+		o += adv;
+		if (adv >= BLK)
+			continue;
+		if (*p != '\\')
+			break;          /* the closing quote, or a control */
+		c = unesc[p[1]];
+		if (c > 1) {
+			memcpy(o, p, 2);
+			if (c == '/')
+				o[0] = '/';
+			o += 2 - (c == '/');
+			p += 2;
+			continue;
+		}
+		if (!c || (cp = hex4(p + 2)) == HEX_BAD)
+			break;
+		if ((cp & 0xF800) == 0xD800) {
+			if (cp >= 0xDC00 || p[6] != '\\' || p[7] != 'u' ||
+			    (lo = hex4(p + 8)) == HEX_BAD || (lo & 0xFC00) != 0xDC00)
+				break;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			p += 6;
+		}
+		o += canon_cp(o, cp);
+		p += 6;
+	}
+out:
+	*pp = p;
+	*po = (size_t)(o - dec);
+}
+
 /* Decode the rest of a string that has an escape at p (content started at
- * start) into the decoded buffer.  On success ps->p is past the closing
- * quote and the token is filled. */
+ * start) into the decoded buffer, or with canon set, transcode it to its
+ * RFC 8785 form there.  On success ps->p is past the closing quote and
+ * the token is filled. */
 static int string_slow(struct parser *ps, const unsigned char *start, const unsigned char *p,
-	struct jtok *t)
+	struct jtok *t, int canon)
 {
 	struct jdoc *d = ps->d;
 	const unsigned char *end = ps->end;
@@ -189,9 +162,11 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	memcpy(d->dec + base, start, (size_t)(p - start));
 	o = base + (size_t)(p - start);
 	for (;;) {
-		const unsigned char *q, *bad;
+		const unsigned char *q, *bad = NULL;
 		unsigned c;
 
+		if (canon)
+			canon_run(&p, end, d->dec, &o);
 		q = scan_plain(p, end, (unsigned char *)d->dec + o, &bad);
 		if (!q)
 			return jsonp_err(ps, bad, "invalid UTF-8");
@@ -207,7 +182,10 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 				return jsonp_err(ps, p, "unterminated string");
 			c = unesc[p[1]];
 			if (c > 1) {
-				d->dec[o++] = (char)c;
+				if (canon)
+					o += canon_esc2(d->dec + o, p, c);
+				else
+					d->dec[o++] = (char)c;
 				p += 2;
 				continue;
 			}
@@ -224,7 +202,7 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				p += 6;
 			}
-			o += put_utf8(d->dec + o, cp);
+			o += canon ? canon_cp(d->dec + o, cp) : put_utf8(d->dec + o, cp);
 			p += 6;
 			continue;
 		}
@@ -258,6 +236,15 @@ static int string_slow(struct parser *ps, const unsigned char *start, const unsi
 	return 0;
 }
 
+/* A string value of a d->canon document: t is not the member name that
+ * parse_key (json.c) has just put in ps->keys. */
+static inline int canon_value(const struct parser *ps, const struct jtok *t)
+{
+	const struct jdoc *d = ps->d;
+
+	return d->canon && !(ps->nkeys && &d->t[ps->keys[ps->nkeys - 1]] == t);
+}
+
 /* ps->p is at the opening quote. */
 int jsonp_string(struct parser *ps, struct jtok *t)
 {
@@ -271,7 +258,7 @@ int jsonp_string(struct parser *ps, struct jtok *t)
 		if (*p == '"')
 			break;
 		if (*p == '\\')
-			return string_slow(ps, start, p, t);
+			return string_slow(ps, start, p, t, canon_value(ps, t));
 		if (*p < 0x20)
 			return jsonp_err(ps, p, "control character in string must be escaped");
 		/* the last short block, a character at a time */

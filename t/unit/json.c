@@ -20,91 +20,7 @@
 
 #define UNIT_NAME "json"
 #include "check.h"
-
-static struct jdoc *doc(const char *s, unsigned depth, struct merr *e)
-{
-	struct jopts o = { depth };
-
-	return json_parse(s, strlen(s), &o, e);
-}
-
-/* json_canon_over on a copy of s[0..n): 0 and its canonical form (the kept
- * bytes, then out's) in *res, or its error code with e set */
-static int canon_over(const char *s, size_t n, struct buf *res, struct merr *e)
-{
-	char *in = malloc(n + 1);
-	struct buf out = BUF_INIT;
-	size_t kept = 12345;
-	int r;
-
-	if (!in)
-		abort();
-	memcpy(in, s, n);
-	r = json_canon_over(in, n, NULL, &out, &kept, e);
-	if (r == 0) {
-		buf_put(res, in, kept);
-		buf_put(res, out.p, out.len);
-	}
-	free(in);
-	buf_free(&out);
-	return r;
-}
-
-/* json_canon_stream_fd on s[0..n) read from a file through a window of
- * win bytes: 0 and the canonical form in *res, or the error code, e set */
-static int canon_fd(const char *s, size_t n, size_t win, struct buf *res, struct merr *e)
-{
-	struct jopts o = { .window = win };
-	FILE *f = tmpfile();
-	int r;
-
-	if (!f || fwrite(s, 1, n, f) != n || fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
-		abort();
-	*res = (struct buf)BUF_INIT;
-	r = json_canon_stream_fd(fileno(f), &o, res, e);
-	fclose(f);
-	return r;
-}
-
-/* Windows that end everywhere in short texts, and the default. */
-static const size_t wins[] = { 1, 2, 3, 4, 5, 7, 8, 13, 0 };
-#define NWINS (sizeof wins / sizeof *wins)
-
-/* canonical bytes of s equal want */
-static void canon_is(const char *s, const char *want)
-{
-	struct merr e;
-	struct buf out = BUF_INIT;
-	struct jdoc *d = doc(s, 0, &e);
-
-	check(d != NULL, "parse %s: %s", s, d ? "" : e.msg);
-	if (!d)
-		return;
-	check(json_canon(d, json_root(d), &out) == 0, "canon %s", s);
-	check(out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
-		"canon %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
-	buf_free(&out);
-	json_free(d);
-	/* json_canon_stream (a root array's values written as they are read)
-	 * writes the same bytes */
-	check(json_canon_stream(s, strlen(s), NULL, &out, &e) == 0 &&
-		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
-		"canon_stream %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
-	buf_free(&out);
-	/* and so does json_canon_over (written over the input) */
-	check(canon_over(s, strlen(s), &out, &e) == 0 &&
-		out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
-		"canon_over %s: got %.*s, want %s", s, (int)out.len, out.p ? out.p : "", want);
-	buf_free(&out);
-	/* and json_canon_stream_fd, whatever the window */
-	for (size_t i = 0; i < NWINS; i++) {
-		check(canon_fd(s, strlen(s), wins[i], &out, &e) == 0 &&
-			out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
-			"canon_fd %s (window %zu): got %.*s, want %s", s, wins[i], (int)out.len,
-			out.p ? out.p : "", want);
-		buf_free(&out);
-	}
-}
+#include "jsoncheck.h"
 
 /* json_canon_over when the output outgrows the input read so far for long
  * (1e20 is 21 bytes written, 4 read: the small buffer carries the rest and
@@ -169,6 +85,24 @@ static void test_stream_errors(void)
 		/* and below windows json_canon_stream_fd has moved past */
 		"[1,2]\n\n    \n   ]", "[123,\n4567,\n89 10]", "[\"abc\",\n\"de\\q\"]",
 		"[true,\n tru]", "[[1,2,[3]],\n{\"k\":\"v\"},\n {\"k\" 1}]",
+		/* in and after string values kept in their canonical form */
+		"[\"\\u00e9\\/\\t\\u0001x\",\n\"ab\\u00e9\\ud800\"]",
+		"[\"\\ud83d\\ude00\\\"\\u0022\",\n  \"a\\/b\\x\"]",
+		"[\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"\\u00e9\xc3\"]",
+		"[{\"\\u00e9\":\"\\n\\u00e9\"},\n\"\\u00e9\\u12\"]", "[\"\\/\\/\\/\",\"\\",
+		"[\"\\u0041\\u0042\",\n\"\x01\"]", "{\"a\":\"\\u00e9\",\"b\":\"\\udc00\"}",
+		/* and with the input's end 40 bytes further */
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxxxxxxx\\q\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\u12G4\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\ud800\\u0041\"" SP40 "]",
+		"[\"\\u00e9\\/\\t\\u0001xxxxxxxxxxxxx\\ud800x\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxxxxxxxxxxxx\\udc00\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxx\xc3\xa9xxxxx\xed\xa0\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xf4\x90\x80\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xe4\xb8\xc3\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\xc0\x80\"" SP40 "]",
+		"[\"\\u00e9xxxxxxxxxxxxxx\x1f\"" SP40 "]",
+		"[\"\\u00e9\\\"\",\n\"\\u00e9\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\\/\xff\"" SP40 "]",
 	};
 	unsigned same = 0;
 
@@ -371,118 +305,12 @@ static void test_keycmp(void)
 		}
 }
 
-/* RFC 3629 section 4's grammar, one rule at a time: the length of the
- * UTF8-char at b[0..n), or 0 */
-static size_t rfc3629_char(const unsigned char *b, size_t n)
-{
-	unsigned c = b[0];
-#define TAIL(i) (n > (i) && b[i] >= 0x80 && b[i] <= 0xBF)
-#define IN(i, lo, hi) (n > (i) && b[i] >= (lo) && b[i] <= (hi))
-	if (c >= 0xC2 && c <= 0xDF)
-		return TAIL(1) ? 2 : 0;
-	if ((c == 0xE0 && IN(1, 0xA0, 0xBF)) || (c >= 0xE1 && c <= 0xEC && TAIL(1)) ||
-	    (c == 0xED && IN(1, 0x80, 0x9F)) || (c >= 0xEE && c <= 0xEF && TAIL(1)))
-		return TAIL(2) ? 3 : 0;
-	if ((c == 0xF0 && IN(1, 0x90, 0xBF)) || (c >= 0xF1 && c <= 0xF3 && TAIL(1)) ||
-	    (c == 0xF4 && IN(1, 0x80, 0x8F)))
-		return TAIL(2) && TAIL(3) ? 4 : 0;
-	return 0;
-#undef TAIL
-#undef IN
-}
-
-/* The reader's UTF-8 check (a 32-bit word's bits, or byte by byte near the
- * end) against the grammar, on every lead byte >= 0x80 with every second
- * and third byte and a fourth byte of each of its four top-bit classes,
- * and on each of those cut to 1-3 bytes (the end of the input). */
-static void test_utf8(void)
-{
-	unsigned char b[4];
-	unsigned long bad = 0, n = 0;
-	static const unsigned char fourth[] = { 0x3F, 0x7F, 0x80, 0xBF, 0xC0 };
-
-	for (unsigned a = 0x80; a < 0x100; a++)
-		for (unsigned x = 0; x < 0x100; x++)
-			for (unsigned y = 0; y < 0x100; y++)
-				for (size_t f = 0; f < sizeof fourth; f++) {
-					b[0] = (unsigned char)a;
-					b[1] = (unsigned char)x;
-					b[2] = (unsigned char)y;
-					b[3] = fourth[f];
-					for (size_t len = f ? 4 : 1; len <= 4; len++) {
-						n++;
-						if (utf8_seq(b, b + len) != rfc3629_char(b, len) && bad++ < 5)
-							check(0, "utf8_seq %02x %02x %02x %02x (%zu bytes)",
-								a, x, y, fourth[f], len);
-					}
-				}
-	check(bad == 0, "utf8_seq: %lu of %lu differ from RFC 3629", bad, n);
-}
-
-/*
- * json_put_str against RFC 8785 section 3.2.2.2, written out here: the
- * five controls with a short form as \b \t \n \f \r, the other controls
- * below 0x20 as \u00xx in lower-case hex, '"' and '\\' as \" and \\, every
- * other byte (DEL, non-ASCII) as it is.  Each byte 0x00-0x7f and 0xc3 0xa9
- * after 0 to 40 plain bytes, so the byte to escape falls at every offset of
- * the writer's 16-byte blocks and in its last, short block, with more text
- * after it or none.
- */
-static void test_put_str(void)
-{
-	static const char shortform[32] = { [8] = 'b', [9] = 't', [10] = 'n', [12] = 'f',
-		[13] = 'r' };
-	unsigned c, pad, tail, bad = 0;
-
-	for (c = 0; c < 0x81; c++)
-		for (pad = 0; pad <= 40; pad++)
-			for (tail = 0; tail <= 17; tail += 17) {
-				char in[64], want[128];
-				size_t n = 0, w = 0;
-				struct buf out = BUF_INIT;
-
-				memset(in, 'x', pad);
-				n = pad;
-				want[w++] = '"';
-				memset(want + w, 'x', pad);
-				w += pad;
-				if (c == 0x80) {    /* U+00E9 */
-					in[n++] = (char)0xc3, in[n++] = (char)0xa9;
-					want[w++] = (char)0xc3, want[w++] = (char)0xa9;
-				} else if (c < 0x20 && shortform[c]) {
-					in[n++] = (char)c;
-					want[w++] = '\\', want[w++] = shortform[c];
-				} else if (c < 0x20) {
-					in[n++] = (char)c;
-					w += (size_t)sprintf(want + w, "\\u%04x", c);
-				} else if (c == '"' || c == '\\') {
-					in[n++] = (char)c;
-					want[w++] = '\\', want[w++] = (char)c;
-				} else {
-					in[n++] = (char)c;
-					want[w++] = (char)c;
-				}
-				memset(in + n, 'y', tail);
-				n += tail;
-				memset(want + w, 'y', tail);
-				w += tail;
-				want[w++] = '"';
-				json_put_str(&out, in, n);
-				if (out.len != w || memcmp(out.p, want, w) != 0)
-					bad++;
-				buf_free(&out);
-			}
-	check(bad == 0, "json_put_str: %u of 10,578 strings not as RFC 8785 writes them", bad);
-}
-
 int main(void)
 {
-	test_utf8();
 	test_keycmp();
 	test_arrays();
 	test_objects();
 	test_strings();
-	test_put_str();
 	test_numbers();
 	test_stream_errors();
 	return check_report();
