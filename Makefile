@@ -127,7 +127,7 @@ bench: all $(AGENT_TARGETS)
 	bench/agent.sh 10 100
 	bench/build.sh
 	bench/boot.sh $(BENCH_RUNS)
-	bench/verity.sh 1
+	bench/verity.sh 2
 	bench/guest-costs.sh 1
 	bench/net.sh 1
 	bench/egress.sh 200
