@@ -4,16 +4,16 @@
 #
 # agent/mvm-agent is linked statically with musl (MUSL_CC: Debian's
 # musl-tools) so that it runs in a rootfs without a dynamic loader, and
-# small: 280 KB where glibc -static gave 1.79 MB.  It is PID 1, and the
-# guest reads its pages through dm-verity (hashed) before anything else
-# runs (bench/RESULTS.md, "A musl agent", session 12).  Its objects and the
-# lib/ files it uses (AGENT_LIB: a lib/ file the agent comes to call is
-# added there, the link names it) are compiled for musl under agent/musl/;
-# musl's headers do not include the kernel's, so agent/musl/include links
-# to the host's linux/, asm/ and asm-generic/.  libsodium is not linked
-# (base64 is lib/b64.c).  Its seccomp
-# programs are made at build time: agent/seccomp-gen, a host program linked
-# with libseccomp, prints agent/seccomp-bpf.h (spawn.c includes it).
+# small: 229 KB of text where glibc -static had 1.16 MB.  It is PID 1, and
+# the guest reads its pages through dm-verity (hashed) before anything else
+# runs (bench/RESULTS.md, "Boot, session 12").  Its objects and the lib/
+# files it uses (AGENT_LIB: a lib/ file the agent comes to call is added
+# there, the link names it) are compiled for musl under agent/musl/; musl's
+# headers do not include the kernel's, so agent/musl/include links to the
+# host's linux/, asm/ and asm-generic/.  libsodium is not linked (base64 is
+# lib/b64.c).  Its seccomp programs are made at build time:
+# agent/seccomp-gen, a host program linked with libseccomp, prints
+# agent/seccomp-bpf.h (spawn.c includes it).
 # Sanitizers cannot link statically: under SANITIZE (or AGENT_STATIC=0) the
 # agent is built with CC and linked dynamically with glibc instead, from
 # agent/*.o and lib/libmvm.a (host tests only).
