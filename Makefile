@@ -173,6 +173,7 @@ install: all
 clean:
 	rm -f $(TOOLS) $(UNIT) $(FUZZ) lib/libmvm.a lib/*.o lib/*.d bin/*.o bin/*.d \
 		t/unit/*.o t/unit/*.d .build-flags $(AGENT_CLEAN)
+	rm -rf $(AGENT_CLEAN_DIRS)
 
 # SDKs (sdk/): the generated models must match schemas/workload.schema.json;
 # Python unittest, node --test and cargo test (skipped, saying so, without

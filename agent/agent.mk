@@ -1,6 +1,7 @@
 # agent/agent.mk — the guest agent, included by the top-level Makefile.
-# Defines AGENT_TARGETS (built by `make` and `make check`) and AGENT_CLEAN;
-# MUSL_CC (default musl-gcc) and AGENT_STATIC may be overridden.
+# Defines AGENT_TARGETS (built by `make` and `make check`), AGENT_CLEAN
+# (files) and AGENT_CLEAN_DIRS; MUSL_CC (default musl-gcc) and AGENT_STATIC
+# may be overridden.
 #
 # agent/mvm-agent is linked statically with musl (MUSL_CC: Debian's
 # musl-tools) so that it runs in a rootfs without a dynamic loader, and
@@ -41,8 +42,9 @@ endif
 AGENT_OBJ := $(patsubst %,$(AGENT_DIR)/%.o,$(AGENT_SRC))
 AGENT_DEV_OBJ := $(patsubst %,$(AGENT_DIR)/dev/%.o,$(AGENT_SRC) dev)
 AGENT_TARGETS := agent/mvm-agent agent/mvm-agent-dev
-AGENT_CLEAN := agent/mvm-agent agent/mvm-agent-dev agent/*.o agent/*.d agent/dev agent/musl \
+AGENT_CLEAN := agent/mvm-agent agent/mvm-agent-dev agent/*.o agent/*.d \
 	agent/seccomp-gen agent/seccomp-gen.o agent/seccomp-bpf.h
+AGENT_CLEAN_DIRS := agent/dev agent/musl
 
 all: $(AGENT_TARGETS)
 
