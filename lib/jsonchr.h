@@ -118,12 +118,10 @@ static inline size_t put_utf8(char *o, unsigned cp)
  */
 static inline size_t canon_esc2(char *o, const unsigned char *p, unsigned c)
 {
-	if (c == '/') {
+	memcpy(o, p, 2);      /* as read; for \/ the '/' goes over the '\\' */
+	if (c == '/')
 		o[0] = '/';
-		return 1;
-	}
-	memcpy(o, p, 2);
-	return 2;
+	return 2 - (c == '/');
 }
 
 static inline size_t canon_cp(char *o, unsigned cp)

@@ -110,10 +110,7 @@ static inline void canon_run(const unsigned char **pp, const unsigned char *end,
 			break;          /* the closing quote, or a control */
 		c = unesc[p[1]];
 		if (c > 1) {
-			memcpy(o, p, 2);
-			if (c == '/')
-				o[0] = '/';
-			o += 2 - (c == '/');
+			o += canon_esc2(o, p, c);
 			p += 2;
 			continue;
 		}

@@ -183,7 +183,8 @@ check_handshake() {
 	[ "$output" = "$VMLINUX" ]
 	run -0 "$BATS_TEST_DIRNAME/../libexec/mvm-build-kernel" --print-key
 	[ "$output" = "$dir" ]
-	# Every source patch in mk/kernel is part of the key (its name and bytes).
+	# Every source patch in mk/kernel is named in the key's inputs, with its
+	# first hunk's header (the script puts each patch's bytes there).
 	for p in "$BATS_TEST_DIRNAME"/../mk/kernel/*.patch; do
 		grep -qx "patch $(basename "$p")" "$dir/inputs"
 		grep -qxF "$(sed -n 3p "$p")" "$dir/inputs"
