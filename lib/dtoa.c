@@ -70,16 +70,19 @@ flog2pow10(int e)
  * Round to odd of g cp / 2^127, where g = dtoa_g[] is 10^-k scaled up and
  * rounded up.  The low 60 bits of the 186-bit product hold the error of g
  * (below cp < 2^60) and are dropped; the bits below 2^127 left give the
- * sticky bit.
+ * sticky bit.  The product is x 2^64 + y (x = g[0] cp, y = g[1] cp);
+ * with z = x + (y >> 64) (x < 2^124: no carry out), its bits from 2^127
+ * up are z's from 2^63, and its bits 60..126 are z's low 63 and y's bits
+ * 60..63.
  */
 static inline uint64_t
 rop(const uint64_t g[2], uint64_t cp)
 {
-	u128 hi = (u128)g[0] * cp;
-	u128 lo = (u128)g[1] * cp;
-	u128 y = (hi << 4) + (lo >> 60);
+	u128 x = (u128)g[0] * cp;
+	u128 y = (u128)g[1] * cp;
+	u128 z = x + (uint64_t)(y >> 64);
 
-	return (uint64_t)(y >> 67) | (uint64_t)((y << 61) != 0);
+	return (uint64_t)(z >> 63) | (uint64_t)(((uint64_t)z << 1 | (uint64_t)y >> 60) != 0);
 }
 
 /* The ECMAScript digits of c 2^q (c > 0) as f 10^e. */
@@ -138,7 +141,7 @@ static const char digits2[] =
  * by multiplying with reciprocals (x / 100 = x 10486 >> 20 for x < 43700,
  * x / 10 = x 103 >> 10 for x < 179) that never carry into the next lane.
  */
-static inline void
+static inline uint64_t
 put8(uint32_t n, char *end)
 {
 	uint64_t x = n / 10000 | (uint64_t)(n % 10000) << 32;
@@ -148,6 +151,7 @@ put8(uint32_t n, char *end)
 	uint64_t z = (t | (y - t * 10) << 8) | 0x3030303030303030ull;
 
 	memcpy(end - 8, &z, 8);
+	return z;
 }
 
 /* The number of decimal digits of f > 0. */
@@ -181,15 +185,22 @@ layout(uint64_t f, int e, char *out)
 
 	memset(tmp + 16, '0', 32);
 	tmp[0] = (char)('0' + a / 100000000);
-	put8((uint32_t)(a % 100000000), tmp + 9);
-	put8((uint32_t)(f - a * 100000000), tmp + 17);
+	uint64_t hi = put8((uint32_t)(a % 100000000), tmp + 9) ^ 0x3030303030303030ull;
+	uint64_t lo = put8((uint32_t)(f - a * 100000000), tmp + 17) ^ 0x3030303030303030ull;
 
 	int nd = ndigits(f);
 	const char *d = tmp + 17 - nd;
 	int n = nd + e;    /* the value is 0.DIGITS times 10^n */
 
-	while (d[nd - 1] == '0')    /* f > 0: a digit is not 0 */
-		nd--;
+	/* drop the trailing '0's: the last digit is the top byte of lo (the
+	 * words are in memory order, little-endian); f > 0 has a digit that
+	 * is not 0 */
+	if (lo)
+		nd -= __builtin_clzll(lo) >> 3;
+	else if (hi)
+		nd -= 8 + (__builtin_clzll(hi) >> 3);
+	else
+		nd -= 16;
 	if (nd <= n && n <= 21) {
 		memcpy(p, d, 24);    /* the digits, then '0's up to 10^n */
 		p += n;
