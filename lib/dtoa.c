@@ -43,20 +43,14 @@ __extension__ typedef unsigned __int128 u128;
  * floor(log10(2^q)), floor(log10(3/4 2^q)) and floor(log2(10^e)) in
  * fixed point; the generator checks them over every exponent in use.
  * The offsets keep the shifted values non-negative (no implementation-
- * defined right shift of negative numbers).
+ * defined right shift of negative numbers).  flog10pow2_less gives
+ * floor(log10(3/4 2^q)) when three_quarters is 1, else floor(log10(2^q)).
  */
 static int
-flog10pow2(int q)
+flog10pow2_less(int q, int three_quarters)
 {
-	return (int)((uint64_t)((int64_t)q * 661971961083 +
-	    ((int64_t)1024 << 41)) >> 41) - 1024;
-}
-
-static int
-flog10three_quarters_pow2(int q)
-{
-	return (int)((uint64_t)((int64_t)q * 661971961083 - 274743187321 +
-	    ((int64_t)1024 << 41)) >> 41) - 1024;
+	return (int)((uint64_t)((int64_t)q * 661971961083 -
+	    (274743187321 & -(int64_t)three_quarters) + ((int64_t)1024 << 41)) >> 41) - 1024;
 }
 
 static int
@@ -85,22 +79,20 @@ rop(const uint64_t g[2], uint64_t cp)
 	return (uint64_t)(z >> 63) | (uint64_t)(((uint64_t)z << 1 | (uint64_t)y >> 60) != 0);
 }
 
-/* The ECMAScript digits of c 2^q (c > 0) as f 10^e. */
+/*
+ * The ECMAScript digits of c 2^q (c > 0) as f 10^e.  Which candidate wins
+ * turns on the value's digits, which a branch predictor cannot learn, so
+ * all three answers are computed and one is picked without a branch.
+ */
 static void
 schubfach(uint64_t c, int q, uint64_t *fp, int *ep)
 {
 	uint64_t out = c & 1;    /* odd c: the interval ends are excluded */
-	uint64_t cb = c << 2, cbr = cb + 2, cbl;
-	int k;
-
-	if (c != C_MIN || q == Q_MIN) {
-		cbl = cb - 2;
-		k = flog10pow2(q);
-	} else {
-		/* a power of two: the gap below is half the gap above */
-		cbl = cb - 1;
-		k = flog10three_quarters_pow2(q);
-	}
+	/* a power of two (not the least subnormal exponent): the gap below
+	 * is half the gap above, and k is floor(log10(3/4 2^q)) */
+	int pow2 = c == C_MIN && q != Q_MIN;
+	uint64_t cb = c << 2, cbr = cb + 2, cbl = cb - 2 + (uint64_t)pow2;
+	int k = flog10pow2_less(q, pow2);
 	int h = q + flog2pow10(-k) + 2;
 	const uint64_t *g = dtoa_g[k - DTOA_K_MIN];
 	uint64_t vb = rop(g, cb << h);
@@ -110,23 +102,20 @@ schubfach(uint64_t c, int q, uint64_t *fp, int *ep)
 	/* vb, vbl, vbr are 4 v / 10^k and the ends of R at that scale */
 	uint64_t s = vb >> 2;
 	uint64_t sp10 = s / 10 * 10, tp10 = sp10 + 10;
-	int upin = vbl + out <= sp10 << 2;
-	int wpin = (tp10 << 2) + out <= vbr;
-	if (upin != wpin) {
-		*fp = upin ? sp10 : tp10;
-		*ep = k;
-		return;
-	}
-	uint64_t t = s + 1;
-	int uin = vbl + out <= s << 2;
-	int win = (t << 2) + out <= vbr;
-	*ep = k;
-	if (uin != win) {
-		*fp = uin ? s : t;
-		return;
-	}
+	uint64_t upin = vbl + out <= sp10 << 2;
+	uint64_t wpin = (tp10 << 2) + out <= vbr;
+	uint64_t uin = vbl + out <= s << 2;
+	uint64_t win = ((s + 1) << 2) + out <= vbr;
 	uint64_t mid = (s << 2) + 2;
-	*fp = vb < mid || (vb == mid && (s & 1) == 0) ? s : t;
+	/* one multiple of 10^(k+1) in R: it; else one of s, s + 1 in R: it;
+	 * else the closer to v, the even one on a tie */
+	uint64_t f1 = tp10 - 10 * upin;
+	uint64_t f2 = s + 1 - uin;
+	uint64_t f3 = s + ((uint64_t)(vb > mid) | ((uint64_t)(vb == mid) & s & 1));
+	uint64_t m1 = -(upin ^ wpin), m2 = -(uin ^ win);
+
+	*fp = (f1 & m1) | (~m1 & ((f2 & m2) | (f3 & ~m2)));
+	*ep = k;
 }
 
 static const char digits2[] =
@@ -215,30 +204,22 @@ layout(uint64_t f, int e, char *out)
 		memcpy(p + 2 - n, d, 24);
 		p += 2 - n + nd;
 	} else {
-		int x = n - 1;
+		/* d[.ddd]e(+|-)x, x < 1000: the exponent's three digits in one
+		 * word, shifted down past its leading zeros */
+		int x = n - 1, ax = x < 0 ? -x : x;
+		int xd = 1 + (ax >= 10) + (ax >= 100);
+		uint32_t xw = (uint32_t)('0' + ax / 100) | (uint32_t)digits2[2 * (ax % 100)] << 8 |
+		    (uint32_t)digits2[2 * (ax % 100) + 1] << 16;
+
 		p[0] = d[0];
-		if (nd > 1) {
-			p[1] = '.';
-			memcpy(p + 2, d + 1, 16);
-			p += nd + 1;
-		} else {
-			p++;
-		}
-		*p++ = 'e';
-		*p++ = x < 0 ? '-' : '+';
-		if (x < 0)
-			x = -x;
-		if (x >= 100) {
-			*p++ = (char)('0' + x / 100);
-			x %= 100;
-			memcpy(p, digits2 + 2 * x, 2);
-			p += 2;
-		} else if (x >= 10) {
-			memcpy(p, digits2 + 2 * x, 2);
-			p += 2;
-		} else {
-			*p++ = (char)('0' + x);
-		}
+		p[1] = '.';
+		memcpy(p + 2, d + 1, 16);
+		p += nd + (nd > 1);    /* "5e-324": no point, and 'e' over it */
+		p[0] = 'e';
+		p[1] = x < 0 ? '-' : '+';
+		xw >>= 8 * (3 - xd);
+		memcpy(p + 2, &xw, 4);
+		p += 2 + xd;
 	}
 	*p = '\0';
 	return (size_t)(p - out);
@@ -267,22 +248,23 @@ dtoa_es(double v, char *out)
 		out[1] = '\0';
 		return 1;
 	}
-	if (bits >> 63)
-		*p++ = '-';
+	*p = '-';
+	p += bits >> 63;
 	if (bq != 0) {
 		c = t | C_MIN;
 		q = (int)bq - 1075;
-		/* an integer below 2^53 is its own shortest form */
-		if (-52 <= q && q <= 0) {
-			f = c >> -q;
-			if (f << -q == c) {
-				e = 0;
-				goto done;
-			}
-		}
 	} else {
 		c = t;
 		q = Q_MIN;
+	}
+	/* an integer below 2^53 is its own shortest form (one branch, taken
+	 * or not by the value's kind, not by its digits) */
+	int small = (unsigned)(q + 52) <= 52;
+	unsigned sh = (unsigned)-q & -(unsigned)small;
+	f = c >> sh;
+	if (small & (f << sh == c)) {
+		e = 0;
+		goto done;
 	}
 	schubfach(c, q, &f, &e);
 done:

@@ -91,7 +91,7 @@ static int eisel_lemire(uint64_t w, int q, uint64_t *bits)
 	}
 	m = hi >> shift;
 	below = hi & ((1ull << shift) - 1);
-	if ((m & 3) == 1 && below == 0 && lo == 0)
+	if ((((m & 3) ^ 1) | below | lo) == 0)
 		return 0;              /* half way, or just above: step 3 */
 	m = (m + 1) >> 1;              /* round half up, the half bit out */
 	if (e <= 0) {
@@ -131,7 +131,8 @@ int np_decimal(uint64_t w, int q, int neg, double *out)
 		double v = (double)w;
 
 		v = q < 0 ? v / exact10[-q] : v * exact10[q];
-		*out = neg ? -v : v;
+		memcpy(&bits, &v, sizeof bits);
+		*out = with_sign(bits, neg);
 		return 1;
 	}
 	if (!eisel_lemire(w, q, &bits))
