@@ -29,6 +29,10 @@
  */
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__) && !defined(DTOA_PORTABLE)
+#include <emmintrin.h>
+#define DTOA_SSE2 1
+#endif
 
 #include "dtoa.h"
 #include "dtoa-table.h"
@@ -158,6 +162,47 @@ ndigits(uint64_t f)
 }
 
 /*
+ * Write f < 10^17 as 17 digits with leading zeros at tmp[0..16], then '0's
+ * up to tmp[47]; returns how many of tmp[1..16] are '0's at their end.
+ * With SSE2, tmp[1..16] come from one vector: 8-digit halves to 4-digit
+ * groups (x / 10^4 = x 109951163 >> 40 for x < 10^8), to 2-digit pairs
+ * (x / 100 = x 5243 >> 19 for x < 10^4), to digits (x / 10 = x 6554 >> 16
+ * for x < 100); the trailing '0's are the zero bytes' mask.  Otherwise two
+ * put8 and the words' leading zero bytes.
+ */
+static inline int
+digits17(uint64_t f, char *tmp)
+{
+	uint64_t a = f / 100000000;
+	uint32_t hi8 = (uint32_t)(a % 100000000), lo8 = (uint32_t)(f - a * 100000000);
+
+	memset(tmp + 16, '0', 32);
+	tmp[0] = (char)('0' + a / 100000000);
+#ifdef DTOA_SSE2
+	__m128i x = _mm_set_epi64x((long long)lo8, (long long)hi8);
+	__m128i q = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi64x(109951163)), 40);
+	__m128i r = _mm_sub_epi64(x, _mm_mul_epu32(q, _mm_set1_epi64x(10000)));
+	__m128i v = _mm_or_si128(q, _mm_slli_epi64(r, 32));    /* 4-digit groups, 32-bit lanes */
+	__m128i q2 = _mm_srli_epi16(_mm_mulhi_epu16(v, _mm_set1_epi32(5243)), 3);
+	__m128i r2 = _mm_sub_epi16(v, _mm_mullo_epi16(q2, _mm_set1_epi16(100)));
+	__m128i w = _mm_or_si128(q2, _mm_slli_epi32(r2, 16));  /* 2-digit pairs, 16-bit lanes */
+	__m128i t = _mm_mulhi_epu16(w, _mm_set1_epi16(6554));
+	__m128i o = _mm_sub_epi16(w, _mm_mullo_epi16(t, _mm_set1_epi16(10)));
+	__m128i d = _mm_or_si128(t, _mm_slli_epi16(o, 8));     /* digits, bytes */
+	unsigned zero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128()));
+
+	_mm_storeu_si128((__m128i *)(void *)(tmp + 1), _mm_or_si128(d, _mm_set1_epi8('0')));
+	return __builtin_clz(~(zero << 16));
+#else
+	/* the last digit is the top byte of lo (memory order, little-endian) */
+	uint64_t hi = put8(hi8, tmp + 9) ^ 0x3030303030303030ull;
+	uint64_t lo = put8(lo8, tmp + 17) ^ 0x3030303030303030ull;
+
+	return lo ? __builtin_clzll(lo) >> 3 : hi ? 8 + (__builtin_clzll(hi) >> 3) : 16;
+#endif
+}
+
+/*
  * Lay out f 10^e (0 < f < 10^17) as ECMAScript does; returns the length.
  * The digits are written once, 17 wide with leading zeros, into a buffer
  * whose tail is '0's; each case then copies fixed 16- or 24-byte blocks
@@ -170,26 +215,12 @@ layout(uint64_t f, int e, char *out)
 {
 	char tmp[48];
 	char *p = out;
-	uint64_t a = f / 100000000;
-
-	memset(tmp + 16, '0', 32);
-	tmp[0] = (char)('0' + a / 100000000);
-	uint64_t hi = put8((uint32_t)(a % 100000000), tmp + 9) ^ 0x3030303030303030ull;
-	uint64_t lo = put8((uint32_t)(f - a * 100000000), tmp + 17) ^ 0x3030303030303030ull;
-
+	int tz = digits17(f, tmp);
 	int nd = ndigits(f);
 	const char *d = tmp + 17 - nd;
 	int n = nd + e;    /* the value is 0.DIGITS times 10^n */
 
-	/* drop the trailing '0's: the last digit is the top byte of lo (the
-	 * words are in memory order, little-endian); f > 0 has a digit that
-	 * is not 0 */
-	if (lo)
-		nd -= __builtin_clzll(lo) >> 3;
-	else if (hi)
-		nd -= 8 + (__builtin_clzll(hi) >> 3);
-	else
-		nd -= 16;
+	nd -= tz;    /* f > 0: not every digit is 0 */
 	if (nd <= n && n <= 21) {
 		memcpy(p, d, 24);    /* the digits, then '0's up to 10^n */
 		p += n;

@@ -13,6 +13,9 @@
  * read back as x, and when the correctly rounded decimal of the same
  * length does, it is the one dtoa_es chose (closest wins).
  *
+ * Every text is also compared with lib/dtoa.c built without its SIMD
+ * digit writer (DTOA_PORTABLE, included below).
+ *
  * The oracle (run_oracle): on ORACLE_CHECKS more doubles, the whole text
  * must equal the shortest correctly rounded "%.*e" that strtod reads back,
  * laid out by ECMA-262 Number::toString's steps as written in this file.
@@ -30,6 +33,15 @@
 #include <string.h>
 
 #include "dtoa.h"
+
+/* lib/dtoa.c again, built without its SIMD digit writer (DTOA_PORTABLE):
+ * every double checked here is written both ways, and the texts must be
+ * the same, so the path other machines build is tested on this one. */
+size_t dtoa_es_portable(double v, char *out);
+#define DTOA_PORTABLE 1
+#define dtoa_es dtoa_es_portable
+#include "../../lib/dtoa.c"
+#undef dtoa_es
 
 #define ROUND_TRIPS 3000000
 #define SHORT_CHECKS 200000
@@ -72,6 +84,19 @@ to_bits(double d)
 
 	memcpy(&b, &d, sizeof b);
 	return b;
+}
+
+/* dtoa_es, checked against the portable build of the same file */
+static size_t
+es(double x, char *out)
+{
+	char alt[DTOA_BUFSIZE];
+	size_t n = dtoa_es(x, out), m = dtoa_es_portable(x, alt);
+
+	if (m != n || strcmp(out, alt) != 0)
+		fail("portable: %016llx: \"%s\", but the portable build writes \"%s\"",
+		    (unsigned long long)to_bits(x), out, alt);
+	return n;
 }
 
 static FILE *
@@ -139,7 +164,7 @@ check_format(uint64_t bits, const char *want, const char *where)
 	char got[DTOA_BUFSIZE + 8];
 
 	memset(got, 'X', sizeof got);
-	size_t n = dtoa_es(from_bits(bits), got);
+	size_t n = es(from_bits(bits), got);
 	if (strcmp(got, want) != 0 || n != strlen(want))
 		fail("%s: %016llx: got \"%.*s\" (len %zu), want \"%s\"", where,
 		    (unsigned long long)bits, DTOA_BUFSIZE, got, n, want);
@@ -293,7 +318,7 @@ check_value(uint64_t bits, int deep)
 	double x = from_bits(bits);
 	char *end;
 
-	size_t n = dtoa_es(x, got);
+	size_t n = es(x, got);
 	double back = strtod(got, &end);
 	uint64_t want = x == 0 ? 0 : bits;    /* -0 is written "0" */
 	if (n != strlen(got) || n >= DTOA_BUFSIZE || *end || to_bits(back) != want) {
@@ -425,7 +450,7 @@ run_oracle(void)
 			b = (b & 0x800fffffffffffffu) | (uint64_t)(1023 - 24 + (b >> 52 & 0x7f) % 95) << 52;
 		if ((b >> 52 & 0x7ff) == 0x7ff || (b & 0xfffffffffffffu) == 0)
 			continue;    /* not finite, or a power of two */
-		dtoa_es(from_bits(b), got);
+		es(from_bits(b), got);
 		oracle(from_bits(b), want);
 		n++;
 		if (strcmp(got, want) != 0 && ++oracle_failed)
