@@ -37,7 +37,7 @@ mkroot() { # dir lang tier concurrency
 	mkdir -p "$r/etc/mvm" "$w" "$r/app"
 	if [ "$2" = python ]; then
 		cp "$wrap/python/$3.py" "$w/runner"
-		cp "$wrap/python/mvm_wrapper_common.py" "$w/"
+		cp "$wrap/python/mvm_wrapper_common.py" "$wrap/python/mvm_json.py" "$w/"
 		cp "$root/examples/hello/src/app.py" "$r/app/"
 	else
 		cp "$wrap/node/$3.mjs" "$w/runner"

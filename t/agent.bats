@@ -39,7 +39,7 @@ mkroot() {
 	case $lang in
 	python)
 		cp "$WRAP/python/$tier.py" "$w/runner"
-		cp "$WRAP/python/mvm_wrapper_common.py" "$w/"
+		cp "$WRAP/python/mvm_wrapper_common.py" "$WRAP/python/mvm_json.py" "$w/"
 		cp "$MVM_ROOT/examples/hello/src/app.py" "$MVM_ROOT/t/data/agent/ops.py" "$R/app/"
 		;;
 	node)

@@ -14,7 +14,7 @@ fake_root() {
 	mkdir -p "$R/etc/mvm" "$w" "$R/app" "$T/bin"
 	mkdir -m 1733 "$T/calls"   # as the guest's /tmp: the runner's uid makes its call directory
 	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
-	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
+	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$MVM_ROOT/agent/wrappers/python/mvm_json.py" "$w/"
 	cp "$MVM_ROOT/examples/hello/src/app.py" "$R/app/"
 	chmod 0555 "$w/runner"
 	echo /usr/lib/mvm/wrappers/runner >"$R/etc/mvm/entrypoint"

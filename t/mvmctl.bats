@@ -146,7 +146,7 @@ teardown() {
 	R=$T/root w=$T/root/usr/lib/mvm/wrappers
 	mkdir -p "$w" "$R/app" "$R/etc/mvm/fn"
 	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
-	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
+	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$MVM_ROOT/agent/wrappers/python/mvm_json.py" "$w/"
 	cp "$MVM_ROOT/t/data/deliver/app.py" "$R/app/app.py"
 	chmod 0555 "$w/runner"
 	ir-lower -L ir.json >lowered.json

@@ -27,7 +27,7 @@ mkroot() {
 	rm -rf "$R"
 	mkdir -p "$R/etc/mvm" "$w" "$R/app"
 	cp "$MVM_ROOT/agent/wrappers/python/oneshot.py" "$w/runner"
-	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$w/"
+	cp "$MVM_ROOT/agent/wrappers/python/mvm_wrapper_common.py" "$MVM_ROOT/agent/wrappers/python/mvm_json.py" "$w/"
 	cp "$MVM_ROOT/examples/hello/src/app.py" "$MVM_ROOT/t/data/agent/ops.py" "$R/app/"
 	chmod 0555 "$w/runner"
 	echo /usr/lib/mvm/wrappers/runner >"$R/etc/mvm/entrypoint"

@@ -804,6 +804,125 @@ check_config_errors() { # LANG
 	done
 }
 
+# mvm_json (agent/wrappers/python/mvm_json.py) is json.loads / json.dumps
+# rebuilt on CPython's _json, so a cold call need not import json, re or
+# enum.  The stdlib's json is the independent answer: on every text below
+# (fixed ones, then seeded random documents, cut and with a byte changed)
+# both give the same value, or the same error with the same message, line
+# and column; and both write the same text or raise the same error.  The
+# texts are read by mvm_json in a process that has not imported json (as
+# in a runner: CPython 3.11's _json then cannot raise its own error), which
+# must still not have imported it after the valid ones; then again through
+# mvm_json's fallback (json itself).
+@test "py: mvm_json gives json's values, texts and errors (loads and dumps), with _json and without" {
+	cat >"$T/hooks.py" <<'EOF'
+import math
+
+class Dup(ValueError):
+    pass
+
+def pairs(items):
+    out = {}
+    for k, v in items:
+        if k in out:
+            raise Dup("duplicate %r" % k)
+        out[k] = v
+    return out
+
+def finite(text):
+    v = float(text)
+    if not math.isfinite(v):
+        raise Dup("overflow %s" % text)
+    return v
+
+def constant(name):
+    raise Dup("constant %s" % name)
+
+def outcome(f, *a, **kw):
+    try:
+        return ("ok", repr(f(*a, **kw)))
+    except ValueError as e:
+        if hasattr(e, "lineno"):   # JSONDecodeError or mvm_json.DecodeError
+            return ("decode", e.msg, e.lineno, e.colno, e.pos)
+        return (type(e).__name__, str(e))
+    except (TypeError, RecursionError, OverflowError) as e:
+        return (type(e).__name__, str(e))
+
+def loads_all(f, texts):
+    return [outcome(f, t, object_pairs_hook=pairs, parse_float=finite, parse_constant=constant)
+            for t in texts]
+EOF
+	cat >"$T/side.py" <<'EOF'
+import marshal, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import hooks, mvm_json
+valid, texts = marshal.load(open(sys.argv[3], "rb"))
+hooks.loads_all(mvm_json.loads, valid)
+clean = "json" not in sys.modules
+got = hooks.loads_all(mvm_json.loads, texts)
+mvm_json._make_scanner = None
+got_fallback = hooks.loads_all(mvm_json.loads, texts)
+marshal.dump((clean, got, got_fallback), open(sys.argv[4], "wb"))
+EOF
+	cat >"$T/agree.py" <<'EOF'
+import json, marshal, random, subprocess, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import hooks, mvm_json
+fixed = ['[1, 2.5, -0, 1e400, "x"]', '{"a": 1, "a": 2}', ' \t\r\n[]\n ', '[]x', '', ' ',
+         '\ufeff[]', '[NaN]', '[Infinity, -Infinity]', '"\\ud800"', '"\\x"', '"a\nb"',
+         '[1,]', '{"a" 1}', '{"a":1,}', '[' * 3000 + ']' * 3000, '1' * 5000, '"\u00e9\U0001f600"',
+         '{"k":[true,false,null,{"n":-1.5e-7}]}', '[1]\n\n  x', '01', '-', '[-]', '1.', '.5',
+         '"unterminated', '{"a":"b"', 'tru', '[1 2]', '\n\n  {"a": [1, 2,\n  3,, 4]}',
+         '[["Alice"],{}']
+rnd = random.Random(18)
+def value(d):
+    r = rnd.random()
+    if d > 4 or r < 0.3:
+        return rnd.choice([None, True, False, rnd.randint(-10**20, 10**20), rnd.uniform(-1e9, 1e9),
+                           rnd.choice(["", "a", "\u00e9t\u00e9", "\\", '"q"', "\n\t", "\U0001f600"])])
+    if r < 0.65:
+        return [value(d + 1) for _ in range(rnd.randint(0, 4))]
+    return {rnd.choice("abcd\u00e9") + str(i): value(d + 1) for i in range(rnd.randint(0, 4))}
+valid, texts = [], list(fixed)
+for i in range(3000):
+    t = json.dumps(value(0), ensure_ascii=rnd.random() < 0.5, indent=rnd.choice([None, 1]))
+    valid.append(t)
+    texts.append(t)
+    texts.append(t[:rnd.randint(0, len(t))])
+    j = rnd.randrange(len(t) + 1)
+    texts.append(t[:j] + rnd.choice(' ,:[]{}"\\0e-.x\n\ufeff') + t[j:])
+marshal.dump((valid, texts), open(sys.argv[3], "wb"))
+subprocess.run([sys.executable, sys.argv[4], sys.argv[1], sys.argv[2], sys.argv[3],
+                sys.argv[3] + ".out"], check=True)
+clean, got, got_fallback = marshal.load(open(sys.argv[3] + ".out", "rb"))
+if not clean:
+    sys.exit("mvm_json imported json on valid input")
+want = hooks.loads_all(json.loads, texts)
+checked = 0
+for t, w, g, gf in zip(texts, want, got, got_fallback):
+    if w != g or w != gf:
+        sys.exit("loads %r: json %r, mvm_json %r, its fallback %r" % (t[:80], w, g, gf))
+    checked += 2
+values = [value(0) for _ in range(3000)] + [float("nan"), [float("inf")], {"a": -float("inf")},
+          "\ud800", ["\udfff"], {1: 2}, {"a": {1.5: 0}}, set(), [b"x"], [object()], 10**30, -0.0]
+for fallback in (False, True):
+    if fallback:
+        mvm_json._make_scanner = None
+    for v in values:
+        for ascii_ in (True, False):
+            for nan in (True, False):
+                w = hooks.outcome(json.dumps, v, ensure_ascii=ascii_, allow_nan=nan,
+                                  separators=(",", ":"))
+                g = hooks.outcome(mvm_json.dumps, v, ensure_ascii=ascii_, allow_nan=nan)
+                if w != g:
+                    sys.exit("dumps %r (fallback %s): json %r, mvm_json %r" % (v, fallback, w, g))
+                checked += 1
+print("agree", checked)
+EOF
+	run -0 "$PY" "$T/agree.py" "$W/python" "$T" "$T/texts" "$T/side.py"
+	assert_output "agree 42158"
+}
+
 @test "py: strings: a surrogate pair is fine, a lone surrogate is not" {
 	use py oneshot
 	config app echo json
@@ -915,7 +1034,7 @@ full() { "${RUN[@]}" <"$T/in" >/dev/full 2>"$T/err"; }
 @test "py: the runner works installed as an extensionless 'runner' and exec'd by shebang through /proc/self/fd" {
 	mkdir -p "$T/lib" "$T/bin"
 	cp "$W/python/oneshot.py" "$T/lib/runner"
-	cp "$W/python/mvm_wrapper_common.py" "$T/lib/"
+	cp "$W/python/mvm_wrapper_common.py" "$W/python/mvm_json.py" "$T/lib/"
 	chmod 0555 "$T/lib/runner"
 	ln -s "$PY" "$T/bin/python3" # the guest's python3 is Debian's
 	config app greet msgpack

@@ -17,7 +17,7 @@ mkroot() { # DIR LANG TIER CONC
 	local R=$1 w=$1/usr/lib/mvm/wrappers
 	mkdir -p "$R/etc/mvm" "$w" "$R/app"
 	case $2 in
-	python) cp "$W/python/$3.py" "$w/runner"; cp "$W/python/mvm_wrapper_common.py" "$w/"
+	python) cp "$W/python/$3.py" "$w/runner"; cp "$W/python/mvm_wrapper_common.py" "$W/python/mvm_json.py" "$w/"
 		cp "$here/examples/hello/src/app.py" "$R/app/" ;;
 	node) cp "$W/node/$3.mjs" "$w/runner"; cp "$W/node/mvm_wrapper_common.mjs" "$W/node/package.json" "$w/"
 		ln -s "$W/node/node_modules" "$w/node_modules"

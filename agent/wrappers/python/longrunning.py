@@ -25,11 +25,11 @@ Module globals, sys.modules, threads, open files and signal handlers are
 *not* scrubbed: state the user's code keeps across calls is its own.
 """
 
-import json
 import os
 import struct
 import sys
 
+import mvm_json
 import mvm_wrapper_common as mw
 
 PROTOCOL_VERSION = 1
@@ -118,7 +118,7 @@ class Worker:
         """Answer frames until EOF; returns the exit status."""
         hello = {"protocol": PROTOCOL_VERSION, "language": "python",
                  "format": self.cfg["format"], "pid": os.getpid()}
-        self.respond(STATUS_READY, json.dumps(hello, separators=(",", ":")).encode())
+        self.respond(STATUS_READY, mvm_json.dumps(hello).encode())
         while True:
             header = self.inp.read(4)
             if not header:

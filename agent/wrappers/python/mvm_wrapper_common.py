@@ -8,16 +8,18 @@ runner through /proc/self/fd/N, so the sibling import works there too.
 
 Everything here follows agent/wrappers/PROTOCOL.md: the wrapper.json
 contract, the data model and decoder hardening, the error envelope and the
-exit statuses.  Only json and msgpack are ever imported to decode input.
+exit statuses.  Only mvm_json (CPython's _json, see there) and msgpack are
+ever imported to decode input.  What a cold call imports is kept short: a
+runner's first start under TCG pays for every module it runs (no re, no
+json package, ctypes only for prod's prctl).
 """
 
-import ctypes
-import json
 import math
 import os
-import re
 import sys
 import types
+
+import mvm_json
 
 MAX_DEPTH = 64                    # containers, the [args, kwargs] array included
 MAX_PAYLOAD = 16 * 1024 * 1024    # stdin / request frame / result cap (bytes)
@@ -53,8 +55,16 @@ KIND_EXIT = {
 
 CONFIG_KEYS = ("module", "function", "format", "working_dir", "mode")
 SCHEMA_KEYS = ("args_schema", "return_schema")   # optional
-_PY_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-_PY_FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _py_identifier(name):
+    """[A-Za-z_][A-Za-z0-9_]* (ASCII; keywords are not refused)."""
+    return name.isascii() and name.isidentifier()
+
+
+def _py_dotted(name):
+    """Identifiers joined by single dots."""
+    return all(_py_identifier(part) for part in name.split("."))
 
 
 class WrapperError(Exception):
@@ -114,7 +124,7 @@ def envelope(err, mode):
     body["message"] = message
     if mode == "dev" and err.tb:
         body["traceback"] = err.tb[-DEV_TRACEBACK_MAX:]
-    text = json.dumps({"error": body}, ensure_ascii=True, separators=(",", ":"))
+    text = mvm_json.dumps({"error": body}, ensure_ascii=True)
     return text.encode("ascii")
 
 
@@ -166,10 +176,10 @@ def load_config(path=None):
     if cfg["mode"] not in ("prod", "dev"):
         raise WrapperError("config_error", "wrapper config: mode must be prod or dev",
                            repr(cfg["mode"]))
-    if not _PY_MODULE.match(cfg["module"]):
+    if not _py_dotted(cfg["module"]):
         raise WrapperError("config_error", "wrapper config: module is not a dotted Python name",
                            repr(cfg["module"]))
-    if not _PY_FUNCTION.match(cfg["function"]):
+    if not _py_identifier(cfg["function"]):
         raise WrapperError("config_error", "wrapper config: function is not a Python identifier",
                            repr(cfg["function"]))
     if not cfg["working_dir"].startswith("/") or "\0" in cfg["working_dir"]:
@@ -189,6 +199,8 @@ def set_nondumpable():
     may run a compiler."""
     PR_SET_DUMPABLE = 4
     try:
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (OSError, AttributeError):
@@ -353,17 +365,18 @@ def _decode_json(data):
         raise WrapperError("decode_error", "input is not valid UTF-8",
                            "at byte %d" % e.start) from None
     try:
-        value = json.loads(text, object_pairs_hook=_pairs_hook,
-                           parse_constant=_reject_constant,
-                           parse_float=_finite_float)
+        value = mvm_json.loads(text, object_pairs_hook=_pairs_hook,
+                               parse_constant=_reject_constant,
+                               parse_float=_finite_float)
     except _Reject as e:
         raise WrapperError("decode_error", e.message, e.detail) from None
-    except json.JSONDecodeError as e:
-        raise WrapperError("decode_error", "malformed JSON: %s at line %d column %d"
-                           % (e.msg, e.lineno, e.colno)) from None
     except RecursionError:
         raise WrapperError("decode_error", "nesting deeper than %d" % MAX_DEPTH) from None
-    except ValueError as e:  # e.g. an integer with too many digits
+    except ValueError as e:
+        if hasattr(e, "lineno"):  # mvm_json.DecodeError or json.JSONDecodeError
+            raise WrapperError("decode_error", "malformed JSON: %s at line %d column %d"
+                               % (e.msg, e.lineno, e.colno)) from None
+        # e.g. an integer with too many digits
         raise WrapperError("decode_error", "malformed JSON number", str(e)) from None
     check_value(value, "decode_error", "json")
     return value
@@ -457,8 +470,7 @@ def encode_result(fmt, value):
     check_value(value, "encode_error", fmt)
     try:
         if fmt == "json":
-            out = json.dumps(value, ensure_ascii=False, allow_nan=False,
-                             separators=(",", ":")).encode("utf-8")
+            out = mvm_json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
         else:
             import msgpack
             out = msgpack.packb(value, use_bin_type=True)
@@ -548,7 +560,7 @@ def schema_error(schema, value):
         if isinstance(v, dict):
             for k in s.get("required", ()):
                 if k not in v:
-                    return ptr, safe, "missing required member %s" % json.dumps(k)
+                    return ptr, safe, "missing required member %s" % mvm_json.dumps(k)
             props = s.get("properties", {})
             extra = s.get("additionalProperties", True)
             for k in sorted(v):

@@ -18,6 +18,7 @@ in
   # What the runner imports from beside itself.
   runnerFiles = {
     "/usr/lib/mvm/wrappers/mvm_wrapper_common.py" = { source = dir + "/mvm_wrapper_common.py"; mode = "0444"; };
+    "/usr/lib/mvm/wrappers/mvm_json.py" = { source = dir + "/mvm_json.py"; mode = "0444"; };
   };
   # Build-time steps on the app tree (none for Python).
   appBuildCommand = null;
