@@ -985,6 +985,49 @@ EOF
 	assert_line --index 1 '5 internal_error'
 }
 
+# prod: a user thread's uncaught exception is one neutral line, not its
+# traceback (which may hold payload bytes); dev: the traceback.  The hook
+# is set without importing threading (only the function's own import does).
+@test "py: prod suppresses a user thread's traceback, dev shows it; threading is not imported for the function" {
+	cat >"$APPDIR/threads.py" <<'EOF'
+import sys
+
+
+def loaded():
+    return "threading" in sys.modules
+
+
+def fail_in_thread(secret):
+    import threading
+
+    def run():
+        raise ValueError(secret)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return "joined"
+EOF
+	use py oneshot
+	for mode in prod dev; do
+		config threads loaded json "$mode"
+		run -0 call "$(input json '[[],{}]')"
+		run -0 dec json
+		assert_output false
+	done
+	config threads fail_in_thread json prod
+	run -0 call "$(input json '[["s3cr3t-payload"],{}]')"
+	run -0 dec json
+	assert_output '"joined"'
+	run -0 cat "$T/err"
+	assert_output "mvm-wrapper: uncaught ValueError in a user thread (traceback suppressed in prod mode)"
+	config threads fail_in_thread json dev
+	run -0 call "$T/in"
+	run -0 cat "$T/err"
+	assert_output --partial "ValueError: s3cr3t-payload"
+	assert_output --partial "Traceback"
+}
+
 @test "py: prod is non-dumpable, dev is not" {
 	use py oneshot
 	config app dumpable json prod

@@ -212,7 +212,6 @@ def quiet_thread_tracebacks(mode):
     traceback (paths, maybe payload bytes): log one neutral line."""
     if mode != "prod":
         return
-    import threading
 
     def hook(args):
         try:
@@ -226,7 +225,15 @@ def quiet_thread_tracebacks(mode):
         except Exception:
             pass
 
-    threading.excepthook = hook
+    # threading takes its default hook from _thread when it is first
+    # imported: set it there, so that a function without threads does not
+    # import threading (a cold call's start pays for every module, dearly
+    # under TCG); and on threading itself when something imported it.
+    import _thread
+
+    _thread._excepthook = hook
+    if "threading" in sys.modules:
+        sys.modules["threading"].excepthook = hook
     sys.unraisablehook = lambda u: None
 
 
