@@ -22,15 +22,20 @@ static inline int digit_run(uint64_t w)
 }
 
 
-/* The value of 8 decimal digits in memory order (little-endian load):
+/* The value of 8 decimal digits in memory order (little-endian load),
+ * digits8z of their values 0-9 a byte, digits8 of their characters:
  * pairs, then quads, then the two halves, each a multiply and a shift. */
-static inline uint64_t digits8(uint64_t w)
+static inline uint64_t digits8z(uint64_t w)
 {
-	w -= 0x3030303030303030ull;
 	w = w * 10 + (w >> 8);                         /* 2-digit values in bytes 0,2,4,6 */
 	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
 		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
 	return w;
+}
+
+static inline uint64_t digits8(uint64_t w)
+{
+	return digits8z(w - 0x3030303030303030ull);
 }
 
 static const uint64_t pow10_8[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
@@ -77,7 +82,29 @@ static locale_t c_locale(void)
 	return loc;
 }
 
-int jsonp_number(struct parser *ps, struct jtok *t)
+/* The token of double v: inline if an integer below 2^53 (not -0), else
+ * v in num[].  0, or out of memory. */
+static inline int put_double(struct parser *ps, struct jtok *t, double v)
+{
+	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
+	    (v != 0 || !signbit(v))) {
+		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
+		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
+		t->b = (uint32_t)u;
+		return 0;
+	}
+	if (ps->d->nnum == ps->d->capnum &&
+	    jsonp_grow((void **)&ps->d->num, &ps->d->capnum, ps->d->nnum + 1, sizeof *ps->d->num) < 0)
+		return jsonp_oom(ps);
+	ps->d->num[ps->d->nnum] = v;
+	t->a = J_NUM | F_X;
+	t->b = (uint32_t)ps->d->nnum++;
+	return 0;
+}
+
+/* The reader for every number: what number_fast leaves (a number near the
+ * input's end, long, malformed, or out of np_decimal's reach). */
+static __attribute__((noinline)) int number_slow(struct parser *ps, struct jtok *t)
 {
 	const unsigned char *p = ps->p, *start = p, *end = ps->end;
 	uint64_t mant = 0;
@@ -170,20 +197,114 @@ int jsonp_number(struct parser *ps, struct jtok *t)
 			return jsonp_err(ps, start, "number out of range of a double");
 	}
 	ps->p = p;
-	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
-	    (v != 0 || !signbit(v))) {
-		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
+	return put_double(ps, t, v);
+}
+
+/* The value of the first k (1-8) digits of w, in memory order: the
+ * bytes after them shifted out (a borrow of their '0' subtracted only
+ * moves up, out with them), the k digits left last after 8 - k zeros. */
+static inline uint64_t digits_k(uint64_t w, int k)
+{
+	return digits8z((w - ONES * '0') << (64 - 8 * k));
+}
+
+static const uint64_t pow10_19[20] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+	100000000, 1000000000, 10000000000, 100000000000, 1000000000000, 10000000000000,
+	100000000000000, 1000000000000000, 10000000000000000, 100000000000000000,
+	1000000000000000000, 10000000000000000000u };
+
+/* The run of digits at p (24 bytes readable): its length, 0-23, with
+ * *v = its value modulo 2^64 (exact up to 19 digits), or 24 when it is
+ * 24 digits or more (*v then unset). */
+static inline __attribute__((always_inline)) int run23(const unsigned char *p, uint64_t *v)
+{
+	uint64_t w = load64(p), x;
+	int k = digit_run(w);
+
+	*v = 0;
+	if (k < 8) {
+		if (k)
+			*v = digits_k(w, k);
+		return k;
+	}
+	x = digits8(w);
+	w = load64(p + 8);
+	if ((k = digit_run(w)) < 8) {
+		*v = k ? x * pow10_8[k] + digits_k(w, k) : x;
+		return 8 + k;
+	}
+	x = x * 100000000 + digits8(w);
+	w = load64(p + 16);
+	if ((k = digit_run(w)) < 8) {
+		*v = k ? x * pow10_8[k] + digits_k(w, k) : x;
+		return 16 + k;
+	}
+	return 24;
+}
+
+/*
+ * The common number in one pass without a per-byte loop: at most 19
+ * digits before the exponent (so the mantissa cannot wrap) and an
+ * exponent of 1-4 digits, with the value decided by np_decimal.  Anything
+ * else, and any error, goes to number_slow, which starts again from
+ * ps->p: nothing is written before.  It reads at most NUM_FAST_MIN bytes
+ * from ps->p: the sign 1, the integer part's run23 24 from p + 1 (so '.'
+ * at p + 24 at most), the fraction's 24 from p + 25 ('e' at p + 48 at
+ * most, its sign at p + 49), the exponent's 8 from p + 50 at most: 58.
+ */
+#define NUM_FAST_MIN 58
+
+int jsonp_number(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *p = ps->p;
+	uint64_t mant, f;
+	int neg, ki, kf, dexp = 0;
+	double v;
+
+	if (ps->end - p < NUM_FAST_MIN)
+		return number_slow(ps, t);
+	neg = *p == '-';
+	p += neg;
+	ki = run23(p, &mant);
+	if (ki == 0 || ki > 19 || (*p == '0' && ki > 1))
+		return number_slow(ps, t);
+	p += ki;
+	if (*p == '.') {
+		kf = run23(p + 1, &f);
+		if (kf == 0 || ki + kf > 19)
+			return number_slow(ps, t);
+		mant = mant * pow10_19[kf] + f;
+		p += 1 + kf;
+		dexp = -kf;
+	}
+	if ((*p | 0x20) == 'e') {
+		/* 1-4 digits, one at a time (most exponents have 1-3) */
+		int eneg = p[1] == '-', ev, i;
+		unsigned c;
+
+		p += 1 + (p[1] == '-' || p[1] == '+');
+		if ((c = (unsigned)*p - '0') > 9)
+			return number_slow(ps, t);
+		for (ev = (int)c, i = 1; (c = (unsigned)p[i] - '0') <= 9; i++) {
+			if (i == 4)
+				return number_slow(ps, t);
+			ev = ev * 10 + (int)c;
+		}
+		p += i;
+		dexp += eneg ? -ev : ev;
+	}
+	if (dexp == 0 && mant < INT_BIAS && (mant || !neg)) {
+		/* an integer below 2^53 (not -0): the inline token, as below */
+		uint64_t u = (neg ? INT_BIAS - mant : INT_BIAS + mant);
 		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
 		t->b = (uint32_t)u;
+		ps->p = p;
 		return 0;
 	}
-	if (ps->d->nnum == ps->d->capnum &&
-	    jsonp_grow((void **)&ps->d->num, &ps->d->capnum, ps->d->nnum + 1, sizeof *ps->d->num) < 0)
-		return jsonp_oom(ps);
-	ps->d->num[ps->d->nnum] = v;
-	t->a = J_NUM | F_X;
-	t->b = (uint32_t)ps->d->nnum++;
-	return 0;
+	if (!np_decimal_exact(mant, dexp, neg, &v) && !np_decimal(mant, dexp, neg, &v))
+		return number_slow(ps, t);
+	ps->p = p;
+	return put_double(ps, t, v);
 }
 
 void json_put_num(struct buf *out, double v)
