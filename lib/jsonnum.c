@@ -7,6 +7,9 @@
 #include "dtoa.h"
 #include "numparse.h"
 #include "json_int.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* How many of the 8 bytes of w (in memory order) are '0'-'9' before the
  * first that is not.  A byte of m is 0x00 for a digit, and exactly so up
@@ -200,12 +203,79 @@ static __attribute__((noinline)) int number_slow(struct parser *ps, struct jtok 
 	return put_double(ps, t, v);
 }
 
-/* The value of the first k (1-8) digits of w, in memory order: the
- * bytes after them shifted out (a borrow of their '0' subtracted only
- * moves up, out with them), the k digits left last after 8 - k zeros. */
-static inline uint64_t digits_k(uint64_t w, int k)
+/*
+ * The common number's two primitives, on 16 bytes at a time (SSE2, the
+ * x86-64 baseline; other machines: the same on two 8-byte words):
+ *   digit_bits(p)      bit i set when p[i] is '0'-'9', for i < 16
+ *   digit_value(e, c)  the value of the c (1-16) digits that end just
+ *                      before e (the 16 bytes before e are read; the
+ *                      first 16 - c are masked off, tail_mask)
+ */
+static const unsigned char tail_mask[48] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	0xFF, 0xFF,
+};
+
+#if defined __SSE2__ && !defined JSON_PORTABLE
+static inline unsigned digit_bits(const unsigned char *p)
 {
-	return digits8z((w - ONES * '0') << (64 - 8 * k));
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	/* '0'-'9' to -128..-119 (signed), every other byte above */
+	v = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0')));
+	return (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(-118)));
+}
+
+/* 16 digits, a value 0-9 a byte: pairs, quads and eights by pmaddwd
+ * (10, 100, 10000 and 1 in alternate 16-bit lanes), then the halves. */
+static inline uint64_t digit_value(const unsigned char *e, int c)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(e - 16)), z = _mm_setzero_si128();
+	__m128i m = _mm_loadu_si128((const __m128i *)(const void *)(tail_mask + c)), lo, hi;
+	uint64_t x;
+
+	v = _mm_and_si128(_mm_sub_epi8(v, _mm_set1_epi8('0')), m);
+	lo = _mm_madd_epi16(_mm_unpacklo_epi8(v, z), _mm_set1_epi32(1 << 16 | 10));
+	hi = _mm_madd_epi16(_mm_unpackhi_epi8(v, z), _mm_set1_epi32(1 << 16 | 10));
+	v = _mm_madd_epi16(_mm_packs_epi32(lo, hi), _mm_set1_epi32(1 << 16 | 100));
+	v = _mm_madd_epi16(_mm_packs_epi32(v, v), _mm_set1_epi32(1 << 16 | 10000));
+	x = (uint64_t)_mm_cvtsi128_si64(v);
+	return (x & 0xFFFFFFFF) * 100000000 + (x >> 32);
+}
+#else
+/* bit 7 of each byte set for '0'-'9' (no carry leaves a byte: at most
+ * 0x7F + 0x50), then gathered into 8 bits */
+static inline unsigned digit_bits8(uint64_t w)
+{
+	uint64_t l = w & ~HIGHS;
+	uint64_t d = (l + ONES * (0x80 - '0')) & ~(l + ONES * (0x7F - '9')) & ~w & HIGHS;
+
+	return (unsigned)(((d >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+static inline unsigned digit_bits(const unsigned char *p)
+{
+	return digit_bits8(load64(p)) | digit_bits8(load64(p + 8)) << 8;
+}
+
+/* masked before '0' is taken off: no byte borrows */
+static inline uint64_t digit_value(const unsigned char *e, int c)
+{
+	uint64_t m0 = load64(tail_mask + c), m1 = load64(tail_mask + c + 8);
+
+	return digits8z((load64(e - 16) & m0) - (ONES * '0' & m0)) * 100000000 +
+		digits8z((load64(e - 8) & m1) - (ONES * '0' & m1));
+}
+#endif
+
+/* The value of the c (1-19) digits that end just before e. */
+static inline uint64_t digits_before(const unsigned char *e, int c)
+{
+	if (__builtin_expect(c > 16, 0))
+		return digit_value(e - 16, c - 16) * 10000000000000000u + digit_value(e, 16);
+	return digit_value(e, c);
 }
 
 static const uint64_t pow10_19[20] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
@@ -213,70 +283,52 @@ static const uint64_t pow10_19[20] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
 	100000000000000, 1000000000000000, 10000000000000000, 100000000000000000,
 	1000000000000000000, 10000000000000000000u };
 
-/* The run of digits at p (24 bytes readable): its length, 0-23, with
- * *v = its value modulo 2^64 (exact up to 19 digits), or 24 when it is
- * 24 digits or more (*v then unset). */
-static inline __attribute__((always_inline)) int run23(const unsigned char *p, uint64_t *v)
-{
-	uint64_t w = load64(p), x;
-	int k = digit_run(w);
-
-	*v = 0;
-	if (k < 8) {
-		if (k)
-			*v = digits_k(w, k);
-		return k;
-	}
-	x = digits8(w);
-	w = load64(p + 8);
-	if ((k = digit_run(w)) < 8) {
-		*v = k ? x * pow10_8[k] + digits_k(w, k) : x;
-		return 8 + k;
-	}
-	x = x * 100000000 + digits8(w);
-	w = load64(p + 16);
-	if ((k = digit_run(w)) < 8) {
-		*v = k ? x * pow10_8[k] + digits_k(w, k) : x;
-		return 16 + k;
-	}
-	return 24;
-}
-
 /*
- * The common number in one pass without a per-byte loop: at most 19
- * digits before the exponent (so the mantissa cannot wrap) and an
- * exponent of 1-4 digits, with the value decided by np_decimal.  Anything
- * else, and any error, goes to number_slow, which starts again from
- * ps->p: nothing is written before.  It reads at most NUM_FAST_MIN bytes
- * from ps->p: the sign 1, the integer part's run23 24 from p + 1 (so '.'
- * at p + 24 at most), the fraction's 24 from p + 25 ('e' at p + 48 at
- * most, its sign at p + 49), the exponent's 8 from p + 50 at most: 58.
+ * The common number without a per-digit loop: the runs of digits found
+ * in one 32-byte mask, at most 19 digits before the exponent (so the
+ * mantissa cannot wrap), an exponent of 1-4 digits, the value decided by
+ * np_decimal.  Anything else, and any error, goes to number_slow, which
+ * starts again from ps->p: nothing is written before.  Bytes read: from
+ * ps->p - 15 (digits_before: the 32 before the end of a fraction of 17
+ * or more digits, which is at least 19 bytes past the sign, or of an
+ * integer part of 17 or more; the 16 before that of a shorter run, which
+ * is at least 1 byte past the sign) to ps->p + NUM_FAST_MIN: the sign
+ * 1, the mask 32; the digits end at p + 21 at most (19 and '.', after
+ * the sign), the exponent's sign at p + 22, its 4 digits and the byte
+ * after them at p + 27 at most.
  */
-#define NUM_FAST_MIN 58
+#define NUM_FAST_MIN 33
 
 int jsonp_number(struct parser *ps, struct jtok *t)
 {
-	const unsigned char *p = ps->p;
-	uint64_t mant, f;
-	int neg, ki, kf, dexp = 0;
+	const unsigned char *p = ps->p, *e;
+	uint64_t mant, m;
+	int neg, ki, kf = 0, dexp = 0;
 	double v;
 
-	if (ps->end - p < NUM_FAST_MIN)
+	if (ps->end - p < NUM_FAST_MIN || p - ps->s < 16)
 		return number_slow(ps, t);
 	neg = *p == '-';
 	p += neg;
-	ki = run23(p, &mant);
-	if (ki == 0 || ki > 19 || (*p == '0' && ki > 1))
+	m = digit_bits(p) | (uint64_t)digit_bits(p + 16) << 16;
+	ki = __builtin_ctzll(~m);
+	if (ki == 0 || (*p == '0' && ki > 1))
 		return number_slow(ps, t);
-	p += ki;
-	if (*p == '.') {
-		kf = run23(p + 1, &f);
-		if (kf == 0 || ki + kf > 19)
+	e = p + ki;
+	if (*e == '.') {
+		kf = __builtin_ctzll(~(m >> (ki + 1)));
+		if (kf == 0)
 			return number_slow(ps, t);
-		mant = mant * pow10_19[kf] + f;
-		p += 1 + kf;
+		e += 1 + kf;
+	}
+	if (ki + kf > 19)
+		return number_slow(ps, t);
+	mant = ki == 1 ? (uint64_t)(*p - '0') : digits_before(p + ki, ki);
+	if (kf) {
+		mant = mant * pow10_19[kf] + digits_before(e, kf);
 		dexp = -kf;
 	}
+	p = e;
 	if ((*p | 0x20) == 'e') {
 		/* 1-4 digits, one at a time (most exponents have 1-3) */
 		int eneg = p[1] == '-', ev, i;
