@@ -179,7 +179,9 @@ static int stream_value(struct parser *ps, uint32_t v)
 		return merr_sys(ps->e, "write canonical output");
 	}
 	jsonp_drop_from(d, v);   /* its first token: the one after the root's */
-	if (d->ov)       /* what is before ps->p is not looked at again */
+	/* what is before ps->p is not looked at again: the output goes there
+	 * once OVER_BATCH bytes of it wait */
+	if (d->ov && ps->out->len - d->ov->head >= OVER_BATCH)
 		jsonp_over_move(d, ps->out, (size_t)(ps->p - ps->s));
 	return ps->win ? jsonp_win_after(ps, v) : 0;
 }

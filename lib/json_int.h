@@ -117,6 +117,11 @@ struct jover {
 	size_t head, kept;
 };
 
+/* json_canon_over moves the output into the input once this many bytes
+ * of it wait in out (a few long moves, not one a value; out holds that
+ * much more at most, beside what does not fit yet). */
+#define OVER_BATCH 4096
+
 /* json_canon_stream_fd: the input is read into buf, a window of cap bytes
  * (len of them read) that moves on between the root array's values; eof:
  * buf holds the input's end.  ck: a value was written, and the parse can
