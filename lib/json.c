@@ -71,6 +71,11 @@ static inline struct jtok *push_tok(struct parser *ps)
 }
 /* ---- the parser ---- */
 
+static inline int is_num_start(unsigned char c)
+{
+	return c == '-' || (c >= '0' && c <= '9');
+}
+
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
 	/* Most JSON has no whitespace, or a newline and a run of spaces:
@@ -162,6 +167,34 @@ static int parse_key(struct parser *ps)
 	return 0;
 }
 
+/* The numbers of an array (top of the stack f, not the streamed root)
+ * from ps->p, each read as jsonp_parse's value would, while a ',' and a
+ * number follow: then -1 when no ',' follows the last, or 0 at the value
+ * after a ',' (not ']'), or an error. */
+static int array_numbers(struct parser *ps, struct frame *f)
+{
+	struct jdoc *d = ps->d;
+	const unsigned char *end = ps->end;
+	struct jtok *t;
+	int r;
+
+	do {
+		if (!(t = push_tok(ps)))
+			return jsonp_oom(ps);
+		if ((r = jsonp_number(ps, t)) != 0)
+			return r;
+		f->count++;
+		f->last = (uint32_t)(d->nt - 1);
+		ps->p = skip_ws(ps->p, end);
+		if (ps->p >= end || *ps->p != ',')
+			return -1;
+		ps->p = skip_ws(ps->p + 1, end);
+	} while (ps->p < end && is_num_start(*ps->p));
+	if (ps->p < end && *ps->p == ']')
+		return jsonp_err(ps, ps->p, "trailing comma in array");
+	return 0;
+}
+
 /* json_canon_stream: value v of the root array is complete (a container
  * closed or a scalar read): write it, then give its tokens and side
  * arrays back.  Nothing of it is looked at again: the root's own close
@@ -247,7 +280,7 @@ value:
 		break;
 	}
 	default:
-		if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')) {
+		if (is_num_start(*ps->p)) {
 			if ((r = jsonp_number(ps, t)) != 0)
 				return r;
 			break;
@@ -283,6 +316,15 @@ resume:
 					return r;
 			} else if (ps->p < end && *ps->p == ']') {
 				return jsonp_err(ps, ps->p, "trailing comma in array");
+			} else if (ps->p < end && is_num_start(*ps->p) && (ps->depth > 1 || !ps->out)) {
+				if ((r = array_numbers(ps, f)) > 0)
+					return r;
+				if (r < 0 && ps->p < end && *ps->p == ']') {
+					ps->p++;
+					goto close;
+				}
+				if (r < 0)
+					return unexpected(ps, "',' or ']'");
 			}
 			goto value;
 		}
