@@ -82,6 +82,22 @@ static inline const unsigned char *skip_ws(const unsigned char *p, const unsigne
 	 * runs of spaces are skipped a word at a time to their end. */
 	if (p < end && *p > ' ')
 		return p;
+	/* One space, or a newline and one space: by branches (predicted,
+	 * so the next value's address waits for no load), the newline and a
+	 * longer run of spaces by a word; else byte by byte below. */
+	if (end - p >= 9) {
+		if (p[0] == ' ' && p[1] > ' ')
+			return p + 1;
+		if (p[0] == '\n') {
+			uint64_t w;
+
+			if (p[1] == ' ' && p[2] > ' ')
+				return p + 2;
+			if ((w = load64(p + 1) ^ (ONES * ' ')) != 0 &&
+			    p[1 + (__builtin_ctzll(w) >> 3)] > ' ')
+				return p + 1 + (__builtin_ctzll(w) >> 3);
+		}
+	}
 	while (p < end) {
 		if (end - p >= 8) {
 			uint64_t w = load64(p) ^ (ONES * ' ');
