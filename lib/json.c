@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json_int.h"
+#include "jsonnumf.h"
 
 int jsonp_grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -187,27 +188,36 @@ static int parse_key(struct parser *ps)
  * from ps->p, each read as jsonp_parse's value would, while a ',' and a
  * number follow: then -1 when no ',' follows the last, or 0 at the value
  * after a ',' (not ']'), or an error. */
-static int array_numbers(struct parser *ps, struct frame *f)
+static __attribute__((noinline)) int array_numbers(struct parser *ps, struct frame *f)
 {
 	struct jdoc *d = ps->d;
-	const unsigned char *end = ps->end;
+	const unsigned char *end = ps->end, *p = ps->p, *q;
 	struct jtok *t;
 	int r;
 
+	/* p in a register from one number to the next (number_fast inline),
+	 * ps->p set only for jsonp_number_slow and on the way out */
 	do {
 		if (!(t = push_tok(ps)))
 			return jsonp_oom(ps);
-		if ((r = jsonp_number(ps, t)) != 0)
-			return r;
+		if (!(q = number_fast(ps, p, t))) {
+			ps->p = p;
+			if ((r = jsonp_number_slow(ps, t)) != 0)
+				return r;
+			q = ps->p;
+		}
 		f->count++;
 		f->last = (uint32_t)(d->nt - 1);
-		ps->p = skip_ws(ps->p, end);
-		if (ps->p >= end || *ps->p != ',')
+		p = skip_ws(q, end);
+		if (p >= end || *p != ',') {
+			ps->p = p;
 			return -1;
-		ps->p = skip_ws(ps->p + 1, end);
-	} while (ps->p < end && is_num_start(*ps->p));
-	if (ps->p < end && *ps->p == ']')
-		return jsonp_err(ps, ps->p, "trailing comma in array");
+		}
+		p = skip_ws(p + 1, end);
+	} while (p < end && is_num_start(*p));
+	ps->p = p;
+	if (p < end && *p == ']')
+		return jsonp_err(ps, p, "trailing comma in array");
 	return 0;
 }
 

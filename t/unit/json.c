@@ -294,27 +294,32 @@ static void test_numbers(void)
 		"123456789,1e+21,-1e-7,4500000000000000]");
 }
 
-/* s as the value of "[" + 16 spaces + s + (pad: 40 spaces) + "]": the
- * reader's fast path for a text long enough around the number, else
- * number_slow.  0 and *v, or EX_DATA and e set. */
+/* s as the value of "[" + 16 spaces + s + (pad & 1: 40 spaces) + "]",
+ * and (pad & 2) after a first value "0," (json.c's loop over an array's
+ * numbers, not the value dispatch): the reader's fast path for a text
+ * long enough around the number, else jsonp_number_slow.  0 and *v, or
+ * EX_DATA and e set. */
 static int num_at(const char *s, int pad, double *v, struct merr *e)
 {
 	char buf[160];
 	struct jdoc *d;
+	jref r;
 
-	snprintf(buf, sizeof buf, "[                %s%s]", s, pad ? SP40 : "");
+	snprintf(buf, sizeof buf, "[%s                %s%s]", pad & 2 ? "0," : "", s,
+		pad & 1 ? SP40 : "");
 	if (!(d = json_parse(buf, strlen(buf), NULL, e)))
 		return e->code;
-	*v = json_num(d, json_first(d, json_root(d)));
+	r = json_first(d, json_root(d));
+	*v = json_num(d, pad & 2 ? json_next(d, r) : r);
 	json_free(d);
 	return 0;
 }
 
 /* Numbers of every length of integer part (1-21 digits), fraction (none,
  * 1-21) and exponent (none, 1-5 digits, signs), each read where the fast
- * path reads it and where number_slow does, against strtod (the oracle:
- * glibc's, correctly rounded); the malformed refused by both with the
- * message and column written here. */
+ * path reads it and where jsonp_number_slow does, against strtod (the
+ * oracle: glibc's, correctly rounded); the malformed refused by both with
+ * the message and column written here. */
 static void test_number_paths(void)
 {
 	static const char *const exps[] = { "", "e5", "E-12", "e+300", "e-0300", "e00009",
@@ -335,7 +340,7 @@ static void test_number_paths(void)
 	for (int ki = 1; ki <= 21; ki++)
 		for (int kf = 0; kf <= 21; kf++)
 			for (size_t x = 0; x < sizeof exps / sizeof *exps; x++)
-				for (int pad = 0; pad < 2; pad++) {
+				for (int pad = 0; pad < 4; pad++) {
 					struct merr e;
 					double v = 0, want;
 					int r;
@@ -349,20 +354,20 @@ static void test_number_paths(void)
 						check(r == EX_DATA, "%s: out of range, yet read", s);
 					else
 						check(r == 0 && memcmp(&v, &want, sizeof v) == 0,
-							"%s (%s): %a, strtod %a", s, pad ? "fast" : "slow", v, want);
+							"%s (%d): %a, strtod %a", s, pad, v, want);
 					n++;
 				}
-	check(n == 21 * 22 * 8 * 2, "%u numbers", n);
+	check(n == 21 * 22 * 8 * 4, "%u numbers", n);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		for (int pad = 0; pad < 2; pad++) {
+		for (int pad = 0; pad < 4; pad++) {
 			struct merr e;
 			double v;
 			char where[16];
 
-			snprintf(where, sizeof where, "1:%d", bad[i].col);
+			snprintf(where, sizeof where, "1:%d", bad[i].col + (pad & 2 ? 2 : 0));
 			check(num_at(bad[i].s, pad, &v, &e) == EX_DATA && strcmp(e.msg, bad[i].msg) == 0 &&
-				strcmp(e.where, where) == 0, "%s (%s): %s at %s", bad[i].s,
-				pad ? "fast" : "slow", e.msg, e.where);
+				strcmp(e.where, where) == 0, "%s (%d): %s at %s", bad[i].s, pad,
+				e.msg, e.where);
 		}
 }
 

@@ -258,7 +258,7 @@ static void test_halfway(unsigned long n)
 
 /* Every length of integer part (1-21 digits) and fraction (none, 1-21),
  * with and without exponents: each of the reader's ways to a mantissa
- * (one digit, one or two 16-byte windows, too long: number_slow). */
+ * (one digit, one or two 16-byte windows, too long: jsonp_number_slow). */
 static void test_shapes(void)
 {
 	static const char *const exps[] = { "", "e5", "E-12", "e+300", "e-0300", "e00009", "e-330" };
