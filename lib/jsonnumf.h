@@ -136,9 +136,11 @@ static const uint64_t pow10_19[20] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
  * end of a fraction of 17 or more digits, which is at least 19 bytes
  * past the sign, or of an integer part of 17 or more; the 16 before that
  * of a shorter run, which is at least 1 byte past the sign) to
- * p + NUM_FAST_MIN: the sign 1, the mask 32; the digits end at p + 21 at
- * most (19 and '.', after the sign), the exponent's sign at p + 22, its 4
- * digits and the byte after them at p + 27 at most.
+ * p + NUM_FAST_MIN - 1: the masks p[0..32) after a sign (so up to
+ * p[32]); the byte after an integer part of at most 19 digits (else no
+ * more is read) at p + 20; after a fraction that brings the digits to 19
+ * at most, p + 21; the exponent's sign at p + 22, its 4 digits and the
+ * byte after them at p + 27 at most.
  */
 #define NUM_FAST_MIN 33
 
@@ -156,7 +158,7 @@ static inline const unsigned char *number_fast(struct parser *ps, const unsigned
 	p += neg;
 	m = digit_bits(p) | (uint64_t)digit_bits(p + 16) << 16;
 	ki = __builtin_ctzll(~m);
-	if (ki == 0 || (*p == '0' && ki > 1))
+	if (ki == 0 || ki > 19 || (*p == '0' && ki > 1))
 		return NULL;
 	e = p + ki;
 	if (*e == '.') {

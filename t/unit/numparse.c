@@ -276,6 +276,28 @@ static void test_shapes(void)
 	flush();
 }
 
+/* A signed number of 32 digits ending the input 33 bytes after its sign
+ * (the fast path's least room), in a buffer of exactly the input's size,
+ * so that SANITIZE=address builds and valgrind see any read past it:
+ * refused at the end, as the whole reader does. */
+static void test_room(void)
+{
+	static const char s[] = "[                -12345678901234567890123456789012";
+	char *b = malloc(sizeof s - 1);
+	struct merr e;
+	struct jdoc *d;
+
+	if (!b)
+		abort();
+	memcpy(b, s, sizeof s - 1);
+	d = json_parse(b, sizeof s - 1, NULL, &e);
+	check(!d && strcmp(e.where, "1:51") == 0 &&
+		strcmp(e.msg, "',' or ']' expected, found end of input") == 0,
+		"32 digits at the end: %s at %s", d ? "accepted" : e.msg, d ? "" : e.where);
+	json_free(d);
+	free(b);
+}
+
 static void test_edges(void)
 {
 	static const char *const edge[] = {
@@ -329,6 +351,7 @@ int main(void)
 		r = (unsigned long)atol(env);
 	test_edges();
 	test_shapes();
+	test_room();
 	test_random_wq(400000 * r);
 	test_random_doubles(200000 * r);
 	test_halfway(40000 * r);
