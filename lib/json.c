@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json_int.h"
+#include "jsonnumf.h"
 
 int jsonp_grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -71,12 +72,33 @@ static inline struct jtok *push_tok(struct parser *ps)
 }
 /* ---- the parser ---- */
 
+static inline int is_num_start(unsigned char c)
+{
+	return c == '-' || (c >= '0' && c <= '9');
+}
+
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
 	/* Most JSON has no whitespace, or a newline and a run of spaces:
 	 * runs of spaces are skipped a word at a time to their end. */
 	if (p < end && *p > ' ')
 		return p;
+	/* One space, or a newline and one space: by branches (predicted,
+	 * so the next value's address waits for no load), the newline and a
+	 * longer run of spaces by a word; else byte by byte below. */
+	if (end - p >= 9) {
+		if (p[0] == ' ' && p[1] > ' ')
+			return p + 1;
+		if (p[0] == '\n') {
+			uint64_t w;
+
+			if (p[1] == ' ' && p[2] > ' ')
+				return p + 2;
+			if ((w = load64(p + 1) ^ (ONES * ' ')) != 0 &&
+			    p[1 + (__builtin_ctzll(w) >> 3)] > ' ')
+				return p + 1 + (__builtin_ctzll(w) >> 3);
+		}
+	}
 	while (p < end) {
 		if (end - p >= 8) {
 			uint64_t w = load64(p) ^ (ONES * ' ');
@@ -162,6 +184,43 @@ static int parse_key(struct parser *ps)
 	return 0;
 }
 
+/* The numbers of an array (top of the stack f, not the streamed root)
+ * from ps->p, each read as jsonp_parse's value would, while a ',' and a
+ * number follow: then -1 when no ',' follows the last, or 0 at the value
+ * after a ',' (not ']'), or an error. */
+static __attribute__((noinline)) int array_numbers(struct parser *ps, struct frame *f)
+{
+	struct jdoc *d = ps->d;
+	const unsigned char *end = ps->end, *p = ps->p, *q;
+	struct jtok *t;
+	int r;
+
+	/* p in a register from one number to the next (number_fast inline),
+	 * ps->p set only for jsonp_number_slow and on the way out */
+	do {
+		if (!(t = push_tok(ps)))
+			return jsonp_oom(ps);
+		if (!(q = number_fast(ps, p, t))) {
+			ps->p = p;
+			if ((r = jsonp_number_slow(ps, t)) != 0)
+				return r;
+			q = ps->p;
+		}
+		f->count++;
+		f->last = (uint32_t)(d->nt - 1);
+		p = skip_ws(q, end);
+		if (p >= end || *p != ',') {
+			ps->p = p;
+			return -1;
+		}
+		p = skip_ws(p + 1, end);
+	} while (p < end && is_num_start(*p));
+	ps->p = p;
+	if (p < end && *p == ']')
+		return jsonp_err(ps, p, "trailing comma in array");
+	return 0;
+}
+
 /* json_canon_stream: value v of the root array is complete (a container
  * closed or a scalar read): write it, then give its tokens and side
  * arrays back.  Nothing of it is looked at again: the root's own close
@@ -179,7 +238,9 @@ static int stream_value(struct parser *ps, uint32_t v)
 		return merr_sys(ps->e, "write canonical output");
 	}
 	jsonp_drop_from(d, v);   /* its first token: the one after the root's */
-	if (d->ov)       /* what is before ps->p is not looked at again */
+	/* what is before ps->p is not looked at again: the output goes there
+	 * once OVER_BATCH bytes of it wait */
+	if (d->ov && ps->out->len - d->ov->head >= OVER_BATCH)
 		jsonp_over_move(d, ps->out, (size_t)(ps->p - ps->s));
 	return ps->win ? jsonp_win_after(ps, v) : 0;
 }
@@ -245,7 +306,7 @@ value:
 		break;
 	}
 	default:
-		if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9')) {
+		if (is_num_start(*ps->p)) {
 			if ((r = jsonp_number(ps, t)) != 0)
 				return r;
 			break;
@@ -281,6 +342,15 @@ resume:
 					return r;
 			} else if (ps->p < end && *ps->p == ']') {
 				return jsonp_err(ps, ps->p, "trailing comma in array");
+			} else if (ps->p < end && is_num_start(*ps->p) && (ps->depth > 1 || !ps->out)) {
+				if ((r = array_numbers(ps, f)) > 0)
+					return r;
+				if (r < 0 && ps->p < end && *ps->p == ']') {
+					ps->p++;
+					goto close;
+				}
+				if (r < 0)
+					return unexpected(ps, "',' or ']'");
 			}
 			goto value;
 		}

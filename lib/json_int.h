@@ -9,6 +9,7 @@
  *   jsonchr.h    their characters (UTF-8 sequences, \u escapes)
  *   jsonput.c    strings: writing (RFC 8785 escapes)
  *   jsonnum.c    numbers: reading (numparse.h) and writing (dtoa.h)
+ *   jsonnumf.h   the common number's reader, inline (jsonnum.c, json.c)
  *   jsonkey.c    member names: RFC 8785 order, duplicates, sorted objects
  *   jsonget.c    the accessors of json.h
  *   jsoncanon.c  the canonical writer's walk of the tape, JSON Pointers
@@ -117,6 +118,11 @@ struct jover {
 	size_t head, kept;
 };
 
+/* json_canon_over moves the output into the input once this many bytes
+ * of it wait in out (a few long moves, not one a value; out holds that
+ * much more at most, beside what does not fit yet). */
+#define OVER_BATCH 4096
+
 /* json_canon_stream_fd: the input is read into buf, a window of cap bytes
  * (len of them read) that moves on between the root array's values; eof:
  * buf holds the input's end.  ck: a value was written, and the parse can
@@ -204,6 +210,9 @@ int jsonp_oom(struct parser *ps);
  * same either way. */
 int jsonp_string(struct parser *ps, struct jtok *t);
 int jsonp_number(struct parser *ps, struct jtok *t);
+/* jsonp_number without the fast path (jsonnumf.h): any number, and the
+ * errors. */
+int jsonp_number_slow(struct parser *ps, struct jtok *t);
 /* An object closes: duplicate names are refused; members out of RFC 8785
  * order get their sorted permutation (t->b then indexes ux[]). */
 int jsonp_close_object(struct parser *ps, struct jtok *t, uint32_t keybase);

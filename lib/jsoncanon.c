@@ -35,6 +35,24 @@ void jsonp_put_tok_str(const struct jdoc *d, const struct jtok *t, struct buf *o
 	json_put_str(out, s, n);
 }
 
+/* The numbers after number t in its array, each written as jsonp_canon's
+ * walk would (',' and its value), while they last and the buffer has the
+ * room; returns the last one written (t when none was). */
+static __attribute__((noinline)) uint32_t put_numbers(const struct jdoc *d, const struct jtok *t,
+	struct buf *out)
+{
+	while (!(t->a & F_LAST) && (t[1].a & T_TYPE) == J_NUM && !out->err &&
+	       out->cap - out->len > DTOA_BUFSIZE) {
+		t++;
+		out->p[out->len++] = ',';
+		if (t->a & F_X)
+			out->len += dtoa_es(d->num[t->b], out->p + out->len);
+		else
+			jsonp_put_int(out, t);
+	}
+	return (uint32_t)(t - d->t);
+}
+
 struct eframe {
 	uint32_t cur;          /* current element, or current key */
 	uint32_t i, n;         /* unsorted objects: members written, members */
@@ -77,6 +95,10 @@ value:
 		} else {
 			jsonp_put_int(out, t);
 		}
+		/* in an array, not its last value (t[1] is one of the array's) */
+		if (depth > 0 && !(t->a & F_LAST) && !stk[depth - 1].obj && !stk[depth - 1].perm &&
+		    (t[1].a & T_TYPE) == J_NUM)
+			stk[depth - 1].cur = put_numbers(d, t, out);
 		break;
 	case J_STR:
 		if ((t->a & F_X) && d->canon) {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include "dtoa.h"
 #include "numparse.h"
-#include "json_int.h"
+#include "jsonnumf.h"
 
 /* How many of the 8 bytes of w (in memory order) are '0'-'9' before the
  * first that is not.  A byte of m is 0x00 for a digit, and exactly so up
@@ -22,15 +22,9 @@ static inline int digit_run(uint64_t w)
 }
 
 
-/* The value of 8 decimal digits in memory order (little-endian load):
- * pairs, then quads, then the two halves, each a multiply and a shift. */
 static inline uint64_t digits8(uint64_t w)
 {
-	w -= 0x3030303030303030ull;
-	w = w * 10 + (w >> 8);                         /* 2-digit values in bytes 0,2,4,6 */
-	w = ((w & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
-		((w >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
-	return w;
+	return digits8z(w - 0x3030303030303030ull);
 }
 
 static const uint64_t pow10_8[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
@@ -77,7 +71,7 @@ static locale_t c_locale(void)
 	return loc;
 }
 
-int jsonp_number(struct parser *ps, struct jtok *t)
+int jsonp_number_slow(struct parser *ps, struct jtok *t)
 {
 	const unsigned char *p = ps->p, *start = p, *end = ps->end;
 	uint64_t mant = 0;
@@ -170,19 +164,16 @@ int jsonp_number(struct parser *ps, struct jtok *t)
 			return jsonp_err(ps, start, "number out of range of a double");
 	}
 	ps->p = p;
-	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
-	    (v != 0 || !signbit(v))) {
-		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
-		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
-		t->b = (uint32_t)u;
-		return 0;
-	}
-	if (ps->d->nnum == ps->d->capnum &&
-	    jsonp_grow((void **)&ps->d->num, &ps->d->capnum, ps->d->nnum + 1, sizeof *ps->d->num) < 0)
-		return jsonp_oom(ps);
-	ps->d->num[ps->d->nnum] = v;
-	t->a = J_NUM | F_X;
-	t->b = (uint32_t)ps->d->nnum++;
+	return put_double(ps, t, v);
+}
+
+int jsonp_number(struct parser *ps, struct jtok *t)
+{
+	const unsigned char *q = number_fast(ps, ps->p, t);
+
+	if (!q)
+		return jsonp_number_slow(ps, t);
+	ps->p = q;
 	return 0;
 }
 

@@ -42,8 +42,7 @@ __extension__ typedef unsigned __int128 u128;
 
 _Static_assert((-217706 >> 16) == -4, "numparse.c needs an arithmetic right shift");
 
-/* 10^0 .. 10^22: every one a double exactly (5^22 < 2^53) */
-static const double exact10[] = {
+const double np_exact10[23] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -127,14 +126,8 @@ int np_decimal(uint64_t w, int q, int neg, double *out)
 		*out = with_sign(0, neg);
 		return 1;
 	}
-	if (w <= 1ull << 53 && q >= -22 && q <= 22) {
-		double v = (double)w;
-
-		v = q < 0 ? v / exact10[-q] : v * exact10[q];
-		memcpy(&bits, &v, sizeof bits);
-		*out = with_sign(bits, neg);
+	if (np_decimal_exact(w, q, neg, out))
 		return 1;
-	}
 	if (!eisel_lemire(w, q, &bits))
 		return 0;
 	*out = with_sign(bits, neg);

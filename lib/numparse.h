@@ -29,7 +29,10 @@
  *       value lies in [w * 10^q, (w + 1) * 10^q]; decided (1) only when
  *       both ends round to the same double, which is then every value's
  *       between them.  w must be below 2^64 - 1.
- *   Neither reads memory other than the table, allocates nor sets errno.
+ *   np_decimal_exact(w, q, neg, &v)
+ *       np_decimal's first case inline (w <= 2^53, |q| <= 22): 1 and v
+ *       set, else 0 and v untouched; callers then ask np_decimal.
+ *   None reads memory other than the tables, allocates nor sets errno.
  */
 #ifndef MVM_NUMPARSE_H
 #define MVM_NUMPARSE_H
@@ -37,6 +40,21 @@
 #include <stdint.h>
 
 int np_decimal(uint64_t w, int q, int neg, double *out);
+
+/* 10^0 .. 10^22: every one a double exactly (5^22 < 2^53) */
+extern const double np_exact10[23];
+
+static inline int np_decimal_exact(uint64_t w, int q, int neg, double *out)
+{
+	double v;
+
+	if (w > 1ull << 53 || q < -22 || q > 22)
+		return 0;
+	v = (double)w;
+	v = q < 0 ? v / np_exact10[-q] : v * np_exact10[q];
+	*out = neg ? -v : v;     /* the sign bit alone: v is not a NaN */
+	return 1;
+}
 int np_decimal_cut(uint64_t w, int q, int neg, double *out);
 
 #endif

@@ -8,8 +8,12 @@
  * documents take those paths, and checks the accessors and the canonical
  * bytes against answers written from RFC 8259 / RFC 8785 by hand (checked
  * with the npm `canonicalize` reference: bench/canon.sh installs it).
+ * Numbers are read here with jsonnum.c's portable digit primitives
+ * (JSON_PORTABLE), and checked against strtod; t/unit/numparse checks
+ * the library's.
  */
 #define JSON_PAY_SAT 3u
+#define JSON_PORTABLE      /* jsonnum.c's word-at-a-time digits (the library: SSE2) */
 #include "../../lib/json.c"
 #include "../../lib/jsonstr.c"
 #include "../../lib/jsonput.c"
@@ -77,7 +81,7 @@ static void test_stream_errors(void)
 		"[1,2,", "[1,2]x", "[[1],[2],[3,]]", "[{\"a\":1},{\"b\":2,\"b\":3}]",
 		"[\"ok\",\"\\ud800\"]", "[1,2 3]", "[[[[1]]],[[[2]]],[[[", " [ 1e999 ]",
 		"[{\"a\":[1,2]},{\"a\":[1,2]}]]", "[\"\xff\"]", "[1]\n[2]", "{\"a\":[1,}",
-		"[0,01]", "[[],{},\"x\",true,false,nul]",
+		"[0,01]", "[[],{},\"x\",true,false,nul]", "[[1,2,3,]]", "[[1, 2\n 3]]", "[[1,2,x]]",
 		/* errors lines below values json_canon_over has written over */
 		"[\n1,\n  2,\n{\"a\":1,\n\"a\":2}]", "[\n\"x\",\n\n  1,\n  2 3]",
 		"[\n[1],\n[2],\n[3,\n]]", "[\"\\u00e9\\u00e9\",\n\"\\u00e9\",\n\n\n 1e999]",
@@ -290,6 +294,83 @@ static void test_numbers(void)
 		"123456789,1e+21,-1e-7,4500000000000000]");
 }
 
+/* s as the value of "[" + 16 spaces + s + (pad & 1: 40 spaces) + "]",
+ * and (pad & 2) after a first value "0," (json.c's loop over an array's
+ * numbers, not the value dispatch): the reader's fast path for a text
+ * long enough around the number, else jsonp_number_slow.  0 and *v, or
+ * EX_DATA and e set. */
+static int num_at(const char *s, int pad, double *v, struct merr *e)
+{
+	char buf[160];
+	struct jdoc *d;
+	jref r;
+
+	snprintf(buf, sizeof buf, "[%s                %s%s]", pad & 2 ? "0," : "", s,
+		pad & 1 ? SP40 : "");
+	if (!(d = json_parse(buf, strlen(buf), NULL, e)))
+		return e->code;
+	r = json_first(d, json_root(d));
+	*v = json_num(d, pad & 2 ? json_next(d, r) : r);
+	json_free(d);
+	return 0;
+}
+
+/* Numbers of every length of integer part (1-21 digits), fraction (none,
+ * 1-21) and exponent (none, 1-5 digits, signs), each read where the fast
+ * path reads it and where jsonp_number_slow does, against strtod (the
+ * oracle: glibc's, correctly rounded); the malformed refused by both with
+ * the message and column written here. */
+static void test_number_paths(void)
+{
+	static const char *const exps[] = { "", "e5", "E-12", "e+300", "e-0300", "e00009",
+		"e-330", "E400" };
+	static const struct { const char *s, *msg; int col; } bad[] = {
+		{ "01", "leading zero in number", 18 }, { "-01.5", "leading zero in number", 18 },
+		{ "-", "invalid number", 18 }, { "-x", "invalid number", 18 },
+		{ "1.", "digit expected after decimal point", 20 },
+		{ "12.e5", "digit expected after decimal point", 21 },
+		{ "1e", "digit expected in exponent", 20 }, { "1.5E+", "digit expected in exponent", 23 },
+		{ "2e-x", "digit expected in exponent", 21 },
+		{ "1e99999", "number out of range of a double", 18 },
+		{ "-123456789.123456789e400", "number out of range of a double", 18 },
+	};
+	char s[80], dg[] = "98765432109876543210123";
+	unsigned n = 0;
+
+	for (int ki = 1; ki <= 21; ki++)
+		for (int kf = 0; kf <= 21; kf++)
+			for (size_t x = 0; x < sizeof exps / sizeof *exps; x++)
+				for (int pad = 0; pad < 4; pad++) {
+					struct merr e;
+					double v = 0, want;
+					int r;
+
+					snprintf(s, sizeof s, "%s%.*s%s%.*s%s", (ki + kf) % 3 ? "" : "-",
+						ki, ki == 1 && kf % 2 ? "0" : dg + kf % 3, kf ? "." : "",
+						kf, dg + ki % 5, exps[x]);
+					want = strtod(s, NULL);
+					r = num_at(s, pad, &v, &e);
+					if (isinf(want))
+						check(r == EX_DATA, "%s: out of range, yet read", s);
+					else
+						check(r == 0 && memcmp(&v, &want, sizeof v) == 0,
+							"%s (%d): %a, strtod %a", s, pad, v, want);
+					n++;
+				}
+	check(n == 21 * 22 * 8 * 4, "%u numbers", n);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		for (int pad = 0; pad < 4; pad++) {
+			struct merr e;
+			double v;
+			char where[16];
+
+			snprintf(where, sizeof where, "1:%d", bad[i].col + (pad & 2 ? 2 : 0));
+			check(num_at(bad[i].s, pad, &v, &e) == EX_DATA && strcmp(e.msg, bad[i].msg) == 0 &&
+				strcmp(e.where, where) == 0, "%s (%d): %s at %s", bad[i].s, pad,
+				e.msg, e.where);
+		}
+}
+
 /* RFC 8785 section 3.2.3's example names in its sorted order, with U+E000
  * (above the surrogates in UTF-16, below them in code points) added */
 static void test_keycmp(void)
@@ -312,6 +393,7 @@ int main(void)
 	test_objects();
 	test_strings();
 	test_numbers();
+	test_number_paths();
 	test_stream_errors();
 	return check_report();
 }

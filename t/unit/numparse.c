@@ -10,7 +10,8 @@
  *     subnormal, printed exactly from a long double), cut to 17-25 digits,
  *     one unit above and below, and with a 1 appended far out;
  *   - edges: 1e-324/5e-324/2^-1074, 2^-1022, DBL_MAX and 1e308, -0, 19-20
- *     digit mantissas, leading zeros, long digit strings.
+ *     digit mantissas, leading zeros, long digit strings;
+ *   - every length of integer part and fraction up to 21 digits.
  * It also requires that random doubles' shortest forms are nearly all
  * decided without strtod (the point of the code).
  */
@@ -255,6 +256,48 @@ static void test_halfway(unsigned long n)
 #endif
 }
 
+/* Every length of integer part (1-21 digits) and fraction (none, 1-21),
+ * with and without exponents: each of the reader's ways to a mantissa
+ * (one digit, one or two 16-byte windows, too long: jsonp_number_slow). */
+static void test_shapes(void)
+{
+	static const char *const exps[] = { "", "e5", "E-12", "e+300", "e-0300", "e00009", "e-330" };
+	static const char dg[] = "98765432109876543210123";
+	char s[80];
+
+	for (int ki = 1; ki <= 21; ki++)
+		for (int kf = 0; kf <= 21; kf++)
+			for (size_t x = 0; x < sizeof exps / sizeof *exps; x++) {
+				snprintf(s, sizeof s, "%s%.*s%s%.*s%s", (ki + kf) % 3 ? "" : "-",
+					ki, ki == 1 && kf % 2 ? "0" : dg + kf % 3, kf ? "." : "",
+					kf, dg + ki % 5, exps[x]);
+				text(s);
+			}
+	flush();
+}
+
+/* A signed number of 32 digits ending the input 33 bytes after its sign
+ * (the fast path's least room), in a buffer of exactly the input's size,
+ * so that SANITIZE=address builds and valgrind see any read past it:
+ * refused at the end, as the whole reader does. */
+static void test_room(void)
+{
+	static const char s[] = "[                -12345678901234567890123456789012";
+	char *b = malloc(sizeof s - 1);
+	struct merr e;
+	struct jdoc *d;
+
+	if (!b)
+		abort();
+	memcpy(b, s, sizeof s - 1);
+	d = json_parse(b, sizeof s - 1, NULL, &e);
+	check(!d && strcmp(e.where, "1:51") == 0 &&
+		strcmp(e.msg, "',' or ']' expected, found end of input") == 0,
+		"32 digits at the end: %s at %s", d ? "accepted" : e.msg, d ? "" : e.where);
+	json_free(d);
+	free(b);
+}
+
 static void test_edges(void)
 {
 	static const char *const edge[] = {
@@ -307,6 +350,8 @@ int main(void)
 	if (env && atol(env) > 0)
 		r = (unsigned long)atol(env);
 	test_edges();
+	test_shapes();
+	test_room();
 	test_random_wq(400000 * r);
 	test_random_doubles(200000 * r);
 	test_halfway(40000 * r);
