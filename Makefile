@@ -145,7 +145,7 @@ man-check:
 # harness of a guest agent reader links that reader's agent/ file too.
 fuzz: $(FUZZ)
 fuzz/runtime: FUZZ_AGENT := agent/config.c
-fuzz/service: FUZZ_AGENT := agent/service.c
+fuzz/service: FUZZ_AGENT := agent/service.c agent/sysc.c
 fuzz/provision: FUZZ_AGENT := agent/provreq.c
 fuzz/runtime fuzz/service fuzz/provision: $(wildcard agent/*.c agent/*.h)
 $(FUZZ): %: %.c $(wildcard lib/*.c lib/*.h)

@@ -23,7 +23,7 @@
 # sources compiled again with -DMVM_DEV into .../dev/, plus dev.c (the
 # exec request).  agent/mvm-agent has no exec path: none of dev.c is in it
 # (t/agent.bats checks its symbols).
-AGENT_SRC := mvm-agent setup loop conn mux sched cold warm contain config entry spawn service provision provreq calldir egress cgroup dm listen init initdev initnet
+AGENT_SRC := mvm-agent setup loop conn mux sched cold warm contain config entry spawn sysc service provision provreq calldir egress cgroup dm listen init initdev initnet
 AGENT_LIB := buf dtoa err frame framerep framereq io json jsoncanon jsondoc jsonget jsonkey \
 	jsonnum jsonover jsonput jsonstr jsontape jsonwin monoclock numparse b64
 AGENT_STATIC ?= $(if $(SANITIZE),0,1)

@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "agent.h"
@@ -29,16 +28,6 @@
 /* The runners' program and seccomp_stage's, each one of those arrays
  * (the kernel only reads it); len 0 = none. */
 static struct sock_fprog prog, staged;
-
-int sys_close_range(unsigned first, unsigned last)
-{
-	return (int)syscall(SYS_close_range, first, last, 0u);
-}
-
-int sys_renameat2(int olddir, const char *old, int newdir, const char *new_, unsigned flags)
-{
-	return (int)syscall(SYS_renameat2, olddir, old, newdir, new_, flags);
-}
 
 void seccomp_commit(int keep)
 {
