@@ -31,6 +31,7 @@ fi
 rm -rf "$work"
 mkdir -p "$work"
 chmod 0755 "$here/work" "$work"
+mkdir -m 1733 "$work/calls"   # as the guest's /tmp: the runner's uid makes its call directory
 
 mkroot() { # dir lang tier concurrency
 	local r=$1 w=$1/usr/lib/mvm/wrappers
@@ -62,7 +63,7 @@ per_call_us() { # root prefix n
 		echo "bench $3 run json [[\"Alice\"],{}]"
 	} >"$work/script"
 	"$client" "$work/script" -- "$agent" --stdio --root "$1" \
-		--wrapper-config "$1/etc/mvm/wrapper.json" --tmp "$work" >"$work/out" 2>"$work/err"
+		--wrapper-config "$1/etc/mvm/wrapper.json" --tmp "$work/calls" >"$work/out" 2>"$work/err"
 	[ "$(grep -c '^stdout "hello, Alice"$' "$work/out")" -eq "$3" ] ||
 		{ echo "bench/agent.sh: calls failed:" >&2; head -5 "$work/out" >&2; exit 1; }
 	sed -n 's/^bench: .*median_us=\([0-9]*\).*/\1/p' "$work/out"
