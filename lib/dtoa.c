@@ -85,8 +85,8 @@ rop(const uint64_t g[2], uint64_t cp)
 
 /*
  * The ECMAScript digits of c 2^q (c > 0) as f 10^e.  Which candidate wins
- * turns on the value's digits, which a branch predictor cannot learn, so
- * all three answers are computed and one is picked without a branch.
+ * turns on the value's digits, so all three answers are computed and one
+ * is picked without a branch (3% less CPU on floats, bench/RESULTS.md).
  */
 static void
 schubfach(uint64_t c, int q, uint64_t *fp, int *ep)

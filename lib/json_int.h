@@ -76,6 +76,21 @@ struct jtok {
 	uint32_t b;
 };
 
+/* An inline integer token: i (|i| < 2^53) + INT_BIAS, its high bits in a's
+ * payload, its low 32 in b; int_of_token reads it back. */
+static inline void int_token(struct jtok *t, int64_t i)
+{
+	uint64_t u = (uint64_t)i + INT_BIAS;
+
+	t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
+	t->b = (uint32_t)u;
+}
+
+static inline int64_t int_of_token(const struct jtok *t)
+{
+	return (int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS;
+}
+
 /* An object whose members are not in canonical order. */
 struct jux {
 	uint32_t end;      /* the token after the object */

@@ -22,7 +22,7 @@ static inline double tok_num(const struct jdoc *d, const struct jtok *t)
 {
 	if (t->a & F_X)
 		return d->num[t->b];
-	return (double)((int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS);
+	return (double)int_of_token(t);
 }
 
 /* Elements or members of a container, counted when the tape could not hold

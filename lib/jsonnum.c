@@ -142,9 +142,7 @@ int jsonp_number_slow(struct parser *ps, struct jtok *t)
 	}
 	if (exact && dexp == 0 && mant < INT_BIAS && (mant || !neg)) {
 		/* an integer below 2^53 (not -0): the inline token, as below */
-		uint64_t u = (neg ? INT_BIAS - mant : INT_BIAS + mant);
-		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
-		t->b = (uint32_t)u;
+		int_token(t, neg ? -(int64_t)mant : (int64_t)mant);
 		ps->p = p;
 		return 0;
 	}
@@ -191,7 +189,7 @@ void jsonp_put_int(struct buf *out, const struct jtok *t)
 		"00010203040506070809101112131415161718192021222324252627282930313233"
 		"34353637383940414243444546474849505152535455565758596061626364656667"
 		"6869707172737475767778798081828384858687888990919293949596979899";
-	int64_t i = (int64_t)((uint64_t)(t->a >> PAY_SHIFT) << 32 | t->b) - (int64_t)INT_BIAS;
+	int64_t i = int_of_token(t);
 	char tmp[24], *e = tmp + sizeof tmp, *p = e;
 	uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
 

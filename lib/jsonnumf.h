@@ -30,9 +30,7 @@ static inline int put_double(struct parser *ps, struct jtok *t, double v)
 {
 	if (v > -(double)INT_BIAS && v < (double)INT_BIAS && v == (double)(int64_t)v &&
 	    (v != 0 || !signbit(v))) {
-		uint64_t u = (uint64_t)((int64_t)v + (int64_t)INT_BIAS);
-		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
-		t->b = (uint32_t)u;
+		int_token(t, (int64_t)v);
 		return 0;
 	}
 	if (ps->d->nnum == ps->d->capnum &&
@@ -193,9 +191,7 @@ static inline const unsigned char *number_fast(struct parser *ps, const unsigned
 	}
 	if (dexp == 0 && mant < INT_BIAS && (mant || !neg)) {
 		/* an integer below 2^53 (not -0): the inline token, as below */
-		uint64_t u = (neg ? INT_BIAS - mant : INT_BIAS + mant);
-		t->a = J_NUM | (uint32_t)(u >> 32) << PAY_SHIFT;
-		t->b = (uint32_t)u;
+		int_token(t, neg ? -(int64_t)mant : (int64_t)mant);
 		return p;
 	}
 	if (!np_decimal_exact(mant, dexp, neg, &v) && !np_decimal(mant, dexp, neg, &v))
